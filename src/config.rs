@@ -1,0 +1,381 @@
+//! Typed settings: defaults → optional `portcullis.toml` → `PORTCULLIS_*` environment.
+//!
+//! Environment names are `PORTCULLIS_` + the key in upper case, with nested sections joined by
+//! `__` (`PORTCULLIS_TOKENS__ACCESS_TOKEN_TTL_SECS=600`). Unknown keys are an error that names the
+//! key, in the file and in the environment alike, so a typo never silently falls back to a default.
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+/// `PORTCULLIS_*` variables that are not settings (they steer the CLI or the test harness).
+const NON_SETTING_ENV: &[&str] = &["CONFIG", "PASSWORD"];
+const NON_SETTING_ENV_PREFIXES: &[&str] = &["TEST_"];
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// The issuer identifier: the public base URL of this server (no trailing slash).
+    pub issuer: String,
+    /// Listen address; defaults to the issuer's host and port.
+    pub bind: Option<String>,
+    /// `sqlite://PATH` (embedded default) or `postgres://…`.
+    pub database_url: String,
+    pub database_pool_size: u32,
+    pub keys_dir: PathBuf,
+    /// HTTP worker threads; defaults to the number of cores.
+    pub workers: Option<usize>,
+    /// `text` (human) or `json`.
+    pub log_format: LogFormat,
+    pub tokens: TokenSettings,
+    pub keys: KeySettings,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct TokenSettings {
+    pub access_token_ttl_secs: i64,
+    /// Upper bound for any per-client access-token lifetime; also how long a retired signing key
+    /// stays published.
+    pub max_access_token_ttl_secs: i64,
+    /// `aud` when the request names no resource and the client has no audience; the issuer if unset.
+    pub default_audience: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct KeySettings {
+    pub rsa_bits: usize,
+    /// How often a running server re-reads `keys_dir` (it also does on SIGHUP).
+    pub reload_interval_secs: u64,
+    /// `Cache-Control: max-age` of `/jwks.json`.
+    pub jwks_max_age_secs: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            issuer: "http://127.0.0.1:8080".into(),
+            bind: None,
+            database_url: "sqlite://portcullis.db".into(),
+            database_pool_size: 10,
+            keys_dir: PathBuf::from("keys"),
+            workers: None,
+            log_format: LogFormat::Text,
+            tokens: TokenSettings::default(),
+            keys: KeySettings::default(),
+        }
+    }
+}
+
+impl Default for TokenSettings {
+    fn default() -> Self {
+        TokenSettings {
+            access_token_ttl_secs: 900,
+            max_access_token_ttl_secs: 86_400,
+            default_audience: None,
+        }
+    }
+}
+
+impl Default for KeySettings {
+    fn default() -> Self {
+        KeySettings {
+            rsa_bits: 2048,
+            reload_interval_secs: 30,
+            jwks_max_age_secs: 300,
+        }
+    }
+}
+
+impl Settings {
+    /// Loads defaults, then `file` (if given, it must exist; else `portcullis.toml` when present
+    /// in the working directory), then the process environment; validates the result.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Settings> {
+        let (path, required) = match file {
+            Some(p) => (p.to_path_buf(), true),
+            None => (PathBuf::from("portcullis.toml"), false),
+        };
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => Some(t),
+            Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+        };
+        let settings = Self::from_sources(
+            text.as_deref().map(|t| (path.as_path(), t)),
+            std::env::vars(),
+        )?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Builds settings from a TOML document and `(name, value)` environment pairs (only
+    /// `PORTCULLIS_*` names are read). Does not validate.
+    pub fn from_sources(
+        file: Option<(&Path, &str)>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> anyhow::Result<Settings> {
+        let mut table = toml::Table::new();
+        if let Some((path, text)) = file {
+            table = text
+                .parse::<toml::Table>()
+                .with_context(|| format!("{} is not valid TOML", path.display()))?;
+            // Deserialize the file alone first so an unknown key is blamed on the file.
+            Settings::deserialize(toml::Value::Table(table.clone()))
+                .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.message()))?;
+        }
+        let env: BTreeMap<String, String> = env.into_iter().collect();
+        for (name, value) in &env {
+            let Some(key) = name.strip_prefix("PORTCULLIS_") else {
+                continue;
+            };
+            if NON_SETTING_ENV.contains(&key)
+                || NON_SETTING_ENV_PREFIXES.iter().any(|p| key.starts_with(p))
+            {
+                continue;
+            }
+            let path: Vec<String> = key.split("__").map(str::to_ascii_lowercase).collect();
+            insert_path(&mut table, &path, env_value(value))
+                .with_context(|| format!("environment variable {name}"))?;
+            Settings::deserialize(toml::Value::Table(table.clone()))
+                .map_err(|e| anyhow::anyhow!("environment variable {name}: {}", e.message()))?;
+        }
+        Settings::deserialize(toml::Value::Table(table))
+            .map_err(|e| anyhow::anyhow!(e.message().to_string()))
+    }
+
+    /// Checks that the settings make sense together; run once at start.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        let issuer = self.issuer_url()?;
+        if !matches!(issuer.scheme(), "http" | "https") {
+            bail!("issuer must be an http(s) URL, got {}", self.issuer);
+        }
+        if issuer.query().is_some() || issuer.fragment().is_some() {
+            bail!("issuer must not have a query or fragment");
+        }
+        if self.issuer.ends_with('/') {
+            bail!("issuer must not end with '/' (tokens carry it verbatim)");
+        }
+        crate::store::DatabaseKind::from_url(&self.database_url)?;
+        if self.database_pool_size == 0 || self.database_pool_size > 1000 {
+            bail!("database_pool_size must be between 1 and 1000");
+        }
+        if self.workers == Some(0) {
+            bail!("workers must be at least 1");
+        }
+        self.bind_addr()?;
+        let t = &self.tokens;
+        if t.access_token_ttl_secs <= 0 || t.max_access_token_ttl_secs <= 0 {
+            bail!("tokens.*_ttl_secs must be positive");
+        }
+        if t.access_token_ttl_secs > t.max_access_token_ttl_secs {
+            bail!("tokens.access_token_ttl_secs exceeds tokens.max_access_token_ttl_secs");
+        }
+        if ![2048, 3072, 4096].contains(&self.keys.rsa_bits) {
+            bail!("keys.rsa_bits must be 2048, 3072 or 4096");
+        }
+        if !(1..=60).contains(&self.keys.reload_interval_secs) {
+            bail!("keys.reload_interval_secs must be between 1 and 60");
+        }
+        Ok(())
+    }
+
+    pub fn issuer_url(&self) -> anyhow::Result<Url> {
+        Url::parse(&self.issuer).with_context(|| format!("issuer {:?} is not a URL", self.issuer))
+    }
+
+    /// The listen address: `bind`, else the issuer's port on the issuer's host when that is an
+    /// IP address or `localhost`, or on every interface when it is a domain name (the public
+    /// name usually belongs to a proxy in front of us).
+    pub fn bind_addr(&self) -> anyhow::Result<SocketAddr> {
+        if let Some(b) = &self.bind {
+            return b
+                .to_socket_addrs()
+                .with_context(|| format!("bind address {b:?} is not host:port"))?
+                .next()
+                .with_context(|| format!("bind address {b:?} does not resolve"));
+        }
+        let url = self.issuer_url()?;
+        let port = url.port_or_known_default().context("issuer has no port")?;
+        let ip: IpAddr = match url.host() {
+            Some(url::Host::Ipv4(ip)) => ip.into(),
+            Some(url::Host::Ipv6(ip)) => ip.into(),
+            Some(url::Host::Domain(d)) if d.eq_ignore_ascii_case("localhost") => {
+                std::net::Ipv4Addr::LOCALHOST.into()
+            }
+            Some(url::Host::Domain(_)) => std::net::Ipv4Addr::UNSPECIFIED.into(),
+            None => bail!("issuer has no host"),
+        };
+        Ok(SocketAddr::new(ip, port))
+    }
+
+    /// The audience used when a request names no resource and the client has no audience.
+    pub fn default_audience(&self) -> &str {
+        self.tokens
+            .default_audience
+            .as_deref()
+            .unwrap_or(&self.issuer)
+    }
+
+    /// Settings as JSON with secrets redacted (for `config show`).
+    pub fn redacted(&self) -> serde_json::Value {
+        let mut copy = self.clone();
+        copy.database_url = redact_url_password(&copy.database_url);
+        serde_json::to_value(copy).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// Problems that make this configuration unsafe for production (`config check`).
+    pub fn production_problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if let Err(e) = self.validate() {
+            problems.push(format!("{e:#}"));
+            return problems;
+        }
+        let issuer_https = self
+            .issuer_url()
+            .map(|u| u.scheme() == "https")
+            .unwrap_or(false);
+        if let Ok(addr) = self.bind_addr() {
+            if !issuer_https && !is_loopback(addr.ip()) {
+                problems.push(format!(
+                    "issuer {} is plain http but the server binds {addr}, which is reachable from \
+                     other machines: use an https issuer (TLS at your proxy) or bind to loopback",
+                    self.issuer
+                ));
+            }
+        }
+        problems
+    }
+}
+
+pub fn is_loopback(ip: IpAddr) -> bool {
+    ip.is_loopback()
+}
+
+fn redact_url_password(raw: &str) -> String {
+    match Url::parse(raw) {
+        Ok(mut url) if url.password().is_some() => {
+            let _ = url.set_password(Some("REDACTED"));
+            url.to_string()
+        }
+        _ => raw.to_string(),
+    }
+}
+
+/// An environment value: a TOML boolean, number or array when it parses as one, else a string.
+fn env_value(raw: &str) -> toml::Value {
+    let trimmed = raw.trim();
+    let looks_typed = matches!(trimmed, "true" | "false")
+        || trimmed.starts_with('[')
+        || trimmed.parse::<i64>().is_ok()
+        || trimmed.parse::<f64>().is_ok();
+    if looks_typed {
+        if let Ok(table) = format!("v = {trimmed}").parse::<toml::Table>() {
+            if let Some(v) = table.get("v") {
+                return v.clone();
+            }
+        }
+    }
+    toml::Value::String(raw.to_string())
+}
+
+fn insert_path(table: &mut toml::Table, path: &[String], value: toml::Value) -> anyhow::Result<()> {
+    match path {
+        [] => bail!("empty setting name"),
+        [last] => {
+            table.insert(last.clone(), value);
+            Ok(())
+        }
+        [first, rest @ ..] => {
+            let entry = table
+                .entry(first.clone())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            match entry {
+                toml::Value::Table(t) => insert_path(t, rest, value),
+                _ => bail!("{first} is not a section"),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        let s = Settings::from_sources(None, env(&[])).unwrap();
+        assert_eq!(s, Settings::default());
+        s.validate().unwrap();
+        assert_eq!(s.bind_addr().unwrap().to_string(), "127.0.0.1:8080");
+    }
+
+    #[test]
+    fn file_then_env_with_sections() {
+        let file = "issuer = \"https://id.example.com\"\n[tokens]\naccess_token_ttl_secs = 600\n";
+        let s = Settings::from_sources(
+            Some((Path::new("p.toml"), file)),
+            env(&[
+                ("PORTCULLIS_TOKENS__ACCESS_TOKEN_TTL_SECS", "300"),
+                ("PORTCULLIS_DATABASE_URL", "postgres://u:pw@db/x"),
+                ("PORTCULLIS_CONFIG", "ignored.toml"),
+                ("PORTCULLIS_TEST_POSTGRES_URL", "ignored"),
+                ("OTHER", "x"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.issuer, "https://id.example.com");
+        assert_eq!(s.tokens.access_token_ttl_secs, 300);
+        assert_eq!(s.bind_addr().unwrap().to_string(), "0.0.0.0:443");
+        let shown = s.redacted().to_string();
+        assert!(!shown.contains("pw"), "{shown}");
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let err = Settings::from_sources(Some((Path::new("p.toml"), "isuer = \"x\"")), env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("p.toml") && err.contains("isuer"), "{err}");
+        let err = Settings::from_sources(None, env(&[("PORTCULLIS_TOKENS__TTL", "5")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("PORTCULLIS_TOKENS__TTL") && err.contains("ttl"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn validation_and_production_checks() {
+        let mut s = Settings {
+            issuer: "http://id.example.com/".into(),
+            ..Settings::default()
+        };
+        assert!(s.validate().is_err());
+        s.issuer = "http://127.0.0.1:8080".into();
+        s.bind = Some("0.0.0.0:8080".into());
+        assert_eq!(s.production_problems().len(), 1);
+        s.bind = None;
+        assert!(s.production_problems().is_empty());
+        s.keys.rsa_bits = 1024;
+        assert!(s.validate().is_err());
+    }
+}

@@ -1,0 +1,65 @@
+//! Queries on `clients`.
+use diesel::prelude::*;
+
+use super::schema::clients;
+use super::DbConnection;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = clients)]
+pub struct ClientRow {
+    pub id: String,
+    pub name: String,
+    pub secret_hash: Option<String>,
+    pub is_public: bool,
+    pub grant_types: String,
+    pub scopes: String,
+    pub redirect_uris: String,
+    pub post_logout_redirect_uris: String,
+    pub audiences: String,
+    pub skip_consent: bool,
+    pub access_token_ttl_secs: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+pub fn insert(conn: &mut DbConnection, row: &ClientRow) -> QueryResult<()> {
+    diesel::insert_into(clients::table)
+        .values(row)
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<ClientRow>> {
+    clients::table
+        .find(id)
+        .select(ClientRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn list(conn: &mut DbConnection) -> QueryResult<Vec<ClientRow>> {
+    clients::table
+        .order((clients::created_at.asc(), clients::id.asc()))
+        .select(ClientRow::as_select())
+        .load(conn)
+}
+
+/// Deletes a client; `false` when there was none.
+pub fn delete(conn: &mut DbConnection, id: &str) -> QueryResult<bool> {
+    diesel::delete(clients::table.find(id))
+        .execute(conn)
+        .map(|n| n > 0)
+}
+
+/// Replaces a confidential client's secret hash; `false` when there is no such client.
+pub fn set_secret_hash(
+    conn: &mut DbConnection,
+    id: &str,
+    hash: &str,
+    now: i64,
+) -> QueryResult<bool> {
+    diesel::update(clients::table.find(id).filter(clients::is_public.eq(false)))
+        .set((clients::secret_hash.eq(hash), clients::updated_at.eq(now)))
+        .execute(conn)
+        .map(|n| n > 0)
+}

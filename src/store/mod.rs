@@ -1,0 +1,105 @@
+//! Storage: the connection pool (SQLite or PostgreSQL, chosen by URL), embedded migrations, the
+//! Diesel schema and one file of queries per table family. Nothing above this module writes SQL.
+//!
+//! One `DbConnection` (a Diesel `MultiConnection`) serves both backends, so every query is written
+//! once. Ids are `TEXT`, timestamps `BIGINT` Unix seconds, booleans `BOOLEAN` and lists JSON
+//! arrays in `TEXT`: types both backends share and compare the same way.
+pub mod clients;
+mod pool;
+pub mod schema;
+
+pub use pool::{Db, DbError};
+
+use anyhow::{bail, Context};
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection, RunQueryDsl, SqliteConnection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// An arbitrary, fixed key for `pg_advisory_lock`: instances starting together migrate one at a time.
+const MIGRATION_LOCK_KEY: i64 = 0x706f_7274_6375;
+
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Postgres(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+/// Which backend a database URL selects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseKind {
+    /// A file path (the part after `sqlite://`).
+    Sqlite(String),
+    Postgres(String),
+}
+
+impl DatabaseKind {
+    pub fn from_url(url: &str) -> anyhow::Result<DatabaseKind> {
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                bail!("database_url sqlite:// needs a file path, e.g. sqlite://portcullis.db");
+            }
+            Ok(DatabaseKind::Sqlite(path.to_string()))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(DatabaseKind::Postgres(url.to_string()))
+        } else {
+            bail!("database_url must start with sqlite:// or postgres:// (got {url:?})")
+        }
+    }
+
+    pub fn connect(&self) -> diesel::ConnectionResult<DbConnection> {
+        match self {
+            DatabaseKind::Sqlite(path) => {
+                let mut conn = SqliteConnection::establish(path)?;
+                // WAL lets readers run beside the writer; the busy timeout makes writers queue
+                // rather than fail; foreign keys are off by default in SQLite.
+                conn.batch_execute(
+                    "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
+                     PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+                )
+                .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+            DatabaseKind::Postgres(url) => {
+                Ok(DbConnection::Postgres(PgConnection::establish(url)?))
+            }
+        }
+    }
+}
+
+/// Applies pending migrations for the connection's backend; returns how many ran.
+pub fn run_migrations(conn: &mut DbConnection) -> anyhow::Result<usize> {
+    match conn {
+        DbConnection::Sqlite(c) => {
+            let done = c
+                .run_pending_migrations(SQLITE_MIGRATIONS)
+                .map_err(|e| anyhow::anyhow!("{e}"))
+                .context("applying SQLite migrations")?;
+            Ok(done.len())
+        }
+        DbConnection::Postgres(c) => {
+            diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))
+                .execute(c)
+                .context("taking the migration lock")?;
+            let result = c
+                .run_pending_migrations(POSTGRES_MIGRATIONS)
+                .map(|d| d.len())
+                .map_err(|e| anyhow::anyhow!("{e}"))
+                .context("applying PostgreSQL migrations");
+            let _ = diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))
+                .execute(c);
+            result
+        }
+    }
+}
+
+/// Reverts every migration (used by the up → down → up check).
+pub fn revert_all_migrations(conn: &mut DbConnection) -> anyhow::Result<()> {
+    let result = match conn {
+        DbConnection::Sqlite(c) => c.revert_all_migrations(SQLITE_MIGRATIONS).map(|_| ()),
+        DbConnection::Postgres(c) => c.revert_all_migrations(POSTGRES_MIGRATIONS).map(|_| ()),
+    };
+    result.map_err(|e| anyhow::anyhow!("reverting migrations: {e}"))
+}
