@@ -1,0 +1,125 @@
+//! `portcullis client …`
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Subcommand;
+use serde_json::json;
+
+use crate::config::Settings;
+use crate::oauth::registration::{self, ClientSpec};
+use crate::oauth::Client;
+use crate::store::{clients, Db};
+
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Register a client; prints its id and (for confidential clients) its secret, once.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// authorization_code, client_credentials, password, refresh_token.
+        #[arg(long = "grant", value_name = "G")]
+        grants: Vec<String>,
+        #[arg(long = "scope", value_name = "S")]
+        scopes: Vec<String>,
+        #[arg(long = "redirect-uri", value_name = "URI")]
+        redirect_uris: Vec<String>,
+        #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
+        post_logout_redirect_uris: Vec<String>,
+        #[arg(long = "audience", value_name = "AUD")]
+        audiences: Vec<String>,
+        /// A client that cannot keep a secret (browser or native app).
+        #[arg(long)]
+        public: bool,
+        #[arg(long)]
+        skip_consent: bool,
+        #[arg(long, value_name = "SECONDS")]
+        access_token_ttl: Option<i64>,
+    },
+    /// List clients (no secrets).
+    List,
+    /// Show one client.
+    Show { id: String },
+    /// Delete a client.
+    Delete { id: String },
+    /// Replace a confidential client's secret; the old one stops working at once.
+    RotateSecret { id: String },
+}
+
+pub fn run(settings: &Settings, cmd: ClientCommand) -> anyhow::Result<ExitCode> {
+    let db = Db::open(&settings.database_url, 1)?;
+    db.migrate()?;
+    let mut conn = db.get()?;
+    let now = super::now();
+    match cmd {
+        ClientCommand::Create {
+            name,
+            grants,
+            scopes,
+            redirect_uris,
+            post_logout_redirect_uris,
+            audiences,
+            public,
+            skip_consent,
+            access_token_ttl,
+        } => {
+            let spec = ClientSpec {
+                name,
+                grant_types: grants,
+                scopes,
+                redirect_uris,
+                post_logout_redirect_uris,
+                audiences,
+                public,
+                skip_consent,
+                access_token_ttl_secs: access_token_ttl,
+            };
+            let reg = registration::register(
+                &mut conn,
+                &spec,
+                settings.tokens.max_access_token_ttl_secs,
+                now,
+            )?;
+            let mut out = client_json(&reg.client);
+            out["client_secret"] = json!(reg.secret);
+            super::print_json(&out)
+        }
+        ClientCommand::List => {
+            let all: Vec<serde_json::Value> = clients::list(&mut conn)?
+                .into_iter()
+                .map(|row| Client::try_from(row).map(|c| client_json(&c)))
+                .collect::<anyhow::Result<_>>()?;
+            super::print_json(&all)
+        }
+        ClientCommand::Show { id } => {
+            let row = clients::find(&mut conn, &id)?.with_context(|| format!("no client {id}"))?;
+            super::print_json(&client_json(&Client::try_from(row)?))
+        }
+        ClientCommand::Delete { id } => {
+            if !clients::delete(&mut conn, &id)? {
+                anyhow::bail!("no client {id}");
+            }
+            super::print_json(&json!({ "deleted": id }))
+        }
+        ClientCommand::RotateSecret { id } => {
+            let secret = registration::rotate_secret(&mut conn, &id, now)?
+                .with_context(|| format!("no confidential client {id}"))?;
+            super::print_json(&json!({ "client_id": id, "client_secret": secret }))
+        }
+    }
+}
+
+fn client_json(c: &Client) -> serde_json::Value {
+    json!({
+        "client_id": c.id,
+        "name": c.name,
+        "public": c.public,
+        "grant_types": c.grant_types,
+        "scopes": c.scopes,
+        "redirect_uris": c.redirect_uris,
+        "post_logout_redirect_uris": c.post_logout_redirect_uris,
+        "audiences": c.audiences,
+        "skip_consent": c.skip_consent,
+        "access_token_ttl": c.access_token_ttl_secs,
+        "created_at": c.created_at,
+    })
+}

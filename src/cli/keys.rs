@@ -1,0 +1,31 @@
+//! `portcullis keys list | rotate`
+use std::process::ExitCode;
+
+use clap::Subcommand;
+
+use crate::config::Settings;
+use crate::tokens::keys;
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// List signing keys with their status.
+    List,
+    /// Create a new signing key; running servers switch to it on SIGHUP or within
+    /// keys.reload_interval_secs, and keep publishing the old one until its tokens expire.
+    Rotate,
+}
+
+pub fn run(settings: &Settings, cmd: KeysCommand) -> anyhow::Result<ExitCode> {
+    let now = super::now();
+    match cmd {
+        KeysCommand::List => super::print_json(&keys::list_keys(
+            &settings.keys_dir,
+            settings.tokens.max_access_token_ttl_secs,
+            now,
+        )?),
+        KeysCommand::Rotate => {
+            let info = keys::rotate(&settings.keys_dir, settings.keys.rsa_bits, now)?;
+            super::print_json(&info)
+        }
+    }
+}

@@ -1,0 +1,21 @@
+//! Liveness and readiness.
+use std::time::Duration;
+
+use actix_web::{web, HttpResponse};
+use serde_json::json;
+
+use crate::state::AppState;
+
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "status": "ok" }))
+}
+
+pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    if let Err(reason) = state.db.ping(Duration::from_secs(2)).await {
+        tracing::warn!(%reason, "not ready");
+        return HttpResponse::ServiceUnavailable()
+            .json(json!({ "status": "unavailable", "reason": reason }));
+    }
+    let keys = state.keys.current();
+    HttpResponse::Ok().json(json!({ "status": "ready", "signing_kid": keys.signing.kid }))
+}

@@ -1,0 +1,34 @@
+//! actix-web routes. Handlers are thin: parse, call a domain function, render.
+mod discovery;
+pub mod error;
+mod form;
+mod health;
+mod token;
+
+use actix_web::{http::header, web, HttpResponse};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route(
+        "/.well-known/openid-configuration",
+        web::get().to(discovery::openid_configuration),
+    )
+    .route(
+        "/.well-known/oauth-authorization-server",
+        web::get().to(discovery::openid_configuration),
+    )
+    .route("/jwks.json", web::get().to(discovery::jwks))
+    .service(
+        web::resource("/token")
+            .route(web::post().to(token::token))
+            .default_service(web::to(|| async { error::method_not_allowed("POST") })),
+    )
+    .route("/healthz", web::get().to(health::healthz))
+    .route("/readyz", web::get().to(health::readyz));
+}
+
+/// Answer for paths no route matches.
+pub async fn not_found() -> HttpResponse {
+    HttpResponse::NotFound()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(serde_json::json!({ "error": "not_found", "error_description": "no such endpoint" }))
+}

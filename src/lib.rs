@@ -1,0 +1,14 @@
+//! Portcullis: a standalone OAuth 2.0 / OpenID Connect authorization server.
+//!
+//! Data flows one way: `http` → domain (`oauth`, `oidc`, `tokens`) → `store`. See DESIGN.md.
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod http;
+pub mod oauth;
+pub mod oidc;
+pub mod startup;
+pub mod state;
+pub mod store;
+pub mod telemetry;
+pub mod tokens;

@@ -1,0 +1,142 @@
+//! Registered clients as the protocol sees them, and the store trait the grants use.
+use std::fmt;
+use std::str::FromStr;
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+
+use crate::store::clients::{self, ClientRow};
+use crate::store::DbConnection;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantType {
+    AuthorizationCode,
+    ClientCredentials,
+    Password,
+    RefreshToken,
+}
+
+impl GrantType {
+    pub const ALL: [GrantType; 4] = [
+        GrantType::AuthorizationCode,
+        GrantType::ClientCredentials,
+        GrantType::Password,
+        GrantType::RefreshToken,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantType::AuthorizationCode => "authorization_code",
+            GrantType::ClientCredentials => "client_credentials",
+            GrantType::Password => "password",
+            GrantType::RefreshToken => "refresh_token",
+        }
+    }
+}
+
+impl fmt::Display for GrantType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for GrantType {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        GrantType::ALL
+            .into_iter()
+            .find(|g| g.as_str() == s)
+            .ok_or_else(|| {
+                format!(
+                    "unknown grant {s:?} (known: authorization_code, client_credentials, \
+                     password, refresh_token)"
+                )
+            })
+    }
+}
+
+/// A registered client. The secret exists only as its hash.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Client {
+    pub id: String,
+    pub name: String,
+    #[serde(skip)]
+    pub secret_hash: Option<String>,
+    pub public: bool,
+    pub grant_types: Vec<GrantType>,
+    pub scopes: Vec<String>,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub audiences: Vec<String>,
+    pub skip_consent: bool,
+    pub access_token_ttl_secs: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl Client {
+    pub fn allows_grant(&self, grant: GrantType) -> bool {
+        self.grant_types.contains(&grant)
+    }
+
+    pub fn to_row(&self) -> anyhow::Result<ClientRow> {
+        Ok(ClientRow {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            secret_hash: self.secret_hash.clone(),
+            is_public: self.public,
+            grant_types: serde_json::to_string(&self.grant_types)?,
+            scopes: serde_json::to_string(&self.scopes)?,
+            redirect_uris: serde_json::to_string(&self.redirect_uris)?,
+            post_logout_redirect_uris: serde_json::to_string(&self.post_logout_redirect_uris)?,
+            audiences: serde_json::to_string(&self.audiences)?,
+            skip_consent: self.skip_consent,
+            access_token_ttl_secs: self.access_token_ttl_secs,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+impl TryFrom<ClientRow> for Client {
+    type Error = anyhow::Error;
+
+    fn try_from(row: ClientRow) -> anyhow::Result<Client> {
+        let list = |field: &str, text: &str| -> anyhow::Result<Vec<String>> {
+            serde_json::from_str(text)
+                .with_context(|| format!("client {} has a corrupt {field}", row.id))
+        };
+        Ok(Client {
+            grant_types: serde_json::from_str(&row.grant_types)
+                .with_context(|| format!("client {} has corrupt grant_types", row.id))?,
+            scopes: list("scopes", &row.scopes)?,
+            redirect_uris: list("redirect_uris", &row.redirect_uris)?,
+            post_logout_redirect_uris: list(
+                "post_logout_redirect_uris",
+                &row.post_logout_redirect_uris,
+            )?,
+            audiences: list("audiences", &row.audiences)?,
+            id: row.id,
+            name: row.name,
+            secret_hash: row.secret_hash,
+            public: row.is_public,
+            skip_consent: row.skip_consent,
+            access_token_ttl_secs: row.access_token_ttl_secs,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+}
+
+/// What the protocol needs from storage to know its clients.
+pub trait ClientStore {
+    fn find_client(&mut self, id: &str) -> anyhow::Result<Option<Client>>;
+}
+
+impl ClientStore for DbConnection {
+    fn find_client(&mut self, id: &str) -> anyhow::Result<Option<Client>> {
+        clients::find(self, id)?.map(Client::try_from).transpose()
+    }
+}

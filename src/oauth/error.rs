@@ -1,0 +1,104 @@
+//! RFC 6749 §5.2 errors. `http/error.rs` turns them into responses; nothing here knows HTTP.
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    InvalidRequest,
+    InvalidClient,
+    InvalidGrant,
+    UnauthorizedClient,
+    UnsupportedGrantType,
+    InvalidScope,
+    /// RFC 8707 §2: a `resource` the client may not have.
+    InvalidTarget,
+    ServerError,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidRequest => "invalid_request",
+            ErrorCode::InvalidClient => "invalid_client",
+            ErrorCode::InvalidGrant => "invalid_grant",
+            ErrorCode::UnauthorizedClient => "unauthorized_client",
+            ErrorCode::UnsupportedGrantType => "unsupported_grant_type",
+            ErrorCode::InvalidScope => "invalid_scope",
+            ErrorCode::InvalidTarget => "invalid_target",
+            ErrorCode::ServerError => "server_error",
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OAuthError {
+    /// A protocol error the client caused; the description is safe to show it.
+    #[error("{code}: {description}")]
+    Protocol {
+        code: ErrorCode,
+        description: String,
+        /// The client authenticated with HTTP Basic: answer with a `WWW-Authenticate` challenge.
+        basic_challenge: bool,
+    },
+    /// Our failure; the cause goes to the log, never to the client.
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl OAuthError {
+    pub fn new(code: ErrorCode, description: impl Into<String>) -> OAuthError {
+        OAuthError::Protocol {
+            code,
+            description: description.into(),
+            basic_challenge: false,
+        }
+    }
+
+    pub fn invalid_request(description: impl Into<String>) -> OAuthError {
+        OAuthError::new(ErrorCode::InvalidRequest, description)
+    }
+
+    /// Marks an `invalid_client` answer as a reply to HTTP Basic credentials.
+    pub fn with_basic_challenge(self, basic: bool) -> OAuthError {
+        match self {
+            OAuthError::Protocol {
+                code, description, ..
+            } => OAuthError::Protocol {
+                code,
+                description,
+                basic_challenge: basic,
+            },
+            other => other,
+        }
+    }
+
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            OAuthError::Protocol { code, .. } => *code,
+            OAuthError::Internal(_) => ErrorCode::ServerError,
+        }
+    }
+}
+
+impl From<anyhow::Error> for OAuthError {
+    fn from(e: anyhow::Error) -> Self {
+        OAuthError::Internal(e)
+    }
+}
+
+impl From<diesel::result::Error> for OAuthError {
+    fn from(e: diesel::result::Error) -> Self {
+        OAuthError::Internal(e.into())
+    }
+}
+
+impl From<crate::store::DbError> for OAuthError {
+    fn from(e: crate::store::DbError) -> Self {
+        OAuthError::Internal(e.into())
+    }
+}

@@ -1,0 +1,16 @@
+//! The OAuth 2.0 protocol, free of HTTP: request parameters, client authentication, scope and
+//! resource rules, grants, and the RFC 6749 error codes. Functions take plain values (including
+//! `now`) and a store trait, so every rule here is testable without a server.
+pub mod client;
+pub mod client_auth;
+pub mod error;
+pub mod grants;
+pub mod params;
+pub mod registration;
+pub mod resource;
+pub mod scope;
+pub mod token;
+
+pub use client::{Client, ClientStore, GrantType};
+pub use error::{ErrorCode, OAuthError};
+pub use params::Params;

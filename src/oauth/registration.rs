@@ -1,0 +1,237 @@
+//! Registering clients (the operator CLI): input rules, secret generation, rotation.
+use std::collections::BTreeSet;
+
+use url::{Host, Url};
+
+use super::client::{Client, GrantType};
+use super::scope;
+use crate::store::{clients, DbConnection};
+use crate::tokens::secret;
+
+/// What an operator asks for; lists may hold comma- or space-separated items.
+#[derive(Debug, Clone, Default)]
+pub struct ClientSpec {
+    pub name: String,
+    pub grant_types: Vec<String>,
+    pub scopes: Vec<String>,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub audiences: Vec<String>,
+    pub public: bool,
+    pub skip_consent: bool,
+    pub access_token_ttl_secs: Option<i64>,
+}
+
+/// Every rule the spec broke, one message each.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid client: {}", .0.join("; "))]
+pub struct SpecError(pub Vec<String>);
+
+/// A new client and its secret in clear (shown once; `None` for public clients).
+#[derive(Debug, Clone)]
+pub struct Registered {
+    pub client: Client,
+    pub secret: Option<String>,
+}
+
+/// Splits repeatable flag values that may themselves be comma- or space-separated lists.
+pub fn split_list(values: &[String]) -> Vec<String> {
+    let mut seen = BTreeSet::new();
+    values
+        .iter()
+        .flat_map(|v| v.split([',', ' ', '\t', '\n']))
+        .filter(|s| !s.is_empty())
+        .filter(|s| seen.insert(s.to_string()))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Validates a spec into a client (without id, secret or timestamps set meaningfully).
+pub fn validate(spec: &ClientSpec, max_ttl_secs: i64) -> Result<Client, SpecError> {
+    let mut problems = Vec::new();
+    let name = spec.name.trim().to_string();
+    if name.is_empty() || name.len() > 200 {
+        problems.push("--name must be 1 to 200 characters".to_string());
+    }
+    let mut grants = Vec::new();
+    for g in split_list(&spec.grant_types) {
+        match g.parse::<GrantType>() {
+            Ok(g) => grants.push(g),
+            Err(e) => problems.push(e),
+        }
+    }
+    if grants.is_empty() && spec.grant_types.is_empty() {
+        grants = if spec.public {
+            vec![GrantType::AuthorizationCode, GrantType::RefreshToken]
+        } else {
+            vec![GrantType::ClientCredentials]
+        };
+    }
+    if spec.public && grants.contains(&GrantType::ClientCredentials) {
+        problems.push("a public client cannot use client_credentials (it has no secret)".into());
+    }
+    let scopes = split_list(&spec.scopes);
+    if let Err(e) = scope::validate_tokens(&scopes) {
+        problems.push(e);
+    }
+    let redirect_uris = split_list(&spec.redirect_uris);
+    let post_logout = split_list(&spec.post_logout_redirect_uris);
+    for uri in redirect_uris.iter().chain(&post_logout) {
+        if let Err(e) = check_redirect_uri(uri) {
+            problems.push(e);
+        }
+    }
+    if grants.contains(&GrantType::AuthorizationCode) && redirect_uris.is_empty() {
+        problems.push("authorization_code needs at least one --redirect-uri".into());
+    }
+    let audiences = split_list(&spec.audiences);
+    for aud in &audiences {
+        if let Err(e) = super::resource::check_uri(aud) {
+            problems.push(format!("--audience {aud}: {e}"));
+        }
+    }
+    if let Some(ttl) = spec.access_token_ttl_secs {
+        if ttl <= 0 || ttl > max_ttl_secs {
+            problems.push(format!(
+                "--access-token-ttl must be between 1 and {max_ttl_secs} seconds"
+            ));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(SpecError(problems));
+    }
+    Ok(Client {
+        id: String::new(),
+        name,
+        secret_hash: None,
+        public: spec.public,
+        grant_types: grants,
+        scopes,
+        redirect_uris,
+        post_logout_redirect_uris: post_logout,
+        audiences,
+        skip_consent: spec.skip_consent,
+        access_token_ttl_secs: spec.access_token_ttl_secs,
+        created_at: 0,
+        updated_at: 0,
+    })
+}
+
+/// Redirect URIs: absolute, no fragment, https unless the host is loopback (RFC 8252 §7.3).
+pub fn check_redirect_uri(uri: &str) -> Result<(), String> {
+    let url = Url::parse(uri).map_err(|e| format!("redirect URI {uri:?} is not absolute: {e}"))?;
+    if url.fragment().is_some() {
+        return Err(format!("redirect URI {uri} must not have a fragment"));
+    }
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if is_loopback_host(url.host()) => Ok(()),
+        "http" => Err(format!(
+            "redirect URI {uri} must use https (http is allowed only for 127.0.0.1, [::1] and localhost)"
+        )),
+        other => Err(format!("redirect URI {uri} has scheme {other}; use https")),
+    }
+}
+
+fn is_loopback_host(host: Option<Host<&str>>) -> bool {
+    match host {
+        Some(Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+/// Validates and stores a new client; returns it with its one-time secret.
+pub fn register(
+    conn: &mut DbConnection,
+    spec: &ClientSpec,
+    max_ttl_secs: i64,
+    now: i64,
+) -> anyhow::Result<Registered> {
+    let mut client = validate(spec, max_ttl_secs)?;
+    client.id = secret::random_token(16)?;
+    let secret = if client.public {
+        None
+    } else {
+        Some(secret::new_secret()?)
+    };
+    client.secret_hash = secret.as_deref().map(secret::hash_secret);
+    client.created_at = now;
+    client.updated_at = now;
+    clients::insert(conn, &client.to_row()?)?;
+    Ok(Registered { client, secret })
+}
+
+/// Gives a confidential client a new secret (the old one stops working at once).
+/// `Ok(None)` when there is no such confidential client.
+pub fn rotate_secret(
+    conn: &mut DbConnection,
+    id: &str,
+    now: i64,
+) -> anyhow::Result<Option<String>> {
+    let secret = secret::new_secret()?;
+    let updated = clients::set_secret_hash(conn, id, &secret::hash_secret(&secret), now)?;
+    Ok(updated.then_some(secret))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> ClientSpec {
+        ClientSpec {
+            name: "app".into(),
+            ..ClientSpec::default()
+        }
+    }
+
+    #[test]
+    fn lists_split_on_commas_and_spaces() {
+        let v = split_list(&["a,b".into(), "c d".into(), "a".into()]);
+        assert_eq!(v, ["a", "b", "c", "d"]);
+    }
+
+    #[test]
+    fn defaults_and_grant_names() {
+        let c = validate(&spec(), 3600).unwrap();
+        assert_eq!(c.grant_types, [GrantType::ClientCredentials]);
+        let err = validate(
+            &ClientSpec {
+                grant_types: vec!["implicit".into()],
+                ..spec()
+            },
+            3600,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("unknown grant \"implicit\""));
+    }
+
+    #[test]
+    fn redirect_uri_rules() {
+        assert!(check_redirect_uri("https://app.example.com/cb").is_ok());
+        assert!(check_redirect_uri("http://127.0.0.1:3000/cb").is_ok());
+        assert!(check_redirect_uri("http://localhost/cb").is_ok());
+        assert!(check_redirect_uri("http://[::1]/cb").is_ok());
+        assert!(check_redirect_uri("http://app.example.com/cb").is_err());
+        assert!(check_redirect_uri("https://app.example.com/cb#x").is_err());
+        assert!(check_redirect_uri("/cb").is_err());
+        assert!(check_redirect_uri("javascript:alert(1)").is_err());
+    }
+
+    #[test]
+    fn rules_are_reported_together() {
+        let err = validate(
+            &ClientSpec {
+                name: "".into(),
+                public: true,
+                grant_types: vec!["client_credentials,authorization_code".into()],
+                access_token_ttl_secs: Some(0),
+                ..ClientSpec::default()
+            },
+            3600,
+        )
+        .unwrap_err();
+        assert_eq!(err.0.len(), 4, "{err}");
+    }
+}

@@ -1,0 +1,27 @@
+//! OIDC Discovery 1.0 / RFC 8414 metadata. It lists only what this server implements, and grows
+//! as features land.
+use serde::Serialize;
+
+#[derive(Debug, Serialize)]
+pub struct Metadata {
+    pub issuer: String,
+    pub token_endpoint: String,
+    pub jwks_uri: String,
+    pub grant_types_supported: Vec<&'static str>,
+    /// Required by RFC 8414; empty until the authorization endpoint lands.
+    pub response_types_supported: Vec<&'static str>,
+    pub token_endpoint_auth_methods_supported: Vec<&'static str>,
+    pub scopes_supported: Vec<String>,
+}
+
+pub fn metadata(issuer: &str) -> Metadata {
+    Metadata {
+        issuer: issuer.to_string(),
+        token_endpoint: format!("{issuer}/token"),
+        jwks_uri: format!("{issuer}/jwks.json"),
+        grant_types_supported: vec!["client_credentials"],
+        response_types_supported: vec![],
+        token_endpoint_auth_methods_supported: vec!["client_secret_basic", "client_secret_post"],
+        scopes_supported: vec![],
+    }
+}

@@ -1,0 +1,2 @@
+//! OpenID Connect: the discovery document (and, as they land, id_token and userinfo claims).
+pub mod discovery;

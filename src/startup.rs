@@ -1,0 +1,140 @@
+//! Building and running the server. `Application::build` binds the listener first (port 0 picks
+//! a free port; an issuer with port 0 then takes the bound port), so tests can start the real
+//! server and learn its address.
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::middleware::DefaultHeaders;
+use actix_web::{web, App, HttpServer};
+use anyhow::Context;
+use tracing_actix_web::TracingLogger;
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::Settings;
+use crate::http;
+use crate::oidc;
+use crate::state::AppState;
+use crate::store::Db;
+use crate::tokens::KeyStore;
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: web::Data<AppState>,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        Self::build_with_clock(settings, Arc::new(SystemClock)).await
+    }
+
+    pub async fn build_with_clock(
+        mut settings: Settings,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Application> {
+        settings.validate()?;
+        let addr = settings.bind_addr()?;
+        let listener = TcpListener::bind(addr).with_context(|| format!("binding {addr}"))?;
+        let port = listener.local_addr()?.port();
+        let mut issuer = settings.issuer_url()?;
+        if issuer.port() == Some(0) {
+            let _ = issuer.set_port(Some(port));
+            settings.issuer = issuer.as_str().trim_end_matches('/').to_string();
+        }
+
+        let (url, pool_size) = (settings.database_url.clone(), settings.database_pool_size);
+        let db = tokio::task::spawn_blocking(move || -> anyhow::Result<Db> {
+            let db = Db::open(&url, pool_size)?;
+            db.migrate()?;
+            Ok(db)
+        })
+        .await??;
+        let (dir, bits, max_ttl, now) = (
+            settings.keys_dir.clone(),
+            settings.keys.rsa_bits,
+            settings.tokens.max_access_token_ttl_secs,
+            clock.now(),
+        );
+        let keys =
+            tokio::task::spawn_blocking(move || KeyStore::open(&dir, bits, max_ttl, now)).await??;
+
+        let discovery_json = serde_json::to_string(&oidc::discovery::metadata(&settings.issuer))?;
+        let workers = settings
+            .workers
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+        let state = web::Data::new(AppState {
+            db,
+            keys: Arc::new(keys),
+            settings: Arc::new(settings),
+            clock,
+            discovery_json,
+        });
+        let app_state = state.clone();
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(DefaultHeaders::new().add(("X-Content-Type-Options", "nosniff")))
+                .wrap(TracingLogger::default())
+                .app_data(app_state.clone())
+                .configure(http::configure)
+                .default_service(web::to(http::not_found))
+        })
+        .workers(workers)
+        .shutdown_timeout(10)
+        .listen(listener)?
+        .run();
+        Ok(Application {
+            port,
+            server,
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The issuer in force (with the bound port filled in).
+    pub fn issuer(&self) -> &str {
+        &self.state.settings.issuer
+    }
+
+    /// Serves until SIGINT/SIGTERM (graceful: in-flight requests finish). Meanwhile re-reads the
+    /// keys directory on SIGHUP and every `keys.reload_interval_secs`.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let reloader = tokio::spawn(reload_keys(self.state.clone()));
+        let result = self.server.await;
+        reloader.abort();
+        result.context("the HTTP server failed")
+    }
+}
+
+async fn reload_keys(state: web::Data<AppState>) {
+    let period = Duration::from_secs(state.settings.keys.reload_interval_secs);
+    let mut ticker = tokio::time::interval(period);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+    loop {
+        let reason = tokio::select! {
+            _ = ticker.tick() => "timer",
+            Some(_) = async {
+                match hangup.as_mut() {
+                    Some(s) => s.recv().await,
+                    None => std::future::pending().await,
+                }
+            } => "SIGHUP",
+        };
+        let (keys, now) = (state.keys.clone(), state.clock.now());
+        match tokio::task::spawn_blocking(move || keys.reload(now)).await {
+            Ok(Ok(true)) => {
+                tracing::info!(reason, kid = %state.keys.current().signing.kid, "signing keys reloaded")
+            }
+            Ok(Ok(false)) => {}
+            Ok(Err(e)) => {
+                tracing::error!(reason, error = %format!("{e:#}"), "reloading keys failed; keeping the current keys")
+            }
+            Err(e) => tracing::error!(error = %e, "the key reload task failed"),
+        }
+    }
+}

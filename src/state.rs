@@ -1,0 +1,16 @@
+//! What every handler gets: the pool, the key store, the settings and the clock.
+use std::sync::Arc;
+
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::store::Db;
+use crate::tokens::KeyStore;
+
+pub struct AppState {
+    pub db: Db,
+    pub keys: Arc<KeyStore>,
+    pub settings: Arc<Settings>,
+    pub clock: Arc<dyn Clock>,
+    /// The discovery document, rendered once (the issuer never changes while running).
+    pub discovery_json: String,
+}
