@@ -1,0 +1,302 @@
+#!/usr/bin/env bash
+# Reproducible load benchmark for Portcullis. See bench/README.md.
+#
+#   bash bench/run.sh            # from any directory
+#
+# Environment knobs (all optional):
+#   PORT=18080            loopback port for the server under test
+#   DURATION=10s          length of each measured wrk run
+#   BENCH_STRICT=1        exit 1 when a target is missed (default: report only)
+#   PORTCULLIS_BIN=...    benchmark this binary instead of building target/release/portcullis
+#
+# Everything runs on 127.0.0.1; every load run is bounded by wrk's -d.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+PORT="${PORT:-18080}"
+DURATION="${DURATION:-10s}"
+BENCH_STRICT="${BENCH_STRICT:-0}"
+BASE_URL="http://127.0.0.1:${PORT}"
+LUA="$ROOT/bench/token.lua"
+
+log() { printf '>>> %s\n' "$*" >&2; }
+die() {
+    printf 'bench: FAILED: %s\n' "$*" >&2
+    exit 1
+}
+
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then
+        "$@"
+    elif command -v sudo >/dev/null 2>&1; then
+        sudo -n "$@"
+    else
+        die "need root (or passwordless sudo) to run: $*"
+    fi
+}
+
+# ---------------------------------------------------------------- tools
+command -v python3 >/dev/null 2>&1 || die "python3 is required"
+command -v curl >/dev/null 2>&1 || die "curl is required"
+command -v openssl >/dev/null 2>&1 || die "openssl is required"
+if ! command -v wrk >/dev/null 2>&1; then
+    log "installing wrk"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y wrk </dev/null ||
+        { as_root apt-get update && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y wrk </dev/null; }
+fi
+command -v wrk >/dev/null 2>&1 || die "wrk is not installed"
+
+# ---------------------------------------------------------------- build
+if [ -n "${PORTCULLIS_BIN:-}" ]; then
+    BIN="$PORTCULLIS_BIN"
+    log "using PORTCULLIS_BIN=$BIN (no build)"
+else
+    log "cargo build --release"
+    cargo build --release
+    BIN="$ROOT/target/release/portcullis"
+fi
+[ -x "$BIN" ] || die "server binary not found: $BIN"
+
+# ---------------------------------------------------------------- environment
+TMP="$(mktemp -d "${TMPDIR:-/tmp}/portcullis-bench.XXXXXX")"
+SERVER_PID=""
+
+# shellcheck disable=SC2317  # invoked through the EXIT trap
+cleanup() {
+    local rc=$?
+    if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+        kill "$SERVER_PID" 2>/dev/null || true
+        for _ in $(seq 1 50); do
+            kill -0 "$SERVER_PID" 2>/dev/null || break
+            sleep 0.1
+        done
+        if kill -0 "$SERVER_PID" 2>/dev/null; then
+            kill -9 "$SERVER_PID" 2>/dev/null || true
+        fi
+        wait "$SERVER_PID" 2>/dev/null || true
+    fi
+    rm -rf "$TMP"
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+mkdir -m 700 "$TMP/keys"
+export PORTCULLIS_DATABASE_URL="sqlite://$TMP/bench.db"
+export PORTCULLIS_KEYS_DIR="$TMP/keys"
+export PORTCULLIS_ISSUER="$BASE_URL"
+export PORTCULLIS_BIND="127.0.0.1:${PORT}"
+export RUST_LOG=warn
+# A portcullis.toml in the current directory must not leak into the benchmark.
+cd "$TMP"
+
+if curl -fsS -o /dev/null --max-time 2 "$BASE_URL/readyz" 2>/dev/null; then
+    die "something already answers on $BASE_URL; set PORT to a free port"
+fi
+
+# ---------------------------------------------------------------- ceiling
+log "openssl speed -seconds 5 -multi 2 rsa2048 (about 10 s)"
+openssl speed -seconds 5 -multi 2 rsa2048 >"$TMP/openssl-speed.txt" 2>"$TMP/openssl-speed.err" ||
+    { cat "$TMP/openssl-speed.err" >&2; die "openssl speed failed"; }
+RSA_SIGN_PER_S="$(python3 - "$TMP/openssl-speed.txt" <<'PY'
+import re, sys
+lines = open(sys.argv[1]).read().splitlines()
+header = None
+for line in lines:
+    if "sign/s" in line.split():
+        header = line.split()
+    m = re.match(r"^rsa\s+2048\s+bits\s+(.*)$", line.strip())
+    if m:
+        values = m.group(1).split()
+        if header is not None and len(header) == len(values):
+            print(float(values[header.index("sign/s")]))
+        else:
+            # OpenSSL 3.0 layout: sign verify sign/s verify/s
+            print(float(values[-2]))
+        break
+else:
+    sys.exit("no 'rsa 2048 bits' line in openssl speed output")
+PY
+)" || die "could not parse openssl speed output"
+TARGET_CC_RPS="$(python3 -c "import sys; print(round(float(sys.argv[1]) * 0.6, 1))" "$RSA_SIGN_PER_S")"
+log "RSA-2048 sign/s (2 processes): $RSA_SIGN_PER_S; 60% target: $TARGET_CC_RPS"
+
+# ---------------------------------------------------------------- client
+log "migrate + client create"
+"$BIN" migrate >"$TMP/migrate.out" 2>"$TMP/migrate.err" ||
+    { cat "$TMP/migrate.err" >&2; die "portcullis migrate failed"; }
+"$BIN" client create --name bench --grant client_credentials --scope read --scope write \
+    >"$TMP/client.json" 2>"$TMP/client.err" ||
+    { cat "$TMP/client.err" >&2; die "portcullis client create failed"; }
+BENCH_AUTHORIZATION="$(python3 - "$TMP/client.json" <<'PY'
+import base64, json, sys
+with open(sys.argv[1]) as f:
+    client = json.load(f)
+cid, secret = client["client_id"], client["client_secret"]
+if not cid or not secret:
+    sys.exit("client create returned no client_id/client_secret")
+print("Basic " + base64.b64encode(f"{cid}:{secret}".encode()).decode())
+PY
+)" || { cat "$TMP/client.json" >&2; die "could not parse the client create output"; }
+export BENCH_AUTHORIZATION
+export BENCH_BODY="grant_type=client_credentials&scope=read"
+
+# ---------------------------------------------------------------- server
+log "starting $BIN serve on $BASE_URL"
+"$BIN" serve >"$TMP/server.log" 2>&1 </dev/null &
+SERVER_PID=$!
+
+ready=0
+for _ in $(seq 1 60); do
+    if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+        cat "$TMP/server.log" >&2
+        die "server exited during start-up"
+    fi
+    if curl -fsS -o /dev/null --max-time 1 "$BASE_URL/readyz" 2>/dev/null; then
+        ready=1
+        break
+    fi
+    sleep 0.5
+done
+if [ "$ready" -ne 1 ]; then
+    tail -n 50 "$TMP/server.log" >&2
+    die "server not ready on $BASE_URL/readyz within 30 s"
+fi
+
+# One real request first: a benchmark of error responses is worthless.
+check_status="$(curl -sS -o "$TMP/check.json" -w '%{http_code}' --max-time 5 \
+    -H "Authorization: $BENCH_AUTHORIZATION" \
+    -H 'Content-Type: application/x-www-form-urlencoded' \
+    --data "$BENCH_BODY" "$BASE_URL/token")" || die "POST /token failed"
+if [ "$check_status" != "200" ] || ! grep -q '"access_token"' "$TMP/check.json"; then
+    cat "$TMP/check.json" >&2
+    echo >&2
+    die "POST /token answered $check_status without an access_token"
+fi
+curl -fsS -o /dev/null --max-time 5 "$BASE_URL/jwks.json" || die "GET /jwks.json failed"
+
+peak_rss_mib() {
+    awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$SERVER_PID/status"
+}
+
+# ---------------------------------------------------------------- runs
+RESULTS="$TMP/results.tsv"
+: >"$RESULTS"
+
+# run_wrk NAME METHOD CONNECTIONS PATH
+run_wrk() {
+    local name=$1 method=$2 conns=$3 path=$4 out
+    out="$TMP/wrk-$name.txt"
+    echo
+    echo "### $name: $method $path, -t2 -c$conns -d$DURATION"
+    BENCH_METHOD="$method" wrk -t2 -c"$conns" -d"$DURATION" --timeout 2s --latency \
+        -s "$LUA" "$BASE_URL$path" | tee "$out"
+    kill -0 "$SERVER_PID" 2>/dev/null || {
+        tail -n 50 "$TMP/server.log" >&2
+        die "server died during $name"
+    }
+    local line
+    line="$(grep '^BENCH_RESULT ' "$out" | tail -n 1)" || die "no BENCH_RESULT from wrk for $name"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$method" "$path" "$conns" "$(peak_rss_mib)" \
+        "${line#BENCH_RESULT }" >>"$RESULTS"
+}
+
+log "warm-up: 2 s, 4 connections (not reported)"
+BENCH_METHOD=POST wrk -t2 -c4 -d2s --timeout 2s -s "$LUA" "$BASE_URL/token" >/dev/null
+
+run_wrk token-c16 POST 16 /token
+run_wrk token-c64 POST 64 /token
+run_wrk jwks-c64 GET 64 /jwks.json
+
+FINAL_RSS="$(peak_rss_mib)"
+
+# ---------------------------------------------------------------- report
+CPU_MODEL="$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
+[ -n "$CPU_MODEL" ] || CPU_MODEL="unknown CPU"
+COMMIT="$(git -C "$ROOT" rev-parse --short=12 HEAD 2>/dev/null || echo "no-commit")"
+if [ -n "$(git -C "$ROOT" status --porcelain 2>/dev/null)" ]; then
+    COMMIT="$COMMIT (dirty tree)"
+fi
+
+echo
+echo "============================================================"
+echo "Paste into bench/RESULTS.md"
+echo "============================================================"
+echo
+set +e
+BENCH_DATE="$(date -u +%Y-%m-%dT%H:%M:%SZ)" BENCH_COMMIT="$COMMIT" \
+    BENCH_MACHINE="$(nproc) cores, $CPU_MODEL, Linux $(uname -r)" \
+    BENCH_SIGN="$RSA_SIGN_PER_S" BENCH_TARGET_CC="$TARGET_CC_RPS" BENCH_FINAL_RSS="$FINAL_RSS" \
+    BENCH_DURATION="$DURATION" \
+    python3 - "$RESULTS" <<'PY'
+import os
+import sys
+
+env = os.environ
+rows = []
+for line in open(sys.argv[1]):
+    name, method, path, conns, rss, rest = line.rstrip("\n").split("\t")
+    kv = dict(item.split("=", 1) for item in rest.split())
+    rows.append(dict(name=name, method=method, path=path, conns=int(conns), rss=float(rss), **kv))
+
+sign = float(env["BENCH_SIGN"])
+target_cc = float(env["BENCH_TARGET_CC"])
+final_rss = float(env["BENCH_FINAL_RSS"])
+
+print(f"## {env['BENCH_DATE']} — commit {env['BENCH_COMMIT']}")
+print()
+print(f"Machine: {env['BENCH_MACHINE']}")
+print()
+print(f"Ceiling: `openssl speed -seconds 5 -multi 2 rsa2048` = {sign:.1f} sign/s; "
+      f"60% = {target_cc:.1f} req/s")
+print()
+print(f"wrk -t2, {env['BENCH_DURATION']} per run, loopback; wrk and the server share the machine; "
+      "server on SQLite, RUST_LOG=warn.")
+print()
+print("| run | request | conns | req/s | p50 ms | p99 ms | non-2xx | socket errors | server peak RSS MiB |")
+print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+for r in rows:
+    print(f"| {r['name']} | {r['method']} {r['path']} | {r['conns']} | {float(r['rps']):.0f} "
+          f"| {float(r['p50_ms']):.2f} | {float(r['p99_ms']):.2f} | {r['non2xx']} "
+          f"| {r['socket_errors']} | {r['rss']:.1f} |")
+print()
+print("Server peak RSS is VmHWM read after each run (the peak so far).")
+print()
+
+by = {r["name"]: r for r in rows}
+checks = []
+cc = by.get("token-c64")
+if cc:
+    checks.append((f"client_credentials @64 ≥ 60% of RSA sign/s ({target_cc:.0f} req/s)",
+                   float(cc["rps"]) >= target_cc, f"{float(cc['rps']):.0f} req/s"))
+    errs = int(cc["non2xx"]) + int(cc["socket_errors"])
+    checks.append(("client_credentials @64: 0 errors", errs == 0, str(errs)))
+    checks.append(("client_credentials @64: p99 < 25 ms", float(cc["p99_ms"]) < 25,
+                   f"{float(cc['p99_ms']):.2f} ms"))
+jw = by.get("jwks-c64")
+if jw:
+    checks.append(("JWKS @64 ≥ 30,000 req/s", float(jw["rps"]) >= 30000,
+                   f"{float(jw['rps']):.0f} req/s"))
+    errs = int(jw["non2xx"]) + int(jw["socket_errors"])
+    checks.append(("JWKS @64: 0 errors", errs == 0, str(errs)))
+checks.append(("server peak RSS < 50 MB", final_rss < 50, f"{final_rss:.1f} MiB"))
+
+print("| target | result | measured |")
+print("|---|---|---|")
+for label, ok, measured in checks:
+    print(f"| {label} | {'PASS' if ok else 'FAIL'} | {measured} |")
+sys.exit(0 if all(ok for _, ok, _ in checks) else 3)
+PY
+report_rc=$?
+set -e
+if [ "$report_rc" -eq 3 ]; then
+    echo
+    echo "Some targets were missed."
+    [ "$BENCH_STRICT" = "1" ] && exit 1
+elif [ "$report_rc" -ne 0 ]; then
+    die "could not produce the report"
+fi
+exit 0

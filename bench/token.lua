@@ -1,0 +1,96 @@
+-- wrk script for the Portcullis benchmarks (used by bench/run.sh).
+--
+-- Request shape comes from the environment, so no secret is ever written to disk:
+--   BENCH_METHOD         POST (default) or GET
+--   BENCH_AUTHORIZATION  full Authorization header value, e.g. "Basic <base64(id:secret)>"
+--   BENCH_BODY           form body for POST
+--                        (default "grant_type=client_credentials&scope=read")
+--
+-- Every response is checked: anything outside 200..299 counts as non-2xx. wrk runs one Lua
+-- state per thread, so each thread keeps its own global counters and done() (which runs in the
+-- main state) sums them through the thread objects collected in setup(), via thread:get().
+--
+-- done() prints a human-readable summary and one machine-readable line starting with
+-- "BENCH_RESULT" that bench/run.sh parses.
+
+local method = os.getenv("BENCH_METHOD") or "POST"
+local authorization = os.getenv("BENCH_AUTHORIZATION")
+local body = os.getenv("BENCH_BODY")
+
+wrk.method = method
+if method == "POST" then
+   wrk.body = body or "grant_type=client_credentials&scope=read"
+   wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+end
+if authorization ~= nil and authorization ~= "" then
+   wrk.headers["Authorization"] = authorization
+end
+
+-- Main state: the thread objects, filled by setup().
+local threads = {}
+
+function setup(thread)
+   table.insert(threads, thread)
+end
+
+-- Per-thread state (globals, so that thread:get() can read them).
+non2xx = 0
+responses = 0
+statuses = {}
+
+function response(status, headers, body)
+   responses = responses + 1
+   if status < 200 or status > 299 then
+      non2xx = non2xx + 1
+      local key = tostring(status)
+      statuses[key] = (statuses[key] or 0) + 1
+   end
+end
+
+function done(summary, latency, requests)
+   local total_non2xx = 0
+   local total_responses = 0
+   local by_status = {}
+   for _, thread in ipairs(threads) do
+      total_non2xx = total_non2xx + (thread:get("non2xx") or 0)
+      total_responses = total_responses + (thread:get("responses") or 0)
+      local s = thread:get("statuses") or {}
+      for code, n in pairs(s) do
+         by_status[code] = (by_status[code] or 0) + n
+      end
+   end
+
+   local e = summary.errors
+   local socket_errors = e.connect + e.read + e.write + e.timeout
+   local seconds = summary.duration / 1e6
+   local rps = 0
+   if seconds > 0 then
+      rps = summary.requests / seconds
+   end
+   local p50 = latency:percentile(50) / 1000
+   local p90 = latency:percentile(90) / 1000
+   local p99 = latency:percentile(99) / 1000
+   local max = latency.max / 1000
+
+   local status_list = {}
+   for code, n in pairs(by_status) do
+      table.insert(status_list, code .. ":" .. n)
+   end
+   table.sort(status_list)
+   local statuses_text = "-"
+   if #status_list > 0 then
+      statuses_text = table.concat(status_list, ",")
+   end
+
+   io.write("------------------------------------------------------------\n")
+   io.write(string.format("  %s %d requests in %.2f s: %.1f req/s\n",
+      method, summary.requests, seconds, rps))
+   io.write(string.format("  latency p50 %.3f ms, p90 %.3f ms, p99 %.3f ms, max %.3f ms\n",
+      p50, p90, p99, max))
+   io.write(string.format("  non-2xx %d (%s); socket errors %d (connect %d, read %d, write %d, timeout %d)\n",
+      total_non2xx, statuses_text, socket_errors, e.connect, e.read, e.write, e.timeout))
+   io.write(string.format(
+      "BENCH_RESULT requests=%d responses=%d duration_s=%.3f rps=%.1f p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f max_ms=%.3f non2xx=%d socket_errors=%d statuses=%s\n",
+      summary.requests, total_responses, seconds, rps, p50, p90, p99, max, total_non2xx,
+      socket_errors, statuses_text))
+end
