@@ -1,0 +1,71 @@
+//! Discovery documents and the JWKS.
+use serde_json::Value;
+
+use crate::both_backends;
+use crate::helpers::{spawn_app, Backend};
+
+both_backends!(discovery_documents, jwks_has_public_keys_only);
+
+async fn discovery_documents(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let oidc = app
+        .api
+        .get(app.url("/.well-known/openid-configuration"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(oidc.status(), 200);
+    assert_eq!(oidc.headers()["content-type"], "application/json");
+    let oidc: Value = oidc.json().await.unwrap();
+    let rfc8414: Value = app
+        .api
+        .get(app.url("/.well-known/oauth-authorization-server"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(oidc, rfc8414);
+
+    assert_eq!(oidc["issuer"], app.address.as_str());
+    assert_eq!(oidc["token_endpoint"], app.url("/token").as_str());
+    assert_eq!(oidc["jwks_uri"], app.url("/jwks.json").as_str());
+    assert_eq!(
+        oidc["grant_types_supported"],
+        serde_json::json!(["client_credentials"])
+    );
+    assert_eq!(
+        oidc["token_endpoint_auth_methods_supported"],
+        serde_json::json!(["client_secret_basic", "client_secret_post"])
+    );
+    // Nothing that is not implemented yet is advertised.
+    for absent in [
+        "authorization_endpoint",
+        "userinfo_endpoint",
+        "introspection_endpoint",
+        "revocation_endpoint",
+    ] {
+        assert!(oidc.get(absent).is_none(), "{absent} advertised");
+    }
+}
+
+async fn jwks_has_public_keys_only(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let resp = app.api.get(app.url("/jwks.json")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["cache-control"], "public, max-age=300");
+    assert_eq!(resp.headers()["content-type"], "application/jwk-set+json");
+    let jwks: Value = resp.json().await.unwrap();
+    let keys = jwks["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 1);
+    let key = keys[0].as_object().unwrap();
+    let mut members: Vec<&str> = key.keys().map(String::as_str).collect();
+    members.sort();
+    assert_eq!(members, ["alg", "e", "kid", "kty", "n", "use"]);
+    assert_eq!(key["kty"], "RSA");
+    assert_eq!(key["alg"], "RS256");
+    assert_eq!(key["use"], "sig");
+    // RSA-2048: a 256-byte modulus, base64url without padding.
+    assert_eq!(key["n"].as_str().unwrap().len(), 342);
+}
