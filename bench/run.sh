@@ -7,7 +7,7 @@
 #   PORT=18080            loopback port for the server under test
 #   DURATION=10s          length of each measured wrk run
 #   BENCH_STRICT=1        exit 1 when a target is missed (default: report only)
-#   PORTCULLIS_BIN=...    benchmark this binary instead of building target/release/portcullis
+#   BENCH_BIN=...    benchmark this binary instead of building target/release/portcullis
 #
 # Everything runs on 127.0.0.1; every load run is bounded by wrk's -d.
 set -euo pipefail
@@ -49,9 +49,9 @@ fi
 command -v wrk >/dev/null 2>&1 || die "wrk is not installed"
 
 # ---------------------------------------------------------------- build
-if [ -n "${PORTCULLIS_BIN:-}" ]; then
-    BIN="$PORTCULLIS_BIN"
-    log "using PORTCULLIS_BIN=$BIN (no build)"
+if [ -n "${BENCH_BIN:-}" ]; then
+    BIN="$(realpath "$BENCH_BIN")"
+    log "using BENCH_BIN=$BIN (no build)"
 else
     log "cargo build --release"
     cargo build --release
@@ -88,7 +88,7 @@ mkdir -m 700 "$TMP/keys"
 export PORTCULLIS_DATABASE_URL="sqlite://$TMP/bench.db"
 export PORTCULLIS_KEYS_DIR="$TMP/keys"
 export PORTCULLIS_ISSUER="$BASE_URL"
-export PORTCULLIS_BIND="127.0.0.1:${PORT}"
+export BENCH_BIND="127.0.0.1:${PORT}"
 export RUST_LOG=warn
 # A portcullis.toml in the current directory must not leak into the benchmark.
 cd "$TMP"

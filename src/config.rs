@@ -24,7 +24,9 @@ pub struct Settings {
     pub bind: Option<String>,
     /// `sqlite://PATH` (embedded default) or `postgres://…`.
     pub database_url: String,
-    pub database_pool_size: u32,
+    /// Connections (and concurrent database tasks) per instance. Default: 2 × cores on SQLite
+    /// (its work is CPU-bound; more only adds scheduling tail latency), 10 on PostgreSQL.
+    pub database_pool_size: Option<u32>,
     pub keys_dir: PathBuf,
     /// HTTP worker threads; defaults to the number of cores.
     pub workers: Option<usize>,
@@ -68,7 +70,7 @@ impl Default for Settings {
             issuer: "http://127.0.0.1:8080".into(),
             bind: None,
             database_url: "sqlite://portcullis.db".into(),
-            database_pool_size: 10,
+            database_pool_size: None,
             keys_dir: PathBuf::from("keys"),
             workers: None,
             log_format: LogFormat::Text,
@@ -167,7 +169,7 @@ impl Settings {
             bail!("issuer must not end with '/' (tokens carry it verbatim)");
         }
         crate::store::DatabaseKind::from_url(&self.database_url)?;
-        if self.database_pool_size == 0 || self.database_pool_size > 1000 {
+        if self.database_pool_size.is_some_and(|n| n == 0 || n > 1000) {
             bail!("database_pool_size must be between 1 and 1000");
         }
         if self.workers == Some(0) {
@@ -217,6 +219,19 @@ impl Settings {
             None => bail!("issuer has no host"),
         };
         Ok(SocketAddr::new(ip, port))
+    }
+
+    /// The effective pool size (see `database_pool_size`).
+    pub fn pool_size(&self) -> u32 {
+        if let Some(n) = self.database_pool_size {
+            return n;
+        }
+        if self.database_url.starts_with("sqlite://") {
+            let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+            u32::try_from(cores * 2).unwrap_or(4).max(2)
+        } else {
+            10
+        }
     }
 
     /// The audience used when a request names no resource and the client has no audience.

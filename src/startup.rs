@@ -44,7 +44,7 @@ impl Application {
             settings.issuer = issuer.as_str().trim_end_matches('/').to_string();
         }
 
-        let (url, pool_size) = (settings.database_url.clone(), settings.database_pool_size);
+        let (url, pool_size) = (settings.database_url.clone(), settings.pool_size());
         let db = tokio::task::spawn_blocking(move || -> anyhow::Result<Db> {
             let db = Db::open(&url, pool_size)?;
             db.migrate()?;

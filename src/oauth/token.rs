@@ -16,7 +16,6 @@ pub struct TokenContext<'a> {
     pub default_audience: &'a str,
     pub access_token_ttl_secs: i64,
     pub max_access_token_ttl_secs: i64,
-    pub keys: &'a KeySet,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -28,26 +27,31 @@ pub struct TokenResponse {
     pub scope: Option<String>,
 }
 
-impl TokenResponse {
-    pub fn bearer(access: IssuedToken, scopes: Vec<String>) -> TokenResponse {
-        TokenResponse {
-            access_token: access.token,
-            token_type: "Bearer",
-            expires_in: access.expires_in,
-            scope: join_scopes(&scopes),
-        }
-    }
+/// The outcome of a grant: everything decided and stored, nothing signed yet. Signing is pure
+/// CPU work, so the caller can do it outside the database task.
+#[derive(Debug, Clone)]
+pub struct Issued {
+    pub access: AccessTokenClaims,
+    pub expires_in: i64,
+    pub scopes: Vec<String>,
 }
 
-pub struct IssuedToken {
-    pub token: String,
-    pub expires_in: i64,
+impl Issued {
+    /// Signs the tokens with the active key and builds the RFC 6749 §5.1 response.
+    pub fn sign(self, keys: &KeySet) -> anyhow::Result<TokenResponse> {
+        Ok(TokenResponse {
+            access_token: tokens::sign(keys, tokens::ACCESS_TOKEN_TYP, &self.access)?,
+            token_type: "Bearer",
+            expires_in: self.expires_in,
+            scope: join_scopes(&self.scopes),
+        })
+    }
 }
 
 pub struct AccessTokenRequest<'a> {
     pub subject: &'a str,
     pub audiences: Vec<String>,
-    pub scopes: &'a [String],
+    pub scopes: Vec<String>,
     pub auth_time: Option<i64>,
     pub roles: Option<Vec<String>>,
 }
@@ -56,33 +60,33 @@ fn join_scopes(scopes: &[String]) -> Option<String> {
     (!scopes.is_empty()).then(|| scopes.join(" "))
 }
 
-/// Signs an RFC 9068 access token for `client`.
-pub fn issue_access_token(
+/// Decides the claims of an RFC 9068 access token for `client`.
+pub fn access_token(
     ctx: &TokenContext,
     client: &Client,
     req: AccessTokenRequest,
     now: i64,
-) -> Result<IssuedToken, OAuthError> {
+) -> Result<Issued, OAuthError> {
     let ttl = client
         .access_token_ttl_secs
         .unwrap_or(ctx.access_token_ttl_secs)
         .min(ctx.max_access_token_ttl_secs);
-    let claims = AccessTokenClaims {
+    let access = AccessTokenClaims {
         iss: ctx.issuer.to_string(),
         sub: req.subject.to_string(),
         aud: Audience::from_vec(req.audiences),
         client_id: client.id.clone(),
-        scope: join_scopes(req.scopes),
+        scope: join_scopes(&req.scopes),
         iat: now,
         exp: now + ttl,
         jti: secret::random_token(16)?,
         auth_time: req.auth_time,
         roles: req.roles,
     };
-    let token = tokens::sign(ctx.keys, tokens::ACCESS_TOKEN_TYP, &claims)?;
-    Ok(IssuedToken {
-        token,
+    Ok(Issued {
+        access,
         expires_in: ttl,
+        scopes: req.scopes,
     })
 }
 
@@ -93,7 +97,7 @@ pub fn exchange(
     params: &Params,
     authorization: Option<&str>,
     now: i64,
-) -> Result<TokenResponse, OAuthError> {
+) -> Result<Issued, OAuthError> {
     let grant_type = params.require("grant_type")?;
     let grant: GrantType = grant_type.parse().map_err(|_| {
         OAuthError::new(

@@ -156,7 +156,7 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Settings))
     let mut settings = Settings {
         issuer: "http://127.0.0.1:0".into(),
         database_url: test_db.url.clone(),
-        database_pool_size: 4,
+        database_pool_size: Some(4),
         keys_dir: keys_dir.path().join("keys"),
         workers: Some(2),
         ..Settings::default()

@@ -1,5 +1,5 @@
 //! RFC 6749 §4.4: a confidential client gets a token for itself.
-use super::super::token::{issue_access_token, AccessTokenRequest, TokenContext, TokenResponse};
+use super::super::token::{access_token, AccessTokenRequest, Issued, TokenContext};
 use super::super::{resource, scope, Client, ErrorCode, OAuthError, Params};
 
 pub fn grant(
@@ -7,7 +7,7 @@ pub fn grant(
     client: &Client,
     params: &Params,
     now: i64,
-) -> Result<TokenResponse, OAuthError> {
+) -> Result<Issued, OAuthError> {
     if client.public {
         return Err(OAuthError::new(
             ErrorCode::UnauthorizedClient,
@@ -16,17 +16,16 @@ pub fn grant(
     }
     let scopes = scope::grant(params.get("scope"), &client.scopes)?;
     let audiences = resource::audiences(params.all("resource"), client, ctx.default_audience)?;
-    let access = issue_access_token(
+    access_token(
         ctx,
         client,
         AccessTokenRequest {
             subject: &client.id,
             audiences,
-            scopes: &scopes,
+            scopes,
             auth_time: None,
             roles: None,
         },
         now,
-    )?;
-    Ok(TokenResponse::bearer(access, scopes))
+    )
 }
