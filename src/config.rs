@@ -34,6 +34,119 @@ pub struct Settings {
     pub log_format: LogFormat,
     pub tokens: TokenSettings,
     pub keys: KeySettings,
+    pub users: UserSettings,
+    pub password: PasswordSettings,
+    pub lockout: LockoutSettings,
+    pub sessions: SessionSettings,
+    /// Peers (IPs or CIDR ranges) whose `X-Forwarded-For` is believed for the client IP.
+    pub trusted_proxies: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct UserSettings {
+    /// Whether `POST /api/auth/register` (and the registration page) accept sign-ups.
+    pub registration_enabled: bool,
+    /// Role given to new users.
+    pub default_role: String,
+    /// A TOML file replacing the built-in roles: `[roles]` then `name = ["permission", …]`.
+    pub roles_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct PasswordSettings {
+    pub min_length: usize,
+    pub max_length: usize,
+    pub require_uppercase: bool,
+    pub require_lowercase: bool,
+    pub require_digit: bool,
+    /// argon2id memory in KiB (OWASP: 19 MiB).
+    pub argon2_memory_kib: u32,
+    pub argon2_iterations: u32,
+    pub argon2_parallelism: u32,
+    /// Threads that hash passwords; default half the cores (at least 1), so logins never take
+    /// every core from the token endpoint.
+    pub hash_threads: Option<usize>,
+    /// Hashes that may wait for a thread; beyond that a login answers 503 at once.
+    pub hash_queue: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LockoutSettings {
+    /// Failed logins from one IP within `ip_window_secs` beyond which it gets 429.
+    pub ip_max_failures: i32,
+    pub ip_window_secs: i64,
+    /// Consecutive failed logins that lock an account.
+    pub account_max_failures: i32,
+    /// First lock, then every later lock until a successful login.
+    pub account_lock_secs: i64,
+    pub account_relock_secs: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SessionSettings {
+    /// Sessions a user may have at once; a new login ends the oldest beyond it.
+    pub max_per_user: i64,
+    /// Absolute lifetime of a refresh-token family (and its session).
+    pub refresh_token_ttl_secs: i64,
+    /// A refresh token unused this long expires.
+    pub refresh_token_idle_secs: i64,
+    /// A retired refresh token presented again within this many seconds of its rotation is a
+    /// retry, not a reuse (0: every reuse revokes the family).
+    pub refresh_reuse_grace_secs: i64,
+}
+
+impl Default for UserSettings {
+    fn default() -> Self {
+        UserSettings {
+            registration_enabled: true,
+            default_role: "guest".into(),
+            roles_file: None,
+        }
+    }
+}
+
+impl Default for PasswordSettings {
+    fn default() -> Self {
+        PasswordSettings {
+            min_length: 8,
+            max_length: 1024,
+            require_uppercase: true,
+            require_lowercase: true,
+            require_digit: true,
+            argon2_memory_kib: 19 * 1024,
+            argon2_iterations: 2,
+            argon2_parallelism: 1,
+            hash_threads: None,
+            hash_queue: 64,
+        }
+    }
+}
+
+impl Default for LockoutSettings {
+    fn default() -> Self {
+        LockoutSettings {
+            ip_max_failures: 5,
+            ip_window_secs: 60,
+            account_max_failures: 10,
+            account_lock_secs: 15 * 60,
+            account_relock_secs: 60 * 60,
+        }
+    }
+}
+
+impl Default for SessionSettings {
+    fn default() -> Self {
+        SessionSettings {
+            max_per_user: 5,
+            refresh_token_ttl_secs: 30 * 24 * 3600,
+            refresh_token_idle_secs: 14 * 24 * 3600,
+            refresh_reuse_grace_secs: 0,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
@@ -76,6 +189,11 @@ impl Default for Settings {
             log_format: LogFormat::Text,
             tokens: TokenSettings::default(),
             keys: KeySettings::default(),
+            users: UserSettings::default(),
+            password: PasswordSettings::default(),
+            lockout: LockoutSettings::default(),
+            sessions: SessionSettings::default(),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -188,6 +306,39 @@ impl Settings {
         }
         if !(1..=60).contains(&self.keys.reload_interval_secs) {
             bail!("keys.reload_interval_secs must be between 1 and 60");
+        }
+        let p = &self.password;
+        if p.min_length == 0 || p.min_length > p.max_length {
+            bail!("password.min_length must be at least 1 and at most password.max_length");
+        }
+        if p.argon2_memory_kib < 8 * p.argon2_parallelism.max(1)
+            || p.argon2_iterations == 0
+            || p.argon2_parallelism == 0
+        {
+            bail!("password.argon2_* parameters are out of range");
+        }
+        if p.hash_threads == Some(0) {
+            bail!("password.hash_threads must be at least 1");
+        }
+        let l = &self.lockout;
+        if l.ip_max_failures < 1 || l.ip_window_secs < 1 || l.account_max_failures < 1 {
+            bail!("lockout limits must be at least 1");
+        }
+        if l.account_lock_secs < 1 || l.account_relock_secs < 1 {
+            bail!("lockout.account_*_secs must be positive");
+        }
+        let sess = &self.sessions;
+        if sess.max_per_user < 1
+            || sess.refresh_token_ttl_secs < 1
+            || sess.refresh_token_idle_secs < 1
+        {
+            bail!("sessions limits must be positive");
+        }
+        if sess.refresh_reuse_grace_secs < 0 {
+            bail!("sessions.refresh_reuse_grace_secs must not be negative");
+        }
+        for proxy in &self.trusted_proxies {
+            crate::identity::client_ip::parse_net(proxy)?;
         }
         Ok(())
     }

@@ -4,9 +4,13 @@
 //! One `DbConnection` (a Diesel `MultiConnection`) serves both backends, so every query is written
 //! once. Ids are `TEXT`, timestamps `BIGINT` Unix seconds, booleans `BOOLEAN` and lists JSON
 //! arrays in `TEXT`: types both backends share and compare the same way.
+pub mod audit;
 pub mod clients;
 mod pool;
 pub mod schema;
+pub mod sessions;
+pub mod throttle;
+pub mod users;
 
 pub use pool::{Db, DbError};
 
@@ -102,4 +106,23 @@ pub fn revert_all_migrations(conn: &mut DbConnection) -> anyhow::Result<()> {
         DbConnection::Postgres(c) => c.revert_all_migrations(POSTGRES_MIGRATIONS).map(|_| ()),
     };
     result.map_err(|e| anyhow::anyhow!("reverting migrations: {e}"))
+}
+
+/// Runs `f` in a transaction that takes the write lock up front. A SQLite transaction that
+/// reads before it writes would otherwise fail with `SQLITE_BUSY_SNAPSHOT` (no busy wait) when
+/// another connection wrote in between; a no-op write as the first statement makes it queue on
+/// the busy timeout instead. PostgreSQL needs nothing: its row locks and conditional updates
+/// decide. Nests (as a savepoint) inside another transaction.
+pub fn write_transaction<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    conn.transaction(|c| {
+        if matches!(c, DbConnection::Sqlite(_)) {
+            diesel::sql_query("UPDATE login_throttle SET failures = failures WHERE 1 = 0")
+                .execute(c)?;
+        }
+        f(c)
+    })
 }

@@ -1,27 +1,21 @@
 //! The r2d2 pool and the one way to use it from async code: `Db::run`, which runs the closure
-//! with a connection on the database threads, never on the async executor.
-//!
-//! The database threads are a fixed set (one per pooled connection) pulling jobs from one FIFO
-//! queue: a thread that finishes a job takes the next at once, with no wake-up in between, and
-//! waiting requests hold no thread. Measured against tokio's `spawn_blocking` behind a
-//! semaphore, this removed the idle gaps between jobs (15% idle CPU at full load) and the
-//! scheduler-driven tail latency of many blocking threads on few cores (bench/RESULTS.md).
+//! with a connection on the database threads (one per pooled connection, see `workers`), never
+//! on the async executor.
 use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::RunQueryDsl;
 
 use super::{DatabaseKind, DbConnection};
+use crate::workers::{WorkerError, Workers};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
     #[error("no database connection available: {0}")]
     Pool(#[from] r2d2::Error),
-    #[error("the database task did not complete (its thread is gone)")]
-    Lost,
+    #[error("the database task did not complete: {0}")]
+    Worker(#[from] WorkerError),
 }
-
-type Job = Box<dyn FnOnce() + Send>;
 
 /// The r2d2 connection manager: connects per [`DatabaseKind`], SQLite PRAGMAs applied.
 pub struct Manager {
@@ -53,7 +47,7 @@ impl r2d2::ManageConnection for Manager {
 pub struct Db {
     pool: r2d2::Pool<Manager>,
     kind: Arc<DatabaseKind>,
-    jobs: crossbeam_channel::Sender<Job>,
+    workers: Workers,
 }
 
 impl Db {
@@ -69,22 +63,10 @@ impl Db {
             .test_on_check_out(matches!(kind, DatabaseKind::Postgres(_)))
             .build(Manager { kind: kind.clone() })
             .map_err(|e| anyhow::anyhow!("cannot connect to the database: {e}"))?;
-        let (jobs, queue) = crossbeam_channel::unbounded::<Job>();
-        for i in 0..max_size {
-            let queue = queue.clone();
-            std::thread::Builder::new()
-                .name(format!("portcullis-db-{i}"))
-                .spawn(move || {
-                    // Ends when every `Db` clone (and so every sender) is gone.
-                    while let Ok(job) = queue.recv() {
-                        job();
-                    }
-                })?;
-        }
         Ok(Db {
             pool,
             kind: Arc::new(kind),
-            jobs,
+            workers: Workers::new("portcullis-db", max_size as usize, None)?,
         })
     }
 
@@ -110,17 +92,14 @@ impl Db {
         T: Send + 'static,
         E: From<DbError> + Send + 'static,
     {
-        let (done, result) = tokio::sync::oneshot::channel();
         let pool = self.pool.clone();
-        let job: Job = Box::new(move || {
-            let outcome = match pool.get() {
+        self.workers
+            .run(move || match pool.get() {
                 Ok(mut conn) => f(&mut conn),
                 Err(e) => Err(E::from(DbError::from(e))),
-            };
-            let _ = done.send(outcome);
-        });
-        self.jobs.send(job).map_err(|_| DbError::Lost)?;
-        result.await.map_err(|_| DbError::Lost)?
+            })
+            .await
+            .map_err(DbError::from)?
     }
 
     /// Readiness: the database answers within `timeout` (and, for SQLite, the file is still there).

@@ -17,3 +17,86 @@ diesel::table! {
         updated_at -> BigInt,
     }
 }
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        email -> Text,
+        email_lower -> Text,
+        name -> Nullable<Text>,
+        password_hash -> Nullable<Text>,
+        role -> Text,
+        email_verified -> Bool,
+        disabled -> Bool,
+        failed_logins -> Integer,
+        lockouts -> Integer,
+        locked_until -> Nullable<BigInt>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        user_id -> Text,
+        client_id -> Text,
+        auth_time -> BigInt,
+        created_at -> BigInt,
+        last_seen_at -> BigInt,
+        expires_at -> BigInt,
+        ip -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        ended_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (id) {
+        id -> Text,
+        token_hash -> Text,
+        family_id -> Text,
+        session_id -> Text,
+        user_id -> Text,
+        client_id -> Text,
+        scope -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        idle_expires_at -> BigInt,
+        rotated_at -> Nullable<BigInt>,
+        revoked_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    login_throttle (ip) {
+        ip -> Text,
+        window_start -> BigInt,
+        failures -> Integer,
+    }
+}
+
+diesel::table! {
+    audit_events (id) {
+        id -> BigInt,
+        at -> BigInt,
+        kind -> Text,
+        outcome -> Text,
+        user_id -> Nullable<Text>,
+        client_id -> Nullable<Text>,
+        ip -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        detail -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(refresh_tokens -> sessions (session_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    clients,
+    users,
+    sessions,
+    refresh_tokens,
+    login_throttle,
+    audit_events
+);

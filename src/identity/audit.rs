@@ -1,0 +1,78 @@
+//! The audit log: who did what, from where, with what outcome. Never a secret or a token.
+use serde::Serialize;
+
+use crate::store::audit::{self, AuditRow, NewAuditEvent};
+use crate::store::DbConnection;
+
+use super::RequestMeta;
+
+pub const LOGIN: &str = "login";
+pub const LOCKOUT: &str = "lockout";
+pub const TOKEN_ISSUED: &str = "token_issued";
+pub const REFRESH_REUSE: &str = "refresh_reuse_detected";
+pub const LOGOUT: &str = "logout";
+pub const SESSION_ENDED: &str = "session_ended";
+pub const PASSWORD_CHANGED: &str = "password_changed";
+pub const USER_CREATED: &str = "user_created";
+pub const USER_CHANGED: &str = "user_changed";
+pub const CLIENT_CREATED: &str = "client_created";
+pub const CLIENT_CHANGED: &str = "client_changed";
+pub const KEY_ROTATED: &str = "key_rotated";
+
+#[derive(Debug, Clone, Default)]
+pub struct Event<'a> {
+    pub kind: &'a str,
+    pub success: bool,
+    pub user_id: Option<&'a str>,
+    pub client_id: Option<&'a str>,
+    pub meta: Option<&'a RequestMeta>,
+    pub detail: Option<serde_json::Value>,
+}
+
+pub fn record(conn: &mut DbConnection, event: Event, now: i64) -> diesel::QueryResult<()> {
+    audit::insert(
+        conn,
+        &NewAuditEvent {
+            at: now,
+            kind: event.kind.to_string(),
+            outcome: if event.success { "success" } else { "failure" }.to_string(),
+            user_id: event.user_id.map(str::to_string),
+            client_id: event.client_id.map(str::to_string),
+            ip: event.meta.and_then(|m| m.ip.clone()),
+            user_agent: event
+                .meta
+                .and_then(|m| m.user_agent.as_ref().map(|u| u.chars().take(512).collect())),
+            detail: event.detail.map(|d| d.to_string()),
+        },
+    )
+}
+
+/// An audit row as the CLI prints it.
+#[derive(Debug, Serialize)]
+pub struct Printed {
+    pub id: i64,
+    pub at: i64,
+    pub kind: String,
+    pub outcome: String,
+    pub user_id: Option<String>,
+    pub client_id: Option<String>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub detail: Option<serde_json::Value>,
+}
+
+impl From<AuditRow> for Printed {
+    fn from(r: AuditRow) -> Self {
+        Printed {
+            id: r.id,
+            at: r.at,
+            kind: r.kind,
+            outcome: r.outcome,
+            user_id: r.user_id,
+            client_id: r.client_id,
+            ip: r.ip,
+            user_agent: r.user_agent,
+            detail: r.detail.and_then(|d| serde_json::from_str(&d).ok()),
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! People: users, password hashing and policy, roles and permissions, sessions and refresh
+//! tokens, brute-force protection and the audit log. Plain functions over the store; the async
+//! ones only orchestrate the database and hashing pools.
+pub mod audit;
+pub mod client_ip;
+pub mod login;
+pub mod password;
+pub mod roles;
+pub mod sessions;
+pub mod users;
+
+/// Who is asking, for throttling and the audit log.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestMeta {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}

@@ -1,0 +1,256 @@
+//! Passwords: argon2id (OWASP parameters by default) on a bounded pool of its own, and the
+//! password policy, reported rule by rule.
+use argon2::password_hash::phc::PasswordHash;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use argon2::{Algorithm, Argon2, Params, Version};
+use serde::Serialize;
+
+use crate::config::PasswordSettings;
+use crate::workers::{WorkerError, Workers};
+
+#[derive(Debug, thiserror::Error)]
+pub enum HashError {
+    /// Every hashing thread is busy and the queue is full: answer 503, try again.
+    #[error("password hashing is saturated")]
+    Busy,
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<WorkerError> for HashError {
+    fn from(e: WorkerError) -> Self {
+        match e {
+            WorkerError::Busy => HashError::Busy,
+            WorkerError::Lost => HashError::Internal(anyhow::anyhow!("hashing thread lost")),
+        }
+    }
+}
+
+/// What verifying a password found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    pub ok: bool,
+    /// The stored hash used other parameters than the configured ones: store a new hash.
+    pub rehash: Option<String>,
+}
+
+/// Hashes and verifies off the async executor, on `hash_threads` threads.
+#[derive(Clone)]
+pub struct Hasher {
+    workers: Workers,
+    params: Params,
+    /// A hash of a random secret with the current parameters: verified against when a user is
+    /// unknown or has no password, so every login costs the same.
+    dummy: String,
+}
+
+impl Hasher {
+    pub fn new(settings: &PasswordSettings) -> anyhow::Result<Hasher> {
+        let params = params(settings)?;
+        let threads = settings.hash_threads.unwrap_or_else(|| {
+            (std::thread::available_parallelism().map_or(2, |n| n.get()) / 2).max(1)
+        });
+        let dummy = hash_with(&params, &crate::tokens::secret::new_secret()?)?;
+        Ok(Hasher {
+            workers: Workers::new("portcullis-hash", threads, Some(settings.hash_queue))?,
+            params,
+            dummy,
+        })
+    }
+
+    pub async fn hash(&self, password: String) -> Result<String, HashError> {
+        let params = self.params.clone();
+        Ok(self
+            .workers
+            .run(move || hash_with(&params, &password))
+            .await??)
+    }
+
+    /// Verifies `password` against `stored` (or the dummy hash when `None`: never `ok`).
+    pub async fn verify(
+        &self,
+        password: String,
+        stored: Option<String>,
+    ) -> Result<Verified, HashError> {
+        let params = self.params.clone();
+        let (hash, real) = match stored {
+            Some(h) => (h, true),
+            None => (self.dummy.clone(), false),
+        };
+        Ok(self
+            .workers
+            .run(move || {
+                verify_with(&params, &password, &hash).map(|v| Verified {
+                    ok: v.ok && real,
+                    ..v
+                })
+            })
+            .await??)
+    }
+
+    /// For the CLI, which has no async runtime to spare.
+    pub fn hash_blocking(&self, password: &str) -> anyhow::Result<String> {
+        hash_with(&self.params, password)
+    }
+}
+
+fn params(s: &PasswordSettings) -> anyhow::Result<Params> {
+    Params::new(
+        s.argon2_memory_kib,
+        s.argon2_iterations,
+        s.argon2_parallelism,
+        None,
+    )
+    .map_err(|e| anyhow::anyhow!("invalid argon2 parameters: {e}"))
+}
+
+fn hash_with(params: &Params, password: &str) -> anyhow::Result<String> {
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
+        .hash_password(password.as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| anyhow::anyhow!("hashing failed: {e}"))
+}
+
+fn verify_with(params: &Params, password: &str, stored: &str) -> anyhow::Result<Verified> {
+    let parsed =
+        PasswordHash::new(stored).map_err(|e| anyhow::anyhow!("stored hash unreadable: {e}"))?;
+    let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
+    let ok = argon.verify_password(password.as_bytes(), &parsed).is_ok();
+    let current = Params::try_from(&parsed).ok();
+    let same = current.is_some_and(|p| {
+        p.m_cost() == params.m_cost()
+            && p.t_cost() == params.t_cost()
+            && p.p_cost() == params.p_cost()
+    }) && parsed.algorithm.as_str() == "argon2id";
+    let rehash = if ok && !same {
+        Some(hash_with(params, password)?)
+    } else {
+        None
+    };
+    Ok(Verified { ok, rehash })
+}
+
+/// One broken rule of the password policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Violation {
+    pub rule: &'static str,
+    pub message: String,
+}
+
+/// Every rule `password` breaks (empty: acceptable).
+pub fn check_policy(s: &PasswordSettings, password: &str, email: &str) -> Vec<Violation> {
+    let mut out = Vec::new();
+    let len = password.chars().count();
+    let mut rule = |ok: bool, rule: &'static str, message: String| {
+        if !ok {
+            out.push(Violation { rule, message });
+        }
+    };
+    rule(
+        len >= s.min_length,
+        "min_length",
+        format!("at least {} characters", s.min_length),
+    );
+    rule(
+        len <= s.max_length,
+        "max_length",
+        format!("at most {} characters", s.max_length),
+    );
+    rule(
+        !s.require_uppercase || password.chars().any(char::is_uppercase),
+        "uppercase",
+        "at least one upper-case letter".into(),
+    );
+    rule(
+        !s.require_lowercase || password.chars().any(char::is_lowercase),
+        "lowercase",
+        "at least one lower-case letter".into(),
+    );
+    rule(
+        !s.require_digit || password.chars().any(|c| c.is_ascii_digit()),
+        "digit",
+        "at least one digit".into(),
+    );
+    rule(
+        !password.trim().eq_ignore_ascii_case(email.trim()),
+        "not_email",
+        "must not be your email address".into(),
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fast() -> PasswordSettings {
+        PasswordSettings {
+            argon2_memory_kib: 64,
+            argon2_iterations: 1,
+            ..PasswordSettings::default()
+        }
+    }
+
+    #[test]
+    fn policy_reports_each_rule() {
+        let s = PasswordSettings::default();
+        let rules: Vec<&str> = check_policy(&s, "abc", "a@b.c")
+            .iter()
+            .map(|v| v.rule)
+            .collect();
+        assert_eq!(rules, ["min_length", "uppercase", "digit"]);
+        assert!(check_policy(&s, "Correct1Horse", "a@b.c").is_empty());
+        let rules: Vec<&str> = check_policy(&s, "Ann@Example1.com", "ann@example1.com")
+            .iter()
+            .map(|v| v.rule)
+            .collect();
+        assert_eq!(rules, ["not_email"]);
+        assert_eq!(
+            check_policy(&s, &"Aa1".repeat(400), "x")[0].rule,
+            "max_length"
+        );
+    }
+
+    #[tokio::test]
+    async fn hash_verify_and_rehash_on_parameter_change() {
+        let old = Hasher::new(&fast()).unwrap();
+        let hash = old.hash("Secret123".into()).await.unwrap();
+        assert!(hash.starts_with("$argon2id$v=19$m=64,t=1,p=1$"));
+        let v = old
+            .verify("Secret123".into(), Some(hash.clone()))
+            .await
+            .unwrap();
+        assert_eq!(
+            v,
+            Verified {
+                ok: true,
+                rehash: None
+            }
+        );
+        assert!(
+            !old.verify("wrong".into(), Some(hash.clone()))
+                .await
+                .unwrap()
+                .ok
+        );
+        assert!(!old.verify("anything".into(), None).await.unwrap().ok);
+
+        let new = Hasher::new(&PasswordSettings {
+            argon2_iterations: 2,
+            ..fast()
+        })
+        .unwrap();
+        let v = new.verify("Secret123".into(), Some(hash)).await.unwrap();
+        assert!(v.ok);
+        assert!(v
+            .rehash
+            .unwrap()
+            .starts_with("$argon2id$v=19$m=64,t=2,p=1$"));
+    }
+
+    #[test]
+    fn owasp_defaults() {
+        let p = params(&PasswordSettings::default()).unwrap();
+        assert_eq!((p.m_cost(), p.t_cost(), p.p_cost()), (19_456, 2, 1));
+    }
+}

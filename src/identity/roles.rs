@@ -1,0 +1,108 @@
+//! Roles and their permissions (RBAC). A user's permissions are the scopes they may be granted.
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::{bail, Context};
+use serde::Deserialize;
+
+/// Scopes about identity rather than permissions: grantable to any user.
+pub const IDENTITY_SCOPES: &[&str] = &["openid", "profile", "email", "offline_access", "account"];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Roles {
+    map: BTreeMap<String, Vec<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RolesFile {
+    roles: BTreeMap<String, Vec<String>>,
+}
+
+impl Roles {
+    /// admin, instructor, student, guest.
+    pub fn builtin() -> Roles {
+        let role = |perms: &[&str]| perms.iter().map(|p| p.to_string()).collect::<Vec<_>>();
+        Roles {
+            map: BTreeMap::from([
+                (
+                    "admin".to_string(),
+                    role(&["read", "write", "delete", "manage_users", "manage_content"]),
+                ),
+                (
+                    "instructor".to_string(),
+                    role(&["read", "write", "manage_content"]),
+                ),
+                (
+                    "student".to_string(),
+                    role(&["read", "chat", "save_progress"]),
+                ),
+                ("guest".to_string(), role(&["read"])),
+            ]),
+        }
+    }
+
+    /// The built-in roles, or those of `file` (TOML: `[roles]` then `name = ["perm", …]`).
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Roles> {
+        let Some(path) = file else {
+            return Ok(Roles::builtin());
+        };
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading roles file {}", path.display()))?;
+        let parsed: RolesFile =
+            toml::from_str(&text).with_context(|| format!("roles file {}", path.display()))?;
+        if parsed.roles.is_empty() {
+            bail!("roles file {} defines no roles", path.display());
+        }
+        for (name, perms) in &parsed.roles {
+            if name.is_empty()
+                || perms
+                    .iter()
+                    .any(|p| !crate::oauth::scope::is_valid_token(p))
+            {
+                bail!(
+                    "roles file {}: role {name:?} has an invalid name or permission",
+                    path.display()
+                );
+            }
+        }
+        Ok(Roles { map: parsed.roles })
+    }
+
+    pub fn exists(&self, role: &str) -> bool {
+        self.map.contains_key(role)
+    }
+
+    pub fn permissions(&self, role: &str) -> &[String] {
+        self.map.get(role).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &Vec<String>)> {
+        self.map.iter()
+    }
+
+    /// Whether `scope` may be granted to a user with `role`.
+    pub fn may_grant(&self, role: &str, scope: &str) -> bool {
+        IDENTITY_SCOPES.contains(&scope) || self.permissions(role).iter().any(|p| p == scope)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_and_file() {
+        let r = Roles::builtin();
+        assert!(r.may_grant("student", "chat"));
+        assert!(!r.may_grant("guest", "write"));
+        assert!(r.may_grant("guest", "openid"));
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("roles.toml");
+        std::fs::write(&f, "[roles]\nops = [\"deploy\"]\n").unwrap();
+        let r = Roles::load(Some(&f)).unwrap();
+        assert!(r.exists("ops") && !r.exists("admin"));
+        std::fs::write(&f, "[roles]\nops = [\"bad scope\"]\n").unwrap();
+        assert!(Roles::load(Some(&f)).is_err());
+    }
+}

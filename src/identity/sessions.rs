@@ -1,0 +1,194 @@
+//! Sessions and refresh tokens. A login starts a session; refresh tokens belong to a session
+//! and a family. Every refresh rotates the token; presenting a rotated one again (outside the
+//! grace window) revokes its whole family. All of it is decided by the database: the claim of a
+//! token is one conditional UPDATE, so two instances can never both redeem it.
+use serde_json::json;
+
+use super::audit::{self, Event};
+use super::RequestMeta;
+use crate::config::SessionSettings;
+use crate::store::sessions::{self, RefreshTokenRow, SessionRow};
+use crate::store::{write_transaction, DbConnection};
+use crate::tokens::secret;
+
+/// Starts a session for a fresh login, ending the oldest ones beyond the per-user limit.
+pub fn start(
+    conn: &mut DbConnection,
+    user_id: &str,
+    client_id: &str,
+    meta: &RequestMeta,
+    policy: &SessionSettings,
+    now: i64,
+) -> anyhow::Result<SessionRow> {
+    let row = SessionRow {
+        id: secret::random_token(16)?,
+        user_id: user_id.to_string(),
+        client_id: client_id.to_string(),
+        auth_time: now,
+        created_at: now,
+        last_seen_at: now,
+        expires_at: now + policy.refresh_token_ttl_secs,
+        ip: meta.ip.clone(),
+        user_agent: meta
+            .user_agent
+            .as_ref()
+            .map(|u| u.chars().take(512).collect()),
+        ended_at: None,
+    };
+    write_transaction(conn, |c| {
+        let live = sessions::active_sessions(c, user_id, now)?;
+        let excess = (live.len() as i64 + 1 - policy.max_per_user).max(0) as usize;
+        for old in live.iter().take(excess) {
+            sessions::end_session(c, &old.id, now)?;
+            audit::record(
+                c,
+                Event {
+                    kind: audit::SESSION_ENDED,
+                    success: true,
+                    user_id: Some(user_id),
+                    client_id: Some(&old.client_id),
+                    meta: Some(meta),
+                    detail: Some(json!({ "session": old.id, "reason": "max_sessions" })),
+                },
+                now,
+            )?;
+        }
+        sessions::insert_session(c, &row)
+    })?;
+    Ok(row)
+}
+
+/// Issues a refresh token in a new family for `session`; returns it in clear (once).
+pub fn issue_refresh_token(
+    conn: &mut DbConnection,
+    session: &SessionRow,
+    scope: &str,
+    policy: &SessionSettings,
+    now: i64,
+) -> anyhow::Result<String> {
+    let token = secret::new_secret()?;
+    sessions::insert_refresh_token(
+        conn,
+        &RefreshTokenRow {
+            id: secret::random_token(16)?,
+            token_hash: secret::hash_secret(&token),
+            family_id: secret::random_token(16)?,
+            session_id: session.id.clone(),
+            user_id: session.user_id.clone(),
+            client_id: session.client_id.clone(),
+            scope: scope.to_string(),
+            created_at: now,
+            expires_at: session.expires_at,
+            idle_expires_at: (now + policy.refresh_token_idle_secs).min(session.expires_at),
+            rotated_at: None,
+            revoked_at: None,
+        },
+    )?;
+    Ok(token)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RefreshError {
+    /// Unknown, expired, revoked, or another client's: `invalid_grant`.
+    #[error("{0}")]
+    Invalid(&'static str),
+    /// A rotated token came back: its family is now revoked.
+    #[error("the refresh token was already used; its sessions' tokens are revoked")]
+    Reused,
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<diesel::result::Error> for RefreshError {
+    fn from(e: diesel::result::Error) -> Self {
+        RefreshError::Internal(e.into())
+    }
+}
+
+/// A successful rotation.
+#[derive(Debug, Clone)]
+pub struct Rotated {
+    pub session: SessionRow,
+    pub scope: String,
+    /// The new refresh token, in clear.
+    pub token: String,
+}
+
+/// Redeems `presented` for `client_id`: retires it and issues its successor in the same family.
+pub fn rotate(
+    conn: &mut DbConnection,
+    presented: &str,
+    client_id: &str,
+    policy: &SessionSettings,
+    meta: &RequestMeta,
+    now: i64,
+) -> Result<Rotated, RefreshError> {
+    let hash = secret::hash_secret(presented);
+    let outcome = write_transaction(conn, |c| {
+        // The claim comes first: exactly one caller, on any instance, retires a live token.
+        let claimed = sessions::claim_refresh_token(c, &hash, client_id, now)?;
+        let Some(row) = sessions::find_refresh_token(c, &hash)? else {
+            return Ok(Err(RefreshError::Invalid("unknown refresh token")));
+        };
+        if !claimed {
+            if row.client_id != client_id {
+                return Ok(Err(RefreshError::Invalid(
+                    "the refresh token was issued to another client",
+                )));
+            }
+            if row.revoked_at.is_some() {
+                return Ok(Err(RefreshError::Invalid("the refresh token was revoked")));
+            }
+            if now >= row.expires_at || now >= row.idle_expires_at {
+                return Ok(Err(RefreshError::Invalid("the refresh token has expired")));
+            }
+            let grace = policy.refresh_reuse_grace_secs;
+            let in_grace = grace > 0 && row.rotated_at.is_some_and(|t| now - t <= grace);
+            if !in_grace {
+                let revoked = sessions::revoke_family(c, &row.family_id, now)?;
+                audit::record(
+                    c,
+                    Event {
+                        kind: audit::REFRESH_REUSE,
+                        success: false,
+                        user_id: Some(&row.user_id),
+                        client_id: Some(client_id),
+                        meta: Some(meta),
+                        detail: Some(json!({ "family": row.family_id, "revoked": revoked })),
+                    },
+                    now,
+                )?;
+                return Ok(Err(RefreshError::Reused));
+            }
+        }
+        let session = match sessions::find_session(c, &row.session_id)? {
+            Some(s) if s.ended_at.is_none() && s.expires_at > now => s,
+            _ => return Ok(Err(RefreshError::Invalid("the session has ended"))),
+        };
+        let token = secret::new_secret()?;
+        sessions::insert_refresh_token(
+            c,
+            &RefreshTokenRow {
+                id: secret::random_token(16)?,
+                token_hash: secret::hash_secret(&token),
+                family_id: row.family_id.clone(),
+                session_id: row.session_id.clone(),
+                user_id: row.user_id.clone(),
+                client_id: row.client_id.clone(),
+                scope: row.scope.clone(),
+                created_at: now,
+                expires_at: row.expires_at,
+                idle_expires_at: (now + policy.refresh_token_idle_secs).min(row.expires_at),
+                rotated_at: None,
+                revoked_at: None,
+            },
+        )?;
+        sessions::touch_session(c, &session.id, now)?;
+        Ok::<_, anyhow::Error>(Ok(Rotated {
+            session,
+            scope: row.scope,
+            token,
+        }))
+    })?;
+    outcome
+}

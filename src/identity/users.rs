@@ -1,0 +1,211 @@
+//! User accounts: creation (email and password rules), lookup, role and status changes.
+use serde::Serialize;
+
+use super::audit::{self, Event};
+use super::password::{self, Hasher, Violation};
+use super::roles::Roles;
+use super::RequestMeta;
+use crate::config::Settings;
+use crate::store::users::{self, UserRow};
+use crate::store::{Db, DbConnection, DbError};
+use crate::tokens::secret;
+
+/// A user as the rest of the server sees it (no password hash).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct User {
+    pub id: String,
+    pub email: String,
+    pub name: Option<String>,
+    pub role: String,
+    pub email_verified: bool,
+    pub disabled: bool,
+    pub locked_until: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl From<&UserRow> for User {
+    fn from(r: &UserRow) -> Self {
+        User {
+            id: r.id.clone(),
+            email: r.email.clone(),
+            name: r.name.clone(),
+            role: r.role.clone(),
+            email_verified: r.email_verified,
+            disabled: r.disabled,
+            locked_until: r.locked_until,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CreateError {
+    #[error("{0}")]
+    InvalidEmail(String),
+    #[error("the password breaks {} rule(s)", .0.len())]
+    WeakPassword(Vec<Violation>),
+    #[error("an account with this email already exists")]
+    EmailTaken,
+    #[error("unknown role {0:?}")]
+    UnknownRole(String),
+    #[error("password hashing is saturated")]
+    Busy,
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<DbError> for CreateError {
+    fn from(e: DbError) -> Self {
+        CreateError::Internal(e.into())
+    }
+}
+
+impl From<diesel::result::Error> for CreateError {
+    fn from(e: diesel::result::Error) -> Self {
+        CreateError::Internal(e.into())
+    }
+}
+
+impl From<password::HashError> for CreateError {
+    fn from(e: password::HashError) -> Self {
+        match e {
+            password::HashError::Busy => CreateError::Busy,
+            password::HashError::Internal(e) => CreateError::Internal(e),
+        }
+    }
+}
+
+pub struct NewUser {
+    pub email: String,
+    pub name: Option<String>,
+    pub password: String,
+    /// `None`: the configured default role.
+    pub role: Option<String>,
+    pub email_verified: bool,
+}
+
+/// A syntactically valid email address (trimmed), or why not.
+pub fn validate_email(raw: &str) -> Result<String, CreateError> {
+    let email = raw.trim();
+    if email.len() > 254 || !email_address::EmailAddress::is_valid(email) {
+        return Err(CreateError::InvalidEmail(format!(
+            "{email:?} is not a valid email address"
+        )));
+    }
+    Ok(email.to_string())
+}
+
+/// Checks everything that can be checked before hashing; returns the email and role to use.
+pub fn check_new(
+    new: &NewUser,
+    roles: &Roles,
+    settings: &Settings,
+) -> Result<(String, String), CreateError> {
+    let email = validate_email(&new.email)?;
+    let role = new
+        .role
+        .clone()
+        .unwrap_or_else(|| settings.users.default_role.clone());
+    if !roles.exists(&role) {
+        return Err(CreateError::UnknownRole(role));
+    }
+    let violations = password::check_policy(&settings.password, &new.password, &email);
+    if !violations.is_empty() {
+        return Err(CreateError::WeakPassword(violations));
+    }
+    if new.name.as_ref().is_some_and(|n| n.chars().count() > 200) {
+        return Err(CreateError::InvalidEmail(
+            "name must be at most 200 characters".into(),
+        ));
+    }
+    Ok((email, role))
+}
+
+/// Stores a user whose password is already hashed, and audits it.
+pub fn insert(
+    conn: &mut DbConnection,
+    email: &str,
+    name: Option<String>,
+    role: &str,
+    password_hash: Option<String>,
+    email_verified: bool,
+    meta: Option<&RequestMeta>,
+    now: i64,
+) -> Result<User, CreateError> {
+    let row = UserRow {
+        id: secret::random_token(16)?,
+        email: email.to_string(),
+        email_lower: email.to_lowercase(),
+        name: name.map(|n| n.trim().to_string()).filter(|n| !n.is_empty()),
+        password_hash,
+        role: role.to_string(),
+        email_verified,
+        disabled: false,
+        failed_logins: 0,
+        lockouts: 0,
+        locked_until: None,
+        created_at: now,
+        updated_at: now,
+    };
+    if !users::insert(conn, &row)? {
+        return Err(CreateError::EmailTaken);
+    }
+    audit::record(
+        conn,
+        Event {
+            kind: audit::USER_CREATED,
+            success: true,
+            user_id: Some(&row.id),
+            meta,
+            detail: Some(serde_json::json!({ "role": role })),
+            ..Event::default()
+        },
+        now,
+    )?;
+    Ok(User::from(&row))
+}
+
+/// Registers a user: rules first, then the hash on the hashing pool, then the insert.
+pub async fn register(
+    db: &Db,
+    hasher: &Hasher,
+    roles: &Roles,
+    settings: &Settings,
+    new: NewUser,
+    meta: RequestMeta,
+    now: i64,
+) -> Result<User, CreateError> {
+    let (email, role) = check_new(&new, roles, settings)?;
+    // Saves a hash when the email is obviously taken (the insert still decides).
+    let taken = {
+        let email = email.clone();
+        db.run(move |c| users::find_by_email(c, &email).map_err(CreateError::from))
+            .await?
+    };
+    if taken.is_some() {
+        return Err(CreateError::EmailTaken);
+    }
+    let hash = hasher.hash(new.password).await?;
+    let verified = new.email_verified;
+    db.run(move |c| {
+        insert(
+            c,
+            &email,
+            new.name,
+            &role,
+            Some(hash),
+            verified,
+            Some(&meta),
+            now,
+        )
+    })
+    .await
+}
+
+/// Finds a user by email (case-insensitive) for the CLI.
+pub fn find_by_email(conn: &mut DbConnection, email: &str) -> anyhow::Result<UserRow> {
+    users::find_by_email(conn, email.trim())?
+        .ok_or_else(|| anyhow::anyhow!("no user {}", email.trim()))
+}

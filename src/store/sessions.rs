@@ -1,0 +1,146 @@
+//! Queries on `sessions` and `refresh_tokens`. The rules that make rotation and reuse detection
+//! safe across instances live in single statements here: a token is claimed by one conditional
+//! UPDATE, which exactly one concurrent caller can win on either backend.
+use diesel::prelude::*;
+
+use super::schema::{refresh_tokens, sessions};
+use super::DbConnection;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, PartialEq)]
+#[diesel(table_name = sessions)]
+pub struct SessionRow {
+    pub id: String,
+    pub user_id: String,
+    pub client_id: String,
+    pub auth_time: i64,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    pub expires_at: i64,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub ended_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, PartialEq)]
+#[diesel(table_name = refresh_tokens)]
+pub struct RefreshTokenRow {
+    pub id: String,
+    pub token_hash: String,
+    pub family_id: String,
+    pub session_id: String,
+    pub user_id: String,
+    pub client_id: String,
+    pub scope: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub idle_expires_at: i64,
+    pub rotated_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+pub fn insert_session(conn: &mut DbConnection, row: &SessionRow) -> QueryResult<()> {
+    diesel::insert_into(sessions::table)
+        .values(row)
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn find_session(conn: &mut DbConnection, id: &str) -> QueryResult<Option<SessionRow>> {
+    sessions::table
+        .find(id)
+        .select(SessionRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// A user's live sessions, oldest first.
+pub fn active_sessions(
+    conn: &mut DbConnection,
+    user_id: &str,
+    now: i64,
+) -> QueryResult<Vec<SessionRow>> {
+    sessions::table
+        .filter(sessions::user_id.eq(user_id))
+        .filter(sessions::ended_at.is_null())
+        .filter(sessions::expires_at.gt(now))
+        .order((sessions::created_at.asc(), sessions::id.asc()))
+        .select(SessionRow::as_select())
+        .load(conn)
+}
+
+pub fn touch_session(conn: &mut DbConnection, id: &str, now: i64) -> QueryResult<()> {
+    diesel::update(sessions::table.find(id))
+        .set(sessions::last_seen_at.eq(now))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Ends a session and revokes its refresh tokens; `false` when it was not live.
+pub fn end_session(conn: &mut DbConnection, id: &str, now: i64) -> QueryResult<bool> {
+    let ended = diesel::update(
+        sessions::table
+            .find(id)
+            .filter(sessions::ended_at.is_null()),
+    )
+    .set(sessions::ended_at.eq(now))
+    .execute(conn)?;
+    diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::session_id.eq(id))
+            .filter(refresh_tokens::revoked_at.is_null()),
+    )
+    .set(refresh_tokens::revoked_at.eq(now))
+    .execute(conn)?;
+    Ok(ended > 0)
+}
+
+pub fn insert_refresh_token(conn: &mut DbConnection, row: &RefreshTokenRow) -> QueryResult<()> {
+    diesel::insert_into(refresh_tokens::table)
+        .values(row)
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn find_refresh_token(
+    conn: &mut DbConnection,
+    hash: &str,
+) -> QueryResult<Option<RefreshTokenRow>> {
+    refresh_tokens::table
+        .filter(refresh_tokens::token_hash.eq(hash))
+        .select(RefreshTokenRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Marks the live, unexpired token with `hash` of `client_id` rotated; `true` only for the one
+/// caller that did it.
+pub fn claim_refresh_token(
+    conn: &mut DbConnection,
+    hash: &str,
+    client_id: &str,
+    now: i64,
+) -> QueryResult<bool> {
+    diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::token_hash.eq(hash))
+            .filter(refresh_tokens::client_id.eq(client_id))
+            .filter(refresh_tokens::rotated_at.is_null())
+            .filter(refresh_tokens::revoked_at.is_null())
+            .filter(refresh_tokens::expires_at.gt(now))
+            .filter(refresh_tokens::idle_expires_at.gt(now)),
+    )
+    .set(refresh_tokens::rotated_at.eq(now))
+    .execute(conn)
+    .map(|n| n == 1)
+}
+
+/// Revokes every live token of a family; returns how many.
+pub fn revoke_family(conn: &mut DbConnection, family_id: &str, now: i64) -> QueryResult<usize> {
+    diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::family_id.eq(family_id))
+            .filter(refresh_tokens::revoked_at.is_null()),
+    )
+    .set(refresh_tokens::revoked_at.eq(now))
+    .execute(conn)
+}

@@ -1,0 +1,122 @@
+//! Queries on `users`.
+use diesel::prelude::*;
+
+use super::schema::users;
+use super::DbConnection;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, PartialEq)]
+#[diesel(table_name = users)]
+pub struct UserRow {
+    pub id: String,
+    pub email: String,
+    pub email_lower: String,
+    pub name: Option<String>,
+    pub password_hash: Option<String>,
+    pub role: String,
+    pub email_verified: bool,
+    pub disabled: bool,
+    pub failed_logins: i32,
+    pub lockouts: i32,
+    pub locked_until: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// Inserts a user; `Ok(false)` when the email is taken.
+pub fn insert(conn: &mut DbConnection, row: &UserRow) -> QueryResult<bool> {
+    // In a savepoint when nested: on PostgreSQL a failed statement aborts the transaction.
+    match conn.transaction(|c| diesel::insert_into(users::table).values(row).execute(c)) {
+        Ok(_) => Ok(true),
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<UserRow>> {
+    users::table
+        .find(id)
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn find_by_email(conn: &mut DbConnection, email: &str) -> QueryResult<Option<UserRow>> {
+    users::table
+        .filter(users::email_lower.eq(email.to_lowercase()))
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn list(conn: &mut DbConnection) -> QueryResult<Vec<UserRow>> {
+    users::table
+        .order((users::created_at.asc(), users::id.asc()))
+        .select(UserRow::as_select())
+        .load(conn)
+}
+
+pub fn set_role(conn: &mut DbConnection, id: &str, role: &str, now: i64) -> QueryResult<bool> {
+    diesel::update(users::table.find(id))
+        .set((users::role.eq(role), users::updated_at.eq(now)))
+        .execute(conn)
+        .map(|n| n > 0)
+}
+
+pub fn set_disabled(
+    conn: &mut DbConnection,
+    id: &str,
+    disabled: bool,
+    now: i64,
+) -> QueryResult<bool> {
+    diesel::update(users::table.find(id))
+        .set((users::disabled.eq(disabled), users::updated_at.eq(now)))
+        .execute(conn)
+        .map(|n| n > 0)
+}
+
+pub fn set_password_hash(
+    conn: &mut DbConnection,
+    id: &str,
+    hash: &str,
+    now: i64,
+) -> QueryResult<bool> {
+    diesel::update(users::table.find(id))
+        .set((users::password_hash.eq(hash), users::updated_at.eq(now)))
+        .execute(conn)
+        .map(|n| n > 0)
+}
+
+/// Clears failure counters and any lock.
+pub fn clear_failures(conn: &mut DbConnection, id: &str) -> QueryResult<()> {
+    diesel::update(users::table.find(id))
+        .set((
+            users::failed_logins.eq(0),
+            users::lockouts.eq(0),
+            users::locked_until.eq(None::<i64>),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Counts one failed login atomically; returns the new count.
+pub fn add_failure(conn: &mut DbConnection, id: &str) -> QueryResult<i32> {
+    diesel::update(users::table.find(id))
+        .set(users::failed_logins.eq(users::failed_logins + 1))
+        .returning(users::failed_logins)
+        .get_result(conn)
+}
+
+/// Locks the account until `until`, resetting the failure count; returns the lock number.
+pub fn lock(conn: &mut DbConnection, id: &str, until: i64) -> QueryResult<i32> {
+    diesel::update(users::table.find(id))
+        .set((
+            users::failed_logins.eq(0),
+            users::lockouts.eq(users::lockouts + 1),
+            users::locked_until.eq(Some(until)),
+        ))
+        .returning(users::lockouts)
+        .get_result(conn)
+}
