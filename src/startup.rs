@@ -14,6 +14,9 @@ use tracing_actix_web::TracingLogger;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
 use crate::http;
+use crate::identity::client_ip::TrustedProxies;
+use crate::identity::password::Hasher;
+use crate::identity::roles::Roles;
 use crate::oidc;
 use crate::state::AppState;
 use crate::store::Db;
@@ -60,6 +63,15 @@ impl Application {
         let keys =
             tokio::task::spawn_blocking(move || KeyStore::open(&dir, bits, max_ttl, now)).await??;
 
+        let hasher = Hasher::new(&settings.password)?;
+        let roles = Roles::load(settings.users.roles_file.as_deref())?;
+        if !roles.exists(&settings.users.default_role) {
+            anyhow::bail!(
+                "users.default_role {:?} is not a role",
+                settings.users.default_role
+            );
+        }
+        let proxies = TrustedProxies::new(&settings.trusted_proxies)?;
         let discovery_json = serde_json::to_string(&oidc::discovery::metadata(&settings.issuer))?;
         let workers = settings
             .workers
@@ -69,6 +81,9 @@ impl Application {
             keys: Arc::new(keys),
             settings: Arc::new(settings),
             clock,
+            hasher,
+            roles: Arc::new(roles),
+            proxies,
             discovery_json,
         });
         let app_state = state.clone();

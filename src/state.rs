@@ -3,6 +3,9 @@ use std::sync::Arc;
 
 use crate::clock::Clock;
 use crate::config::Settings;
+use crate::identity::client_ip::TrustedProxies;
+use crate::identity::password::Hasher;
+use crate::identity::roles::Roles;
 use crate::store::Db;
 use crate::tokens::KeyStore;
 
@@ -11,6 +14,9 @@ pub struct AppState {
     pub keys: Arc<KeyStore>,
     pub settings: Arc<Settings>,
     pub clock: Arc<dyn Clock>,
+    pub hasher: Hasher,
+    pub roles: Arc<Roles>,
+    pub proxies: TrustedProxies,
     /// The discovery document, rendered once (the issuer never changes while running).
     pub discovery_json: String,
 }

@@ -6,6 +6,7 @@ use clap::Subcommand;
 use serde_json::json;
 
 use crate::config::Settings;
+use crate::identity::audit;
 use crate::oauth::registration::{self, ClientSpec};
 use crate::oauth::Client;
 use crate::store::{clients, Db};
@@ -79,6 +80,7 @@ pub fn run(settings: &Settings, cmd: ClientCommand) -> anyhow::Result<ExitCode> 
                 settings.tokens.max_access_token_ttl_secs,
                 now,
             )?;
+            record(&mut conn, audit::CLIENT_CREATED, &reg.client.id, None, now)?;
             let mut out = client_json(&reg.client);
             out["client_secret"] = json!(reg.secret);
             super::print_json(&out)
@@ -98,14 +100,49 @@ pub fn run(settings: &Settings, cmd: ClientCommand) -> anyhow::Result<ExitCode> 
             if !clients::delete(&mut conn, &id)? {
                 anyhow::bail!("no client {id}");
             }
+            record(
+                &mut conn,
+                audit::CLIENT_CHANGED,
+                &id,
+                Some(json!({ "deleted": true })),
+                now,
+            )?;
             super::print_json(&json!({ "deleted": id }))
         }
         ClientCommand::RotateSecret { id } => {
             let secret = registration::rotate_secret(&mut conn, &id, now)?
                 .with_context(|| format!("no confidential client {id}"))?;
+            record(
+                &mut conn,
+                audit::CLIENT_CHANGED,
+                &id,
+                Some(json!({ "secret_rotated": true })),
+                now,
+            )?;
             super::print_json(&json!({ "client_id": id, "client_secret": secret }))
         }
     }
+}
+
+fn record(
+    conn: &mut crate::store::DbConnection,
+    kind: &str,
+    client_id: &str,
+    detail: Option<serde_json::Value>,
+    now: i64,
+) -> anyhow::Result<()> {
+    audit::record(
+        conn,
+        audit::Event {
+            kind,
+            success: true,
+            client_id: Some(client_id),
+            detail,
+            ..audit::Event::default()
+        },
+        now,
+    )?;
+    Ok(())
 }
 
 fn client_json(c: &Client) -> serde_json::Value {

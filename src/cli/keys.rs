@@ -4,6 +4,7 @@ use std::process::ExitCode;
 use clap::Subcommand;
 
 use crate::config::Settings;
+use crate::identity::audit;
 use crate::tokens::keys;
 
 #[derive(Debug, Subcommand)]
@@ -25,6 +26,18 @@ pub fn run(settings: &Settings, cmd: KeysCommand) -> anyhow::Result<ExitCode> {
         )?),
         KeysCommand::Rotate => {
             let info = keys::rotate(&settings.keys_dir, settings.keys.rsa_bits, now)?;
+            let db = crate::store::Db::open(&settings.database_url, 1)?;
+            db.migrate()?;
+            audit::record(
+                &mut *db.get()?,
+                audit::Event {
+                    kind: audit::KEY_ROTATED,
+                    success: true,
+                    detail: Some(serde_json::json!({ "kid": info.kid })),
+                    ..audit::Event::default()
+                },
+                now,
+            )?;
             super::print_json(&info)
         }
     }

@@ -1,10 +1,12 @@
 //! The operator CLI (DESIGN §5). Commands that create something print one JSON object on
 //! stdout; logs and errors go to stderr; failures exit non-zero.
+mod audit;
 mod client;
 mod config;
 mod health;
 mod keys;
 mod serve;
+mod user;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -40,6 +42,18 @@ pub enum Command {
     /// Manage signing keys.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
+    /// Manage users.
+    #[command(subcommand)]
+    User(user::UserCommand),
+    /// Roles and their permissions.
+    #[command(subcommand)]
+    Roles(RolesCommand),
+    /// The audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Access tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// Show or check the configuration.
     #[command(subcommand)]
     Config(config::ConfigCommand),
@@ -49,6 +63,36 @@ pub enum Command {
         #[arg(long)]
         url: Option<String>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RolesCommand {
+    /// List roles with their permissions.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Print events as JSON lines, newest first.
+    List {
+        /// Only this user's events (email).
+        #[arg(long)]
+        user: Option<String>,
+        /// Only this kind (login, lockout, token_issued, refresh_reuse_detected, …).
+        #[arg(long)]
+        kind: Option<String>,
+        /// Only events this recent (30m, 24h, 7d).
+        #[arg(long, value_name = "DURATION")]
+        since: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Verify an access token against the current keys; print its claims.
+    Verify { token: String },
 }
 
 pub fn run(cli: Cli) -> ExitCode {
@@ -69,6 +113,23 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Client(c) => client::run(&settings, c),
         Command::Keys(c) => keys::run(&settings, c),
         Command::Config(c) => config::run(&settings, c),
+        Command::User(c) => user::run(&settings, c),
+        Command::Roles(RolesCommand::List) => user::list_roles(&settings),
+        Command::Audit(AuditCommand::List {
+            user,
+            kind,
+            since,
+            limit,
+        }) => audit::list(
+            &settings,
+            audit::AuditFilter {
+                user,
+                kind,
+                since,
+                limit,
+            },
+        ),
+        Command::Token(TokenCommand::Verify { token }) => audit::verify(&settings, &token),
         Command::Health { url } => health::run(&settings, url),
     };
     match result {

@@ -1,8 +1,11 @@
 //! actix-web routes. Handlers are thin: parse, call a domain function, render.
+mod account;
+mod bearer;
 mod discovery;
 pub mod error;
 mod form;
 mod health;
+mod meta;
 mod token;
 
 use actix_web::{http::header, web, HttpResponse};
@@ -22,6 +25,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(token::token))
             .default_service(web::to(|| async { error::method_not_allowed("POST") })),
     )
+    .configure(account::configure)
     .route("/healthz", web::get().to(health::healthz))
     .route("/readyz", web::get().to(health::readyz));
 }

@@ -2,16 +2,23 @@
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::form;
+use super::{form, meta};
+use crate::oauth::grants::password::{self, PasswordEnv};
+use crate::oauth::token::{self, Step, TokenContext, TokenResponse};
 use crate::oauth::{self, OAuthError};
 use crate::state::AppState;
+
+enum Outcome {
+    Done(TokenResponse),
+    Password(oauth::Client),
+}
 
 pub async fn token(
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, OAuthError> {
-    let params = form::read_params(&req, payload, oauth::token::REPEATABLE).await?;
+    let params = form::read_params(&req, payload, token::REPEATABLE).await?;
     let authorization = match req.headers().get(header::AUTHORIZATION) {
         None => None,
         Some(v) => Some(
@@ -20,27 +27,47 @@ pub async fn token(
                 .to_string(),
         ),
     };
+    let meta = meta::request_meta(&req, &state);
     let keys = state.keys.current();
-    let settings = state.settings.clone();
-    let now = state.clock.now();
-    // Client lookup and signing run together in one blocking task: measured faster and with a
-    // shorter tail than signing on the async worker (bench/RESULTS.md).
-    let response = state
+    let (settings, roles, now) = (
+        state.settings.clone(),
+        state.roles.clone(),
+        state.clock.now(),
+    );
+    let params = std::sync::Arc::new(params);
+    let (p, m) = (params.clone(), meta.clone());
+    // Client authentication, the grant and signing run in one database task (measured faster
+    // than signing on the async worker; bench/RESULTS.md).
+    let outcome = state
         .db
         .run(move |conn| {
-            let ctx = oauth::token::TokenContext {
-                issuer: &settings.issuer,
-                default_audience: settings.default_audience(),
-                access_token_ttl_secs: settings.tokens.access_token_ttl_secs,
-                max_access_token_ttl_secs: settings.tokens.max_access_token_ttl_secs,
-            };
-            let issued =
-                oauth::token::exchange(conn, &ctx, &params, authorization.as_deref(), now)?;
-            Ok::<_, OAuthError>(issued.sign(&keys)?)
+            let ctx = TokenContext::from_settings(&settings);
+            match token::begin(conn, &ctx, &roles, &p, authorization.as_deref(), &m, now)? {
+                Step::Issued(issued) => Ok::<_, OAuthError>(Outcome::Done(issued.sign(&keys)?)),
+                Step::Password(client) => Ok(Outcome::Password(*client)),
+            }
         })
         .await?;
-    Ok(HttpResponse::Ok()
+    let response = match outcome {
+        Outcome::Done(r) => r,
+        Outcome::Password(client) => {
+            let env = PasswordEnv {
+                db: &state.db,
+                hasher: &state.hasher,
+                settings: &state.settings,
+                roles: &state.roles,
+                keys: state.keys.current(),
+            };
+            password::grant(&env, client, &params, &meta, now).await?
+        }
+    };
+    Ok(token_response(&response))
+}
+
+/// RFC 6749 §5.1: JSON, never cached.
+pub fn token_response(body: &TokenResponse) -> HttpResponse {
+    HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((header::PRAGMA, "no-cache"))
-        .json(response))
+        .json(body)
 }

@@ -47,17 +47,23 @@ impl From<HashError> for LoginError {
     }
 }
 
-/// Checks an email and password for `client_id`; returns the user on success.
+/// An email and password as typed.
+pub struct Credentials<'a> {
+    pub email: &'a str,
+    pub password: &'a str,
+}
+
+/// Checks credentials for `client_id`; returns the user on success.
 pub async fn password_login(
     db: &Db,
     hasher: &Hasher,
     policy: &LockoutSettings,
-    email: &str,
-    password: &str,
+    creds: Credentials<'_>,
     client_id: &str,
     meta: &RequestMeta,
     now: i64,
 ) -> Result<User, LoginError> {
+    let (email, password) = (creds.email, creds.password);
     let window = policy.ip_window_secs;
     let max_ip = policy.ip_max_failures;
     let (ip, email_owned) = (meta.ip.clone(), email.trim().to_string());
@@ -94,55 +100,53 @@ pub async fn password_login(
     };
 
     let (policy, meta, client_id) = (policy.clone(), meta.clone(), client_id.to_string());
-    let outcome = db
-        .run(move |c| {
-            write_transaction(c, |c| match (row, refusal) {
-                (Some(row), None) => {
-                    if row.failed_logins > 0 || row.lockouts > 0 || row.locked_until.is_some() {
-                        users::clear_failures(c, &row.id)?;
-                    }
-                    if let Some(hash) = &verified.rehash {
-                        users::set_password_hash(c, &row.id, hash, now)?;
-                    }
-                    audit::record(
-                        c,
-                        login_event(Some(&row.id), &client_id, &meta, true, None),
-                        now,
-                    )?;
-                    Ok::<_, diesel::result::Error>(Ok(User::from(&row)))
+    db.run(move |c| {
+        write_transaction(c, |c| match (row, refusal) {
+            (Some(row), None) => {
+                if row.failed_logins > 0 || row.lockouts > 0 || row.locked_until.is_some() {
+                    users::clear_failures(c, &row.id)?;
                 }
-                (row, refusal) => {
-                    let reason = refusal.unwrap_or("bad_password");
-                    let ip_failures = match &meta.ip {
-                        Some(ip) => Some(throttle::add_failure(c, ip, policy.ip_window_secs, now)?),
-                        None => None,
-                    };
-                    if let (Some(row), "bad_password") = (&row, reason) {
-                        count_account_failure(c, row, &policy, &client_id, &meta, now)?;
-                    }
-                    audit::record(
-                        c,
-                        login_event(
-                            row.as_ref().map(|r| r.id.as_str()),
-                            &client_id,
-                            &meta,
-                            false,
-                            Some(reason),
-                        ),
-                        now,
-                    )?;
-                    Ok(Err(match ip_failures {
-                        Some((start, n)) if n > policy.ip_max_failures => LoginError::Throttled {
-                            retry_after: (start + policy.ip_window_secs - now).max(1),
-                        },
-                        _ => LoginError::Failed,
-                    }))
+                if let Some(hash) = &verified.rehash {
+                    users::set_password_hash(c, &row.id, hash, now)?;
                 }
-            })
-            .map_err(LoginError::from)
+                audit::record(
+                    c,
+                    login_event(Some(&row.id), &client_id, &meta, true, None),
+                    now,
+                )?;
+                Ok::<_, diesel::result::Error>(Ok(User::from(&row)))
+            }
+            (row, refusal) => {
+                let reason = refusal.unwrap_or("bad_password");
+                let ip_failures = match &meta.ip {
+                    Some(ip) => Some(throttle::add_failure(c, ip, policy.ip_window_secs, now)?),
+                    None => None,
+                };
+                if let (Some(row), "bad_password") = (&row, reason) {
+                    count_account_failure(c, row, &policy, &client_id, &meta, now)?;
+                }
+                audit::record(
+                    c,
+                    login_event(
+                        row.as_ref().map(|r| r.id.as_str()),
+                        &client_id,
+                        &meta,
+                        false,
+                        Some(reason),
+                    ),
+                    now,
+                )?;
+                Ok(Err(match ip_failures {
+                    Some((start, n)) if n > policy.ip_max_failures => LoginError::Throttled {
+                        retry_after: (start + policy.ip_window_secs - now).max(1),
+                    },
+                    _ => LoginError::Failed,
+                }))
+            }
         })
-        .await?;
-    outcome
+        .map_err(LoginError::from)
+    })
+    .await?
 }
 
 fn count_account_failure(

@@ -124,7 +124,7 @@ pub fn rotate(
     now: i64,
 ) -> Result<Rotated, RefreshError> {
     let hash = secret::hash_secret(presented);
-    let outcome = write_transaction(conn, |c| {
+    write_transaction(conn, |c| {
         // The claim comes first: exactly one caller, on any instance, retires a live token.
         let claimed = sessions::claim_refresh_token(c, &hash, client_id, now)?;
         let Some(row) = sessions::find_refresh_token(c, &hash)? else {
@@ -189,6 +189,5 @@ pub fn rotate(
             scope: row.scope,
             token,
         }))
-    })?;
-    outcome
+    })?
 }

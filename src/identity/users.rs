@@ -123,21 +123,34 @@ pub fn check_new(
     Ok((email, role))
 }
 
-/// Stores a user whose password is already hashed, and audits it.
+/// A checked user ready to store: the password already hashed.
+pub struct Record {
+    pub email: String,
+    pub name: Option<String>,
+    pub role: String,
+    pub password_hash: Option<String>,
+    pub email_verified: bool,
+}
+
+/// Stores a user and audits it.
 pub fn insert(
     conn: &mut DbConnection,
-    email: &str,
-    name: Option<String>,
-    role: &str,
-    password_hash: Option<String>,
-    email_verified: bool,
+    rec: Record,
     meta: Option<&RequestMeta>,
     now: i64,
 ) -> Result<User, CreateError> {
+    let Record {
+        email,
+        name,
+        role,
+        password_hash,
+        email_verified,
+    } = rec;
+    let role = role.as_str();
     let row = UserRow {
         id: secret::random_token(16)?,
-        email: email.to_string(),
         email_lower: email.to_lowercase(),
+        email,
         name: name.map(|n| n.trim().to_string()).filter(|n| !n.is_empty()),
         password_hash,
         role: role.to_string(),
@@ -188,20 +201,14 @@ pub async fn register(
         return Err(CreateError::EmailTaken);
     }
     let hash = hasher.hash(new.password).await?;
-    let verified = new.email_verified;
-    db.run(move |c| {
-        insert(
-            c,
-            &email,
-            new.name,
-            &role,
-            Some(hash),
-            verified,
-            Some(&meta),
-            now,
-        )
-    })
-    .await
+    let rec = Record {
+        email,
+        name: new.name,
+        role,
+        password_hash: Some(hash),
+        email_verified: new.email_verified,
+    };
+    db.run(move |c| insert(c, rec, Some(&meta), now)).await
 }
 
 /// Finds a user by email (case-insensitive) for the CLI.

@@ -130,6 +130,28 @@ impl TryFrom<ClientRow> for Client {
     }
 }
 
+/// The built-in first-party client of the account JSON API. It lives in code, not in the
+/// `clients` table: operators cannot delete or weaken it, and it is not usable at `/token`.
+pub const ACCOUNT_CLIENT_ID: &str = "account";
+
+pub fn account_client() -> Client {
+    Client {
+        id: ACCOUNT_CLIENT_ID.to_string(),
+        name: "Account API".to_string(),
+        secret_hash: None,
+        public: true,
+        grant_types: vec![GrantType::Password, GrantType::RefreshToken],
+        scopes: vec!["account".into(), "profile".into(), "email".into()],
+        redirect_uris: vec![],
+        post_logout_redirect_uris: vec![],
+        audiences: vec![],
+        skip_consent: true,
+        access_token_ttl_secs: None,
+        created_at: 0,
+        updated_at: 0,
+    }
+}
+
 /// What the protocol needs from storage to know its clients.
 pub trait ClientStore {
     fn find_client(&mut self, id: &str) -> anyhow::Result<Option<Client>>;

@@ -11,6 +11,7 @@ pub enum ErrorCode {
     InvalidScope,
     /// RFC 8707 §2: a `resource` the client may not have.
     InvalidTarget,
+    TemporarilyUnavailable,
     ServerError,
 }
 
@@ -24,6 +25,7 @@ impl ErrorCode {
             ErrorCode::UnsupportedGrantType => "unsupported_grant_type",
             ErrorCode::InvalidScope => "invalid_scope",
             ErrorCode::InvalidTarget => "invalid_target",
+            ErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
             ErrorCode::ServerError => "server_error",
         }
     }
@@ -45,6 +47,10 @@ pub enum OAuthError {
         /// The client authenticated with HTTP Basic: answer with a `WWW-Authenticate` challenge.
         basic_challenge: bool,
     },
+    /// Not now: too many failed logins from this client (429) or the server is saturated
+    /// (503); `temporarily_unavailable` with `Retry-After`.
+    #[error("retry in {retry_after} s")]
+    RetryLater { throttled: bool, retry_after: i64 },
     /// Our failure; the cause goes to the log, never to the client.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
@@ -80,6 +86,7 @@ impl OAuthError {
     pub fn code(&self) -> ErrorCode {
         match self {
             OAuthError::Protocol { code, .. } => *code,
+            OAuthError::RetryLater { .. } => ErrorCode::TemporarilyUnavailable,
             OAuthError::Internal(_) => ErrorCode::ServerError,
         }
     }

@@ -4,7 +4,12 @@ use serde::Serialize;
 
 use super::client_auth;
 use super::grants;
-use super::{Client, ClientStore, ErrorCode, GrantType, OAuthError, Params};
+use super::{Client, ErrorCode, GrantType, OAuthError, Params};
+use crate::config::{SessionSettings, Settings};
+use crate::identity::roles::Roles;
+use crate::identity::RequestMeta;
+use crate::oidc::id_token::{self, IdTokenClaims};
+use crate::store::DbConnection;
 use crate::tokens::{self, secret, AccessTokenClaims, Audience, KeySet};
 
 /// Parameters that may appear more than once in a token request.
@@ -16,6 +21,19 @@ pub struct TokenContext<'a> {
     pub default_audience: &'a str,
     pub access_token_ttl_secs: i64,
     pub max_access_token_ttl_secs: i64,
+    pub sessions: &'a SessionSettings,
+}
+
+impl<'a> TokenContext<'a> {
+    pub fn from_settings(s: &'a Settings) -> TokenContext<'a> {
+        TokenContext {
+            issuer: &s.issuer,
+            default_audience: s.default_audience(),
+            access_token_ttl_secs: s.tokens.access_token_ttl_secs,
+            max_access_token_ttl_secs: s.tokens.max_access_token_ttl_secs,
+            sessions: &s.sessions,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -25,6 +43,10 @@ pub struct TokenResponse {
     pub expires_in: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
 }
 
 /// The outcome of a grant: everything decided and stored, nothing signed yet. Signing is pure
@@ -34,16 +56,29 @@ pub struct Issued {
     pub access: AccessTokenClaims,
     pub expires_in: i64,
     pub scopes: Vec<String>,
+    /// Already stored (as a hash); in clear here to hand out once.
+    pub refresh_token: Option<String>,
+    pub id_token: Option<IdTokenClaims>,
 }
 
 impl Issued {
     /// Signs the tokens with the active key and builds the RFC 6749 §5.1 response.
     pub fn sign(self, keys: &KeySet) -> anyhow::Result<TokenResponse> {
+        let access_token = tokens::sign(keys, tokens::ACCESS_TOKEN_TYP, &self.access)?;
+        let id_token = match self.id_token {
+            Some(mut claims) => {
+                claims.at_hash = Some(id_token::at_hash(&access_token));
+                Some(tokens::sign(keys, "JWT", &claims)?)
+            }
+            None => None,
+        };
         Ok(TokenResponse {
-            access_token: tokens::sign(keys, tokens::ACCESS_TOKEN_TYP, &self.access)?,
+            access_token,
             token_type: "Bearer",
             expires_in: self.expires_in,
             scope: join_scopes(&self.scopes),
+            refresh_token: self.refresh_token,
+            id_token,
         })
     }
 }
@@ -54,6 +89,7 @@ pub struct AccessTokenRequest<'a> {
     pub scopes: Vec<String>,
     pub auth_time: Option<i64>,
     pub roles: Option<Vec<String>>,
+    pub sid: Option<String>,
 }
 
 fn join_scopes(scopes: &[String]) -> Option<String> {
@@ -82,22 +118,37 @@ pub fn access_token(
         jti: secret::random_token(16)?,
         auth_time: req.auth_time,
         roles: req.roles,
+        sid: req.sid,
     };
     Ok(Issued {
         access,
         expires_in: ttl,
         scopes: req.scopes,
+        refresh_token: None,
+        id_token: None,
     })
 }
 
-/// Handles a token request: `params` is the parsed body, `authorization` the raw header.
-pub fn exchange(
-    store: &mut impl ClientStore,
+/// How far the database part of a token request got.
+pub enum Step {
+    /// Done: the grant's tokens, ready to sign.
+    Issued(Box<Issued>),
+    /// The password grant: the client is authenticated; the credentials still need checking,
+    /// which runs on the hashing pool (see `grants::password`).
+    Password(Box<Client>),
+}
+
+/// The database part of a token request: checks, client authentication, and every grant that
+/// needs nothing but the database. `params` is the parsed body, `authorization` the raw header.
+pub fn begin(
+    conn: &mut DbConnection,
     ctx: &TokenContext,
+    roles: &Roles,
     params: &Params,
     authorization: Option<&str>,
+    meta: &RequestMeta,
     now: i64,
-) -> Result<Issued, OAuthError> {
+) -> Result<Step, OAuthError> {
     let grant_type = params.require("grant_type")?;
     let grant: GrantType = grant_type.parse().map_err(|_| {
         OAuthError::new(
@@ -106,7 +157,7 @@ pub fn exchange(
         )
     })?;
     let creds = client_auth::extract(authorization, params)?;
-    let client = client_auth::authenticate(store, &creds)?;
+    let client = client_auth::authenticate(conn, &creds)?;
     if !client.allows_grant(grant) {
         return Err(OAuthError::new(
             ErrorCode::UnauthorizedClient,
@@ -116,12 +167,16 @@ pub fn exchange(
     match grant {
         GrantType::ClientCredentials => {
             grants::client_credentials::grant(ctx, &client, params, now)
+                .map(|i| Step::Issued(Box::new(i)))
         }
-        GrantType::AuthorizationCode | GrantType::Password | GrantType::RefreshToken => {
-            Err(OAuthError::new(
-                ErrorCode::UnsupportedGrantType,
-                format!("grant_type {grant} is not supported by this server yet"),
-            ))
+        GrantType::RefreshToken => {
+            grants::refresh_token::grant(conn, ctx, roles, &client, params, meta, now)
+                .map(|i| Step::Issued(Box::new(i)))
         }
+        GrantType::Password => Ok(Step::Password(Box::new(client))),
+        GrantType::AuthorizationCode => Err(OAuthError::new(
+            ErrorCode::UnsupportedGrantType,
+            "grant_type authorization_code is not supported by this server yet",
+        )),
     }
 }

@@ -19,7 +19,7 @@ pub fn metadata(issuer: &str) -> Metadata {
         issuer: issuer.to_string(),
         token_endpoint: format!("{issuer}/token"),
         jwks_uri: format!("{issuer}/jwks.json"),
-        grant_types_supported: vec!["client_credentials"],
+        grant_types_supported: vec!["client_credentials", "password", "refresh_token"],
         response_types_supported: vec![],
         token_endpoint_auth_methods_supported: vec!["client_secret_basic", "client_secret_post"],
         scopes_supported: vec![],

@@ -37,4 +37,7 @@ pub struct AccessTokenClaims {
     pub auth_time: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub roles: Option<Vec<String>>,
+    /// The session a user token belongs to (OIDC's `sid`), so logout can end it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
 }

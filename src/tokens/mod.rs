@@ -51,3 +51,40 @@ pub fn verify_signature(
     let header: serde_json::Map<String, serde_json::Value> = header.into();
     Ok((header, serde_json::from_slice(&payload)?))
 }
+
+/// Why a presented access token was refused (safe to tell the client).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidToken(pub &'static str);
+
+/// Validates one of our access tokens: RS256 signature by a published key, `typ: at+jwt`,
+/// `iss`, `aud` containing `audience`, not expired.
+pub fn verify_access_token(
+    keys: &KeySet,
+    token: &str,
+    issuer: &str,
+    audience: &str,
+    now: i64,
+) -> Result<AccessTokenClaims, InvalidToken> {
+    let (header, payload) = verify_signature(keys, token)
+        .map_err(|_| InvalidToken("the token signature is invalid"))?;
+    if header.get("typ").and_then(|t| t.as_str()) != Some(ACCESS_TOKEN_TYP) {
+        return Err(InvalidToken("not an access token"));
+    }
+    let claims: AccessTokenClaims = serde_json::from_value(payload)
+        .map_err(|_| InvalidToken("the token claims are malformed"))?;
+    if claims.iss != issuer {
+        return Err(InvalidToken("the token is from another issuer"));
+    }
+    let aud_ok = match &claims.aud {
+        Audience::One(a) => a == audience,
+        Audience::Many(v) => v.iter().any(|a| a == audience),
+    };
+    if !aud_ok {
+        return Err(InvalidToken("the token is for another audience"));
+    }
+    if now >= claims.exp {
+        return Err(InvalidToken("the token has expired"));
+    }
+    Ok(claims)
+}

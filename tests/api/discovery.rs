@@ -33,7 +33,7 @@ async fn discovery_documents(backend: Backend) {
     assert_eq!(oidc["jwks_uri"], app.url("/jwks.json").as_str());
     assert_eq!(
         oidc["grant_types_supported"],
-        serde_json::json!(["client_credentials"])
+        serde_json::json!(["client_credentials", "password", "refresh_token"])
     );
     assert_eq!(
         oidc["token_endpoint_auth_methods_supported"],

@@ -39,6 +39,7 @@ async fn rotation_is_picked_up_without_restart(backend: Backend) {
     let out = portcullis()
         .args(["keys", "rotate"])
         .env("PORTCULLIS_KEYS_DIR", &app.settings.keys_dir)
+        .env("PORTCULLIS_DATABASE_URL", &app.settings.database_url)
         .output()
         .unwrap();
     assert!(

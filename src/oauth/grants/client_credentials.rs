@@ -25,6 +25,7 @@ pub fn grant(
             scopes,
             auth_time: None,
             roles: None,
+            sid: None,
         },
         now,
     )

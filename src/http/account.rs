@@ -1,0 +1,420 @@
+//! The account JSON API (`/api/auth/*`): register, login, refresh, logout, me, password,
+//! sessions. Tokens come from the built-in first-party client `account`.
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::bearer::Bearer;
+use super::error::ApiError;
+use super::meta::request_meta;
+use super::token::token_response;
+use crate::identity::audit::{self, Event};
+use crate::identity::password;
+use crate::identity::users::{self, NewUser, User};
+use crate::identity::{login, RequestMeta};
+use crate::oauth::client::account_client;
+use crate::oauth::grants::password::{finish, PasswordEnv};
+use crate::oauth::token::TokenContext;
+use crate::oauth::Params;
+use crate::state::AppState;
+use crate::store::sessions::{self as session_store, SessionRow};
+use crate::store::{users as user_store, write_transaction};
+
+/// The scope every account-API token carries and every protected route requires.
+const ACCOUNT_SCOPE: &str = "account";
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/api/auth")
+            .app_data(
+                web::JsonConfig::default()
+                    .limit(16 * 1024)
+                    .error_handler(|err, _| {
+                        ApiError::new(
+                            StatusCode::BAD_REQUEST,
+                            "invalid_request",
+                            format!("invalid JSON body: {err}"),
+                        )
+                        .into()
+                    }),
+            )
+            .route("/register", web::post().to(register))
+            .route("/login", web::post().to(login))
+            .route("/refresh", web::post().to(refresh))
+            .route("/logout", web::post().to(logout))
+            .route("/me", web::get().to(me))
+            .route("/password", web::put().to(change_password))
+            .route("/sessions", web::get().to(list_sessions))
+            .route("/sessions/{id}", web::delete().to(end_session)),
+    );
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterBody {
+    email: String,
+    password: String,
+    name: Option<String>,
+}
+
+async fn register(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Json<RegisterBody>,
+) -> Result<HttpResponse, ApiError> {
+    if !state.settings.users.registration_enabled {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "registration_disabled",
+            "registration is switched off",
+        ));
+    }
+    let body = body.into_inner();
+    let user = users::register(
+        &state.db,
+        &state.hasher,
+        &state.roles,
+        &state.settings,
+        NewUser {
+            email: body.email,
+            name: body.name,
+            password: body.password,
+            role: None,
+            email_verified: false,
+        },
+        request_meta(&req, &state),
+        state.clock.now(),
+    )
+    .await?;
+    Ok(HttpResponse::Created().json(user_json(&user, &state)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginBody {
+    email: String,
+    password: String,
+}
+
+async fn login(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Json<LoginBody>,
+) -> Result<HttpResponse, ApiError> {
+    let meta = request_meta(&req, &state);
+    let now = state.clock.now();
+    let client = account_client();
+    let user = login::password_login(
+        &state.db,
+        &state.hasher,
+        &state.settings.lockout,
+        login::Credentials {
+            email: &body.email,
+            password: &body.password,
+        },
+        &client.id,
+        &meta,
+        now,
+    )
+    .await?;
+    let env = password_env(&state);
+    let scopes = client.scopes.clone();
+    let audience = vec![state.settings.issuer.clone()];
+    let tokens = finish(&env, client, user, scopes, audience, &meta, now).await?;
+    Ok(token_response(&tokens))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshBody {
+    refresh_token: String,
+}
+
+async fn refresh(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Json<RefreshBody>,
+) -> Result<HttpResponse, ApiError> {
+    let meta = request_meta(&req, &state);
+    let (now, settings, roles, keys) = (
+        state.clock.now(),
+        state.settings.clone(),
+        state.roles.clone(),
+        state.keys.current(),
+    );
+    let token = body.into_inner().refresh_token;
+    let response = state
+        .db
+        .run(move |c| {
+            let params = Params::from_pairs([("refresh_token", token.as_str())], &[])?;
+            let issued = crate::oauth::grants::refresh_token::grant(
+                c,
+                &TokenContext::from_settings(&settings),
+                &roles,
+                &account_client(),
+                &params,
+                &meta,
+                now,
+            )?;
+            Ok::<_, crate::oauth::OAuthError>(issued.sign(&keys)?)
+        })
+        .await?;
+    Ok(token_response(&response))
+}
+
+/// The caller's live session and account, or 401: a token whose session ended (logout,
+/// password change, eviction) no longer works on the account API.
+async fn caller(bearer: &Bearer, state: &AppState) -> Result<(SessionRow, User), ApiError> {
+    bearer.require_scope(ACCOUNT_SCOPE)?;
+    let (sid, sub, now) = (
+        bearer.0.sid.clone(),
+        bearer.0.sub.clone(),
+        state.clock.now(),
+    );
+    let found = state
+        .db
+        .run(move |c| {
+            let session = match sid {
+                Some(sid) => session_store::find_session(c, &sid)?,
+                None => None,
+            };
+            let user = user_store::find(c, &sub)?;
+            Ok::<_, anyhow::Error>((session, user))
+        })
+        .await?;
+    match found {
+        (Some(s), Some(u))
+            if s.ended_at.is_none() && s.expires_at > now && s.user_id == u.id && !u.disabled =>
+        {
+            Ok((s, User::from(&u)))
+        }
+        _ => Err(ApiError::bearer(
+            Some("invalid_token"),
+            "the session has ended",
+            None,
+        )),
+    }
+}
+
+async fn logout(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    bearer: Bearer,
+) -> Result<HttpResponse, ApiError> {
+    let (session, user) = caller(&bearer, &state).await?;
+    let (meta, now) = (request_meta(&req, &state), state.clock.now());
+    state
+        .db
+        .run(move |c| {
+            write_transaction(c, |c| {
+                session_store::end_session(c, &session.id, now)?;
+                audit::record(
+                    c,
+                    account_event(
+                        audit::LOGOUT,
+                        &user.id,
+                        &meta,
+                        json!({ "session": session.id }),
+                    ),
+                    now,
+                )
+            })
+            .map_err(anyhow::Error::from)
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn me(state: web::Data<AppState>, bearer: Bearer) -> Result<HttpResponse, ApiError> {
+    let (_, user) = caller(&bearer, &state).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(user_json(&user, &state)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordBody {
+    current_password: String,
+    new_password: String,
+}
+
+async fn change_password(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    bearer: Bearer,
+    body: web::Json<PasswordBody>,
+) -> Result<HttpResponse, ApiError> {
+    let (session, user) = caller(&bearer, &state).await?;
+    let body = body.into_inner();
+    let uid = user.id.clone();
+    let stored = state
+        .db
+        .run(move |c| user_store::find(c, &uid).map_err(anyhow::Error::from))
+        .await?
+        .and_then(|r| r.password_hash);
+    let verified = state
+        .hasher
+        .verify(body.current_password, stored)
+        .await
+        .map_err(hash_error)?;
+    if !verified.ok {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "invalid_credentials",
+            "the current password is wrong",
+        ));
+    }
+    let violations =
+        password::check_policy(&state.settings.password, &body.new_password, &user.email);
+    if !violations.is_empty() {
+        return Err(users::CreateError::WeakPassword(violations).into());
+    }
+    let hash = state
+        .hasher
+        .hash(body.new_password)
+        .await
+        .map_err(hash_error)?;
+    let (meta, now) = (request_meta(&req, &state), state.clock.now());
+    state
+        .db
+        .run(move |c| {
+            write_transaction(c, |c| {
+                user_store::set_password_hash(c, &user.id, &hash, now)?;
+                let mut ended = 0;
+                for other in session_store::active_sessions(c, &user.id, now)? {
+                    if other.id != session.id && session_store::end_session(c, &other.id, now)? {
+                        ended += 1;
+                    }
+                }
+                audit::record(
+                    c,
+                    account_event(
+                        audit::PASSWORD_CHANGED,
+                        &user.id,
+                        &meta,
+                        json!({ "sessions_ended": ended }),
+                    ),
+                    now,
+                )
+            })
+            .map_err(anyhow::Error::from)
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn list_sessions(
+    state: web::Data<AppState>,
+    bearer: Bearer,
+) -> Result<HttpResponse, ApiError> {
+    let (current, user) = caller(&bearer, &state).await?;
+    let now = state.clock.now();
+    let sessions = state
+        .db
+        .run(move |c| session_store::active_sessions(c, &user.id, now).map_err(anyhow::Error::from))
+        .await?;
+    let listed: Vec<_> = sessions
+        .iter()
+        .map(|s| {
+            json!({
+                "id": s.id, "client_id": s.client_id, "created_at": s.created_at,
+                "last_seen_at": s.last_seen_at, "ip": s.ip, "user_agent": s.user_agent,
+                "current": s.id == current.id,
+            })
+        })
+        .collect();
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(listed))
+}
+
+async fn end_session(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    bearer: Bearer,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let (_, user) = caller(&bearer, &state).await?;
+    let target = path.into_inner();
+    let (meta, now) = (request_meta(&req, &state), state.clock.now());
+    let ended = state
+        .db
+        .run(move |c| {
+            write_transaction(c, |c| {
+                let owned = session_store::find_session(c, &target)?
+                    .is_some_and(|s| s.user_id == user.id && s.ended_at.is_none());
+                if owned {
+                    session_store::end_session(c, &target, now)?;
+                    audit::record(
+                        c,
+                        account_event(
+                            audit::SESSION_ENDED,
+                            &user.id,
+                            &meta,
+                            json!({ "session": target }),
+                        ),
+                        now,
+                    )?;
+                }
+                Ok::<_, diesel::result::Error>(owned)
+            })
+            .map_err(anyhow::Error::from)
+        })
+        .await?;
+    if ended {
+        Ok(HttpResponse::NoContent().finish())
+    } else {
+        Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no such session",
+        ))
+    }
+}
+
+fn password_env(state: &AppState) -> PasswordEnv<'_> {
+    PasswordEnv {
+        db: &state.db,
+        hasher: &state.hasher,
+        settings: &state.settings,
+        roles: &state.roles,
+        keys: state.keys.current(),
+    }
+}
+
+fn hash_error(e: password::HashError) -> ApiError {
+    match e {
+        password::HashError::Busy => users::CreateError::Busy.into(),
+        password::HashError::Internal(e) => ApiError::internal(e),
+    }
+}
+
+fn account_event<'a>(
+    kind: &'a str,
+    user_id: &'a str,
+    meta: &'a RequestMeta,
+    detail: serde_json::Value,
+) -> Event<'a> {
+    Event {
+        kind,
+        success: true,
+        user_id: Some(user_id),
+        client_id: Some(crate::oauth::client::ACCOUNT_CLIENT_ID),
+        meta: Some(meta),
+        detail: Some(detail),
+    }
+}
+
+fn user_json(user: &User, state: &AppState) -> serde_json::Value {
+    json!({
+        "id": user.id,
+        "email": user.email,
+        "name": user.name,
+        "role": user.role,
+        "permissions": state.roles.permissions(&user.role),
+        "email_verified": user.email_verified,
+        "created_at": user.created_at,
+    })
+}

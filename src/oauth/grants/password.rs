@@ -1,0 +1,146 @@
+//! RFC 6749 §4.3: the resource owner password credentials grant. `username` is the email.
+use super::super::token::TokenContext;
+use super::super::{resource, Client, GrantType, OAuthError, Params};
+use super::user::{self, UserGrant};
+use crate::identity::audit::{self, Event};
+use crate::identity::login::{self, LoginError};
+use crate::identity::{sessions, RequestMeta};
+use crate::store::write_transaction;
+use crate::tokens::KeySet;
+
+/// What the password grant needs besides the request.
+pub struct PasswordEnv<'a> {
+    pub db: &'a crate::store::Db,
+    pub hasher: &'a crate::identity::password::Hasher,
+    pub settings: &'a crate::config::Settings,
+    pub roles: &'a crate::identity::roles::Roles,
+    pub keys: std::sync::Arc<KeySet>,
+}
+
+/// Checks the credentials (off the executor, throttled) and issues the user's tokens.
+pub async fn grant(
+    env: &PasswordEnv<'_>,
+    client: Client,
+    params: &Params,
+    meta: &RequestMeta,
+    now: i64,
+) -> Result<crate::oauth::token::TokenResponse, OAuthError> {
+    let username = params.require("username")?.to_string();
+    let password = params.require("password")?.to_string();
+    // Cheap request checks before the expensive password hash.
+    let requested = super::super::scope::grant(params.get("scope"), &client.scopes)?;
+    let audiences = resource::audiences(
+        params.all("resource"),
+        &client,
+        env.settings.default_audience(),
+    )?;
+    let user = login::password_login(
+        env.db,
+        env.hasher,
+        &env.settings.lockout,
+        login::Credentials {
+            email: &username,
+            password: &password,
+        },
+        &client.id,
+        meta,
+        now,
+    )
+    .await
+    .map_err(login_error)?;
+    finish(env, client, user, requested, audiences, meta, now).await
+}
+
+/// After a successful login: starts the session, stores a refresh token when the client has
+/// that grant, and signs the user's tokens.
+pub async fn finish(
+    env: &PasswordEnv<'_>,
+    client: Client,
+    user: crate::identity::users::User,
+    requested: Vec<String>,
+    audiences: Vec<String>,
+    meta: &RequestMeta,
+    now: i64,
+) -> Result<crate::oauth::token::TokenResponse, OAuthError> {
+    let role = user.role.clone();
+    let scopes: Vec<String> = requested
+        .into_iter()
+        .filter(|s| env.roles.may_grant(&role, s))
+        .collect();
+    let (settings, keys, meta) = (env.settings.clone(), env.keys.clone(), meta.clone());
+    env.db
+        .run(move |c| {
+            let issued = write_transaction(c, |c| {
+                let session =
+                    sessions::start(c, &user.id, &client.id, &meta, &settings.sessions, now)?;
+                let refresh = if client.allows_grant(GrantType::RefreshToken) {
+                    Some(sessions::issue_refresh_token(
+                        c,
+                        &session,
+                        &scopes.join(" "),
+                        &settings.sessions,
+                        now,
+                    )?)
+                } else {
+                    None
+                };
+                audit::record(
+                    c,
+                    token_event(&user.id, &client.id, &meta, "password", &scopes),
+                    now,
+                )?;
+                user::issue(
+                    &TokenContext::from_settings(&settings),
+                    UserGrant {
+                        client: &client,
+                        user: &user,
+                        session_id: &session.id,
+                        auth_time: session.auth_time,
+                        scopes: scopes.clone(),
+                        audiences,
+                        refresh_token: refresh,
+                        nonce: None,
+                    },
+                    now,
+                )
+            })?;
+            Ok::<_, OAuthError>(issued.sign(&keys)?)
+        })
+        .await
+}
+
+pub fn token_event<'a>(
+    user_id: &'a str,
+    client_id: &'a str,
+    meta: &'a RequestMeta,
+    grant: &str,
+    scopes: &[String],
+) -> Event<'a> {
+    Event {
+        kind: audit::TOKEN_ISSUED,
+        success: true,
+        user_id: Some(user_id),
+        client_id: Some(client_id),
+        meta: Some(meta),
+        detail: Some(serde_json::json!({ "grant": grant, "scope": scopes.join(" ") })),
+    }
+}
+
+/// Login failures as the token endpoint answers them.
+pub fn login_error(e: LoginError) -> OAuthError {
+    match e {
+        LoginError::Failed => OAuthError::new(
+            super::super::ErrorCode::InvalidGrant,
+            "invalid username or password",
+        ),
+        LoginError::Throttled { retry_after } => OAuthError::RetryLater {
+            throttled: true,
+            retry_after,
+        },
+        LoginError::Busy => OAuthError::RetryLater {
+            throttled: false,
+            retry_after: 1,
+        },
+        LoginError::Internal(e) => OAuthError::Internal(e),
+    }
+}

@@ -1,0 +1,100 @@
+//! RFC 6749 §6: refreshing. The token rotates; a reused one revokes its family.
+use super::super::token::{Issued, TokenContext};
+use super::super::{resource, scope, Client, ErrorCode, OAuthError, Params};
+use super::password::token_event;
+use super::user::{self, UserGrant};
+use crate::identity::roles::Roles;
+use crate::identity::sessions::{self, RefreshError};
+use crate::identity::users::User;
+use crate::identity::{audit, RequestMeta};
+use crate::store::{users, write_transaction, DbConnection};
+
+/// Rolls the transaction back (the presented token stays valid) and answers with the error.
+struct Rollback(OAuthError);
+
+impl From<diesel::result::Error> for Rollback {
+    fn from(e: diesel::result::Error) -> Self {
+        Rollback(e.into())
+    }
+}
+
+fn invalid(description: &str) -> OAuthError {
+    OAuthError::new(ErrorCode::InvalidGrant, description)
+}
+
+pub fn grant(
+    conn: &mut DbConnection,
+    ctx: &TokenContext,
+    roles: &Roles,
+    client: &Client,
+    params: &Params,
+    meta: &RequestMeta,
+    now: i64,
+) -> Result<Issued, OAuthError> {
+    let presented = params.require("refresh_token")?;
+    let requested = match params.get("scope") {
+        Some(raw) => Some(scope::parse(raw)?),
+        None => None,
+    };
+    let audiences = resource::audiences(params.all("resource"), client, ctx.default_audience)?;
+    let result = write_transaction(conn, |c| {
+        let rotated = match sessions::rotate(c, presented, &client.id, ctx.sessions, meta, now) {
+            Ok(r) => r,
+            // Reuse already revoked the family: that must be committed, so not a rollback.
+            Err(RefreshError::Reused) => {
+                return Ok(Err(invalid("the refresh token was already used")))
+            }
+            Err(RefreshError::Invalid(why)) => return Ok(Err(invalid(why))),
+            Err(RefreshError::Internal(e)) => return Err(Rollback(e.into())),
+        };
+        let user = match users::find(c, &rotated.session.user_id)? {
+            Some(row) if !row.disabled => User::from(&row),
+            _ => return Err(Rollback(invalid("the account is disabled"))),
+        };
+        let original: Vec<String> = rotated
+            .scope
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect();
+        let mut scopes = match requested {
+            Some(req) => {
+                if let Some(extra) = req.iter().find(|s| !original.contains(s)) {
+                    return Err(Rollback(OAuthError::new(
+                        ErrorCode::InvalidScope,
+                        format!("scope {extra} was not granted originally"),
+                    )));
+                }
+                req
+            }
+            None => original,
+        };
+        // Permissions are re-read: a role change takes effect at the next refresh.
+        scopes.retain(|s| roles.may_grant(&user.role, s));
+        audit::record(
+            c,
+            token_event(&user.id, &client.id, meta, "refresh_token", &scopes),
+            now,
+        )?;
+        let issued = user::issue(
+            ctx,
+            UserGrant {
+                client,
+                user: &user,
+                session_id: &rotated.session.id,
+                auth_time: rotated.session.auth_time,
+                scopes,
+                audiences,
+                refresh_token: Some(rotated.token),
+                nonce: None,
+            },
+            now,
+        )
+        .map_err(Rollback)?;
+        Ok(Ok(issued))
+    });
+    match result {
+        Ok(outcome) => outcome,
+        Err(Rollback(e)) => Err(e),
+    }
+}

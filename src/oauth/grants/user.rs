@@ -1,0 +1,62 @@
+//! Tokens for a signed-in user, shared by the password, refresh and (later) code grants.
+use super::super::token::{access_token, AccessTokenRequest, Issued, TokenContext};
+use super::super::{Client, OAuthError};
+use crate::identity::users::User;
+use crate::oidc::id_token::{self, IdTokenInput};
+
+pub struct UserGrant<'a> {
+    pub client: &'a Client,
+    pub user: &'a User,
+    pub session_id: &'a str,
+    pub auth_time: i64,
+    pub scopes: Vec<String>,
+    pub audiences: Vec<String>,
+    pub refresh_token: Option<String>,
+    pub nonce: Option<&'a str>,
+}
+
+pub fn issue(ctx: &TokenContext, g: UserGrant, now: i64) -> Result<Issued, OAuthError> {
+    let id_token = g.scopes.iter().any(|s| s == "openid").then(|| {
+        id_token::claims(
+            IdTokenInput {
+                issuer: ctx.issuer,
+                client_id: &g.client.id,
+                user: g.user,
+                auth_time: g.auth_time,
+                sid: Some(g.session_id),
+                nonce: g.nonce,
+                scopes: &g.scopes,
+                ttl: ctx.access_token_ttl_secs,
+            },
+            now,
+        )
+    });
+    let mut issued = access_token(
+        ctx,
+        g.client,
+        AccessTokenRequest {
+            subject: &g.user.id,
+            audiences: g.audiences,
+            scopes: g.scopes,
+            auth_time: Some(g.auth_time),
+            roles: Some(vec![g.user.role.clone()]),
+            sid: Some(g.session_id.to_string()),
+        },
+        now,
+    )?;
+    issued.refresh_token = g.refresh_token;
+    issued.id_token = id_token;
+    Ok(issued)
+}
+
+/// The scopes a user grant may give: requested (absent: all the client's), each allowed for
+/// the client (else `invalid_scope`), then narrowed to what the user's role may have.
+pub fn scopes(
+    requested: Option<&str>,
+    client: &Client,
+    may_grant: impl Fn(&str) -> bool,
+) -> Result<Vec<String>, OAuthError> {
+    let mut scopes = super::super::scope::grant(requested, &client.scopes)?;
+    scopes.retain(|s| may_grant(s));
+    Ok(scopes)
+}
