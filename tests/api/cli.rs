@@ -385,3 +385,135 @@ mod reqwest {
         })
     }
 }
+
+/// `user`, `roles`, `audit` and `token verify` as an operator runs them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_roles_audit_and_token_commands() {
+    let app = crate::helpers::spawn_app(Backend::Sqlite).await;
+    let cli = |args: &[&str]| {
+        let mut c = portcullis();
+        c.args(args)
+            .env("PORTCULLIS_DATABASE_URL", &app.settings.database_url)
+            .env("PORTCULLIS_KEYS_DIR", &app.settings.keys_dir)
+            .env("PORTCULLIS_ISSUER", &app.address);
+        c
+    };
+    // Password from stdin; from the environment; never a flag.
+    let mut child = cli(&[
+        "user",
+        "create",
+        "--email",
+        "Op@Example.com",
+        "--name",
+        "Op",
+        "--role",
+        "admin",
+        "--password-stdin",
+    ])
+    .stdin(Stdio::piped())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), b"Operator-Pass-1\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let created: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(created["email"], "Op@Example.com");
+    assert_eq!(created["role"], "admin");
+    run_ok(
+        cli(&["user", "create", "--email", "env@example.com"])
+            .env("PORTCULLIS_PASSWORD", "From-The-Env-2"),
+    );
+    let err = run_err(
+        cli(&["user", "create", "--email", "weak@example.com"]).env("PORTCULLIS_PASSWORD", "weak"),
+    );
+    assert!(err.contains("policy"), "{err}");
+    let err = run_err(
+        cli(&["user", "create", "--email", "op@example.com"])
+            .env("PORTCULLIS_PASSWORD", "Operator-Pass-1"),
+    );
+    assert!(err.contains("already exists"), "{err}");
+    let err = run_err(
+        cli(&[
+            "user",
+            "create",
+            "--email",
+            "x@example.com",
+            "--role",
+            "king",
+        ])
+        .env("PORTCULLIS_PASSWORD", "Operator-Pass-1"),
+    );
+    assert!(err.contains("unknown role"), "{err}");
+    let err = run_err(cli(&["user", "create", "--email", "x@example.com"]).stdin(Stdio::null()));
+    assert!(err.contains("no password"), "{err}");
+
+    let users = run_ok(&mut cli(&["user", "list"]));
+    assert_eq!(users.as_array().unwrap().len(), 2);
+    assert!(!users.to_string().contains("argon2"), "no hashes listed");
+    let set = run_ok(&mut cli(&["user", "set-role", "op@example.com", "student"]));
+    assert_eq!(set["role"], "student");
+    run_err(&mut cli(&["user", "set-role", "op@example.com", "king"]));
+    let roles = run_ok(&mut cli(&["roles", "list"]));
+    let admin = roles
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["role"] == "admin")
+        .unwrap();
+    assert_eq!(
+        admin["permissions"],
+        serde_json::json!(["read", "write", "delete", "manage_users", "manage_content"])
+    );
+
+    // The created user signs in; the token verifies with `token verify`.
+    let tokens = app.account_login("op@example.com", "Operator-Pass-1").await;
+    let access = tokens["access_token"].as_str().unwrap();
+    let claims = run_ok(&mut cli(&["token", "verify", access]));
+    assert_eq!(claims["roles"], serde_json::json!(["student"]));
+    let mut tampered = access.to_string();
+    tampered.pop();
+    tampered.push(if access.ends_with('A') { 'B' } else { 'A' });
+    let out = cli(&["token", "verify", &tampered]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("signature"));
+
+    // Disabling ends the sessions; the user can no longer sign in.
+    run_ok(&mut cli(&["user", "disable", "op@example.com"]));
+    let resp = app
+        .api
+        .post(app.url("/api/auth/login"))
+        .json(&serde_json::json!({ "email": "op@example.com", "password": "Operator-Pass-1" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+
+    // The audit log, as JSON lines, filtered.
+    let out = cli(&["audit", "list", "--user", "op@example.com", "--since", "1h"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let events: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let kinds: Vec<&str> = events.iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    for k in ["user_created", "user_changed", "login", "token_issued"] {
+        assert!(kinds.contains(&k), "{k} missing from {kinds:?}");
+    }
+    let out = cli(&["audit", "list", "--kind", "login", "--limit", "1"])
+        .output()
+        .unwrap();
+    let lines: Vec<&str> = std::str::from_utf8(&out.stdout).unwrap().lines().collect();
+    assert_eq!(lines.len(), 1);
+    let last: Value = serde_json::from_str(lines[0]).unwrap();
+    assert_eq!(last["outcome"], "failure");
+    assert_eq!(last["detail"]["reason"], "disabled");
+    run_err(&mut cli(&["audit", "list", "--since", "yesterday-ish"]));
+}

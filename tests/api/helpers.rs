@@ -90,6 +90,15 @@ impl TestDb {
         }
     }
 
+    /// The same database, not dropped by this handle.
+    pub fn borrowed(other: &TestDb) -> TestDb {
+        TestDb {
+            url: other.url.clone(),
+            pg: None,
+            _dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
     /// Removes the database while a server may be using it.
     pub fn destroy(&self) {
         match &self.pg {
@@ -162,6 +171,34 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Settings))
         ..Settings::default()
     };
     tweak(&mut settings);
+    start(settings, test_db, keys_dir).await
+}
+
+/// A second instance sharing `other`'s database and keys (what a load balancer spreads over).
+pub async fn spawn_sibling(other: &TestApp) -> TestApp {
+    let mut settings = other.settings.clone();
+    settings.issuer = "http://127.0.0.1:0".into();
+    settings.bind = None;
+    let app = Application::build_with_clock(settings.clone(), other.clock.clone())
+        .await
+        .expect("the sibling builds");
+    settings.issuer = app.issuer().to_string();
+    let server = tokio::spawn(async move {
+        let _ = app.run_until_stopped().await;
+    });
+    TestApp {
+        address: settings.issuer.clone(),
+        api: other.api.clone(),
+        db: Db::open(&settings.database_url, 2).unwrap(),
+        clock: other.clock.clone(),
+        settings,
+        _keys_dir: tempfile::tempdir().unwrap(),
+        test_db: TestDb::borrowed(&other.test_db),
+        server,
+    }
+}
+
+async fn start(mut settings: Settings, test_db: TestDb, keys_dir: TempDir) -> TestApp {
     let clock = Arc::new(ManualClock::starting_now());
     let app = Application::build_with_clock(settings.clone(), clock.clone())
         .await
@@ -297,4 +334,95 @@ pub fn verify_with_jwks(
     validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
     let data = jsonwebtoken::decode::<Value>(token, &key, &validation).unwrap();
     (data.header, data.claims)
+}
+
+/// A user created through the domain code, with their password.
+pub struct TestUser {
+    pub id: String,
+    pub email: String,
+    pub password: String,
+}
+
+pub const PASSWORD: &str = "Correct-Horse-9";
+
+impl TestApp {
+    pub async fn create_user(&self, email: &str, role: &str) -> TestUser {
+        let state_settings = self.settings.clone();
+        let hasher = portcullis::identity::password::Hasher::new(&state_settings.password).unwrap();
+        let roles = portcullis::identity::roles::Roles::builtin();
+        let user = portcullis::identity::users::register(
+            &self.db,
+            &hasher,
+            &roles,
+            &state_settings,
+            portcullis::identity::users::NewUser {
+                email: email.into(),
+                name: Some("Test User".into()),
+                password: PASSWORD.into(),
+                role: Some(role.into()),
+                email_verified: true,
+            },
+            portcullis::identity::RequestMeta::default(),
+            self.clock_now(),
+        )
+        .await
+        .unwrap();
+        TestUser {
+            id: user.id,
+            email: user.email,
+            password: PASSWORD.into(),
+        }
+    }
+
+    /// A confidential client with the password and refresh grants and scopes
+    /// `openid profile email read write chat`.
+    pub fn password_client(&self) -> TestClient {
+        self.create_client(ClientSpec {
+            name: "first-party app".into(),
+            grant_types: vec!["password".into(), "refresh_token".into()],
+            scopes: vec!["openid profile email read write chat".into()],
+            ..ClientSpec::default()
+        })
+    }
+
+    pub async fn password_grant(
+        &self,
+        client: &TestClient,
+        email: &str,
+        password: &str,
+    ) -> reqwest::Response {
+        self.token_basic(
+            client,
+            &[
+                ("grant_type", "password"),
+                ("username", email),
+                ("password", password),
+            ],
+        )
+        .await
+    }
+
+    pub async fn refresh(&self, client: &TestClient, refresh_token: &str) -> reqwest::Response {
+        self.token_basic(
+            client,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh_token),
+            ],
+        )
+        .await
+    }
+
+    /// `POST /api/auth/login` → the JSON body (asserting 200).
+    pub async fn account_login(&self, email: &str, password: &str) -> Value {
+        let resp = self
+            .api
+            .post(self.url("/api/auth/login"))
+            .json(&serde_json::json!({ "email": email, "password": password }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        resp.json().await.unwrap()
+    }
 }

@@ -3,10 +3,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
 mod helpers;
 
+mod account;
 mod cli;
 mod discovery;
 mod health;
 mod keys;
+mod password_grant;
+mod refresh;
+mod secrets;
 mod storage;
 mod token;
 mod token_errors;

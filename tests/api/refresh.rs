@@ -1,0 +1,234 @@
+//! Refresh tokens: rotation, reuse detection that revokes the family and only it, the grace
+//! window, idle expiry, max sessions, and the race across two instances.
+use serde_json::Value;
+
+use crate::both_backends;
+use crate::helpers::{
+    assert_oauth_error, spawn_app, spawn_app_with, spawn_sibling, Backend, PASSWORD,
+};
+
+both_backends!(
+    rotation_and_reuse_revokes_only_that_family,
+    grace_window_allows_a_retry,
+    refresh_expires_when_idle_and_keeps_scope,
+    oldest_session_is_ended_beyond_the_limit,
+);
+
+async fn tokens(resp: reqwest::Response) -> Value {
+    assert_eq!(resp.status(), 200);
+    resp.json().await.unwrap()
+}
+
+fn rt(v: &Value) -> String {
+    v["refresh_token"].as_str().unwrap().to_string()
+}
+
+async fn rotation_and_reuse_revokes_only_that_family(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let client = app.password_client();
+    let user = app.create_user("rot@example.com", "student").await;
+    let first = tokens(app.password_grant(&client, &user.email, PASSWORD).await).await;
+    let other_session = tokens(app.password_grant(&client, &user.email, PASSWORD).await).await;
+
+    let second = tokens(app.refresh(&client, &rt(&first)).await).await;
+    assert_ne!(rt(&second), rt(&first));
+    assert_eq!(second["scope"], first["scope"]);
+    assert!(second["id_token"].as_str().is_some());
+    let third = tokens(app.refresh(&client, &rt(&second)).await).await;
+
+    // Presenting a retired token again: invalid_grant, and its whole family is revoked…
+    assert_oauth_error(
+        app.refresh(&client, &rt(&first)).await,
+        400,
+        "invalid_grant",
+    )
+    .await;
+    assert_oauth_error(
+        app.refresh(&client, &rt(&third)).await,
+        400,
+        "invalid_grant",
+    )
+    .await;
+    // …but not the user's other session.
+    tokens(app.refresh(&client, &rt(&other_session)).await).await;
+
+    let mut conn = app.db.get().unwrap();
+    let reuse = portcullis::store::audit::list(
+        &mut conn,
+        Some(&user.id),
+        Some("refresh_reuse_detected"),
+        None,
+        10,
+    )
+    .unwrap();
+    assert_eq!(reuse.len(), 1);
+    assert!(
+        !format!("{reuse:?}").contains(&rt(&first)),
+        "no token in the audit log"
+    );
+
+    // Another client cannot use it; a garbage token is invalid_grant.
+    let intruder = app.password_client();
+    assert_oauth_error(
+        app.refresh(&intruder, &rt(&other_session)).await,
+        400,
+        "invalid_grant",
+    )
+    .await;
+    assert_oauth_error(
+        app.refresh(&client, "not-a-token").await,
+        400,
+        "invalid_grant",
+    )
+    .await;
+}
+
+async fn grace_window_allows_a_retry(backend: Backend) {
+    let app = spawn_app_with(backend, |s| s.sessions.refresh_reuse_grace_secs = 10).await;
+    let client = app.password_client();
+    let user = app.create_user("retry@example.com", "guest").await;
+    let first = tokens(app.password_grant(&client, &user.email, PASSWORD).await).await;
+    let second = tokens(app.refresh(&client, &rt(&first)).await).await;
+    // A retry within the window (the first answer was lost) succeeds and revokes nothing.
+    app.clock.advance(5);
+    let retried = tokens(app.refresh(&client, &rt(&first)).await).await;
+    tokens(app.refresh(&client, &rt(&second)).await).await;
+    tokens(app.refresh(&client, &rt(&retried)).await).await;
+    // After the window, a reuse revokes the family.
+    app.clock.advance(20);
+    assert_oauth_error(
+        app.refresh(&client, &rt(&first)).await,
+        400,
+        "invalid_grant",
+    )
+    .await;
+}
+
+async fn refresh_expires_when_idle_and_keeps_scope(backend: Backend) {
+    let app = spawn_app_with(backend, |s| s.sessions.refresh_token_idle_secs = 3600).await;
+    let client = app.password_client();
+    let user = app.create_user("idle@example.com", "student").await;
+    let first = tokens(
+        app.token_basic(
+            &client,
+            &[
+                ("grant_type", "password"),
+                ("username", &user.email),
+                ("password", PASSWORD),
+                ("scope", "read chat"),
+            ],
+        )
+        .await,
+    )
+    .await;
+    // Narrowing on refresh is allowed; widening is not (and does not burn the token).
+    assert_oauth_error(
+        app.token_basic(
+            &client,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &rt(&first)),
+                ("scope", "read write"),
+            ],
+        )
+        .await,
+        400,
+        "invalid_scope",
+    )
+    .await;
+    let narrowed = tokens(
+        app.token_basic(
+            &client,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &rt(&first)),
+                ("scope", "read"),
+            ],
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(narrowed["scope"], "read");
+    app.clock.advance(3601);
+    assert_oauth_error(
+        app.refresh(&client, &rt(&narrowed)).await,
+        400,
+        "invalid_grant",
+    )
+    .await;
+}
+
+async fn oldest_session_is_ended_beyond_the_limit(backend: Backend) {
+    let app = spawn_app_with(backend, |s| s.sessions.max_per_user = 2).await;
+    let client = app.password_client();
+    let user = app.create_user("many@example.com", "guest").await;
+    let a = tokens(app.password_grant(&client, &user.email, PASSWORD).await).await;
+    app.clock.advance(1);
+    let b = tokens(app.password_grant(&client, &user.email, PASSWORD).await).await;
+    app.clock.advance(1);
+    let c = tokens(app.password_grant(&client, &user.email, PASSWORD).await).await;
+    // The oldest session (a) was ended with its refresh tokens; b and c live on.
+    assert_oauth_error(app.refresh(&client, &rt(&a)).await, 400, "invalid_grant").await;
+    tokens(app.refresh(&client, &rt(&b)).await).await;
+    tokens(app.refresh(&client, &rt(&c)).await).await;
+    let mut conn = app.db.get().unwrap();
+    let live =
+        portcullis::store::sessions::active_sessions(&mut conn, &user.id, app.clock_now()).unwrap();
+    assert_eq!(live.len(), 2);
+}
+
+/// 20 concurrent refreshes of one token against two instances on one PostgreSQL database:
+/// exactly one succeeds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_refresh_across_two_instances_on_postgres() {
+    if crate::helpers::postgres_admin_url().is_none() {
+        return;
+    }
+    let a = spawn_app(Backend::Postgres).await;
+    let b = spawn_sibling(&a).await;
+    let client = a.password_client();
+    let user = a.create_user("race@example.com", "guest").await;
+    let first = tokens(a.password_grant(&client, &user.email, PASSWORD).await).await;
+    let token = rt(&first);
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let url = if i % 2 == 0 {
+            a.url("/token")
+        } else {
+            b.url("/token")
+        };
+        let (http, id, secret, token) = (
+            a.api.clone(),
+            client.id.clone(),
+            client.secret.clone(),
+            token.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            http.post(url)
+                .basic_auth(id, Some(secret))
+                .form(&[
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", token.as_str()),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }));
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 400).count(),
+        19,
+        "{statuses:?}"
+    );
+}
