@@ -62,10 +62,16 @@ fi
 # ---------------------------------------------------------------- environment
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/portcullis-bench.XXXXXX")"
 SERVER_PID=""
+WRK_PIDS=()
 
 # shellcheck disable=SC2317  # invoked through the EXIT trap
 cleanup() {
     local rc=$?
+    local pid
+    for pid in ${WRK_PIDS[@]+"${WRK_PIDS[@]}"}; do
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
     if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
         kill "$SERVER_PID" 2>/dev/null || true
         for _ in $(seq 1 50); do
@@ -144,6 +150,30 @@ PY
 export BENCH_AUTHORIZATION
 export BENCH_BODY="grant_type=client_credentials&scope=read"
 
+# Password grant: a confidential client allowed the password grant and one user. Every
+# request must succeed: failed logins are rate-limited per IP and lock the account.
+log "client create (password grant) + user create"
+"$BIN" client create --name bench-pw --grant password --scope read \
+    >"$TMP/client-pw.json" 2>"$TMP/client-pw.err" ||
+    { cat "$TMP/client-pw.err" >&2; die "portcullis client create (password) failed"; }
+PW_AUTHORIZATION="$(python3 - "$TMP/client-pw.json" <<'PY'
+import base64, json, sys
+with open(sys.argv[1]) as f:
+    client = json.load(f)
+cid, secret = client["client_id"], client["client_secret"]
+if not cid or not secret:
+    sys.exit("client create returned no client_id/client_secret")
+print("Basic " + base64.b64encode(f"{cid}:{secret}".encode()).decode())
+PY
+)" || { cat "$TMP/client-pw.json" >&2; die "could not parse the client create (password) output"; }
+printf '%s' 'Bench-Passw0rd' |
+    "$BIN" user create --email bench@example.com --password-stdin --role student \
+        >"$TMP/user.json" 2>"$TMP/user.err" ||
+    { cat "$TMP/user.err" >&2; die "portcullis user create failed"; }
+python3 -c 'import json, sys; json.load(open(sys.argv[1]))["id"]' "$TMP/user.json" ||
+    { cat "$TMP/user.json" >&2; die "could not parse the user create output"; }
+PW_BODY="grant_type=password&username=bench%40example.com&password=Bench-Passw0rd&scope=read"
+
 # ---------------------------------------------------------------- server
 log "starting $BIN serve on $BASE_URL"
 "$BIN" serve >"$TMP/server.log" 2>&1 </dev/null &
@@ -166,16 +196,22 @@ if [ "$ready" -ne 1 ]; then
     die "server not ready on $BASE_URL/readyz within 30 s"
 fi
 
-# One real request first: a benchmark of error responses is worthless.
-check_status="$(curl -sS -o "$TMP/check.json" -w '%{http_code}' --max-time 5 \
-    -H "Authorization: $BENCH_AUTHORIZATION" \
-    -H 'Content-Type: application/x-www-form-urlencoded' \
-    --data "$BENCH_BODY" "$BASE_URL/token")" || die "POST /token failed"
-if [ "$check_status" != "200" ] || ! grep -q '"access_token"' "$TMP/check.json"; then
-    cat "$TMP/check.json" >&2
-    echo >&2
-    die "POST /token answered $check_status without an access_token"
-fi
+# One real request per grant first: a benchmark of error responses is worthless.
+# check_token LABEL AUTHORIZATION BODY
+check_token() {
+    local label=$1 auth=$2 body=$3 status
+    status="$(curl -sS -o "$TMP/check.json" -w '%{http_code}' --max-time 10 \
+        -H "Authorization: $auth" \
+        -H 'Content-Type: application/x-www-form-urlencoded' \
+        --data "$body" "$BASE_URL/token")" || die "POST /token ($label) failed"
+    if [ "$status" != "200" ] || ! grep -q '"access_token"' "$TMP/check.json"; then
+        cat "$TMP/check.json" >&2
+        echo >&2
+        die "POST /token ($label) answered $status without an access_token"
+    fi
+}
+check_token client_credentials "$BENCH_AUTHORIZATION" "$BENCH_BODY"
+check_token password "$PW_AUTHORIZATION" "$PW_BODY"
 curl -fsS -o /dev/null --max-time 5 "$BASE_URL/jwks.json" || die "GET /jwks.json failed"
 
 peak_rss_mib() {
@@ -186,22 +222,62 @@ peak_rss_mib() {
 RESULTS="$TMP/results.tsv"
 : >"$RESULTS"
 
-# run_wrk NAME METHOD CONNECTIONS PATH
-run_wrk() {
-    local name=$1 method=$2 conns=$3 path=$4 out
-    out="$TMP/wrk-$name.txt"
-    echo
-    echo "### $name: $method $path, -t2 -c$conns -d$DURATION"
-    BENCH_METHOD="$method" wrk -t2 -c"$conns" -d"$DURATION" --timeout 2s --latency \
-        -s "$LUA" "$BASE_URL$path" | tee "$out"
+# Password logins wait for an argon2id hash (by default on half the cores), so at 8
+# connections a response can take far longer than a signature; a 2 s client timeout would
+# turn queueing into socket errors.
+PW_TIMEOUT=10s
+
+# start_wrk NAME METHOD CONNECTIONS PATH AUTHORIZATION BODY TIMEOUT
+# Starts one bounded wrk run in the background (output in $TMP/wrk-NAME.txt); sets WRK_PID.
+start_wrk() {
+    local name=$1 method=$2 conns=$3 path=$4 auth=$5 body=$6 timeout=$7
+    BENCH_METHOD="$method" BENCH_AUTHORIZATION="$auth" BENCH_BODY="$body" \
+        wrk -t2 -c"$conns" -d"$DURATION" --timeout "$timeout" --latency \
+        -s "$LUA" "$BASE_URL$path" >"$TMP/wrk-$name.txt" 2>&1 </dev/null &
+    WRK_PID=$!
+    WRK_PIDS+=("$WRK_PID")
+}
+
+# finish_wrk NAME PID: waits for a run started by start_wrk and prints its output.
+finish_wrk() {
+    local name=$1 pid=$2
+    local rc=0 p rest=()
+    wait "$pid" || rc=$?
+    for p in ${WRK_PIDS[@]+"${WRK_PIDS[@]}"}; do
+        [ "$p" = "$pid" ] || rest+=("$p")
+    done
+    WRK_PIDS=(${rest[@]+"${rest[@]}"})
+    if [ "$rc" -ne 0 ]; then
+        cat "$TMP/wrk-$name.txt" >&2
+        die "wrk failed for $name (exit $rc)"
+    fi
+    cat "$TMP/wrk-$name.txt"
+}
+
+# record NAME REQUEST CONNECTIONS: one row of the results table from $TMP/wrk-NAME.txt.
+record() {
+    local name=$1 request=$2 conns=$3 line
     kill -0 "$SERVER_PID" 2>/dev/null || {
         tail -n 50 "$TMP/server.log" >&2
         die "server died during $name"
     }
-    local line
-    line="$(grep '^BENCH_RESULT ' "$out" | tail -n 1)" || die "no BENCH_RESULT from wrk for $name"
-    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$method" "$path" "$conns" "$(peak_rss_mib)" \
+    line="$(grep '^BENCH_RESULT ' "$TMP/wrk-$name.txt" | tail -n 1)" ||
+        die "no BENCH_RESULT from wrk for $name"
+    printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$request" "$conns" "$(peak_rss_mib)" \
         "${line#BENCH_RESULT }" >>"$RESULTS"
+}
+
+# run_wrk NAME METHOD CONNECTIONS PATH [AUTHORIZATION BODY TIMEOUT [REQUEST]]
+# One measured run on its own; defaults: the client_credentials request, 2 s timeout.
+run_wrk() {
+    local name=$1 method=$2 conns=$3 path=$4
+    local auth=${5-$BENCH_AUTHORIZATION} body=${6-$BENCH_BODY} timeout=${7-2s}
+    local request=${8-"$method $path"}
+    echo
+    echo "### $name: $request, -t2 -c$conns -d$DURATION"
+    start_wrk "$name" "$method" "$conns" "$path" "$auth" "$body" "$timeout"
+    finish_wrk "$name" "$WRK_PID"
+    record "$name" "$request" "$conns"
 }
 
 log "warm-up: 2 s, 4 connections (not reported)"
@@ -210,6 +286,23 @@ BENCH_METHOD=POST wrk -t2 -c4 -d2s --timeout 2s -s "$LUA" "$BASE_URL/token" >/de
 run_wrk token-c16 POST 16 /token
 run_wrk token-c64 POST 64 /token
 run_wrk jwks-c64 GET 64 /jwks.json
+run_wrk password-c8 POST 8 /token "$PW_AUTHORIZATION" "$PW_BODY" "$PW_TIMEOUT" \
+    "POST /token (password grant)"
+
+# Mixed: client_credentials at 32 connections while password logins run at 8, started
+# together, same duration.
+echo
+echo "### mixed: client_credentials -c32 and password grant -c8 at once, -t2 each, -d$DURATION"
+start_wrk mixed-cc-c32 POST 32 /token "$BENCH_AUTHORIZATION" "$BENCH_BODY" 2s
+MIXED_CC_PID=$WRK_PID
+start_wrk mixed-password-c8 POST 8 /token "$PW_AUTHORIZATION" "$PW_BODY" "$PW_TIMEOUT"
+MIXED_PW_PID=$WRK_PID
+echo "#### mixed-cc-c32"
+finish_wrk mixed-cc-c32 "$MIXED_CC_PID"
+echo "#### mixed-password-c8"
+finish_wrk mixed-password-c8 "$MIXED_PW_PID"
+record mixed-cc-c32 "POST /token (client_credentials, with password-c8)" 32
+record mixed-password-c8 "POST /token (password grant, with cc-c32)" 8
 
 FINAL_RSS="$(peak_rss_mib)"
 
@@ -238,9 +331,9 @@ import sys
 env = os.environ
 rows = []
 for line in open(sys.argv[1]):
-    name, method, path, conns, rss, rest = line.rstrip("\n").split("\t")
+    name, request, conns, rss, rest = line.rstrip("\n").split("\t")
     kv = dict(item.split("=", 1) for item in rest.split())
-    rows.append(dict(name=name, method=method, path=path, conns=int(conns), rss=float(rss), **kv))
+    rows.append(dict(name=name, request=request, conns=int(conns), rss=float(rss), **kv))
 
 sign = float(env["BENCH_SIGN"])
 target_cc = float(env["BENCH_TARGET_CC"])
@@ -259,7 +352,7 @@ print()
 print("| run | request | conns | req/s | p50 ms | p99 ms | non-2xx | socket errors | server peak RSS MiB |")
 print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
 for r in rows:
-    print(f"| {r['name']} | {r['method']} {r['path']} | {r['conns']} | {float(r['rps']):.0f} "
+    print(f"| {r['name']} | {r['request']} | {r['conns']} | {float(r['rps']):.0f} "
           f"| {float(r['p50_ms']):.2f} | {float(r['p99_ms']):.2f} | {r['non2xx']} "
           f"| {r['socket_errors']} | {r['rss']:.1f} |")
 print()
@@ -282,12 +375,31 @@ if jw:
                    f"{float(jw['rps']):.0f} req/s"))
     errs = int(jw["non2xx"]) + int(jw["socket_errors"])
     checks.append(("JWKS @64: 0 errors", errs == 0, str(errs)))
+mcc = by.get("mixed-cc-c32")
+if mcc:
+    checks.append(("mixed: client_credentials p99 < 50 ms", float(mcc["p99_ms"]) < 50,
+                   f"{float(mcc['p99_ms']):.2f} ms"))
+    errs = int(mcc["non2xx"]) + int(mcc["socket_errors"])
+    checks.append(("mixed: client_credentials 0 errors", errs == 0, str(errs)))
 checks.append(("server peak RSS < 50 MB", final_rss < 50, f"{final_rss:.1f} MiB"))
 
 print("| target | result | measured |")
 print("|---|---|---|")
 for label, ok, measured in checks:
     print(f"| {label} | {'PASS' if ok else 'FAIL'} | {measured} |")
+
+# Password logins have no target: argon2id cost is a security setting, not a speed goal.
+info = [r for r in rows if r["name"] in ("password-c8", "mixed-password-c8")]
+if info:
+    print()
+    print("Password grant (information, no target):")
+    print()
+    for r in info:
+        errs = int(r["non2xx"]) + int(r["socket_errors"])
+        note = "" if errs == 0 else " — WARNING: failed logins are rate-limited and lock the account"
+        print(f"- {r['name']}: {float(r['rps']):.1f} logins/s, p50 {float(r['p50_ms']):.2f} ms, "
+              f"p99 {float(r['p99_ms']):.2f} ms, non-2xx {r['non2xx']}, "
+              f"socket errors {r['socket_errors']}{note}")
 sys.exit(0 if all(ok for _, ok, _ in checks) else 3)
 PY
 report_rc=$?
