@@ -63,6 +63,23 @@ impl Workers {
     }
 }
 
+impl Workers {
+    /// Runs `f` on a worker thread and blocks the calling thread until it is done: for start-up
+    /// work that must happen on these threads (never call it from async code).
+    pub fn run_blocking<T, F>(&self, f: F) -> Result<T, WorkerError>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let (done, result) = std::sync::mpsc::channel();
+        let job: Job = Box::new(move || {
+            let _ = done.send(f());
+        });
+        self.jobs.send(job).map_err(|_| WorkerError::Lost)?;
+        result.recv().map_err(|_| WorkerError::Lost)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -52,9 +52,12 @@ impl Hasher {
         let threads = settings.hash_threads.unwrap_or_else(|| {
             (std::thread::available_parallelism().map_or(2, |n| n.get()) / 2).max(1)
         });
-        let dummy = hash_with(&params, &crate::tokens::secret::new_secret()?)?;
+        let workers = Workers::new("portcullis-hash", threads, Some(settings.hash_queue))?;
+        // On a hashing thread, so its reused memory is the only argon2 buffer in the process.
+        let (secret, p) = (crate::tokens::secret::new_secret()?, params.clone());
+        let dummy = workers.run_blocking(move || hash_with(&p, &secret))??;
         Ok(Hasher {
-            workers: Workers::new("portcullis-hash", threads, Some(settings.hash_queue))?,
+            workers,
             params,
             dummy,
         })
@@ -92,7 +95,9 @@ impl Hasher {
 
     /// For the CLI, which has no async runtime to spare.
     pub fn hash_blocking(&self, password: &str) -> anyhow::Result<String> {
-        hash_with(&self.params, password)
+        let (params, password) = (self.params.clone(), password.to_string());
+        self.workers
+            .run_blocking(move || hash_with(&params, &password))?
     }
 }
 
