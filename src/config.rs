@@ -38,6 +38,7 @@ pub struct Settings {
     pub password: PasswordSettings,
     pub lockout: LockoutSettings,
     pub sessions: SessionSettings,
+    pub api_keys: ApiKeySettings,
     /// Peers (IPs or CIDR ranges) whose `X-Forwarded-For` is believed for the client IP.
     pub trusted_proxies: Vec<String>,
 }
@@ -97,6 +98,21 @@ pub struct SessionSettings {
     /// A retired refresh token presented again within this many seconds of its rotation is a
     /// retry, not a reuse (0: every reuse revokes the family).
     pub refresh_reuse_grace_secs: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApiKeySettings {
+    /// After a rotation the old key keeps working this long.
+    pub rotation_overlap_secs: i64,
+}
+
+impl Default for ApiKeySettings {
+    fn default() -> Self {
+        ApiKeySettings {
+            rotation_overlap_secs: 24 * 3600,
+        }
+    }
 }
 
 impl Default for UserSettings {
@@ -193,6 +209,7 @@ impl Default for Settings {
             password: PasswordSettings::default(),
             lockout: LockoutSettings::default(),
             sessions: SessionSettings::default(),
+            api_keys: ApiKeySettings::default(),
             trusted_proxies: Vec::new(),
         }
     }
@@ -336,6 +353,9 @@ impl Settings {
         }
         if sess.refresh_reuse_grace_secs < 0 {
             bail!("sessions.refresh_reuse_grace_secs must not be negative");
+        }
+        if self.api_keys.rotation_overlap_secs < 0 {
+            bail!("api_keys.rotation_overlap_secs must not be negative");
         }
         for proxy in &self.trusted_proxies {
             crate::identity::client_ip::parse_net(proxy)?;

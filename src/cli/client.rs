@@ -35,6 +35,9 @@ pub enum ClientCommand {
         skip_consent: bool,
         #[arg(long, value_name = "SECONDS")]
         access_token_ttl: Option<i64>,
+        /// May introspect every token at /introspect (for resource servers).
+        #[arg(long)]
+        introspect: bool,
     },
     /// List clients (no secrets).
     List,
@@ -62,6 +65,7 @@ pub fn run(settings: &Settings, cmd: ClientCommand) -> anyhow::Result<ExitCode> 
             public,
             skip_consent,
             access_token_ttl,
+            introspect,
         } => {
             let spec = ClientSpec {
                 name,
@@ -73,6 +77,7 @@ pub fn run(settings: &Settings, cmd: ClientCommand) -> anyhow::Result<ExitCode> 
                 public,
                 skip_consent,
                 access_token_ttl_secs: access_token_ttl,
+                can_introspect: introspect,
             };
             let reg = registration::register(
                 &mut conn,
@@ -157,6 +162,7 @@ fn client_json(c: &Client) -> serde_json::Value {
         "audiences": c.audiences,
         "skip_consent": c.skip_consent,
         "access_token_ttl": c.access_token_ttl_secs,
+        "can_introspect": c.can_introspect,
         "created_at": c.created_at,
     })
 }

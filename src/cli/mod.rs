@@ -1,5 +1,6 @@
 //! The operator CLI (DESIGN §5). Commands that create something print one JSON object on
 //! stdout; logs and errors go to stderr; failures exit non-zero.
+mod apikey;
 mod audit;
 mod client;
 mod config;
@@ -42,6 +43,9 @@ pub enum Command {
     /// Manage signing keys.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
+    /// Manage API keys.
+    #[command(subcommand)]
+    Apikey(apikey::ApiKeyCommand),
     /// Manage users.
     #[command(subcommand)]
     User(user::UserCommand),
@@ -114,6 +118,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Keys(c) => keys::run(&settings, c),
         Command::Config(c) => config::run(&settings, c),
         Command::User(c) => user::run(&settings, c),
+        Command::Apikey(c) => apikey::run(&settings, c),
         Command::Roles(RolesCommand::List) => user::list_roles(&settings),
         Command::Audit(AuditCommand::List {
             user,

@@ -24,21 +24,24 @@ use crate::store::{users as user_store, write_transaction};
 /// The scope every account-API token carries and every protected route requires.
 const ACCOUNT_SCOPE: &str = "account";
 
+/// JSON bodies of the JSON APIs: at most 16 KiB; malformed → 400 `invalid_request` JSON.
+pub fn json_config() -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(16 * 1024)
+        .error_handler(|err, _| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                format!("invalid JSON body: {err}"),
+            )
+            .into()
+        })
+}
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api/auth")
-            .app_data(
-                web::JsonConfig::default()
-                    .limit(16 * 1024)
-                    .error_handler(|err, _| {
-                        ApiError::new(
-                            StatusCode::BAD_REQUEST,
-                            "invalid_request",
-                            format!("invalid JSON body: {err}"),
-                        )
-                        .into()
-                    }),
-            )
+            .app_data(json_config())
             .route("/register", web::post().to(register))
             .route("/login", web::post().to(login))
             .route("/refresh", web::post().to(refresh))
@@ -165,11 +168,12 @@ async fn refresh(
 
 /// The caller's live session and account, or 401: a token whose session ended (logout,
 /// password change, eviction) no longer works on the account API.
-async fn caller(bearer: &Bearer, state: &AppState) -> Result<(SessionRow, User), ApiError> {
+pub async fn caller(bearer: &Bearer, state: &AppState) -> Result<(SessionRow, User), ApiError> {
     bearer.require_scope(ACCOUNT_SCOPE)?;
-    let (sid, sub, now) = (
+    let (sid, sub, jti, now) = (
         bearer.0.sid.clone(),
         bearer.0.sub.clone(),
+        bearer.0.jti.clone(),
         state.clock.now(),
     );
     let found = state
@@ -180,7 +184,8 @@ async fn caller(bearer: &Bearer, state: &AppState) -> Result<(SessionRow, User),
                 None => None,
             };
             let user = user_store::find(c, &sub)?;
-            Ok::<_, anyhow::Error>((session, user))
+            let revoked = crate::store::api_keys::is_jti_revoked(c, &jti)?;
+            Ok::<_, anyhow::Error>((session, user.filter(|_| !revoked)))
         })
         .await?;
     match found {

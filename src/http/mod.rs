@@ -1,11 +1,13 @@
 //! actix-web routes. Handlers are thin: parse, call a domain function, render.
 mod account;
+mod api_keys;
 mod bearer;
 mod discovery;
 pub mod error;
 mod form;
 mod health;
 mod meta;
+mod resource;
 mod token;
 
 use actix_web::{http::header, web, HttpResponse};
@@ -25,7 +27,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(token::token))
             .default_service(web::to(|| async { error::method_not_allowed("POST") })),
     )
+    .service(
+        web::resource("/introspect")
+            .route(web::post().to(resource::introspect))
+            .default_service(web::to(|| async { error::method_not_allowed("POST") })),
+    )
+    .service(
+        web::resource("/revoke")
+            .route(web::post().to(resource::revoke))
+            .default_service(web::to(|| async { error::method_not_allowed("POST") })),
+    )
     .configure(account::configure)
+    .configure(api_keys::configure)
     .route("/healthz", web::get().to(health::healthz))
     .route("/readyz", web::get().to(health::readyz));
 }

@@ -18,6 +18,9 @@ pub const USER_CHANGED: &str = "user_changed";
 pub const CLIENT_CREATED: &str = "client_created";
 pub const CLIENT_CHANGED: &str = "client_changed";
 pub const KEY_ROTATED: &str = "key_rotated";
+pub const API_KEY_CREATED: &str = "api_key_created";
+pub const API_KEY_REVOKED: &str = "api_key_revoked";
+pub const TOKEN_REVOKED: &str = "token_revoked";
 
 #[derive(Debug, Clone, Default)]
 pub struct Event<'a> {

@@ -74,6 +74,8 @@ pub struct Client {
     pub access_token_ttl_secs: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// May introspect tokens issued to other clients (a resource server).
+    pub can_introspect: bool,
 }
 
 impl Client {
@@ -96,6 +98,7 @@ impl Client {
             access_token_ttl_secs: self.access_token_ttl_secs,
             created_at: self.created_at,
             updated_at: self.updated_at,
+            can_introspect: self.can_introspect,
         })
     }
 }
@@ -126,6 +129,7 @@ impl TryFrom<ClientRow> for Client {
             access_token_ttl_secs: row.access_token_ttl_secs,
             created_at: row.created_at,
             updated_at: row.updated_at,
+            can_introspect: row.can_introspect,
         })
     }
 }
@@ -149,6 +153,7 @@ pub fn account_client() -> Client {
         access_token_ttl_secs: None,
         created_at: 0,
         updated_at: 0,
+        can_introspect: false,
     }
 }
 

@@ -159,6 +159,7 @@ mod tests {
             access_token_ttl_secs: None,
             created_at: 0,
             updated_at: 0,
+            can_introspect: false,
         };
         Clients(HashMap::from([("svc".to_string(), client)]))
     }

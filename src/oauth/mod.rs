@@ -5,6 +5,7 @@ pub mod client;
 pub mod client_auth;
 pub mod error;
 pub mod grants;
+pub mod introspection;
 pub mod params;
 pub mod registration;
 pub mod resource;

@@ -20,6 +20,8 @@ pub struct ClientSpec {
     pub public: bool,
     pub skip_consent: bool,
     pub access_token_ttl_secs: Option<i64>,
+    /// May introspect every token (resource servers).
+    pub can_introspect: bool,
 }
 
 /// Every rule the spec broke, one message each.
@@ -114,6 +116,7 @@ pub fn validate(spec: &ClientSpec, max_ttl_secs: i64) -> Result<Client, SpecErro
         access_token_ttl_secs: spec.access_token_ttl_secs,
         created_at: 0,
         updated_at: 0,
+        can_introspect: spec.can_introspect,
     })
 }
 

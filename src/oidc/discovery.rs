@@ -11,6 +11,10 @@ pub struct Metadata {
     /// Required by RFC 8414; empty until the authorization endpoint lands.
     pub response_types_supported: Vec<&'static str>,
     pub token_endpoint_auth_methods_supported: Vec<&'static str>,
+    pub introspection_endpoint: String,
+    pub introspection_endpoint_auth_methods_supported: Vec<&'static str>,
+    pub revocation_endpoint: String,
+    pub revocation_endpoint_auth_methods_supported: Vec<&'static str>,
     pub scopes_supported: Vec<String>,
 }
 
@@ -22,6 +26,16 @@ pub fn metadata(issuer: &str) -> Metadata {
         grant_types_supported: vec!["client_credentials", "password", "refresh_token"],
         response_types_supported: vec![],
         token_endpoint_auth_methods_supported: vec!["client_secret_basic", "client_secret_post"],
+        introspection_endpoint: format!("{issuer}/introspect"),
+        introspection_endpoint_auth_methods_supported: vec![
+            "client_secret_basic",
+            "client_secret_post",
+        ],
+        revocation_endpoint: format!("{issuer}/revoke"),
+        revocation_endpoint_auth_methods_supported: vec![
+            "client_secret_basic",
+            "client_secret_post",
+        ],
         scopes_supported: vec![],
     }
 }

@@ -20,6 +20,7 @@ pub struct ClientRow {
     pub access_token_ttl_secs: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    pub can_introspect: bool,
 }
 
 pub fn insert(conn: &mut DbConnection, row: &ClientRow) -> QueryResult<()> {

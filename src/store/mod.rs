@@ -4,6 +4,7 @@
 //! One `DbConnection` (a Diesel `MultiConnection`) serves both backends, so every query is written
 //! once. Ids are `TEXT`, timestamps `BIGINT` Unix seconds, booleans `BOOLEAN` and lists JSON
 //! arrays in `TEXT`: types both backends share and compare the same way.
+pub mod api_keys;
 pub mod audit;
 pub mod clients;
 mod pool;

@@ -15,6 +15,7 @@ diesel::table! {
         access_token_ttl_secs -> Nullable<BigInt>,
         created_at -> BigInt,
         updated_at -> BigInt,
+        can_introspect -> Bool,
     }
 }
 
@@ -90,7 +91,32 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    api_keys (id) {
+        id -> Text,
+        user_id -> Text,
+        name -> Text,
+        prefix -> Text,
+        secret_hash -> Text,
+        scope -> Text,
+        created_at -> BigInt,
+        expires_at -> Nullable<BigInt>,
+        last_used_at -> Nullable<BigInt>,
+        revoked_at -> Nullable<BigInt>,
+        retire_at -> Nullable<BigInt>,
+        created_by_client -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    revoked_tokens (jti) {
+        jti -> Text,
+        expires_at -> BigInt,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(api_keys -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 diesel::allow_tables_to_appear_in_same_query!(
     clients,

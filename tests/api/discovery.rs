@@ -39,12 +39,16 @@ async fn discovery_documents(backend: Backend) {
         oidc["token_endpoint_auth_methods_supported"],
         serde_json::json!(["client_secret_basic", "client_secret_post"])
     );
+    assert_eq!(
+        oidc["introspection_endpoint"],
+        app.url("/introspect").as_str()
+    );
+    assert_eq!(oidc["revocation_endpoint"], app.url("/revoke").as_str());
     // Nothing that is not implemented yet is advertised.
     for absent in [
         "authorization_endpoint",
         "userinfo_endpoint",
-        "introspection_endpoint",
-        "revocation_endpoint",
+        "end_session_endpoint",
     ] {
         assert!(oidc.get(absent).is_none(), "{absent} advertised");
     }

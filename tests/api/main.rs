@@ -7,6 +7,7 @@ mod account;
 mod cli;
 mod discovery;
 mod health;
+mod introspection;
 mod keys;
 mod password_grant;
 mod refresh;

@@ -1,0 +1,135 @@
+//! `/api/keys`: the caller's API keys (Bearer, account scope).
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+
+use super::account::caller;
+use super::bearer::Bearer;
+use super::error::ApiError;
+use super::meta::request_meta;
+use crate::identity::api_keys::{self, KeyError, KeyInfo, NewKey};
+use crate::state::AppState;
+use crate::store::{api_keys as key_store, users as user_store};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/api/keys")
+            .app_data(super::account::json_config())
+            .route("", web::get().to(list))
+            .route("", web::post().to(create))
+            .route("/{id}", web::delete().to(revoke))
+            .route("/{id}/rotate", web::post().to(rotate)),
+    );
+}
+
+impl From<KeyError> for ApiError {
+    fn from(e: KeyError) -> Self {
+        match e {
+            KeyError::Invalid(why) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_request", why)
+            }
+            KeyError::NotFound => {
+                ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such API key")
+            }
+            KeyError::Internal(e) => ApiError::internal(e),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateBody {
+    name: String,
+    #[serde(default)]
+    scopes: Vec<String>,
+    expires_in_days: Option<i64>,
+}
+
+async fn create(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    bearer: Bearer,
+    body: web::Json<CreateBody>,
+) -> Result<HttpResponse, ApiError> {
+    let (_, user) = caller(&bearer, &state).await?;
+    let (meta, now, roles) = (
+        request_meta(&req, &state),
+        state.clock.now(),
+        state.roles.clone(),
+    );
+    let client_id = bearer.0.client_id.clone();
+    let body = body.into_inner();
+    let created = state
+        .db
+        .run(move |c| {
+            let owner = user_store::find(c, &user.id)?.ok_or(KeyError::NotFound)?;
+            api_keys::create(
+                c,
+                &roles,
+                &owner,
+                NewKey {
+                    name: body.name,
+                    scopes: body.scopes,
+                    expires_in_days: body.expires_in_days,
+                },
+                Some(&client_id),
+                Some(&meta),
+                now,
+            )
+        })
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(created))
+}
+
+async fn list(state: web::Data<AppState>, bearer: Bearer) -> Result<HttpResponse, ApiError> {
+    let (_, user) = caller(&bearer, &state).await?;
+    let keys = state
+        .db
+        .run(move |c| key_store::list(c, Some(&user.id)).map_err(anyhow::Error::from))
+        .await?;
+    let listed: Vec<KeyInfo> = keys.iter().map(KeyInfo::from).collect();
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(listed))
+}
+
+async fn rotate(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    bearer: Bearer,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let (_, user) = caller(&bearer, &state).await?;
+    let (meta, now, roles) = (
+        request_meta(&req, &state),
+        state.clock.now(),
+        state.roles.clone(),
+    );
+    let overlap = state.settings.api_keys.rotation_overlap_secs;
+    let id = path.into_inner();
+    let created = state
+        .db
+        .run(move |c| api_keys::rotate(c, &roles, &user.id, &id, overlap, Some(&meta), now))
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(created))
+}
+
+async fn revoke(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    bearer: Bearer,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let (_, user) = caller(&bearer, &state).await?;
+    let (meta, now) = (request_meta(&req, &state), state.clock.now());
+    let id = path.into_inner();
+    state
+        .db
+        .run(move |c| api_keys::revoke(c, Some(&user.id), &id, Some(&meta), now))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,73 @@
+//! `POST /introspect` (RFC 7662) and `POST /revoke` (RFC 7009), client-authenticated like
+//! `/token`.
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use super::{form, meta};
+use crate::oauth::{introspection, OAuthError};
+use crate::state::AppState;
+
+fn authorization(req: &HttpRequest) -> Result<Option<String>, OAuthError> {
+    match req.headers().get(header::AUTHORIZATION) {
+        None => Ok(None),
+        Some(v) => v
+            .to_str()
+            .map(|s| Some(s.to_string()))
+            .map_err(|_| OAuthError::invalid_request("the Authorization header is not ASCII")),
+    }
+}
+
+pub async fn introspect(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, OAuthError> {
+    let params = form::read_params(&req, payload, &[]).await?;
+    let authorization = authorization(&req)?;
+    let (keys, issuer, now) = (
+        state.keys.current(),
+        state.settings.issuer.clone(),
+        state.clock.now(),
+    );
+    let answer = state
+        .db
+        .run(move |c| {
+            introspection::introspect(c, &keys, &issuer, &params, authorization.as_deref(), now)
+        })
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(answer))
+}
+
+pub async fn revoke(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, OAuthError> {
+    let params = form::read_params(&req, payload, &[]).await?;
+    let authorization = authorization(&req)?;
+    let meta = meta::request_meta(&req, &state);
+    let (keys, issuer, now) = (
+        state.keys.current(),
+        state.settings.issuer.clone(),
+        state.clock.now(),
+    );
+    state
+        .db
+        .run(move |c| {
+            introspection::revoke(
+                c,
+                &keys,
+                &issuer,
+                &params,
+                authorization.as_deref(),
+                &meta,
+                now,
+            )
+        })
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .finish())
+}

@@ -1,0 +1,306 @@
+//! RFC 7662 token introspection and RFC 7009 revocation: our access tokens, refresh tokens and
+//! API keys. The `token_type_hint` decides which kind is tried first, never which is believed.
+//! A client learns about a token only if it was issued to it or it may introspect (a resource
+//! server); everything else is exactly `{"active": false}`.
+use serde_json::{json, Value};
+
+use super::client_auth;
+use super::{Client, ErrorCode, OAuthError, Params};
+use crate::identity::api_keys;
+use crate::identity::audit::{self, Event};
+use crate::identity::RequestMeta;
+use crate::store::{api_keys as key_store, sessions, users, write_transaction, DbConnection};
+use crate::tokens::{self, secret, KeySet};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Access,
+    Refresh,
+    ApiKey,
+}
+
+/// The kinds to try, hinted one first; without a usable hint, by the token's shape.
+fn order(token: &str, hint: Option<&str>) -> [Kind; 3] {
+    let first = match hint {
+        Some("access_token") => Kind::Access,
+        Some("refresh_token") => Kind::Refresh,
+        Some("api_key") => Kind::ApiKey,
+        _ if token.starts_with("pc_") => Kind::ApiKey,
+        _ if token.matches('.').count() == 2 => Kind::Access,
+        _ => Kind::Refresh,
+    };
+    let mut all = vec![first];
+    all.extend(
+        [Kind::Access, Kind::Refresh, Kind::ApiKey]
+            .into_iter()
+            .filter(|k| *k != first),
+    );
+    [all[0], all[1], all[2]]
+}
+
+fn inactive() -> Value {
+    json!({ "active": false })
+}
+
+/// A token we recognise: the answer if it is live, and the client it was issued to.
+struct Found {
+    active: Option<Value>,
+    issued_to: Option<String>,
+    revoke: Revocable,
+}
+
+enum Revocable {
+    Family(String),
+    Jti { jti: String, exp: i64 },
+    ApiKey(String),
+}
+
+fn find(
+    conn: &mut DbConnection,
+    keys: &KeySet,
+    issuer: &str,
+    token: &str,
+    kind: Kind,
+    now: i64,
+) -> anyhow::Result<Option<Found>> {
+    match kind {
+        Kind::Access => {
+            let Ok((header, claims)) = tokens::verify_signature(keys, token) else {
+                return Ok(None);
+            };
+            if header.get("typ").and_then(Value::as_str) != Some(tokens::ACCESS_TOKEN_TYP)
+                || claims.get("iss").and_then(Value::as_str) != Some(issuer)
+            {
+                return Ok(None);
+            }
+            let jti = claims
+                .get("jti")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            let exp = claims.get("exp").and_then(Value::as_i64).unwrap_or(0);
+            let client_id = claims
+                .get("client_id")
+                .and_then(Value::as_str)
+                .map(String::from);
+            let live = now < exp && !key_store::is_jti_revoked(conn, &jti)?;
+            let active = if live {
+                let sub = claims
+                    .get("sub")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                let username = users::find(conn, sub)?.map(|u| u.email);
+                let mut answer = json!({
+                    "active": true,
+                    "token_type": "Bearer",
+                    "scope": claims.get("scope"),
+                    "client_id": client_id,
+                    "sub": sub,
+                    "exp": exp,
+                    "iat": claims.get("iat"),
+                    "aud": claims.get("aud"),
+                    "iss": issuer,
+                    "jti": jti,
+                });
+                if let Some(u) = username {
+                    answer["username"] = json!(u);
+                }
+                Some(answer)
+            } else {
+                None
+            };
+            Ok(Some(Found {
+                active,
+                issued_to: client_id,
+                revoke: Revocable::Jti { jti, exp },
+            }))
+        }
+        Kind::Refresh => {
+            let Some(row) = sessions::find_refresh_token(conn, &secret::hash_secret(token))? else {
+                return Ok(None);
+            };
+            let session_live = sessions::find_session(conn, &row.session_id)?
+                .is_some_and(|s| s.ended_at.is_none() && s.expires_at > now);
+            let user = users::find(conn, &row.user_id)?.filter(|u| !u.disabled);
+            let live = row.rotated_at.is_none()
+                && row.revoked_at.is_none()
+                && now < row.expires_at
+                && now < row.idle_expires_at
+                && session_live
+                && user.is_some();
+            let active = match (live, user) {
+                (true, Some(u)) => Some(json!({
+                    "active": true,
+                    "token_type": "refresh_token",
+                    "scope": row.scope,
+                    "client_id": row.client_id,
+                    "sub": row.user_id,
+                    "username": u.email,
+                    "exp": row.idle_expires_at.min(row.expires_at),
+                    "iat": row.created_at,
+                    "iss": issuer,
+                })),
+                _ => None,
+            };
+            Ok(Some(Found {
+                active,
+                issued_to: Some(row.client_id),
+                revoke: Revocable::Family(row.family_id),
+            }))
+        }
+        Kind::ApiKey => {
+            let Some((prefix, secret_part)) = api_keys::parse(token) else {
+                return Ok(None);
+            };
+            let Some(key) = key_store::find_by_prefix(conn, prefix)? else {
+                return Ok(None);
+            };
+            if !secret::verify_secret(secret_part, &key.secret_hash) {
+                return Ok(None);
+            }
+            let active = api_keys::check(conn, token, now)?.map(|(key, owner)| {
+                json!({
+                    "active": true,
+                    "token_type": "api_key",
+                    "scope": key.scope,
+                    "sub": owner.id,
+                    "username": owner.email,
+                    "exp": key.expires_at.into_iter().chain(key.retire_at).min(),
+                    "iat": key.created_at,
+                    "iss": issuer,
+                })
+            });
+            Ok(Some(Found {
+                active,
+                issued_to: key.created_by_client,
+                revoke: Revocable::ApiKey(key.id),
+            }))
+        }
+    }
+}
+
+fn find_any(
+    conn: &mut DbConnection,
+    keys: &KeySet,
+    issuer: &str,
+    params: &Params,
+    now: i64,
+) -> Result<Option<Found>, OAuthError> {
+    let token = params.require("token")?;
+    for kind in order(token, params.get("token_type_hint")) {
+        if let Some(found) = find(conn, keys, issuer, token, kind, now)? {
+            return Ok(Some(found));
+        }
+    }
+    Ok(None)
+}
+
+fn confidential(
+    conn: &mut DbConnection,
+    params: &Params,
+    authorization: Option<&str>,
+) -> Result<Client, OAuthError> {
+    let creds = client_auth::extract(authorization, params)?;
+    let client = client_auth::authenticate(conn, &creds)?;
+    if client.public {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidClient,
+            "introspection needs a confidential client",
+        ));
+    }
+    Ok(client)
+}
+
+/// `POST /introspect`.
+pub fn introspect(
+    conn: &mut DbConnection,
+    keys: &KeySet,
+    issuer: &str,
+    params: &Params,
+    authorization: Option<&str>,
+    now: i64,
+) -> Result<Value, OAuthError> {
+    let client = confidential(conn, params, authorization)?;
+    let Some(found) = find_any(conn, keys, issuer, params, now)? else {
+        return Ok(inactive());
+    };
+    let allowed = client.can_introspect || found.issued_to.as_deref() == Some(client.id.as_str());
+    Ok(match (allowed, found.active) {
+        (true, Some(answer)) => answer,
+        _ => inactive(),
+    })
+}
+
+/// `POST /revoke`: unknown or already revoked tokens are fine (200); another client's token is
+/// refused.
+pub fn revoke(
+    conn: &mut DbConnection,
+    keys: &KeySet,
+    issuer: &str,
+    params: &Params,
+    authorization: Option<&str>,
+    meta: &RequestMeta,
+    now: i64,
+) -> Result<(), OAuthError> {
+    let creds = client_auth::extract(authorization, params)?;
+    let client = client_auth::authenticate(conn, &creds)?;
+    let Some(found) = find_any(conn, keys, issuer, params, now)? else {
+        return Ok(());
+    };
+    if found.issued_to.as_deref() != Some(client.id.as_str()) {
+        return Err(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            "the token was not issued to this client",
+        ));
+    }
+    write_transaction(conn, |c| {
+        let what = match &found.revoke {
+            Revocable::Family(family) => {
+                sessions::revoke_family(c, family, now)?;
+                "refresh_token"
+            }
+            Revocable::Jti { jti, exp } => {
+                if *exp > now {
+                    key_store::revoke_jti(c, jti, *exp, now)?;
+                }
+                "access_token"
+            }
+            Revocable::ApiKey(id) => {
+                key_store::revoke(c, id, now)?;
+                "api_key"
+            }
+        };
+        audit::record(
+            c,
+            Event {
+                kind: audit::TOKEN_REVOKED,
+                success: true,
+                client_id: Some(&client.id),
+                meta: Some(meta),
+                detail: Some(json!({ "token_type": what })),
+                ..Event::default()
+            },
+            now,
+        )
+    })?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hint_first_then_the_rest() {
+        assert_eq!(
+            order("a.b.c", None),
+            [Kind::Access, Kind::Refresh, Kind::ApiKey]
+        );
+        assert_eq!(
+            order("a.b.c", Some("refresh_token")),
+            [Kind::Refresh, Kind::Access, Kind::ApiKey]
+        );
+        assert_eq!(order("pc_abcdefgh_x", None)[0], Kind::ApiKey);
+        assert_eq!(order("opaque", Some("bogus"))[0], Kind::Refresh);
+    }
+}
