@@ -58,10 +58,11 @@ impl DatabaseKind {
         match self {
             DatabaseKind::Sqlite(path) => {
                 let mut conn = SqliteConnection::establish(path)?;
-                // WAL lets readers run beside the writer; the busy timeout makes writers queue
-                // rather than fail; foreign keys are off by default in SQLite.
+                // The busy timeout first, so the other PRAGMAs also wait out a concurrent writer
+                // (another instance, or the CLI) instead of failing at once; WAL lets readers
+                // run beside the writer; foreign keys are off by default in SQLite.
                 conn.batch_execute(
-                    "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; \
+                    "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
                      PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
                 )
                 .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
