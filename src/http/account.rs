@@ -8,6 +8,7 @@ use serde_json::json;
 use super::bearer::Bearer;
 use super::error::ApiError;
 use super::meta::request_meta;
+use super::sessions;
 use super::token::token_response;
 use crate::identity::audit::{self, Event};
 use crate::identity::password;
@@ -47,9 +48,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/refresh", web::post().to(refresh))
             .route("/logout", web::post().to(logout))
             .route("/me", web::get().to(me))
-            .route("/password", web::put().to(change_password))
-            .route("/sessions", web::get().to(list_sessions))
-            .route("/sessions/{id}", web::delete().to(end_session)),
+            .route("/password", web::put().to(sessions::change_password))
+            .route("/sessions", web::get().to(sessions::list_sessions))
+            .route("/sessions/{id}", web::delete().to(sessions::end_session)),
     );
 }
 
@@ -238,147 +239,6 @@ async fn me(state: web::Data<AppState>, bearer: Bearer) -> Result<HttpResponse, 
         .json(user_json(&user, &state)))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PasswordBody {
-    current_password: String,
-    new_password: String,
-}
-
-async fn change_password(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    bearer: Bearer,
-    body: web::Json<PasswordBody>,
-) -> Result<HttpResponse, ApiError> {
-    let (session, user) = caller(&bearer, &state).await?;
-    let body = body.into_inner();
-    let uid = user.id.clone();
-    let stored = state
-        .db
-        .run(move |c| user_store::find(c, &uid).map_err(anyhow::Error::from))
-        .await?
-        .and_then(|r| r.password_hash);
-    let verified = state
-        .hasher
-        .verify(body.current_password, stored)
-        .await
-        .map_err(hash_error)?;
-    if !verified.ok {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "invalid_credentials",
-            "the current password is wrong",
-        ));
-    }
-    let violations =
-        password::check_policy(&state.settings.password, &body.new_password, &user.email);
-    if !violations.is_empty() {
-        return Err(users::CreateError::WeakPassword(violations).into());
-    }
-    let hash = state
-        .hasher
-        .hash(body.new_password)
-        .await
-        .map_err(hash_error)?;
-    let (meta, now) = (request_meta(&req, &state), state.clock.now());
-    state
-        .db
-        .run(move |c| {
-            write_transaction(c, |c| {
-                user_store::set_password_hash(c, &user.id, &hash, now)?;
-                let mut ended = 0;
-                for other in session_store::active_sessions(c, &user.id, now)? {
-                    if other.id != session.id && session_store::end_session(c, &other.id, now)? {
-                        ended += 1;
-                    }
-                }
-                audit::record(
-                    c,
-                    account_event(
-                        audit::PASSWORD_CHANGED,
-                        &user.id,
-                        &meta,
-                        json!({ "sessions_ended": ended }),
-                    ),
-                    now,
-                )
-            })
-            .map_err(anyhow::Error::from)
-        })
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
-}
-
-async fn list_sessions(
-    state: web::Data<AppState>,
-    bearer: Bearer,
-) -> Result<HttpResponse, ApiError> {
-    let (current, user) = caller(&bearer, &state).await?;
-    let now = state.clock.now();
-    let sessions = state
-        .db
-        .run(move |c| session_store::active_sessions(c, &user.id, now).map_err(anyhow::Error::from))
-        .await?;
-    let listed: Vec<_> = sessions
-        .iter()
-        .map(|s| {
-            json!({
-                "id": s.id, "client_id": s.client_id, "created_at": s.created_at,
-                "last_seen_at": s.last_seen_at, "ip": s.ip, "user_agent": s.user_agent,
-                "current": s.id == current.id,
-            })
-        })
-        .collect();
-    Ok(HttpResponse::Ok()
-        .insert_header(("Cache-Control", "no-store"))
-        .json(listed))
-}
-
-async fn end_session(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    bearer: Bearer,
-    path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let (_, user) = caller(&bearer, &state).await?;
-    let target = path.into_inner();
-    let (meta, now) = (request_meta(&req, &state), state.clock.now());
-    let ended = state
-        .db
-        .run(move |c| {
-            write_transaction(c, |c| {
-                let owned = session_store::find_session(c, &target)?
-                    .is_some_and(|s| s.user_id == user.id && s.ended_at.is_none());
-                if owned {
-                    session_store::end_session(c, &target, now)?;
-                    audit::record(
-                        c,
-                        account_event(
-                            audit::SESSION_ENDED,
-                            &user.id,
-                            &meta,
-                            json!({ "session": target }),
-                        ),
-                        now,
-                    )?;
-                }
-                Ok::<_, diesel::result::Error>(owned)
-            })
-            .map_err(anyhow::Error::from)
-        })
-        .await?;
-    if ended {
-        Ok(HttpResponse::NoContent().finish())
-    } else {
-        Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "no such session",
-        ))
-    }
-}
-
 fn password_env(state: &AppState) -> PasswordEnv<'_> {
     PasswordEnv {
         db: &state.db,
@@ -389,14 +249,14 @@ fn password_env(state: &AppState) -> PasswordEnv<'_> {
     }
 }
 
-fn hash_error(e: password::HashError) -> ApiError {
+pub(super) fn hash_error(e: password::HashError) -> ApiError {
     match e {
         password::HashError::Busy => users::CreateError::Busy.into(),
         password::HashError::Internal(e) => ApiError::internal(e),
     }
 }
 
-fn account_event<'a>(
+pub(super) fn account_event<'a>(
     kind: &'a str,
     user_id: &'a str,
     meta: &'a RequestMeta,

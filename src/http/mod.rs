@@ -8,6 +8,7 @@ mod form;
 mod health;
 mod meta;
 mod resource;
+mod sessions;
 mod token;
 
 use actix_web::{http::header, web, HttpResponse};

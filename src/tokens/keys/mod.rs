@@ -7,11 +7,8 @@
 //! file so instances starting together agree on one key.
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
 
 use anyhow::{bail, Context};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -23,10 +20,11 @@ use josekit::jws::RS256;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+mod files;
+use files::{check_mode, ensure_dir, ensure_key, generate, key_files, KeyFile};
+
 /// Extra time a retired key stays published beyond the longest token lifetime (clock skew).
 const PUBLISH_LEEWAY_SECS: i64 = 300;
-const LOCK_FILE: &str = ".generate.lock";
-const STALE_LOCK: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -156,41 +154,6 @@ pub fn rotate(dir: &Path, bits: usize, now: i64) -> anyhow::Result<KeyInfo> {
     generate(dir, bits, now)
 }
 
-#[derive(Debug, Clone)]
-struct KeyFile {
-    name: String,
-    path: PathBuf,
-    created_ms: i64,
-    kid: String,
-}
-
-fn key_files(dir: &Path) -> anyhow::Result<Vec<KeyFile>> {
-    let mut out = Vec::new();
-    let entries =
-        fs::read_dir(dir).with_context(|| format!("reading keys directory {}", dir.display()))?;
-    for entry in entries {
-        let entry = entry?;
-        let name = entry.file_name().to_string_lossy().to_string();
-        let Some(stem) = name.strip_suffix(".pem") else {
-            continue;
-        };
-        let Some((created, kid)) = stem.split_once('-') else {
-            continue;
-        };
-        let Ok(created_ms) = created.parse::<i64>() else {
-            continue;
-        };
-        out.push(KeyFile {
-            path: entry.path(),
-            created_ms,
-            kid: kid.to_string(),
-            name,
-        });
-    }
-    out.sort_by(|a, b| (a.created_ms, &a.name).cmp(&(b.created_ms, &b.name)));
-    Ok(out)
-}
-
 /// Each key with its status and, for retired keys, when it leaves the JWKS.
 fn statuses(
     files: &[KeyFile],
@@ -290,104 +253,10 @@ pub fn thumbprint(jwk: &Jwk) -> anyhow::Result<String> {
     Ok(URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.to_string().as_bytes())))
 }
 
-fn check_mode(path: &Path) -> anyhow::Result<()> {
-    let mode = fs::metadata(path)?.permissions().mode() & 0o777;
-    if mode & 0o077 != 0 {
-        bail!(
-            "{} is readable by others (mode {mode:o}); chmod 600 it",
-            path.display()
-        );
-    }
-    Ok(())
-}
-
-fn ensure_dir(dir: &Path) -> anyhow::Result<()> {
-    if !dir.exists() {
-        fs::create_dir_all(dir)
-            .with_context(|| format!("creating keys directory {}", dir.display()))?;
-        fs::set_permissions(dir, fs::Permissions::from_mode(0o700))?;
-    }
-    Ok(())
-}
-
-/// Makes sure `dir` holds at least one key; generates one under a lock file otherwise.
-fn ensure_key(dir: &Path, bits: usize, now: i64) -> anyhow::Result<()> {
-    ensure_dir(dir)?;
-    let lock = dir.join(LOCK_FILE);
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        if !key_files(dir)?.is_empty() {
-            return Ok(());
-        }
-        match fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&lock)
-        {
-            Ok(_) => {
-                let result = if key_files(dir)?.is_empty() {
-                    generate(dir, bits, now).map(|info| {
-                        tracing::info!(kid = %info.kid, "generated the first signing key");
-                    })
-                } else {
-                    Ok(())
-                };
-                let _ = fs::remove_file(&lock);
-                return result;
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                let stale = fs::metadata(&lock)
-                    .and_then(|m| m.modified())
-                    .ok()
-                    .and_then(|t| t.elapsed().ok())
-                    .is_some_and(|age| age > STALE_LOCK);
-                if stale {
-                    let _ = fs::remove_file(&lock);
-                } else if std::time::Instant::now() > deadline {
-                    bail!("another process holds {} and made no key", lock.display());
-                } else {
-                    std::thread::sleep(Duration::from_millis(100));
-                }
-            }
-            Err(e) => return Err(e).with_context(|| format!("creating {}", lock.display())),
-        }
-    }
-}
-
-fn generate(dir: &Path, bits: usize, now: i64) -> anyhow::Result<KeyInfo> {
-    let pair = RS256.generate_key_pair(bits as u32)?;
-    let kid = thumbprint(&pair.to_jwk_public_key())?;
-    let pem = pair.to_pem_private_key();
-    // Unique and ordered even when two keys are made within one second.
-    let mut created_ms = now * 1000;
-    if let Some(last) = key_files(dir)?.last() {
-        created_ms = created_ms.max(last.created_ms + 1);
-    }
-    let name = format!("{created_ms}-{kid}.pem");
-    let tmp = dir.join(format!(".{name}.tmp"));
-    {
-        let mut f = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)
-            .with_context(|| format!("creating {}", tmp.display()))?;
-        f.write_all(&pem)?;
-        f.sync_all()?;
-    }
-    fs::rename(&tmp, dir.join(&name))?;
-    Ok(KeyInfo {
-        kid,
-        created_at: created_ms / 1000,
-        status: KeyStatus::Active,
-        published_until: None,
-        file: name,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
 
     #[test]
     fn first_start_generates_rotation_retires_and_expiry_unpublishes() {

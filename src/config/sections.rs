@@ -1,0 +1,174 @@
+//! The sections of `Settings`, each with its defaults.
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct TokenSettings {
+    pub access_token_ttl_secs: i64,
+    /// Upper bound for any per-client access-token lifetime; also how long a retired signing key
+    /// stays published.
+    pub max_access_token_ttl_secs: i64,
+    /// `aud` when the request names no resource and the client has no audience; the issuer if unset.
+    pub default_audience: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct KeySettings {
+    pub rsa_bits: usize,
+    /// How often a running server re-reads `keys_dir` (it also does on SIGHUP).
+    pub reload_interval_secs: u64,
+    /// `Cache-Control: max-age` of `/jwks.json`.
+    pub jwks_max_age_secs: u64,
+}
+
+impl Default for TokenSettings {
+    fn default() -> Self {
+        TokenSettings {
+            access_token_ttl_secs: 900,
+            max_access_token_ttl_secs: 86_400,
+            default_audience: None,
+        }
+    }
+}
+
+impl Default for KeySettings {
+    fn default() -> Self {
+        KeySettings {
+            rsa_bits: 2048,
+            reload_interval_secs: 30,
+            jwks_max_age_secs: 300,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct UserSettings {
+    /// Whether `POST /api/auth/register` (and the registration page) accept sign-ups.
+    pub registration_enabled: bool,
+    /// Role given to new users.
+    pub default_role: String,
+    /// A TOML file replacing the built-in roles: `[roles]` then `name = ["permission", …]`.
+    pub roles_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct PasswordSettings {
+    pub min_length: usize,
+    pub max_length: usize,
+    pub require_uppercase: bool,
+    pub require_lowercase: bool,
+    pub require_digit: bool,
+    /// argon2id memory in KiB (OWASP: 19 MiB).
+    pub argon2_memory_kib: u32,
+    pub argon2_iterations: u32,
+    pub argon2_parallelism: u32,
+    /// Threads that hash passwords; default half the cores (at least 1), so logins never take
+    /// every core from the token endpoint.
+    pub hash_threads: Option<usize>,
+    /// Hashes that may wait for a thread; beyond that a login answers 503 at once.
+    pub hash_queue: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LockoutSettings {
+    /// Failed logins from one IP within `ip_window_secs` beyond which it gets 429.
+    pub ip_max_failures: i32,
+    pub ip_window_secs: i64,
+    /// Consecutive failed logins that lock an account.
+    pub account_max_failures: i32,
+    /// First lock, then every later lock until a successful login.
+    pub account_lock_secs: i64,
+    pub account_relock_secs: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SessionSettings {
+    /// Sessions a user may have at once; a new login ends the oldest beyond it.
+    pub max_per_user: i64,
+    /// Absolute lifetime of a refresh-token family (and its session).
+    pub refresh_token_ttl_secs: i64,
+    /// A refresh token unused this long expires.
+    pub refresh_token_idle_secs: i64,
+    /// A retired refresh token presented again within this many seconds of its rotation is a
+    /// retry, not a reuse (0: every reuse revokes the family).
+    pub refresh_reuse_grace_secs: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApiKeySettings {
+    /// After a rotation the old key keeps working this long.
+    pub rotation_overlap_secs: i64,
+}
+
+impl Default for ApiKeySettings {
+    fn default() -> Self {
+        ApiKeySettings {
+            rotation_overlap_secs: 24 * 3600,
+        }
+    }
+}
+
+impl Default for UserSettings {
+    fn default() -> Self {
+        UserSettings {
+            registration_enabled: true,
+            default_role: "guest".into(),
+            roles_file: None,
+        }
+    }
+}
+
+impl Default for PasswordSettings {
+    fn default() -> Self {
+        PasswordSettings {
+            min_length: 8,
+            max_length: 1024,
+            require_uppercase: true,
+            require_lowercase: true,
+            require_digit: true,
+            argon2_memory_kib: 19 * 1024,
+            argon2_iterations: 2,
+            argon2_parallelism: 1,
+            hash_threads: None,
+            hash_queue: 64,
+        }
+    }
+}
+
+impl Default for LockoutSettings {
+    fn default() -> Self {
+        LockoutSettings {
+            ip_max_failures: 5,
+            ip_window_secs: 60,
+            account_max_failures: 10,
+            account_lock_secs: 15 * 60,
+            account_relock_secs: 60 * 60,
+        }
+    }
+}
+
+impl Default for SessionSettings {
+    fn default() -> Self {
+        SessionSettings {
+            max_per_user: 5,
+            refresh_token_ttl_secs: 30 * 24 * 3600,
+            refresh_token_idle_secs: 14 * 24 * 3600,
+            refresh_reuse_grace_secs: 0,
+        }
+    }
+}
