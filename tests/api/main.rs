@@ -15,3 +15,4 @@ mod secrets;
 mod storage;
 mod token;
 mod token_errors;
+mod verify_live;

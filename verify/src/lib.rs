@@ -1,4 +1,104 @@
-//! `portcullis-verify`: token validation for resource servers that accept Portcullis access
-//! tokens. The crate is a workspace member from the start so that its dependency tree stays free
-//! of the server (no Diesel, no actix server code); the verifier itself lands with the
-//! resource-server issue.
+//! `portcullis-verify`: validate Portcullis access tokens in Rust resource servers.
+//!
+//! Portcullis issues RFC 9068 access tokens: RS256 JWTs with `typ: at+jwt` and a `kid` naming a
+//! key of the issuer's JWKS. A [`Verifier`] loads the issuer's discovery document and JWKS once,
+//! caches the keys, and checks each token locally — no call to the issuer per request:
+//!
+//! * the token is a compact JWS whose `alg` is in the allow-list (`RS256` by default; `none` and
+//!   `HS*` can never be allowed), checked before any key lookup;
+//! * `typ` is `at+jwt` (or `application/at+jwt`), so ID tokens are not accepted as access tokens;
+//! * the key is found by `kid`; an unknown `kid` (key rotation) makes the verifier refetch the
+//!   JWKS, at most once per 30 s and once for all concurrent requests;
+//! * the signature (verified with `ring`), `iss` (exactly the issuer), `aud` (contains your
+//!   audience), `sub`, `exp` and `nbf` (30 s leeway) are checked.
+//!
+//! Optionally, API keys (`pc_…`) are accepted by asking the issuer's introspection endpoint
+//! (RFC 7662) with the resource server's client credentials; positive answers are cached for
+//! 30 s, keyed by the key's SHA-256.
+//!
+//! With the `actix` feature (on by default) the [`Authenticated`] extractor gives handlers the
+//! [`Claims`] and answers refused requests per RFC 6750: 401 with `WWW-Authenticate: Bearer
+//! realm="…"` when no token is sent, 401 `invalid_token` when it is bad, 403
+//! `insufficient_scope` from [`require_scope`] and [`require_role`].
+//!
+//! # Example
+//!
+//! ```no_run
+//! # #[cfg(feature = "actix")] mod example {
+//! use actix_web::{web, App, HttpResponse, HttpServer};
+//! use portcullis_verify::{require_scope, AuthError, Authenticated, Verifier};
+//!
+//! async fn me(auth: Authenticated) -> HttpResponse {
+//!     HttpResponse::Ok().json(&auth.0)
+//! }
+//!
+//! async fn reports(auth: Authenticated) -> Result<HttpResponse, AuthError> {
+//!     require_scope(&auth, "read")?;
+//!     Ok(HttpResponse::Ok().json(serde_json::json!({ "reports": [], "for": auth.sub })))
+//! }
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! // The audience is the value your resource server is registered under at the issuer.
+//! let verifier = Verifier::from_issuer("https://id.example.com", "https://api.example.com").await?;
+//!
+//! HttpServer::new(move || {
+//!     App::new()
+//!         .app_data(web::Data::new(verifier.clone()))
+//!         .route("/me", web::get().to(me))
+//!         .route("/reports", web::get().to(reports))
+//! })
+//! .bind(("127.0.0.1", 3000))?
+//! .run()
+//! .await?;
+//! # Ok(())
+//! # }
+//! # }
+//! ```
+//!
+//! Without actix-web, call [`Verifier::verify`] yourself and turn failures into responses with
+//! [`AuthError::from_verify_error`]:
+//!
+//! ```no_run
+//! # async fn run(verifier: portcullis_verify::Verifier, token: &str) {
+//! use portcullis_verify::AuthError;
+//!
+//! match verifier.verify(token).await {
+//!     Ok(claims) => println!("{} via {:?} with {:?}", claims.sub, claims.client_id, claims.scopes),
+//!     Err(e) => {
+//!         let answer = AuthError::from_verify_error(verifier.issuer(), &e);
+//!         println!("{} {:?}", answer.status(), answer.www_authenticate());
+//!     }
+//! }
+//! # }
+//! ```
+//!
+//! # Configuration
+//!
+//! [`Verifier::from_issuer_with_config`] takes a [`Config`]: allowed algorithms, leeway, refetch
+//! interval, HTTP timeout, API-key credentials and cache TTL, and the [`Clock`] (so tests can
+//! move time). [`Verifier::from_jwks`] builds an offline verifier from a JWKS document.
+//!
+//! The HTTP client never follows redirects and times out after 5 s by default; the discovery
+//! document must name exactly the configured issuer.
+#![warn(missing_docs)]
+
+mod alg;
+mod api_key;
+mod auth;
+mod claims;
+mod config;
+mod error;
+mod http;
+mod jwks;
+mod verifier;
+
+#[cfg(feature = "actix")]
+mod actix;
+
+#[cfg(feature = "actix")]
+pub use crate::actix::Authenticated;
+pub use crate::auth::{require_role, require_scope, AuthError, AuthErrorKind};
+pub use crate::claims::{Claims, TokenKind};
+pub use crate::config::{Clock, Config, SystemClock};
+pub use crate::error::{Error, VerifyError};
+pub use crate::verifier::Verifier;

@@ -1,0 +1,351 @@
+//! RFC 6750 answers ([`AuthError`]) and the [`require_scope`]/[`require_role`] helpers.
+//!
+//! These do not depend on actix-web: any framework can turn an [`AuthError`] into a response with
+//! [`status`](AuthError::status), [`www_authenticate`](AuthError::www_authenticate) and
+//! [`body`](AuthError::body). With the `actix` feature, `AuthError` is an
+//! `actix_web::ResponseError` too.
+
+use std::fmt;
+
+use serde_json::{json, Value};
+
+use crate::claims::Claims;
+use crate::error::VerifyError;
+
+/// What kind of failure an [`AuthError`] reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AuthErrorKind {
+    /// No bearer token in the request: 401, challenge without an error code (RFC 6750 §3.1).
+    MissingToken,
+    /// The `Authorization` header is malformed (e.g. `Bearer` without a token, or repeated): 400
+    /// `invalid_request`.
+    InvalidRequest,
+    /// The token is expired, revoked, malformed or otherwise invalid: 401 `invalid_token`.
+    InvalidToken,
+    /// The token lacks the scope (or the user the role) the request needs: 403
+    /// `insufficient_scope`.
+    InsufficientScope,
+    /// The issuer could not be asked (JWKS or introspection): 503.
+    Unavailable,
+    /// The server has no [`Verifier`](crate::Verifier) to check tokens with: 500.
+    NotConfigured,
+}
+
+/// A refused request, ready to become an RFC 6750 response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthError {
+    kind: AuthErrorKind,
+    realm: String,
+    description: String,
+    scope: Option<String>,
+}
+
+impl AuthError {
+    fn new(kind: AuthErrorKind, realm: &str, description: impl Into<String>) -> AuthError {
+        AuthError {
+            kind,
+            realm: realm.to_owned(),
+            description: description.into(),
+            scope: None,
+        }
+    }
+
+    /// No token was sent (or another authentication scheme was used).
+    pub fn missing_token(realm: &str) -> AuthError {
+        AuthError::new(
+            AuthErrorKind::MissingToken,
+            realm,
+            "a Bearer access token is required",
+        )
+    }
+
+    /// The `Authorization` header is malformed.
+    pub fn invalid_request(realm: &str, description: &str) -> AuthError {
+        AuthError::new(AuthErrorKind::InvalidRequest, realm, description)
+    }
+
+    /// The token was rejected. [`VerifyError::Unavailable`] becomes a 503, everything else a 401
+    /// `invalid_token` with the error's client-safe [`description`](VerifyError::description).
+    pub fn from_verify_error(realm: &str, error: &VerifyError) -> AuthError {
+        let kind = if error.is_temporary() {
+            AuthErrorKind::Unavailable
+        } else {
+            AuthErrorKind::InvalidToken
+        };
+        AuthError::new(kind, realm, error.description())
+    }
+
+    /// The token lacks `scope`.
+    pub fn insufficient_scope(realm: &str, scope: &str) -> AuthError {
+        AuthError {
+            scope: Some(scope.to_owned()),
+            ..AuthError::new(
+                AuthErrorKind::InsufficientScope,
+                realm,
+                format!("the token lacks the scope {scope}"),
+            )
+        }
+    }
+
+    /// The user lacks `role`.
+    pub fn missing_role(realm: &str, role: &str) -> AuthError {
+        AuthError::new(
+            AuthErrorKind::InsufficientScope,
+            realm,
+            format!("the role {role} is required"),
+        )
+    }
+
+    /// There is no verifier to check the token with (a server bug, not the client's).
+    pub fn not_configured() -> AuthError {
+        AuthError::new(
+            AuthErrorKind::NotConfigured,
+            "",
+            "token verification is not configured",
+        )
+    }
+
+    /// The kind of failure.
+    pub fn kind(&self) -> AuthErrorKind {
+        self.kind
+    }
+
+    /// The HTTP status to answer with.
+    pub fn status(&self) -> u16 {
+        match self.kind {
+            AuthErrorKind::MissingToken | AuthErrorKind::InvalidToken => 401,
+            AuthErrorKind::InvalidRequest => 400,
+            AuthErrorKind::InsufficientScope => 403,
+            AuthErrorKind::Unavailable => 503,
+            AuthErrorKind::NotConfigured => 500,
+        }
+    }
+
+    /// The RFC 6750 / RFC 6749 error code, if any (`None` for a missing token).
+    pub fn error_code(&self) -> Option<&'static str> {
+        match self.kind {
+            AuthErrorKind::MissingToken => None,
+            AuthErrorKind::InvalidRequest => Some("invalid_request"),
+            AuthErrorKind::InvalidToken => Some("invalid_token"),
+            AuthErrorKind::InsufficientScope => Some("insufficient_scope"),
+            AuthErrorKind::Unavailable => Some("temporarily_unavailable"),
+            AuthErrorKind::NotConfigured => Some("server_error"),
+        }
+    }
+
+    /// A description safe to show to the client.
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+
+    /// The scope that was missing, for `insufficient_scope` answers about a scope.
+    pub fn scope(&self) -> Option<&str> {
+        self.scope.as_deref()
+    }
+
+    /// The `WWW-Authenticate` header value for 400/401/403 answers, e.g.
+    /// `Bearer realm="https://id.example.com", error="invalid_token", error_description="the access token has expired"`.
+    pub fn www_authenticate(&self) -> Option<String> {
+        let code = match self.kind {
+            AuthErrorKind::MissingToken => None,
+            AuthErrorKind::InvalidRequest
+            | AuthErrorKind::InvalidToken
+            | AuthErrorKind::InsufficientScope => self.error_code(),
+            AuthErrorKind::Unavailable | AuthErrorKind::NotConfigured => return None,
+        };
+        let mut value = format!("Bearer realm=\"{}\"", header_safe(&self.realm));
+        if let Some(code) = code {
+            value.push_str(&format!(
+                ", error=\"{code}\", error_description=\"{}\"",
+                header_safe(&self.description)
+            ));
+        }
+        if let Some(scope) = &self.scope {
+            value.push_str(&format!(", scope=\"{}\"", header_safe(scope)));
+        }
+        Some(value)
+    }
+
+    /// The JSON body (`{"error": …, "error_description": …}`), or `None` for a missing token,
+    /// which gets an empty body.
+    pub fn body(&self) -> Option<Value> {
+        let code = self.error_code()?;
+        let mut body = json!({ "error": code, "error_description": self.description });
+        if let (Some(scope), Value::Object(map)) = (&self.scope, &mut body) {
+            map.insert("scope".to_owned(), Value::String(scope.clone()));
+        }
+        Some(body)
+    }
+}
+
+impl fmt::Display for AuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.error_code() {
+            Some(code) => write!(f, "{code}: {}", self.description),
+            None => f.write_str(&self.description),
+        }
+    }
+}
+
+impl std::error::Error for AuthError {}
+
+/// Keeps the characters RFC 6750 allows in quoted challenge values (%x20-21 / %x23-5B /
+/// %x5D-7E), replacing the rest with `?`.
+fn header_safe(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            ' '..='~' if c != '"' && c != '\\' => c,
+            _ => '?',
+        })
+        .collect()
+}
+
+/// `Ok(())` if the token grants `scope`, else a 403 `insufficient_scope` naming it.
+///
+/// ```
+/// use portcullis_verify::{require_scope, Claims};
+///
+/// let claims = Claims { scopes: vec!["read".into()], ..Claims::default() };
+/// assert!(require_scope(&claims, "read").is_ok());
+/// let refused = require_scope(&claims, "write").unwrap_err();
+/// assert_eq!(refused.status(), 403);
+/// assert!(refused.www_authenticate().unwrap().contains(r#"scope="write""#));
+/// ```
+pub fn require_scope(claims: &Claims, scope: &str) -> Result<(), AuthError> {
+    if claims.has_scope(scope) {
+        Ok(())
+    } else {
+        Err(AuthError::insufficient_scope(&claims.iss, scope))
+    }
+}
+
+/// `Ok(())` if the user has `role`, else a 403 `insufficient_scope` whose description names the
+/// role.
+pub fn require_role(claims: &Claims, role: &str) -> Result<(), AuthError> {
+    if claims.has_role(role) {
+        Ok(())
+    } else {
+        Err(AuthError::missing_role(&claims.iss, role))
+    }
+}
+
+/// Where the bearer token stands in an `Authorization` header.
+#[cfg_attr(not(feature = "actix"), allow(dead_code))]
+pub(crate) enum Bearer<'a> {
+    /// No header, or another scheme.
+    Missing,
+    /// `Bearer` with nothing usable after it.
+    Malformed,
+    Token(&'a str),
+}
+
+/// Reads an `Authorization` header value (RFC 6750 §2.1: scheme case-insensitive).
+#[cfg_attr(not(feature = "actix"), allow(dead_code))]
+pub(crate) fn parse_authorization(value: Option<&[u8]>) -> Bearer<'_> {
+    let Some(value) = value else {
+        return Bearer::Missing;
+    };
+    let Ok(value) = std::str::from_utf8(value) else {
+        return Bearer::Malformed;
+    };
+    let value = value.trim();
+    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Bearer::Missing;
+    }
+    let token = rest.trim();
+    if token.is_empty() || token.contains(char::is_whitespace) {
+        return Bearer::Malformed;
+    }
+    Bearer::Token(token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn challenges() {
+        let realm = "https://id.example.com";
+        let missing = AuthError::missing_token(realm);
+        assert_eq!(missing.status(), 401);
+        assert_eq!(
+            missing.www_authenticate().unwrap(),
+            r#"Bearer realm="https://id.example.com""#
+        );
+        assert!(missing.body().is_none());
+
+        let expired = AuthError::from_verify_error(realm, &VerifyError::Expired);
+        assert_eq!(expired.status(), 401);
+        assert_eq!(
+            expired.www_authenticate().unwrap(),
+            r#"Bearer realm="https://id.example.com", error="invalid_token", error_description="the access token has expired""#
+        );
+        assert_eq!(expired.body().unwrap()["error"], "invalid_token");
+
+        let down = AuthError::from_verify_error(realm, &VerifyError::Unavailable("x".into()));
+        assert_eq!(down.status(), 503);
+        assert!(down.www_authenticate().is_none());
+
+        let role = AuthError::missing_role(realm, "ad\"min");
+        assert_eq!(role.status(), 403);
+        assert!(role.www_authenticate().unwrap().contains(
+            r#"error="insufficient_scope", error_description="the role ad?min is required""#
+        ));
+    }
+
+    #[test]
+    fn descriptions_fit_in_a_challenge() {
+        let all = [
+            VerifyError::Malformed,
+            VerifyError::AlgorithmNotAllowed("none".into()),
+            VerifyError::WrongType,
+            VerifyError::UnsupportedCritical,
+            VerifyError::UnknownKey("k".into()),
+            VerifyError::KeyMismatch,
+            VerifyError::InvalidSignature,
+            VerifyError::Expired,
+            VerifyError::NotYetValid,
+            VerifyError::WrongIssuer,
+            VerifyError::WrongAudience,
+            VerifyError::MissingClaim("exp"),
+            VerifyError::InvalidClaim("exp"),
+            VerifyError::InactiveApiKey,
+            VerifyError::ApiKeysNotAccepted,
+            VerifyError::Unavailable("x".into()),
+        ];
+        for e in all {
+            assert_eq!(header_safe(e.description()), e.description());
+        }
+    }
+
+    #[test]
+    fn authorization_header() {
+        assert!(matches!(parse_authorization(None), Bearer::Missing));
+        assert!(matches!(
+            parse_authorization(Some(b"Basic abc")),
+            Bearer::Missing
+        ));
+        assert!(matches!(
+            parse_authorization(Some(b"Bearer")),
+            Bearer::Malformed
+        ));
+        assert!(matches!(
+            parse_authorization(Some(b"Bearer   ")),
+            Bearer::Malformed
+        ));
+        assert!(matches!(
+            parse_authorization(Some(b"Bearer a b")),
+            Bearer::Malformed
+        ));
+        assert!(matches!(
+            parse_authorization(Some(b"bearer abc")),
+            Bearer::Token("abc")
+        ));
+        assert!(matches!(
+            parse_authorization(Some(b"BEARER  abc ")),
+            Bearer::Token("abc")
+        ));
+    }
+}
