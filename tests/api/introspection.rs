@@ -401,4 +401,26 @@ async fn api_key_lifecycle(backend: Backend) {
         introspect(&app, &rs, cli_secret, None).await,
         json!({ "active": false })
     );
+
+    // An expiring key (made through the API, so on the server's clock): live until its expiry,
+    // then inactive.
+    let resp = app
+        .api
+        .post(app.url("/api/keys"))
+        .bearer_auth(bearer)
+        .json(&json!({ "name": "short", "expires_in_days": 1 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let short: Value = resp.json().await.unwrap();
+    let short = short["api_key"].as_str().unwrap();
+    assert_eq!(introspect(&app, &rs, short, None).await["active"], true);
+    app.clock.advance(86_399);
+    assert_eq!(introspect(&app, &rs, short, None).await["active"], true);
+    app.clock.advance(1);
+    assert_eq!(
+        introspect(&app, &rs, short, None).await,
+        json!({ "active": false })
+    );
 }
