@@ -10,6 +10,7 @@ mod meta;
 mod resource;
 mod sessions;
 mod token;
+mod userinfo;
 
 use actix_web::{http::header, web, HttpResponse};
 
@@ -37,6 +38,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::resource("/revoke")
             .route(web::post().to(resource::revoke))
             .default_service(web::to(|| async { error::method_not_allowed("POST") })),
+    )
+    .service(
+        web::resource("/userinfo")
+            .route(web::get().to(userinfo::userinfo))
+            .route(web::post().to(userinfo::userinfo))
+            .default_service(web::to(|| async { error::method_not_allowed("GET, POST") })),
     )
     .configure(account::configure)
     .configure(api_keys::configure)

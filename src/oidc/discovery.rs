@@ -6,6 +6,7 @@ use serde::Serialize;
 pub struct Metadata {
     pub issuer: String,
     pub token_endpoint: String,
+    pub userinfo_endpoint: String,
     pub jwks_uri: String,
     pub grant_types_supported: Vec<&'static str>,
     /// Required by RFC 8414; empty until the authorization endpoint lands.
@@ -15,13 +16,17 @@ pub struct Metadata {
     pub introspection_endpoint_auth_methods_supported: Vec<&'static str>,
     pub revocation_endpoint: String,
     pub revocation_endpoint_auth_methods_supported: Vec<&'static str>,
-    pub scopes_supported: Vec<String>,
+    pub scopes_supported: Vec<&'static str>,
+    pub subject_types_supported: Vec<&'static str>,
+    pub id_token_signing_alg_values_supported: Vec<&'static str>,
+    pub claims_supported: Vec<&'static str>,
 }
 
 pub fn metadata(issuer: &str) -> Metadata {
     Metadata {
         issuer: issuer.to_string(),
         token_endpoint: format!("{issuer}/token"),
+        userinfo_endpoint: format!("{issuer}/userinfo"),
         jwks_uri: format!("{issuer}/jwks.json"),
         grant_types_supported: vec!["client_credentials", "password", "refresh_token"],
         response_types_supported: vec![],
@@ -36,6 +41,23 @@ pub fn metadata(issuer: &str) -> Metadata {
             "client_secret_basic",
             "client_secret_post",
         ],
-        scopes_supported: vec![],
+        // Identity scopes; permission scopes depend on the roles and clients configured.
+        scopes_supported: vec!["openid", "profile", "email"],
+        subject_types_supported: vec!["public"],
+        id_token_signing_alg_values_supported: vec!["RS256"],
+        claims_supported: vec![
+            "sub",
+            "iss",
+            "aud",
+            "exp",
+            "iat",
+            "auth_time",
+            "at_hash",
+            "sid",
+            "name",
+            "email",
+            "email_verified",
+            "updated_at",
+        ],
     }
 }

@@ -1,3 +1,4 @@
 //! OpenID Connect: the discovery document (and, as they land, id_token and userinfo claims).
 pub mod discovery;
 pub mod id_token;
+pub mod userinfo;

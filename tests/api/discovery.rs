@@ -44,12 +44,21 @@ async fn discovery_documents(backend: Backend) {
         app.url("/introspect").as_str()
     );
     assert_eq!(oidc["revocation_endpoint"], app.url("/revoke").as_str());
+    assert_eq!(oidc["userinfo_endpoint"], app.url("/userinfo").as_str());
+    assert_eq!(
+        oidc["id_token_signing_alg_values_supported"],
+        serde_json::json!(["RS256"])
+    );
+    assert_eq!(
+        oidc["subject_types_supported"],
+        serde_json::json!(["public"])
+    );
+    assert_eq!(
+        oidc["scopes_supported"],
+        serde_json::json!(["openid", "profile", "email"])
+    );
     // Nothing that is not implemented yet is advertised.
-    for absent in [
-        "authorization_endpoint",
-        "userinfo_endpoint",
-        "end_session_endpoint",
-    ] {
+    for absent in ["authorization_endpoint", "end_session_endpoint"] {
         assert!(oidc.get(absent).is_none(), "{absent} advertised");
     }
 }

@@ -7,6 +7,7 @@ use crate::both_backends;
 use crate::helpers::{assert_oauth_error, spawn_app, Backend, TestApp, TestClient, PASSWORD};
 
 both_backends!(
+    userinfo_and_its_answer_to_revocation,
     introspection_of_each_kind_live_expired_and_revoked,
     revocation_is_limited_to_the_tokens_owner,
     api_key_lifecycle,
@@ -423,4 +424,126 @@ async fn api_key_lifecycle(backend: Backend) {
         introspect(&app, &rs, short, None).await,
         json!({ "active": false })
     );
+}
+
+async fn userinfo_and_its_answer_to_revocation(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let client = app.password_client();
+    let user = app.create_user("info@example.com", "student").await;
+    let tokens: Value = app
+        .password_grant(&client, &user.email, PASSWORD)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let access = tokens["access_token"].as_str().unwrap();
+
+    // GET and POST; claims by scope (openid profile email were granted).
+    let resp = app
+        .api
+        .get(app.url("/userinfo"))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["cache-control"], "no-store");
+    let info: Value = resp.json().await.unwrap();
+    assert_eq!(info["sub"], user.id.as_str());
+    assert_eq!(info["email"], user.email.as_str());
+    assert_eq!(info["email_verified"], true);
+    assert_eq!(info["name"], "Test User");
+    let resp = app
+        .api
+        .post(app.url("/userinfo"))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+
+    // Only `openid email`: no name.
+    let narrow: Value = app
+        .token_basic(
+            &client,
+            &[
+                ("grant_type", "password"),
+                ("username", &user.email),
+                ("password", PASSWORD),
+                ("scope", "openid email"),
+            ],
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let info: Value = app
+        .api
+        .get(app.url("/userinfo"))
+        .bearer_auth(narrow["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(info.get("name").is_none());
+    assert_eq!(info["email"], user.email.as_str());
+
+    // Without `openid`: 403 insufficient_scope; no token: 401 with a bare challenge.
+    let plain: Value = app
+        .token_basic(
+            &client,
+            &[
+                ("grant_type", "password"),
+                ("username", &user.email),
+                ("password", PASSWORD),
+                ("scope", "read"),
+            ],
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let resp = app
+        .api
+        .get(app.url("/userinfo"))
+        .bearer_auth(plain["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+    assert!(resp.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .contains("insufficient_scope"));
+    let resp = app.api.get(app.url("/userinfo")).send().await.unwrap();
+    assert_eq!(resp.status(), 401);
+    assert_eq!(
+        resp.headers()["www-authenticate"],
+        "Bearer realm=\"portcullis\""
+    );
+
+    // Revoked at /revoke by its client: userinfo refuses it with invalid_token.
+    assert_eq!(revoke(&app, &client, access).await.status(), 200);
+    let resp = app
+        .api
+        .get(app.url("/userinfo"))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    assert!(resp.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .contains("invalid_token"));
+    let resp = app
+        .api
+        .delete(app.url("/userinfo"))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 405);
 }
