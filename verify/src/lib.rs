@@ -90,6 +90,7 @@ mod config;
 mod error;
 mod http;
 mod jwks;
+mod setup;
 mod verifier;
 
 #[cfg(feature = "actix")]

@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use crate::alg::Alg;
 use crate::api_key::{ApiKeys, API_KEY_PREFIX};
 use crate::claims::{numeric_date, Claims, TokenKind};
-use crate::config::{Clock, Config};
+use crate::config::Clock;
 use crate::error::{Error, VerifyError};
 use crate::http;
 use crate::jwks::{parse_jwks, KeyEntry, KeySet};
@@ -29,34 +29,34 @@ const MAX_JWKS_MAX_AGE: i64 = 24 * 3600;
 /// hand clones to every worker (e.g. `web::Data::new(verifier)` with actix-web).
 #[derive(Clone)]
 pub struct Verifier {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
-struct Inner {
-    issuer: String,
-    audience: String,
-    algorithms: Vec<Alg>,
-    leeway: i64,
-    refetch_interval: i64,
-    clock: Arc<dyn Clock>,
-    http: reqwest::Client,
+pub(crate) struct Inner {
+    pub(crate) issuer: String,
+    pub(crate) audience: String,
+    pub(crate) algorithms: Vec<Alg>,
+    pub(crate) leeway: i64,
+    pub(crate) refetch_interval: i64,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) http: reqwest::Client,
     /// `None` for an offline verifier ([`Verifier::from_jwks`]): its keys never change.
-    jwks_uri: Option<String>,
-    keys: RwLock<Keys>,
+    pub(crate) jwks_uri: Option<String>,
+    pub(crate) keys: RwLock<Keys>,
     /// Held while fetching the JWKS: concurrent callers share one fetch.
-    refresh: tokio::sync::Mutex<RefreshState>,
-    api_keys: Option<ApiKeys>,
+    pub(crate) refresh: tokio::sync::Mutex<RefreshState>,
+    pub(crate) api_keys: Option<ApiKeys>,
 }
 
-struct Keys {
-    set: Arc<KeySet>,
+pub(crate) struct Keys {
+    pub(crate) set: Arc<KeySet>,
     /// After this (unix seconds) the JWKS is refreshed on use.
-    fresh_until: i64,
+    pub(crate) fresh_until: i64,
 }
 
-struct RefreshState {
+pub(crate) struct RefreshState {
     /// When the JWKS was last requested (successfully or not).
-    last_attempt: i64,
+    pub(crate) last_attempt: i64,
 }
 
 /// The part of a JOSE header we look at.
@@ -80,167 +80,11 @@ impl fmt::Debug for Verifier {
     }
 }
 
-fn secs(d: Duration) -> i64 {
+pub(crate) fn secs(d: Duration) -> i64 {
     i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
 }
 
 impl Verifier {
-    /// Loads the issuer's discovery document (`<issuer>/.well-known/openid-configuration`) and
-    /// JWKS, with the default [`Config`]: RS256 only, 30 s leeway, 30 s refetch interval, 5 s
-    /// HTTP timeout, no API keys. `audience` is the `aud` value this resource server requires.
-    pub async fn from_issuer(issuer: &str, audience: &str) -> Result<Verifier, Error> {
-        Verifier::from_issuer_with_config(issuer, audience, Config::default()).await
-    }
-
-    /// [`from_issuer`](Verifier::from_issuer) with a [`Config`].
-    ///
-    /// Fails if the configuration is refused (e.g. `none` or `HS256` allowed), if the discovery
-    /// document cannot be loaded or names another `issuer`, if the JWKS cannot be loaded or holds
-    /// no usable key, or if API keys are configured and no introspection endpoint is known.
-    pub async fn from_issuer_with_config(
-        issuer: &str,
-        audience: &str,
-        config: Config,
-    ) -> Result<Verifier, Error> {
-        let algorithms = prepare(issuer, audience, &config)?;
-        let client = http::client(config.http_timeout)?;
-
-        let url = format!(
-            "{}/.well-known/openid-configuration",
-            issuer.trim_end_matches('/')
-        );
-        let fetched = http::get(&client, &url).await?;
-        let invalid = |message: &str| Error::InvalidDocument {
-            url: url.clone(),
-            message: message.to_owned(),
-        };
-        let doc: Map<String, Value> =
-            serde_json::from_slice(&fetched.body).map_err(|_| invalid("not a JSON object"))?;
-        match doc.get("issuer").and_then(Value::as_str) {
-            Some(found) if found == issuer => {}
-            found => {
-                return Err(Error::IssuerMismatch {
-                    expected: issuer.to_owned(),
-                    found: found.unwrap_or_default().to_owned(),
-                })
-            }
-        }
-        let jwks_uri = doc
-            .get("jwks_uri")
-            .and_then(Value::as_str)
-            .filter(|u| is_http_url(u))
-            .ok_or_else(|| invalid("no usable jwks_uri"))?
-            .to_owned();
-        let introspection_endpoint = config.introspection_endpoint.clone().or_else(|| {
-            doc.get("introspection_endpoint")
-                .and_then(Value::as_str)
-                .filter(|u| is_http_url(u))
-                .map(str::to_owned)
-        });
-
-        let now = config.clock.now();
-        let (set, fresh_until) = fetch_jwks(
-            &client,
-            &jwks_uri,
-            &algorithms,
-            secs(config.refetch_interval),
-            now,
-        )
-        .await?;
-        if set.len() == 0 {
-            return Err(Error::NoUsableKeys);
-        }
-        Verifier::assemble(
-            issuer,
-            audience,
-            config,
-            algorithms,
-            client,
-            Some(jwks_uri),
-            introspection_endpoint,
-            set,
-            fresh_until,
-        )
-    }
-
-    /// An offline verifier from a JWKS document (JSON text), for tests, benchmarks and servers
-    /// that ship the issuer's keys. It never fetches keys; API keys still work when the config
-    /// has credentials and an [`introspection_endpoint`](Config::introspection_endpoint).
-    pub fn from_jwks(
-        issuer: &str,
-        audience: &str,
-        jwks_json: &str,
-        config: Config,
-    ) -> Result<Verifier, Error> {
-        let algorithms = prepare(issuer, audience, &config)?;
-        let client = http::client(config.http_timeout)?;
-        let set = parse_jwks(jwks_json.as_bytes(), &algorithms).map_err(|message| {
-            Error::InvalidDocument {
-                url: "<jwks>".to_owned(),
-                message,
-            }
-        })?;
-        if set.len() == 0 {
-            return Err(Error::NoUsableKeys);
-        }
-        let introspection_endpoint = config.introspection_endpoint.clone();
-        Verifier::assemble(
-            issuer,
-            audience,
-            config,
-            algorithms,
-            client,
-            None,
-            introspection_endpoint,
-            set,
-            i64::MAX,
-        )
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn assemble(
-        issuer: &str,
-        audience: &str,
-        config: Config,
-        algorithms: Vec<Alg>,
-        http: reqwest::Client,
-        jwks_uri: Option<String>,
-        introspection_endpoint: Option<String>,
-        set: KeySet,
-        fresh_until: i64,
-    ) -> Result<Verifier, Error> {
-        let api_keys = match &config.credentials {
-            None => None,
-            Some(credentials) => {
-                let endpoint = introspection_endpoint.ok_or(Error::NoIntrospectionEndpoint)?;
-                Some(ApiKeys::new(
-                    endpoint,
-                    credentials,
-                    secs(config.api_key_cache_ttl),
-                ))
-            }
-        };
-        let now = config.clock.now();
-        Ok(Verifier {
-            inner: Arc::new(Inner {
-                issuer: issuer.to_owned(),
-                audience: audience.to_owned(),
-                algorithms,
-                leeway: secs(config.leeway),
-                refetch_interval: secs(config.refetch_interval),
-                clock: config.clock,
-                http,
-                jwks_uri,
-                keys: RwLock::new(Keys {
-                    set: Arc::new(set),
-                    fresh_until,
-                }),
-                refresh: tokio::sync::Mutex::new(RefreshState { last_attempt: now }),
-                api_keys,
-            }),
-        })
-    }
-
     /// The issuer tokens must come from.
     pub fn issuer(&self) -> &str {
         &self.inner.issuer
@@ -454,27 +298,6 @@ impl Verifier {
     }
 }
 
-/// Checks issuer, audience and config; returns the allowed algorithms.
-fn prepare(issuer: &str, audience: &str, config: &Config) -> Result<Vec<Alg>, Error> {
-    if !is_http_url(issuer) {
-        return Err(Error::Config(format!(
-            "the issuer must be an http(s) URL, not {issuer:?}"
-        )));
-    }
-    if audience.is_empty() {
-        return Err(Error::Config("the audience must not be empty".to_owned()));
-    }
-    config.check()?;
-    config.parsed_algorithms()
-}
-
-fn is_http_url(url: &str) -> bool {
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"));
-    rest.is_some_and(|r| !r.is_empty() && !r.starts_with('/'))
-}
-
 fn parse_header(b64: &str) -> Result<Header, VerifyError> {
     let bytes = URL_SAFE_NO_PAD
         .decode(b64)
@@ -498,7 +321,7 @@ fn parse_header(b64: &str) -> Result<Header, VerifyError> {
 
 /// GETs and parses a JWKS; returns it with the time it stays fresh until (its `max-age`, at
 /// least the refetch interval, at most a day).
-async fn fetch_jwks(
+pub(crate) async fn fetch_jwks(
     client: &reqwest::Client,
     jwks_uri: &str,
     algorithms: &[Alg],
@@ -516,35 +339,4 @@ async fn fetch_jwks(
         })
         .clamp(refetch_interval.min(MAX_JWKS_MAX_AGE), MAX_JWKS_MAX_AGE);
     Ok((set, now.saturating_add(max_age)))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn http_urls() {
-        assert!(is_http_url("https://id.example.com"));
-        assert!(is_http_url("http://127.0.0.1:8080/tenant"));
-        assert!(!is_http_url("ftp://x"));
-        assert!(!is_http_url("https://"));
-        assert!(!is_http_url("id.example.com"));
-    }
-
-    #[test]
-    fn forbidden_algorithms_are_refused() {
-        let jwks = r#"{"keys":[]}"#;
-        for alg in ["none", "HS256", "HS384", "HS512", "hs256", "None"] {
-            let config = Config::default().allowed_algorithms(["RS256", alg]);
-            let err =
-                Verifier::from_jwks("https://id.example.com", "api", jwks, config).unwrap_err();
-            assert!(matches!(err, Error::ForbiddenAlgorithm(_)), "{alg}: {err}");
-        }
-        let config = Config::default().allowed_algorithms(["XX999"]);
-        let err = Verifier::from_jwks("https://id.example.com", "api", jwks, config).unwrap_err();
-        assert!(matches!(err, Error::UnsupportedAlgorithm(_)));
-        let config = Config::default().allowed_algorithms(Vec::<String>::new());
-        let err = Verifier::from_jwks("https://id.example.com", "api", jwks, config).unwrap_err();
-        assert!(matches!(err, Error::Config(_)));
-    }
 }
