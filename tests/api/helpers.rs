@@ -402,6 +402,25 @@ impl TestApp {
         .await
     }
 
+    /// The password grant with the user's password and an explicit `scope`.
+    pub async fn password_grant_scoped(
+        &self,
+        client: &TestClient,
+        email: &str,
+        scope: &str,
+    ) -> reqwest::Response {
+        self.token_basic(
+            client,
+            &[
+                ("grant_type", "password"),
+                ("username", email),
+                ("password", PASSWORD),
+                ("scope", scope),
+            ],
+        )
+        .await
+    }
+
     pub async fn refresh(&self, client: &TestClient, refresh_token: &str) -> reqwest::Response {
         self.token_basic(
             client,

@@ -464,15 +464,7 @@ async fn userinfo_and_its_answer_to_revocation(backend: Backend) {
 
     // Only `openid email`: no name.
     let narrow: Value = app
-        .token_basic(
-            &client,
-            &[
-                ("grant_type", "password"),
-                ("username", &user.email),
-                ("password", PASSWORD),
-                ("scope", "openid email"),
-            ],
-        )
+        .password_grant_scoped(&client, &user.email, "openid email")
         .await
         .json()
         .await
@@ -492,15 +484,7 @@ async fn userinfo_and_its_answer_to_revocation(backend: Backend) {
 
     // Without `openid`: 403 insufficient_scope; no token: 401 with a bare challenge.
     let plain: Value = app
-        .token_basic(
-            &client,
-            &[
-                ("grant_type", "password"),
-                ("username", &user.email),
-                ("password", PASSWORD),
-                ("scope", "read"),
-            ],
-        )
+        .password_grant_scoped(&client, &user.email, "read")
         .await
         .json()
         .await

@@ -63,29 +63,13 @@ async fn password_grant_issues_access_refresh_and_id_tokens(backend: Backend) {
     // Without openid: no id_token; a scope the client lacks: invalid_scope; one the role
     // lacks: silently not granted.
     let resp = app
-        .token_basic(
-            &client,
-            &[
-                ("grant_type", "password"),
-                ("username", &user.email),
-                ("password", PASSWORD),
-                ("scope", "read write"),
-            ],
-        )
+        .password_grant_scoped(&client, &user.email, "read write")
         .await;
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["scope"], "read");
     assert!(body.get("id_token").is_none());
     let resp = app
-        .token_basic(
-            &client,
-            &[
-                ("grant_type", "password"),
-                ("username", &user.email),
-                ("password", PASSWORD),
-                ("scope", "admin"),
-            ],
-        )
+        .password_grant_scoped(&client, &user.email, "admin")
         .await;
     assert_oauth_error(resp, 400, "invalid_scope").await;
 

@@ -109,16 +109,8 @@ async fn refresh_expires_when_idle_and_keeps_scope(backend: Backend) {
     let client = app.password_client();
     let user = app.create_user("idle@example.com", "student").await;
     let first = tokens(
-        app.token_basic(
-            &client,
-            &[
-                ("grant_type", "password"),
-                ("username", &user.email),
-                ("password", PASSWORD),
-                ("scope", "read chat"),
-            ],
-        )
-        .await,
+        app.password_grant_scoped(&client, &user.email, "read chat")
+            .await,
     )
     .await;
     // Narrowing on refresh is allowed; widening is not (and does not burn the token).
