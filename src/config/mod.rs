@@ -181,6 +181,8 @@ impl Settings {
         if sess.max_per_user < 1
             || sess.refresh_token_ttl_secs < 1
             || sess.refresh_token_idle_secs < 1
+            || sess.browser_idle_secs < 1
+            || sess.browser_lifetime_secs < 1
         {
             bail!("sessions limits must be positive");
         }

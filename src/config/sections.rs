@@ -106,6 +106,10 @@ pub struct SessionSettings {
     /// A retired refresh token presented again within this many seconds of its rotation is a
     /// retry, not a reuse (0: every reuse revokes the family).
     pub refresh_reuse_grace_secs: i64,
+    /// A browser sign-in (SSO cookie) unused this long ends.
+    pub browser_idle_secs: i64,
+    /// A browser sign-in ends this long after it started, however active.
+    pub browser_lifetime_secs: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -169,6 +173,8 @@ impl Default for SessionSettings {
             refresh_token_ttl_secs: 30 * 24 * 3600,
             refresh_token_idle_secs: 14 * 24 * 3600,
             refresh_reuse_grace_secs: 0,
+            browser_idle_secs: 60 * 60,
+            browser_lifetime_secs: 24 * 3600,
         }
     }
 }

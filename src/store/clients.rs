@@ -21,6 +21,7 @@ pub struct ClientRow {
     pub created_at: i64,
     pub updated_at: i64,
     pub can_introspect: bool,
+    pub pkce_required: bool,
 }
 
 pub fn insert(conn: &mut DbConnection, row: &ClientRow) -> QueryResult<()> {

@@ -6,6 +6,7 @@
 //! arrays in `TEXT`: types both backends share and compare the same way.
 pub mod api_keys;
 pub mod audit;
+pub mod authorize;
 pub mod clients;
 mod pool;
 pub mod schema;

@@ -16,6 +16,7 @@ diesel::table! {
         created_at -> BigInt,
         updated_at -> BigInt,
         can_introspect -> Bool,
+        pkce_required -> Bool,
     }
 }
 
@@ -49,6 +50,9 @@ diesel::table! {
         ip -> Nullable<Text>,
         user_agent -> Nullable<Text>,
         ended_at -> Nullable<BigInt>,
+        cookie_hash -> Nullable<Text>,
+        cookie_seen_at -> Nullable<BigInt>,
+        amr -> Text,
     }
 }
 
@@ -112,6 +116,57 @@ diesel::table! {
     revoked_tokens (jti) {
         jti -> Text,
         expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    authorization_requests (id) {
+        id -> Text,
+        browser_hash -> Text,
+        client_id -> Text,
+        redirect_uri -> Text,
+        redirect_uri_given -> Bool,
+        response_mode -> Text,
+        scope -> Text,
+        state -> Nullable<Text>,
+        nonce -> Nullable<Text>,
+        code_challenge -> Nullable<Text>,
+        prompt -> Text,
+        max_age -> Nullable<BigInt>,
+        login_hint -> Nullable<Text>,
+        authenticated_at -> Nullable<BigInt>,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    authorization_codes (code_hash) {
+        code_hash -> Text,
+        client_id -> Text,
+        redirect_uri -> Text,
+        redirect_uri_given -> Bool,
+        scope -> Text,
+        nonce -> Nullable<Text>,
+        code_challenge -> Nullable<Text>,
+        session_id -> Text,
+        user_id -> Text,
+        auth_time -> BigInt,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+        access_jti -> Nullable<Text>,
+        access_expires_at -> Nullable<BigInt>,
+        refresh_token_hash -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    consents (user_id, client_id) {
+        user_id -> Text,
+        client_id -> Text,
+        scope -> Text,
+        granted_at -> BigInt,
     }
 }
 

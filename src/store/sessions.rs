@@ -19,6 +19,11 @@ pub struct SessionRow {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
     pub ended_at: Option<i64>,
+    /// SHA-256 of the browser cookie, for a session started by a browser sign-in.
+    pub cookie_hash: Option<String>,
+    pub cookie_seen_at: Option<i64>,
+    /// How the user authenticated (OIDC `amr` value).
+    pub amr: String,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, PartialEq)]
@@ -143,4 +148,48 @@ pub fn revoke_family(conn: &mut DbConnection, family_id: &str, now: i64) -> Quer
     )
     .set(refresh_tokens::revoked_at.eq(now))
     .execute(conn)
+}
+
+/// The live session whose browser cookie hashes to `hash`.
+pub fn find_by_cookie(conn: &mut DbConnection, hash: &str) -> QueryResult<Option<SessionRow>> {
+    sessions::table
+        .filter(sessions::cookie_hash.eq(hash))
+        .filter(sessions::ended_at.is_null())
+        .select(SessionRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Records browser activity on a session (its idle timeout restarts).
+pub fn touch_cookie(conn: &mut DbConnection, id: &str, now: i64) -> QueryResult<()> {
+    diesel::update(sessions::table.find(id))
+        .set(sessions::cookie_seen_at.eq(now))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// A fresh authentication on an existing session (prompt=login, max_age).
+pub fn set_auth_time(conn: &mut DbConnection, id: &str, now: i64) -> QueryResult<()> {
+    diesel::update(sessions::table.find(id))
+        .set(sessions::auth_time.eq(now))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Gives a session a (new) browser cookie and records how the user authenticated.
+pub fn attach_cookie(
+    conn: &mut DbConnection,
+    id: &str,
+    cookie_hash: &str,
+    amr: &str,
+    now: i64,
+) -> QueryResult<()> {
+    diesel::update(sessions::table.find(id))
+        .set((
+            sessions::cookie_hash.eq(cookie_hash),
+            sessions::cookie_seen_at.eq(now),
+            sessions::amr.eq(amr),
+        ))
+        .execute(conn)
+        .map(|_| ())
 }

@@ -1,0 +1,186 @@
+//! Queries on `authorization_requests`, `authorization_codes` and `consents`. A code is redeemed
+//! by one conditional UPDATE, which exactly one concurrent exchange can win on either backend.
+use diesel::prelude::*;
+
+use super::schema::{authorization_codes, authorization_requests, consents};
+use super::DbConnection;
+
+/// Rows this long past their expiry are deleted when new ones are written.
+const KEEP_EXPIRED_SECS: i64 = 3600;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, PartialEq)]
+#[diesel(table_name = authorization_requests)]
+pub struct RequestRow {
+    pub id: String,
+    pub browser_hash: String,
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub redirect_uri_given: bool,
+    pub response_mode: String,
+    pub scope: String,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub prompt: String,
+    pub max_age: Option<i64>,
+    pub login_hint: Option<String>,
+    pub authenticated_at: Option<i64>,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, PartialEq)]
+#[diesel(table_name = authorization_codes)]
+pub struct CodeRow {
+    pub code_hash: String,
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub redirect_uri_given: bool,
+    pub scope: String,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub session_id: String,
+    pub user_id: String,
+    pub auth_time: i64,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+    pub access_jti: Option<String>,
+    pub access_expires_at: Option<i64>,
+    pub refresh_token_hash: Option<String>,
+}
+
+pub fn insert_request(conn: &mut DbConnection, row: &RequestRow, now: i64) -> QueryResult<()> {
+    diesel::delete(
+        authorization_requests::table
+            .filter(authorization_requests::expires_at.lt(now - KEEP_EXPIRED_SECS)),
+    )
+    .execute(conn)?;
+    diesel::insert_into(authorization_requests::table)
+        .values(row)
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn find_request(conn: &mut DbConnection, id: &str) -> QueryResult<Option<RequestRow>> {
+    authorization_requests::table
+        .find(id)
+        .select(RequestRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn mark_authenticated(conn: &mut DbConnection, id: &str, now: i64) -> QueryResult<()> {
+    diesel::update(authorization_requests::table.find(id))
+        .set(authorization_requests::authenticated_at.eq(now))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Deletes a finished request; `false` when another tab finished it first.
+pub fn delete_request(conn: &mut DbConnection, id: &str) -> QueryResult<bool> {
+    diesel::delete(authorization_requests::table.find(id))
+        .execute(conn)
+        .map(|n| n == 1)
+}
+
+pub fn insert_code(conn: &mut DbConnection, row: &CodeRow, now: i64) -> QueryResult<()> {
+    diesel::delete(
+        authorization_codes::table
+            .filter(authorization_codes::expires_at.lt(now - KEEP_EXPIRED_SECS)),
+    )
+    .execute(conn)?;
+    diesel::insert_into(authorization_codes::table)
+        .values(row)
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn find_code(conn: &mut DbConnection, hash: &str) -> QueryResult<Option<CodeRow>> {
+    authorization_codes::table
+        .find(hash)
+        .select(CodeRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Marks an unused, unexpired code used; `true` only for the one caller that did it.
+pub fn claim_code(conn: &mut DbConnection, hash: &str, now: i64) -> QueryResult<bool> {
+    diesel::update(
+        authorization_codes::table
+            .find(hash)
+            .filter(authorization_codes::used_at.is_null())
+            .filter(authorization_codes::expires_at.gt(now)),
+    )
+    .set(authorization_codes::used_at.eq(now))
+    .execute(conn)
+    .map(|n| n == 1)
+}
+
+/// Records what a code's exchange issued, so a replay can revoke it.
+pub fn record_issued(
+    conn: &mut DbConnection,
+    hash: &str,
+    access_jti: &str,
+    access_expires_at: i64,
+    refresh_token_hash: Option<&str>,
+) -> QueryResult<()> {
+    diesel::update(authorization_codes::table.find(hash))
+        .set((
+            authorization_codes::access_jti.eq(access_jti),
+            authorization_codes::access_expires_at.eq(access_expires_at),
+            authorization_codes::refresh_token_hash.eq(refresh_token_hash),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// The scopes `user_id` has allowed `client_id` (space-separated), if any.
+pub fn find_consent(
+    conn: &mut DbConnection,
+    user_id: &str,
+    client_id: &str,
+) -> QueryResult<Option<String>> {
+    consents::table
+        .find((user_id, client_id))
+        .select(consents::scope)
+        .first(conn)
+        .optional()
+}
+
+/// Stores the scopes a user allowed a client, replacing what was stored.
+pub fn save_consent(
+    conn: &mut DbConnection,
+    user_id: &str,
+    client_id: &str,
+    scope: &str,
+    now: i64,
+) -> QueryResult<()> {
+    let updated = diesel::update(consents::table.find((user_id, client_id)))
+        .set((consents::scope.eq(scope), consents::granted_at.eq(now)))
+        .execute(conn)?;
+    if updated > 0 {
+        return Ok(());
+    }
+    // In a savepoint: when another request inserted first, its row is updated instead.
+    let inserted = conn.transaction(|c| {
+        diesel::insert_into(consents::table)
+            .values((
+                consents::user_id.eq(user_id),
+                consents::client_id.eq(client_id),
+                consents::scope.eq(scope),
+                consents::granted_at.eq(now),
+            ))
+            .execute(c)
+    });
+    match inserted {
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => diesel::update(consents::table.find((user_id, client_id)))
+            .set((consents::scope.eq(scope), consents::granted_at.eq(now)))
+            .execute(conn)
+            .map(|_| ()),
+        other => other.map(|_| ()),
+    }
+}
