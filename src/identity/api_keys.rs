@@ -140,7 +140,7 @@ pub fn create(
     };
     let secret = secret::new_secret()?;
     let row = ApiKeyRow {
-        id: secret::random_token(16)?,
+        id: secret::random_id()?,
         user_id: owner.id.clone(),
         name,
         prefix: random_prefix()?,

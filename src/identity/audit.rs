@@ -21,6 +21,9 @@ pub const KEY_ROTATED: &str = "key_rotated";
 pub const API_KEY_CREATED: &str = "api_key_created";
 pub const API_KEY_REVOKED: &str = "api_key_revoked";
 pub const TOKEN_REVOKED: &str = "token_revoked";
+pub const CONSENT_GRANTED: &str = "consent_granted";
+pub const CONSENT_DENIED: &str = "consent_denied";
+pub const CODE_REPLAY: &str = "code_replay_detected";
 
 #[derive(Debug, Clone, Default)]
 pub struct Event<'a> {

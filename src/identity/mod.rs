@@ -3,6 +3,7 @@
 //! ones only orchestrate the database and hashing pools.
 pub mod api_keys;
 pub mod audit;
+pub mod browser;
 pub mod client_ip;
 pub mod login;
 pub mod password;

@@ -183,6 +183,36 @@ pub struct Violation {
     pub message: String,
 }
 
+/// The rules of the policy in force, to show before anyone types (`max_length` only shows when
+/// broken).
+pub fn policy_rules(s: &PasswordSettings) -> Vec<Violation> {
+    let mut out = vec![Violation {
+        rule: "min_length",
+        message: format!("at least {} characters", s.min_length),
+    }];
+    let mut add = |on: bool, rule: &'static str, message: &str| {
+        if on {
+            out.push(Violation {
+                rule,
+                message: message.to_string(),
+            });
+        }
+    };
+    add(
+        s.require_uppercase,
+        "uppercase",
+        "at least one upper-case letter",
+    );
+    add(
+        s.require_lowercase,
+        "lowercase",
+        "at least one lower-case letter",
+    );
+    add(s.require_digit, "digit", "at least one digit");
+    add(true, "not_email", "must not be your email address");
+    out
+}
+
 /// Every rule `password` breaks (empty: acceptable).
 pub fn check_policy(s: &PasswordSettings, password: &str, email: &str) -> Vec<Violation> {
     let mut out = Vec::new();

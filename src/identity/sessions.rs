@@ -34,6 +34,9 @@ pub fn start(
             .as_ref()
             .map(|u| u.chars().take(512).collect()),
         ended_at: None,
+        cookie_hash: None,
+        cookie_seen_at: None,
+        amr: "pwd".to_string(),
     };
     write_transaction(conn, |c| {
         let live = sessions::active_sessions(c, user_id, now)?;

@@ -148,7 +148,7 @@ pub fn insert(
     } = rec;
     let role = role.as_str();
     let row = UserRow {
-        id: secret::random_token(16)?,
+        id: secret::random_id()?,
         email_lower: email.to_lowercase(),
         email,
         name: name.map(|n| n.trim().to_string()).filter(|n| !n.is_empty()),

@@ -76,6 +76,9 @@ pub struct Client {
     pub updated_at: i64,
     /// May introspect tokens issued to other clients (a resource server).
     pub can_introspect: bool,
+    /// Authorization requests must carry a PKCE S256 challenge. Always true for public
+    /// clients; an operator may relax it for a confidential client.
+    pub pkce_required: bool,
 }
 
 impl Client {
@@ -99,6 +102,7 @@ impl Client {
             created_at: self.created_at,
             updated_at: self.updated_at,
             can_introspect: self.can_introspect,
+            pkce_required: self.pkce_required,
         })
     }
 }
@@ -130,6 +134,7 @@ impl TryFrom<ClientRow> for Client {
             created_at: row.created_at,
             updated_at: row.updated_at,
             can_introspect: row.can_introspect,
+            pkce_required: row.pkce_required || row.is_public,
         })
     }
 }
@@ -154,6 +159,7 @@ pub fn account_client() -> Client {
         created_at: 0,
         updated_at: 0,
         can_introspect: false,
+        pkce_required: true,
     }
 }
 

@@ -160,6 +160,7 @@ mod tests {
             created_at: 0,
             updated_at: 0,
             can_introspect: false,
+            pkce_required: true,
         };
         Clients(HashMap::from([("svc".to_string(), client)]))
     }

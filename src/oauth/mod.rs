@@ -1,12 +1,14 @@
 //! The OAuth 2.0 protocol, free of HTTP: request parameters, client authentication, scope and
 //! resource rules, grants, and the RFC 6749 error codes. Functions take plain values (including
 //! `now`) and a store trait, so every rule here is testable without a server.
+pub mod authorize;
 pub mod client;
 pub mod client_auth;
 pub mod error;
 pub mod grants;
 pub mod introspection;
 pub mod params;
+pub mod pkce;
 pub mod registration;
 pub mod resource;
 pub mod scope;

@@ -22,6 +22,8 @@ pub struct ClientSpec {
     pub access_token_ttl_secs: Option<i64>,
     /// May introspect every token (resource servers).
     pub can_introspect: bool,
+    /// Let this confidential client omit PKCE (public clients always need it).
+    pub pkce_optional: bool,
 }
 
 /// Every rule the spec broke, one message each.
@@ -68,6 +70,11 @@ pub fn validate(spec: &ClientSpec, max_ttl_secs: i64) -> Result<Client, SpecErro
         } else {
             vec![GrantType::ClientCredentials]
         };
+    }
+    if spec.public && spec.pkce_optional {
+        problems.push(
+            "--pkce-optional is for confidential clients; public clients always need PKCE".into(),
+        );
     }
     if spec.public && grants.contains(&GrantType::ClientCredentials) {
         problems.push("a public client cannot use client_credentials (it has no secret)".into());
@@ -117,6 +124,7 @@ pub fn validate(spec: &ClientSpec, max_ttl_secs: i64) -> Result<Client, SpecErro
         created_at: 0,
         updated_at: 0,
         can_introspect: spec.can_introspect,
+        pkce_required: spec.public || !spec.pkce_optional,
     })
 }
 
@@ -153,7 +161,7 @@ pub fn register(
     now: i64,
 ) -> anyhow::Result<Registered> {
     let mut client = validate(spec, max_ttl_secs)?;
-    client.id = secret::random_token(16)?;
+    client.id = secret::random_id()?;
     let secret = if client.public {
         None
     } else {

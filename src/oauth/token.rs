@@ -174,9 +174,9 @@ pub fn begin(
                 .map(|i| Step::Issued(Box::new(i)))
         }
         GrantType::Password => Ok(Step::Password(Box::new(client))),
-        GrantType::AuthorizationCode => Err(OAuthError::new(
-            ErrorCode::UnsupportedGrantType,
-            "grant_type authorization_code is not supported by this server yet",
-        )),
+        GrantType::AuthorizationCode => {
+            grants::authorization_code::grant(conn, ctx, &client, params, meta, now)
+                .map(|i| Step::Issued(Box::new(i)))
+        }
     }
 }

@@ -5,12 +5,19 @@ use serde::Serialize;
 #[derive(Debug, Serialize)]
 pub struct Metadata {
     pub issuer: String,
+    pub authorization_endpoint: String,
     pub token_endpoint: String,
     pub userinfo_endpoint: String,
     pub jwks_uri: String,
+    pub end_session_endpoint: String,
     pub grant_types_supported: Vec<&'static str>,
-    /// Required by RFC 8414; empty until the authorization endpoint lands.
     pub response_types_supported: Vec<&'static str>,
+    pub response_modes_supported: Vec<&'static str>,
+    pub code_challenge_methods_supported: Vec<&'static str>,
+    pub authorization_response_iss_parameter_supported: bool,
+    pub prompt_values_supported: Vec<&'static str>,
+    pub request_parameter_supported: bool,
+    pub request_uri_parameter_supported: bool,
     pub token_endpoint_auth_methods_supported: Vec<&'static str>,
     pub introspection_endpoint: String,
     pub introspection_endpoint_auth_methods_supported: Vec<&'static str>,
@@ -25,12 +32,29 @@ pub struct Metadata {
 pub fn metadata(issuer: &str) -> Metadata {
     Metadata {
         issuer: issuer.to_string(),
+        authorization_endpoint: format!("{issuer}/authorize"),
         token_endpoint: format!("{issuer}/token"),
         userinfo_endpoint: format!("{issuer}/userinfo"),
         jwks_uri: format!("{issuer}/jwks.json"),
-        grant_types_supported: vec!["client_credentials", "password", "refresh_token"],
-        response_types_supported: vec![],
-        token_endpoint_auth_methods_supported: vec!["client_secret_basic", "client_secret_post"],
+        end_session_endpoint: format!("{issuer}/logout"),
+        grant_types_supported: vec![
+            "authorization_code",
+            "client_credentials",
+            "password",
+            "refresh_token",
+        ],
+        response_types_supported: vec!["code"],
+        response_modes_supported: vec!["query", "form_post"],
+        code_challenge_methods_supported: vec!["S256"],
+        authorization_response_iss_parameter_supported: true,
+        prompt_values_supported: vec!["none", "login", "consent", "select_account"],
+        request_parameter_supported: false,
+        request_uri_parameter_supported: false,
+        token_endpoint_auth_methods_supported: vec![
+            "client_secret_basic",
+            "client_secret_post",
+            "none",
+        ],
         introspection_endpoint: format!("{issuer}/introspect"),
         introspection_endpoint_auth_methods_supported: vec![
             "client_secret_basic",
@@ -42,7 +66,7 @@ pub fn metadata(issuer: &str) -> Metadata {
             "client_secret_post",
         ],
         // Identity scopes; permission scopes depend on the roles and clients configured.
-        scopes_supported: vec!["openid", "profile", "email"],
+        scopes_supported: vec!["openid", "profile", "email", "offline_access"],
         subject_types_supported: vec!["public"],
         id_token_signing_alg_values_supported: vec!["RS256"],
         claims_supported: vec![
@@ -52,6 +76,7 @@ pub fn metadata(issuer: &str) -> Metadata {
             "exp",
             "iat",
             "auth_time",
+            "nonce",
             "at_hash",
             "sid",
             "name",

@@ -13,6 +13,17 @@ pub fn random_token(bytes: usize) -> anyhow::Result<String> {
     Ok(URL_SAFE_NO_PAD.encode(buf))
 }
 
+/// A 128-bit identifier that operators type: base64url, but never starting with `-` or `_`
+/// (a leading `-` reads as a flag on a command line).
+pub fn random_id() -> anyhow::Result<String> {
+    loop {
+        let id = random_token(16)?;
+        if id.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+            return Ok(id);
+        }
+    }
+}
+
 /// A new 256-bit opaque secret.
 pub fn new_secret() -> anyhow::Result<String> {
     random_token(32)

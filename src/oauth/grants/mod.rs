@@ -1,4 +1,5 @@
 //! One file per grant; each takes the authenticated client and plain values.
+pub mod authorization_code;
 pub mod client_credentials;
 pub mod password;
 pub mod refresh_token;
