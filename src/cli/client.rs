@@ -38,6 +38,9 @@ pub enum ClientCommand {
         /// May introspect every token at /introspect (for resource servers).
         #[arg(long)]
         introspect: bool,
+        /// Let this confidential client omit PKCE at /authorize (public clients always need it).
+        #[arg(long)]
+        pkce_optional: bool,
     },
     /// List clients (no secrets).
     List,
@@ -66,6 +69,7 @@ pub fn run(settings: &Settings, cmd: ClientCommand) -> anyhow::Result<ExitCode> 
             skip_consent,
             access_token_ttl,
             introspect,
+            pkce_optional,
         } => {
             let spec = ClientSpec {
                 name,
@@ -78,6 +82,7 @@ pub fn run(settings: &Settings, cmd: ClientCommand) -> anyhow::Result<ExitCode> 
                 skip_consent,
                 access_token_ttl_secs: access_token_ttl,
                 can_introspect: introspect,
+                pkce_optional,
             };
             let reg = registration::register(
                 &mut conn,
@@ -163,6 +168,7 @@ fn client_json(c: &Client) -> serde_json::Value {
         "skip_consent": c.skip_consent,
         "access_token_ttl": c.access_token_ttl_secs,
         "can_introspect": c.can_introspect,
+        "pkce_required": c.pkce_required,
         "created_at": c.created_at,
     })
 }

@@ -1,0 +1,64 @@
+//! `/authorize` (GET and POST): validate, then sign-in page, consent page, or straight back to
+//! the client when the browser is signed in and consent is on record.
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use super::{deliver, read_params, see_other, signed_in, Ctx};
+use crate::http::error::PageError;
+use crate::oauth::authorize::{self, AuthorizeError, Next, Reply};
+use crate::oauth::ClientStore;
+use crate::state::AppState;
+use crate::store::authorize as store;
+use crate::tokens::secret;
+
+enum Outcome {
+    /// The request waits (stored) for the login or consent page at this path.
+    Page(String),
+    Reply(Box<Reply>),
+}
+
+pub async fn authorize(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, PageError> {
+    // Until the client and redirect URI are validated, nothing may redirect.
+    let params = read_params(&req, payload).await?;
+    let ctx = Ctx::new(&req, &state)?;
+    let (now, binding, cookie) = (
+        ctx.now,
+        ctx.browser.binding_hash(),
+        ctx.session_cookie.clone(),
+    );
+    let st = state.clone();
+    let outcome = state
+        .db
+        .run(move |c| {
+            let (client, request) = authorize::validate(&params, |id| c.find_client(id))?;
+            let user = signed_in(c, &st, cookie.as_deref(), now)?;
+            let next = authorize::next_step(c, &request, &client, user.as_ref(), &st.roles, now)?;
+            let page = match next {
+                Next::Reply(reply) => return Ok(Outcome::Reply(reply)),
+                Next::Login => "/login",
+                Next::Consent { .. } => "/consent",
+            };
+            let id = secret::random_token(16)?;
+            store::insert_request(c, &request.to_row(id.clone(), binding, now), now)?;
+            Ok::<_, AuthorizeError>(Outcome::Page(format!("{page}?request={id}")))
+        })
+        .await;
+    let mut resp = match outcome {
+        Ok(Outcome::Page(path)) => {
+            let mut r = see_other(&path);
+            *r.status_mut() = StatusCode::FOUND;
+            r
+        }
+        Ok(Outcome::Reply(reply)) => deliver(&reply, &state.settings.issuer, StatusCode::FOUND)?,
+        Err(AuthorizeError::Redirect(reply)) => {
+            deliver(&reply, &state.settings.issuer, StatusCode::FOUND)?
+        }
+        Err(other) => return Err(other.into()),
+    };
+    ctx.browser.set_cookie(&mut resp);
+    Ok(resp)
+}

@@ -1,0 +1,208 @@
+//! The consent page: the application's name and each scope it asks for, Allow or Deny. The
+//! decision is remembered per user, client and scope set.
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::json;
+
+use super::pages::{self, ConsentPage, ScopeView};
+use super::{load_pending, read_params, send_step, signed_in, step_for, Ctx, Step};
+use crate::http::error::PageError;
+use crate::identity::audit::{self, Event};
+use crate::oauth::authorize::{self, Next, Reply};
+use crate::oauth::ErrorCode;
+use crate::state::AppState;
+use crate::store::authorize as store;
+
+/// What the consent page (GET) leads to.
+enum Shown {
+    Page {
+        request: String,
+        client_name: String,
+        user_email: String,
+        scopes: Vec<String>,
+    },
+    Step(Step),
+}
+
+pub async fn show(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, PageError> {
+    let params = read_params(&req, payload).await?;
+    let ctx = Ctx::new(&req, &state)?;
+    let id = params
+        .get("request")
+        .ok_or_else(|| PageError::bad_request("The consent page needs a sign-in request."))?
+        .to_string();
+    let (browser, cookie, now, st) = (
+        ctx.browser.clone(),
+        ctx.session_cookie.clone(),
+        ctx.now,
+        state.clone(),
+    );
+    let shown = state
+        .db
+        .run(move |c| {
+            let pending = load_pending(c, &id, &browser, now)?;
+            let user = signed_in(c, &st, cookie.as_deref(), now)?;
+            let next = authorize::next_step(
+                c,
+                &pending.request,
+                &pending.client,
+                user.as_ref(),
+                &st.roles,
+                now,
+            )?;
+            match (next, user) {
+                (Next::Consent { scopes }, Some(user)) => Ok::<_, PageError>(Shown::Page {
+                    request: pending.id,
+                    client_name: pending.client.name,
+                    user_email: user.user.email,
+                    scopes,
+                }),
+                (next, _) => Ok(Shown::Step(step_for(c, &pending, next)?)),
+            }
+        })
+        .await?;
+    let mut resp = match shown {
+        Shown::Page {
+            request,
+            client_name,
+            user_email,
+            scopes,
+        } => pages::render(
+            StatusCode::OK,
+            &ConsentPage {
+                csrf_token: ctx.browser.csrf_token(),
+                request,
+                client_name,
+                user_email,
+                scopes: scopes.iter().map(|s| describe(s)).collect(),
+            },
+        ),
+        Shown::Step(step) => send_step(&step, &state.settings.issuer)?,
+    };
+    ctx.browser.set_cookie(&mut resp);
+    Ok(resp)
+}
+
+pub async fn submit(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, PageError> {
+    let params = read_params(&req, payload).await?;
+    let ctx = Ctx::new(&req, &state)?;
+    if !ctx.browser.check_csrf(params.get("csrf_token")) {
+        return Err(PageError::csrf());
+    }
+    let allow = match params.get("decision") {
+        Some("allow") => true,
+        Some("deny") => false,
+        _ => return Err(PageError::bad_request("Choose Allow or Deny.")),
+    };
+    let id = params
+        .get("request")
+        .ok_or_else(|| PageError::bad_request("The consent form needs a sign-in request."))?
+        .to_string();
+    let (browser, cookie, now, meta, st) = (
+        ctx.browser.clone(),
+        ctx.session_cookie.clone(),
+        ctx.now,
+        ctx.meta.clone(),
+        state.clone(),
+    );
+    let step = state
+        .db
+        .run(move |c| {
+            let pending = load_pending(c, &id, &browser, now)?;
+            let Some(user) = signed_in(c, &st, cookie.as_deref(), now)? else {
+                return Ok::<_, PageError>(Step::Page(format!("/login?request={id}")));
+            };
+            // The sign-in must still satisfy the request (prompt=login, max_age).
+            let next = authorize::next_step(
+                c,
+                &pending.request,
+                &pending.client,
+                Some(&user),
+                &st.roles,
+                now,
+            )?;
+            let scopes = match next {
+                Next::Consent { scopes } => scopes,
+                other => return step_for(c, &pending, other),
+            };
+            if !store::delete_request(c, &pending.id)? {
+                return Err(PageError::bad_request(
+                    "This sign-in request was already completed. Go back to the application.",
+                ));
+            }
+            let reply = if allow {
+                authorize::consent_granted(c, &pending.request, &user, &scopes, &meta, now)?
+            } else {
+                audit::record(
+                    c,
+                    Event {
+                        kind: audit::CONSENT_DENIED,
+                        success: false,
+                        user_id: Some(&user.user.id),
+                        client_id: Some(&pending.client.id),
+                        meta: Some(&meta),
+                        detail: Some(json!({ "scope": scopes.join(" ") })),
+                    },
+                    now,
+                )?;
+                Reply::error(
+                    pending.request.reply.clone(),
+                    ErrorCode::AccessDenied,
+                    "the user denied the request",
+                )
+            };
+            Ok(Step::Reply(Box::new(reply)))
+        })
+        .await?;
+    send_step(&step, &state.settings.issuer)
+}
+
+/// A scope as a person reads it.
+fn describe(scope: &str) -> ScopeView {
+    let description = match scope {
+        "openid" => "Sign you in and know who you are".to_string(),
+        "profile" => "See your name".to_string(),
+        "email" => "See your email address and whether it is verified".to_string(),
+        "offline_access" => "Stay connected to your account while you are away".to_string(),
+        "account" => "Manage your account: sessions, password and API keys".to_string(),
+        "read" => "Read data on your behalf".to_string(),
+        "write" => "Create and change data on your behalf".to_string(),
+        "delete" => "Delete data on your behalf".to_string(),
+        "manage_users" => "Manage users".to_string(),
+        "manage_content" => "Manage content".to_string(),
+        "chat" => "Chat on your behalf".to_string(),
+        "save_progress" => "Save your progress".to_string(),
+        other => match other.split_once(':') {
+            Some((resource, action)) => format!("{} {}", capitalize_action(action), resource),
+            None => format!("Use the “{other}” permission"),
+        },
+    };
+    ScopeView {
+        name: scope.to_string(),
+        description,
+    }
+}
+
+/// `read` → "Read", `write` → "Change", others as written.
+fn capitalize_action(action: &str) -> String {
+    match action {
+        "read" => "Read".into(),
+        "write" => "Change".into(),
+        "delete" => "Delete".into(),
+        "admin" => "Administer".into(),
+        other => {
+            let mut c = other.chars();
+            c.next()
+                .map(|f| f.to_uppercase().chain(c).collect())
+                .unwrap_or_default()
+        }
+    }
+}

@@ -1,0 +1,250 @@
+//! The login page. With a pending authorization request it continues that request; without
+//! one it signs the browser in and says so. Brute-force rules are those of the users issue.
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use super::pages::{self, LoginPage, MessagePage};
+use super::{
+    load_pending, read_params, request_query, send_step, signed_in, step_for, Ctx, Pending,
+};
+use crate::http::error::PageError;
+use crate::identity::browser::{self, Authenticated, SignedIn};
+use crate::identity::login::{self, Credentials, LoginError};
+use crate::identity::users::User;
+use crate::oauth::authorize;
+use crate::state::AppState;
+use crate::store::authorize as store;
+
+/// The client sessions started without an authorization request are listed under.
+pub const PORTAL_CLIENT_ID: &str = "portcullis";
+
+pub async fn show(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, PageError> {
+    let params = read_params(&req, payload).await?;
+    let ctx = Ctx::new(&req, &state)?;
+    let request = params.get("request").map(str::to_string);
+    let (browser, cookie, now, st) = (
+        ctx.browser.clone(),
+        ctx.session_cookie.clone(),
+        ctx.now,
+        state.clone(),
+    );
+    let (pending, user) = state
+        .db
+        .run(move |c| {
+            let pending = match &request {
+                Some(id) => Some(load_pending(c, id, &browser, now)?),
+                None => None,
+            };
+            Ok::<_, PageError>((pending, signed_in(c, &st, cookie.as_deref(), now)?))
+        })
+        .await?;
+    let mut resp = match (&pending, user) {
+        (None, Some(user)) => signed_in_page(&ctx, &user),
+        _ => login_page(&state, &ctx, pending.as_ref(), None, StatusCode::OK, None),
+    };
+    ctx.browser.set_cookie(&mut resp);
+    Ok(resp)
+}
+
+pub async fn submit(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, PageError> {
+    let params = read_params(&req, payload).await?;
+    let ctx = Ctx::new(&req, &state)?;
+    if !ctx.browser.check_csrf(params.get("csrf_token")) {
+        return Err(PageError::csrf());
+    }
+    let pending = load(&state, &ctx, params.get("request")).await?;
+    let username = params.get("username").unwrap_or("").trim().to_string();
+    let password = params.get("password").unwrap_or("").to_string();
+    if username.is_empty() || password.is_empty() {
+        let error = "Enter your email and password.";
+        return Ok(login_page(
+            &state,
+            &ctx,
+            pending.as_ref(),
+            Some(&username),
+            StatusCode::BAD_REQUEST,
+            Some(error),
+        ));
+    }
+    let client_id = pending
+        .as_ref()
+        .map_or(PORTAL_CLIENT_ID.to_string(), |p| p.client.id.clone());
+    let result = login::password_login(
+        &state.db,
+        &state.hasher,
+        &state.settings.lockout,
+        Credentials {
+            email: &username,
+            password: &password,
+        },
+        &client_id,
+        &ctx.meta,
+        ctx.now,
+    )
+    .await;
+    let user = match result {
+        Ok(user) => user,
+        Err(LoginError::Failed) => {
+            let error = "The email or password is incorrect.";
+            return Ok(login_page(
+                &state,
+                &ctx,
+                pending.as_ref(),
+                Some(&username),
+                StatusCode::BAD_REQUEST,
+                Some(error),
+            ));
+        }
+        Err(LoginError::Throttled { retry_after }) => {
+            let minutes = (retry_after + 59) / 60;
+            let error = format!(
+                "Too many failed sign-ins from your network. Try again in {minutes} minute{}.",
+                if minutes == 1 { "" } else { "s" }
+            );
+            let mut resp = login_page(
+                &state,
+                &ctx,
+                pending.as_ref(),
+                Some(&username),
+                StatusCode::TOO_MANY_REQUESTS,
+                Some(&error),
+            );
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(retry_after));
+            return Ok(resp);
+        }
+        Err(LoginError::Busy) => return Err(PageError::busy()),
+        Err(LoginError::Internal(e)) => return Err(PageError::internal(e)),
+    };
+    complete_sign_in(&state, &ctx, user, "pwd", pending).await
+}
+
+/// After a successful authentication on a page: signs the browser in and continues the
+/// pending request (consent or code), or shows that the browser is signed in.
+pub async fn complete_sign_in(
+    state: &web::Data<AppState>,
+    ctx: &Ctx,
+    user: User,
+    amr: &'static str,
+    pending: Option<Pending>,
+) -> Result<HttpResponse, PageError> {
+    let (cookie, meta, now, st) = (
+        ctx.session_cookie.clone(),
+        ctx.meta.clone(),
+        ctx.now,
+        state.clone(),
+    );
+    let (new_cookie, step) = state
+        .db
+        .run(move |c| {
+            let previous = signed_in(c, &st, cookie.as_deref(), now)?.map(|s| s.session);
+            let client_id = pending
+                .as_ref()
+                .map_or(PORTAL_CLIENT_ID, |p| p.client.id.as_str());
+            let (session, new_cookie) = browser::sign_in(
+                c,
+                Authenticated {
+                    user: &user,
+                    amr,
+                    client_id,
+                },
+                previous.as_ref(),
+                &meta,
+                &st.settings.sessions,
+                now,
+            )?;
+            let Some(mut pending) = pending else {
+                return Ok::<_, PageError>((new_cookie, None));
+            };
+            store::mark_authenticated(c, &pending.id, now)?;
+            pending.request.authenticated_at = Some(now);
+            let signed = SignedIn { session, user };
+            let next = authorize::next_step(
+                c,
+                &pending.request,
+                &pending.client,
+                Some(&signed),
+                &st.roles,
+                now,
+            )?;
+            Ok((new_cookie, Some(step_for(c, &pending, next)?)))
+        })
+        .await?;
+    let mut resp = match step {
+        Some(step) => send_step(&step, &state.settings.issuer)?,
+        None => super::see_other("/login"),
+    };
+    let _ = resp.add_cookie(&ctx.names.session_cookie(new_cookie));
+    ctx.browser.set_cookie(&mut resp);
+    Ok(resp)
+}
+
+/// The pending request named by a form, if any.
+pub async fn load(
+    state: &web::Data<AppState>,
+    ctx: &Ctx,
+    request: Option<&str>,
+) -> Result<Option<Pending>, PageError> {
+    let Some(id) = request.map(str::to_string) else {
+        return Ok(None);
+    };
+    let (browser, now) = (ctx.browser.clone(), ctx.now);
+    state
+        .db
+        .run(move |c| load_pending(c, &id, &browser, now).map(Some))
+        .await
+}
+
+pub fn login_page(
+    state: &AppState,
+    ctx: &Ctx,
+    pending: Option<&Pending>,
+    username: Option<&str>,
+    status: StatusCode,
+    error: Option<&str>,
+) -> HttpResponse {
+    let request = pending.map(|p| p.id.clone());
+    let username = username
+        .map(str::to_string)
+        .or_else(|| pending.and_then(|p| p.request.login_hint.clone()))
+        .unwrap_or_default();
+    pages::render(
+        status,
+        &LoginPage {
+            csrf_token: ctx.browser.csrf_token(),
+            register_href: state
+                .settings
+                .users
+                .registration_enabled
+                .then(|| format!("/register{}", request_query(request.as_deref()))),
+            client_name: pending.map(|p| p.client.name.clone()),
+            request,
+            username,
+            error: error.map(str::to_string),
+            providers: Vec::new(),
+        },
+    )
+}
+
+fn signed_in_page(ctx: &Ctx, user: &SignedIn) -> HttpResponse {
+    pages::render(
+        StatusCode::OK,
+        &MessagePage {
+            title: "You're signed in".into(),
+            message: format!(
+                "You are signed in as {}. Applications that use this server can now sign \
+                 you in without asking for your password.",
+                user.user.email
+            ),
+            sign_out_csrf: Some(ctx.browser.csrf_token()),
+        },
+    )
+}

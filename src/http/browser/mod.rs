@@ -1,0 +1,219 @@
+//! The browser side: `/authorize`, the login, registration and consent pages, `/logout`, and
+//! the static assets. Handlers parse, call `oauth::authorize` / `identity`, and render.
+mod assets;
+mod authorize;
+mod consent;
+pub mod cookies;
+mod login;
+mod logout;
+pub mod pages;
+mod register;
+
+use actix_web::http::{header, Method, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use self::cookies::{Browser, CookieNames};
+use self::pages::FormPostPage;
+use super::error::PageError;
+use super::form;
+use super::meta::request_meta;
+use crate::identity::browser::{self, SignedIn};
+use crate::identity::RequestMeta;
+use crate::oauth::authorize::{AuthRequest, Next, Reply, ResponseMode};
+use crate::oauth::{Client, ClientStore, Params};
+use crate::state::AppState;
+use crate::store::authorize as store;
+use crate::store::DbConnection;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/authorize")
+            .route(web::get().to(authorize::authorize))
+            .route(web::post().to(authorize::authorize))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource("/login")
+            .route(web::get().to(login::show))
+            .route(web::post().to(login::submit))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource("/register")
+            .route(web::get().to(register::show))
+            .route(web::post().to(register::submit))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource("/consent")
+            .route(web::get().to(consent::show))
+            .route(web::post().to(consent::submit))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource("/logout")
+            .route(web::get().to(logout::logout))
+            .route(web::post().to(logout::logout))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .route("/static/portcullis.css", web::get().to(assets::css))
+    .route("/static/form_post.js", web::get().to(assets::form_post_js));
+}
+
+async fn method_not_allowed() -> Result<HttpResponse, PageError> {
+    Err(PageError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "Method not allowed",
+        "This page accepts only GET and POST.",
+    ))
+}
+
+/// What every page handler starts with.
+pub struct Ctx {
+    pub names: CookieNames,
+    pub browser: Browser,
+    pub session_cookie: Option<String>,
+    pub meta: RequestMeta,
+    pub now: i64,
+}
+
+impl Ctx {
+    pub fn new(req: &HttpRequest, state: &AppState) -> Result<Ctx, PageError> {
+        let names = CookieNames::for_issuer(&state.settings.issuer);
+        Ok(Ctx {
+            browser: Browser::from_request(req, names)?,
+            session_cookie: names.read_session(req),
+            names,
+            meta: request_meta(req, state),
+            now: state.clock.now(),
+        })
+    }
+}
+
+/// A page's parameters: the query string (GET) or the form body (POST), each at most once.
+pub async fn read_params(req: &HttpRequest, payload: web::Payload) -> Result<Params, PageError> {
+    if req.method() == Method::POST {
+        Ok(form::read_params(req, payload, &[]).await?)
+    } else {
+        Ok(Params::parse_form(req.query_string().as_bytes(), &[])?)
+    }
+}
+
+/// The signed-in user of this browser, if any (on a database worker).
+pub fn signed_in(
+    c: &mut DbConnection,
+    state: &AppState,
+    session_cookie: Option<&str>,
+    now: i64,
+) -> anyhow::Result<Option<SignedIn>> {
+    match session_cookie {
+        Some(cookie) => browser::current(c, cookie, &state.settings.sessions, now),
+        None => Ok(None),
+    }
+}
+
+/// A pending authorization request behind a page.
+pub struct Pending {
+    pub id: String,
+    pub client: Client,
+    pub request: AuthRequest,
+}
+
+/// Loads a pending request: it must exist, be unexpired, belong to this browser, and its
+/// client must still exist.
+pub fn load_pending(
+    c: &mut DbConnection,
+    id: &str,
+    browser: &Browser,
+    now: i64,
+) -> Result<Pending, PageError> {
+    let expired = || {
+        PageError::bad_request(
+            "This sign-in request has expired or was already completed. Go back to the \
+             application and start again.",
+        )
+    };
+    let row = store::find_request(c, id)?.ok_or_else(expired)?;
+    if row.expires_at <= now {
+        return Err(expired());
+    }
+    if !browser.is_bound(&row.browser_hash) {
+        return Err(PageError::bad_request(
+            "This sign-in request was started in another browser. Go back to the application \
+             and start again here.",
+        ));
+    }
+    let client = c.find_client(&row.client_id)?.ok_or_else(expired)?;
+    Ok(Pending {
+        id: row.id.clone(),
+        request: AuthRequest::from_row(&row),
+        client,
+    })
+}
+
+/// Where a page goes next for a pending request.
+pub enum Step {
+    /// One of our pages (303).
+    Page(String),
+    /// Back to the client.
+    Reply(Box<Reply>),
+}
+
+/// Turns the flow's decision into a step. A reply finishes the pending request; when another
+/// tab finished it first, that is an error page.
+pub fn step_for(c: &mut DbConnection, pending: &Pending, next: Next) -> Result<Step, PageError> {
+    match next {
+        Next::Login => Ok(Step::Page(format!("/login?request={}", pending.id))),
+        Next::Consent { .. } => Ok(Step::Page(format!("/consent?request={}", pending.id))),
+        Next::Reply(reply) => {
+            if !store::delete_request(c, &pending.id)? {
+                return Err(PageError::bad_request(
+                    "This sign-in request was already completed. Go back to the application.",
+                ));
+            }
+            Ok(Step::Reply(reply))
+        }
+    }
+}
+
+/// Sends a step: a 303 to our page, or the reply to the client.
+pub fn send_step(step: &Step, issuer: &str) -> Result<HttpResponse, PageError> {
+    match step {
+        Step::Page(path) => Ok(see_other(path)),
+        Step::Reply(reply) => deliver(reply, issuer, StatusCode::SEE_OTHER),
+    }
+}
+
+pub fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .finish()
+}
+
+/// Delivers an answer to the client's (validated) redirect URI: a redirect with the query
+/// (`status` 302 or 303), or a self-submitting form (form_post).
+pub fn deliver(reply: &Reply, issuer: &str, status: StatusCode) -> Result<HttpResponse, PageError> {
+    match reply.to.mode {
+        ResponseMode::Query => Ok(HttpResponse::build(status)
+            .insert_header((header::LOCATION, reply.location(issuer)?))
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .finish()),
+        ResponseMode::FormPost => Ok(pages::render(
+            StatusCode::OK,
+            &FormPostPage {
+                action: reply.to.redirect_uri.clone(),
+                fields: reply
+                    .delivered(issuer)
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), v))
+                    .collect(),
+            },
+        )),
+    }
+}
+
+/// `?request=<id>` for links between the pages, or nothing.
+pub fn request_query(request: Option<&str>) -> String {
+    request.map_or(String::new(), |id| format!("?request={id}"))
+}

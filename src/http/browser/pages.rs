@@ -1,0 +1,123 @@
+//! The HTML pages (askama templates in `templates/`) and how they are sent: every page is
+//! `no-store` (they carry CSRF tokens and personal data); the security headers common to all
+//! responses are set in `startup.rs`.
+use actix_web::http::{header, StatusCode};
+use actix_web::HttpResponse;
+use askama::Template;
+
+/// A button for an upstream identity provider on the login page.
+#[derive(Debug, Clone)]
+pub struct ProviderButton {
+    pub display_name: String,
+    pub href: String,
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+pub struct LoginPage {
+    pub csrf_token: String,
+    /// The pending authorization request (hidden field `request`), if any.
+    pub request: Option<String>,
+    /// The application the user is signing in to, if any.
+    pub client_name: Option<String>,
+    /// Prefilled email (`login_hint`, or what was typed).
+    pub username: String,
+    /// Shown next to the form.
+    pub error: Option<String>,
+    /// Link to the registration page, when registration is enabled.
+    pub register_href: Option<String>,
+    pub providers: Vec<ProviderButton>,
+}
+
+/// One rule of the password policy, and whether the last attempt broke it.
+#[derive(Debug, Clone)]
+pub struct RuleView {
+    pub text: String,
+    pub broken: bool,
+}
+
+#[derive(Template)]
+#[template(path = "register.html")]
+pub struct RegisterPage {
+    pub csrf_token: String,
+    pub request: Option<String>,
+    pub client_name: Option<String>,
+    pub email: String,
+    pub name: String,
+    pub rules: Vec<RuleView>,
+    pub error: Option<String>,
+    pub login_href: String,
+}
+
+/// A scope on the consent page.
+#[derive(Debug, Clone)]
+pub struct ScopeView {
+    pub name: String,
+    pub description: String,
+}
+
+#[derive(Template)]
+#[template(path = "consent.html")]
+pub struct ConsentPage {
+    pub csrf_token: String,
+    pub request: String,
+    pub client_name: String,
+    pub user_email: String,
+    pub scopes: Vec<ScopeView>,
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage {
+    pub title: String,
+    pub message: String,
+    /// Where the user can go from here (href, label).
+    pub link: Option<(String, String)>,
+}
+
+/// "Sign out?" — an RP-initiated logout that is not provably from the client.
+#[derive(Template)]
+#[template(path = "logout.html")]
+pub struct LogoutPage {
+    pub csrf_token: String,
+    pub user_email: String,
+    pub client_name: Option<String>,
+    /// The logout request's parameters, carried through the confirmation form.
+    pub hidden: Vec<(String, String)>,
+}
+
+/// A short message: signed out, signed in, and the like.
+#[derive(Template)]
+#[template(path = "message.html")]
+pub struct MessagePage {
+    pub title: String,
+    pub message: String,
+    /// A sign-out button (with this CSRF token) for a signed-in user.
+    pub sign_out_csrf: Option<String>,
+}
+
+/// response_mode=form_post: a form that `static/form_post.js` submits on load (no inline
+/// script), with a button for browsers without JavaScript.
+#[derive(Template)]
+#[template(path = "form_post.html")]
+pub struct FormPostPage {
+    pub action: String,
+    pub fields: Vec<(String, String)>,
+}
+
+/// Sends a page with `status`, uncacheable.
+pub fn render(status: StatusCode, page: &impl Template) -> HttpResponse {
+    match page.render() {
+        Ok(html) => HttpResponse::build(status)
+            .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .insert_header((header::PRAGMA, "no-cache"))
+            .body(html),
+        Err(e) => {
+            tracing::error!(error = %e, "rendering a page failed");
+            HttpResponse::InternalServerError()
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .body("internal error")
+        }
+    }
+}

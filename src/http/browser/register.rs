@@ -1,0 +1,195 @@
+//! The registration page: the password policy shown up front and enforced rule by rule; a new
+//! account is signed in and the pending request continues as after a login.
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use super::login::{complete_sign_in, load};
+use super::pages::{self, RegisterPage, RuleView};
+use super::{read_params, request_query, Ctx, Pending};
+use crate::http::error::PageError;
+use crate::identity::password::{self, Violation};
+use crate::identity::users::{self, CreateError, NewUser};
+use crate::state::AppState;
+
+fn enabled(state: &AppState) -> Result<(), PageError> {
+    if state.settings.users.registration_enabled {
+        Ok(())
+    } else {
+        Err(PageError::new(
+            StatusCode::NOT_FOUND,
+            "Registration is closed",
+            "New accounts can't be created here. Ask your administrator for an account.",
+        )
+        .with_link("/login", "Sign in"))
+    }
+}
+
+pub async fn show(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, PageError> {
+    enabled(&state)?;
+    let params = read_params(&req, payload).await?;
+    let ctx = Ctx::new(&req, &state)?;
+    let pending = load(&state, &ctx, params.get("request")).await?;
+    let hint = pending
+        .as_ref()
+        .and_then(|p| p.request.login_hint.clone())
+        .unwrap_or_default();
+    let form = Form {
+        email: &hint,
+        name: "",
+    };
+    let mut resp = page(
+        &state,
+        &ctx,
+        pending.as_ref(),
+        form,
+        StatusCode::OK,
+        None,
+        &[],
+    );
+    ctx.browser.set_cookie(&mut resp);
+    Ok(resp)
+}
+
+pub async fn submit(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, PageError> {
+    enabled(&state)?;
+    let params = read_params(&req, payload).await?;
+    let ctx = Ctx::new(&req, &state)?;
+    if !ctx.browser.check_csrf(params.get("csrf_token")) {
+        return Err(PageError::csrf());
+    }
+    let pending = load(&state, &ctx, params.get("request")).await?;
+    let email = params.get("email").unwrap_or("").trim().to_string();
+    let name = params.get("name").unwrap_or("").trim().to_string();
+    let form = Form {
+        email: &email,
+        name: &name,
+    };
+    let new = NewUser {
+        email: email.clone(),
+        name: (!name.is_empty()).then(|| name.clone()),
+        password: params.get("password").unwrap_or("").to_string(),
+        role: None,
+        email_verified: false,
+    };
+    let result = users::register(
+        &state.db,
+        &state.hasher,
+        &state.roles,
+        &state.settings,
+        new,
+        ctx.meta.clone(),
+        ctx.now,
+    )
+    .await;
+    let bad = StatusCode::BAD_REQUEST;
+    let user = match result {
+        Ok(user) => user,
+        Err(CreateError::InvalidEmail(why)) => {
+            let msg = format!("Check your details: {why}.");
+            return Ok(page(
+                &state,
+                &ctx,
+                pending.as_ref(),
+                form,
+                bad,
+                Some(&msg),
+                &[],
+            ));
+        }
+        Err(CreateError::WeakPassword(broken)) => {
+            let msg = "Choose a password that meets every rule below.";
+            return Ok(page(
+                &state,
+                &ctx,
+                pending.as_ref(),
+                form,
+                bad,
+                Some(msg),
+                &broken,
+            ));
+        }
+        Err(CreateError::EmailTaken) => {
+            let msg = "An account with this email already exists. Sign in instead.";
+            return Ok(page(
+                &state,
+                &ctx,
+                pending.as_ref(),
+                form,
+                StatusCode::CONFLICT,
+                Some(msg),
+                &[],
+            ));
+        }
+        Err(CreateError::Busy) => return Err(PageError::busy()),
+        Err(CreateError::UnknownRole(r)) => {
+            return Err(PageError::internal(anyhow::anyhow!(
+                "users.default_role {r:?} is not a role"
+            )))
+        }
+        Err(CreateError::Internal(e)) => return Err(PageError::internal(e)),
+    };
+    complete_sign_in(&state, &ctx, user, "pwd", pending).await
+}
+
+/// What was typed, shown again (never the password).
+#[derive(Clone, Copy)]
+struct Form<'a> {
+    email: &'a str,
+    name: &'a str,
+}
+
+fn page(
+    state: &AppState,
+    ctx: &Ctx,
+    pending: Option<&Pending>,
+    form: Form,
+    status: StatusCode,
+    error: Option<&str>,
+    broken: &[Violation],
+) -> HttpResponse {
+    let mut rules: Vec<RuleView> = password::policy_rules(&state.settings.password)
+        .into_iter()
+        .map(|r| RuleView {
+            broken: broken.iter().any(|b| b.rule == r.rule),
+            text: capitalized(&r.message),
+        })
+        .collect();
+    for b in broken {
+        if !rules.iter().any(|r| r.text == capitalized(&b.message)) {
+            rules.push(RuleView {
+                text: capitalized(&b.message),
+                broken: true,
+            });
+        }
+    }
+    let request = pending.map(|p| p.id.clone());
+    pages::render(
+        status,
+        &RegisterPage {
+            csrf_token: ctx.browser.csrf_token(),
+            login_href: format!("/login{}", request_query(request.as_deref())),
+            client_name: pending.map(|p| p.client.name.clone()),
+            request,
+            email: form.email.to_string(),
+            name: form.name.to_string(),
+            rules,
+            error: error.map(str::to_string),
+        },
+    )
+}
+
+fn capitalized(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
