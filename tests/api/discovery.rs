@@ -33,11 +33,38 @@ async fn discovery_documents(backend: Backend) {
     assert_eq!(oidc["jwks_uri"], app.url("/jwks.json").as_str());
     assert_eq!(
         oidc["grant_types_supported"],
-        serde_json::json!(["client_credentials", "password", "refresh_token"])
+        serde_json::json!([
+            "authorization_code",
+            "client_credentials",
+            "password",
+            "refresh_token"
+        ])
     );
     assert_eq!(
         oidc["token_endpoint_auth_methods_supported"],
-        serde_json::json!(["client_secret_basic", "client_secret_post"])
+        serde_json::json!(["client_secret_basic", "client_secret_post", "none"])
+    );
+    assert_eq!(
+        oidc["authorization_endpoint"],
+        app.url("/authorize").as_str()
+    );
+    assert_eq!(oidc["end_session_endpoint"], app.url("/logout").as_str());
+    assert_eq!(
+        oidc["response_types_supported"],
+        serde_json::json!(["code"])
+    );
+    assert_eq!(
+        oidc["response_modes_supported"],
+        serde_json::json!(["query", "form_post"])
+    );
+    assert_eq!(
+        oidc["code_challenge_methods_supported"],
+        serde_json::json!(["S256"])
+    );
+    assert_eq!(oidc["authorization_response_iss_parameter_supported"], true);
+    assert_eq!(
+        oidc["prompt_values_supported"],
+        serde_json::json!(["none", "login", "consent", "select_account"])
     );
     assert_eq!(
         oidc["introspection_endpoint"],
@@ -55,12 +82,10 @@ async fn discovery_documents(backend: Backend) {
     );
     assert_eq!(
         oidc["scopes_supported"],
-        serde_json::json!(["openid", "profile", "email"])
+        serde_json::json!(["openid", "profile", "email", "offline_access"])
     );
-    // Nothing that is not implemented yet is advertised.
-    for absent in ["authorization_endpoint", "end_session_endpoint"] {
-        assert!(oidc.get(absent).is_none(), "{absent} advertised");
-    }
+    assert_eq!(oidc["request_parameter_supported"], false);
+    assert_eq!(oidc["request_uri_parameter_supported"], false);
 }
 
 async fn jwks_has_public_keys_only(backend: Backend) {

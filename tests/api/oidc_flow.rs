@@ -1,0 +1,225 @@
+//! The whole browser sign-in with the `openidconnect` crate as the relying party: discovery,
+//! PKCE S256, nonce, ID token verification, userinfo, refresh and RP-initiated logout. The
+//! HTML forms are filled by a reqwest "browser" with its own cookies.
+use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
+use openidconnect::{
+    AccessTokenHash, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce,
+    OAuth2TokenResponse, PkceCodeChallenge, RedirectUrl, Scope, TokenResponse,
+};
+
+use crate::helpers::{spawn_app, Backend};
+use crate::web::{self, browser, REDIRECT_URI};
+
+crate::both_backends!(relying_party_signs_in_refreshes_and_logs_out);
+
+async fn relying_party_signs_in_refreshes_and_logs_out(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let user = app.create_user("ada@example.com", "student").await;
+    let registered = app.code_client();
+    // The RP's own HTTP client: no redirects (as openidconnect advises, against SSRF).
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+
+    let issuer = IssuerUrl::new(app.address.clone()).unwrap();
+    let metadata = CoreProviderMetadata::discover_async(issuer, &http)
+        .await
+        .expect("discovery");
+    let client = CoreClient::from_provider_metadata(
+        metadata,
+        ClientId::new(registered.id.clone()),
+        Some(ClientSecret::new(registered.secret.clone())),
+    )
+    .set_redirect_uri(RedirectUrl::new(REDIRECT_URI.into()).unwrap());
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (auth_url, csrf, nonce) = client
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
+        .add_scope(Scope::new("profile".into()))
+        .add_scope(Scope::new("email".into()))
+        .add_scope(Scope::new("offline_access".into()))
+        .add_scope(Scope::new("read".into()))
+        .set_pkce_challenge(challenge)
+        .url();
+
+    // The browser: authorize → login page → consent page → back to the client.
+    let b = browser();
+    let resp = b.get(auth_url.as_str()).send().await.unwrap();
+    assert_eq!(resp.status(), 302);
+    let login_url = web::location(&app, &resp);
+    assert!(
+        login_url.starts_with(&app.url("/login?request=")),
+        "{login_url}"
+    );
+    let resp = web::sign_in(&app, &b, &login_url, &user.email, &user.password).await;
+    assert_eq!(resp.status(), 303);
+    let set_cookie: Vec<String> = resp
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect();
+    let session_cookie = set_cookie
+        .iter()
+        .find(|c| c.starts_with("portcullis_session="))
+        .expect("an SSO cookie");
+    for attr in ["HttpOnly", "SameSite=Lax", "Path=/"] {
+        assert!(session_cookie.contains(attr), "{session_cookie}");
+    }
+    assert!(
+        !session_cookie.contains("Secure"),
+        "http issuer: {session_cookie}"
+    );
+    let consent_url = web::location(&app, &resp);
+    assert!(consent_url.starts_with(&app.url("/consent?request=")));
+    let (status, _, html) = web::get(&b, &consent_url).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Example App"), "{html}");
+    for scope in ["openid", "profile", "email", "offline_access", "read"] {
+        assert!(
+            html.contains(&format!("<code>{scope}</code>")),
+            "{scope}: {html}"
+        );
+    }
+    let resp = web::decide(&app, &b, &consent_url, "allow").await;
+    assert_eq!(resp.status(), 303);
+    let back = web::location(&app, &resp);
+    assert!(back.starts_with(REDIRECT_URI), "{back}");
+    assert_eq!(
+        web::param(&back, "state").as_deref(),
+        Some(csrf.secret().as_str())
+    );
+    assert_eq!(
+        web::param(&back, "iss").as_deref(),
+        Some(app.address.as_str())
+    );
+    let code = web::param(&back, "code").expect("a code");
+
+    // The RP exchanges the code (PKCE verifier) and verifies the ID token.
+    let tokens = client
+        .exchange_code(AuthorizationCode::new(code))
+        .unwrap()
+        .set_pkce_verifier(verifier)
+        .request_async(&http)
+        .await
+        .expect("code exchange");
+    let id_token = tokens.id_token().expect("an id_token");
+    let verifier = client.id_token_verifier();
+    let claims = id_token
+        .claims(&verifier, &nonce)
+        .expect("a valid id_token");
+    assert_eq!(claims.subject().as_str(), user.id);
+    assert_eq!(claims.email().map(|e| e.as_str()), Some("ada@example.com"));
+    assert_eq!(claims.email_verified(), Some(true));
+    let auth_time = claims.auth_time().expect("auth_time");
+    assert!((auth_time.timestamp() - app.clock_now()).abs() <= 1);
+    let at_hash = AccessTokenHash::from_token(
+        tokens.access_token(),
+        id_token.signing_alg().unwrap(),
+        id_token.signing_key(&verifier).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(claims.access_token_hash(), Some(&at_hash));
+    let granted: Vec<String> = tokens
+        .scopes()
+        .expect("scope")
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    assert_eq!(
+        granted,
+        ["openid", "profile", "email", "offline_access", "read"]
+    );
+
+    // The access token: RFC 9068, for this client, with the user's claims.
+    let (header, at) = crate::helpers::verify_with_jwks(
+        tokens.access_token().secret(),
+        &app.jwks().await,
+        &app.address,
+        &app.address,
+    );
+    assert_eq!(header.typ.as_deref(), Some("at+jwt"));
+    assert_eq!(at["client_id"], registered.id.as_str());
+    assert_eq!(at["sub"], user.id.as_str());
+    assert_eq!(at["auth_time"], auth_time.timestamp());
+    assert_eq!(at["roles"], serde_json::json!(["student"]));
+
+    // Userinfo with the access token.
+    let info = client
+        .user_info(tokens.access_token().clone(), Some(claims.subject().clone()))
+        .unwrap()
+        .request_async::<openidconnect::EmptyAdditionalClaims, _, openidconnect::core::CoreGenderClaim>(&http)
+        .await
+        .expect("userinfo");
+    assert_eq!(info.email().map(|e| e.as_str()), Some("ada@example.com"));
+
+    // Refresh: a new access token and a rotated refresh token.
+    let refresh = tokens.refresh_token().expect("a refresh token").clone();
+    let refreshed = client
+        .exchange_refresh_token(&refresh)
+        .unwrap()
+        .request_async(&http)
+        .await
+        .expect("refresh");
+    assert_ne!(
+        refreshed.access_token().secret(),
+        tokens.access_token().secret()
+    );
+    let rotated = refreshed.refresh_token().expect("rotated").clone();
+    assert_ne!(rotated.secret(), refresh.secret());
+
+    // RP-initiated logout with id_token_hint: signed out at once, back to the client.
+    let logout = reqwest::Url::parse_with_params(
+        &app.url("/logout"),
+        &[
+            ("id_token_hint", id_token.to_string().as_str()),
+            ("post_logout_redirect_uri", web::POST_LOGOUT_URI),
+            ("state", "bye"),
+        ],
+    )
+    .unwrap();
+    let resp = b.get(logout).send().await.unwrap();
+    assert_eq!(resp.status(), 302);
+    assert_eq!(
+        web::location(&app, &resp),
+        format!("{}?state=bye", web::POST_LOGOUT_URI)
+    );
+    let cleared = resp
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with("portcullis_session="))
+        .expect("the SSO cookie is cleared");
+    assert!(cleared.contains("Max-Age=0"), "{cleared}");
+
+    // The session is over: its refresh token and userinfo no longer work, and the browser
+    // is no longer signed in.
+    let err = client
+        .exchange_refresh_token(&rotated)
+        .unwrap()
+        .request_async(&http)
+        .await
+        .expect_err("the session's refresh token is revoked");
+    assert!(format!("{err:?}").contains("invalid_grant"), "{err:?}");
+    let resp = http
+        .get(app.url("/userinfo"))
+        .bearer_auth(refreshed.access_token().secret())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    let (_, challenge) = web::pkce();
+    let mut params = crate::helpers::TestApp::code_request(&registered, &challenge, "openid");
+    params.push(("prompt", "none"));
+    let resp = b.get(app.authorize_url(&params)).send().await.unwrap();
+    let back = web::location(&app, &resp);
+    assert_eq!(
+        web::param(&back, "error").as_deref(),
+        Some("login_required")
+    );
+}
