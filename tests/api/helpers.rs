@@ -129,6 +129,8 @@ impl Drop for TestDb {
 pub struct TestApp {
     /// The issuer, which is also the base URL (`http://127.0.0.1:PORT`).
     pub address: String,
+    /// The bound port (the issuer may name another host, e.g. an https issuer in front).
+    pub port: u16,
     pub api: reqwest::Client,
     pub db: Db,
     pub clock: Arc<ManualClock>,
@@ -183,11 +185,13 @@ pub async fn spawn_sibling(other: &TestApp) -> TestApp {
         .await
         .expect("the sibling builds");
     settings.issuer = app.issuer().to_string();
+    let port = app.port();
     let server = tokio::spawn(async move {
         let _ = app.run_until_stopped().await;
     });
     TestApp {
         address: settings.issuer.clone(),
+        port,
         api: other.api.clone(),
         db: Db::open(&settings.database_url, 2).unwrap(),
         clock: other.clock.clone(),
@@ -204,12 +208,14 @@ async fn start(mut settings: Settings, test_db: TestDb, keys_dir: TempDir) -> Te
         .await
         .expect("the application builds");
     settings.issuer = app.issuer().to_string();
+    let port = app.port();
     let server = tokio::spawn(async move {
         let _ = app.run_until_stopped().await;
     });
     let db = Db::open(&settings.database_url, 2).unwrap();
     TestApp {
         address: settings.issuer.clone(),
+        port,
         api: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .cookie_store(true)

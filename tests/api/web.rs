@@ -63,7 +63,7 @@ impl TestApp {
         client: &'a TestClient,
         challenge: &'a str,
         scope: &'a str,
-    ) -> Vec<(&'a str, &'a str)> {
+    ) -> Vec<(&'static str, &'a str)> {
         vec![
             ("response_type", "code"),
             ("client_id", &client.id),
@@ -127,6 +127,21 @@ pub fn text(html: &str, selector: &str) -> Option<String> {
     let doc = Html::parse_document(html);
     let el = doc.select(&Selector::parse(selector).unwrap()).next()?;
     Some(el.text().collect::<String>().trim().to_string())
+}
+
+/// The texts of every element matching `selector`.
+pub fn texts(html: &str, selector: &str) -> Vec<String> {
+    let doc = Html::parse_document(html);
+    doc.select(&Selector::parse(selector).unwrap())
+        .map(|el| el.text().collect::<String>().trim().to_string())
+        .collect()
+}
+
+/// An attribute of the first element matching `selector`.
+pub fn attr(html: &str, selector: &str, name: &str) -> Option<String> {
+    let doc = Html::parse_document(html);
+    let el = doc.select(&Selector::parse(selector).unwrap()).next()?;
+    el.value().attr(name).map(str::to_string)
 }
 
 /// Fills `fields` into a form's inputs (replacing or adding), keeping the hidden ones.
