@@ -10,6 +10,7 @@ crate::both_backends!(
     the_login_page_applies_brute_force_rules,
     registration_enforces_the_policy_rule_by_rule_then_continues,
     logout_asks_unless_the_client_proves_itself,
+    the_browser_session_has_an_absolute_lifetime_and_authorize_takes_post,
 );
 
 /// A pending request's login URL in a fresh browser.
@@ -382,5 +383,41 @@ async fn an_https_issuer_gets_host_prefixed_secure_cookies() {
     assert!(
         session.contains("Secure") && session.contains("HttpOnly"),
         "{session}"
+    );
+}
+
+async fn the_browser_session_has_an_absolute_lifetime_and_authorize_takes_post(backend: Backend) {
+    let app = spawn_app_with(backend, |s| {
+        s.sessions.browser_idle_secs = 3600;
+        s.sessions.browser_lifetime_secs = 7200;
+    })
+    .await;
+    let user = app.create_user("abs@example.com", "student").await;
+    let client = app.code_client_with(|s| s.skip_consent = true);
+    let (_, challenge) = web::pkce();
+    let b = browser();
+    let mut params = TestApp::code_request(&client, &challenge, "openid");
+    web::authorize_through(&app, &b, &params, &user.email, &user.password).await;
+    params.push(("prompt", "none"));
+    // POST /authorize (a form) works like GET.
+    let form: Vec<(String, String)> = params
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let silent = || async {
+        let resp = web::post_form(&b, &app.url("/authorize"), &form).await;
+        assert_eq!(resp.status(), 302);
+        web::location(&app, &resp)
+    };
+    // Active every 50 minutes: the idle timeout never strikes…
+    for _ in 0..2 {
+        app.clock.advance(3000);
+        assert!(param(&silent().await, "code").is_some());
+    }
+    // …but two hours after signing in, the sign-in is over.
+    app.clock.advance(1300);
+    assert_eq!(
+        param(&silent().await, "error").as_deref(),
+        Some("login_required")
     );
 }
