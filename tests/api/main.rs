@@ -4,12 +4,15 @@
 mod helpers;
 
 mod account;
+mod authorize;
+mod browser_e2e;
 mod cli;
 mod discovery;
 mod health;
 mod introspection;
 mod keys;
 mod oidc_flow;
+mod pages;
 mod password_grant;
 mod refresh;
 mod secrets;

@@ -1,0 +1,404 @@
+//! A real browser (headless Chromium through chromedriver and fantoccini) walks the HTML pages:
+//! authorize → login → consent → the client's redirect URI (a tiny server of the test's own),
+//! then the code is exchanged. Also visits the error and registration pages and the login page
+//! at phone width. Screenshots of each page go to `target/screenshots/`.
+//!
+//! Without chromedriver or Chromium the test is skipped, except in CI (`CI` set), where it fails.
+use std::net::{TcpListener as StdListener, TcpStream as StdStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::helpers::{spawn_app, Backend, TestApp};
+use crate::web::{param, pkce};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const WAIT: Duration = Duration::from_secs(10);
+
+/// chromedriver and Chromium, or why the test cannot run.
+fn find_browser() -> Result<(PathBuf, PathBuf), String> {
+    let driver = Some(PathBuf::from("/usr/bin/chromedriver"))
+        .filter(|p| p.is_file())
+        .or_else(|| {
+            std::env::var_os("PATH").and_then(|paths| {
+                std::env::split_paths(&paths)
+                    .map(|dir| dir.join("chromedriver"))
+                    .find(|p| p.is_file())
+            })
+        })
+        .ok_or("chromedriver is neither at /usr/bin/chromedriver nor on PATH")?;
+    let chromium = PathBuf::from(CHROMIUM);
+    if !chromium.is_file() {
+        return Err(format!("Chromium is not at {CHROMIUM}"));
+    }
+    Ok((driver, chromium))
+}
+
+/// A port nobody listens on (right now).
+fn free_port() -> u16 {
+    let listener = StdListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// chromedriver, killed (with the browsers it started, its process group) when dropped, even
+/// when the test panics.
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Driver {
+    fn start(path: &Path) -> Driver {
+        use std::os::unix::process::CommandExt;
+        let port = free_port();
+        let child = Command::new(path)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {}: {e}", path.display()));
+        let mut driver = Driver {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        };
+        let deadline = Instant::now() + WAIT;
+        while StdStream::connect(("127.0.0.1", port)).is_err() {
+            if let Some(status) = driver.child.try_wait().unwrap() {
+                panic!("chromedriver exited at start: {status}");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "chromedriver did not listen on port {port} within {WAIT:?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        driver
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        // The whole group: chromedriver and any Chromium left behind by a failed test.
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.child.id())])
+            .stderr(Stdio::null())
+            .status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The client application's redirect URI: answers every request with a small HTML page.
+async fn example_app() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut request = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => request.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let body = "<h1>Example App</h1>";
+                let response = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n\
+                     Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = stream.write_all(response.as_bytes()).await;
+                let _ = stream.shutdown().await;
+            });
+        }
+    });
+    format!("http://127.0.0.1:{port}/callback")
+}
+
+fn capabilities(chromium: &Path, profile: &Path) -> serde_json::Map<String, Value> {
+    let caps = json!({
+        "browserName": "chrome",
+        "goog:chromeOptions": {
+            "binary": chromium.to_str().unwrap(),
+            "args": [
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--window-size=1280,900",
+                format!("--user-data-dir={}", profile.display()),
+            ],
+        },
+    });
+    caps.as_object().unwrap().clone()
+}
+
+fn screenshot_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+async fn screenshot(browser: &Client, name: &str) {
+    let png = browser.screenshot().await.unwrap();
+    assert!(png.starts_with(b"\x89PNG"), "{name} is not a PNG");
+    let path = screenshot_dir().join(name);
+    std::fs::write(&path, png).unwrap();
+    eprintln!("screenshot: {}", path.display());
+}
+
+/// Waits (at most `WAIT`) for an element matching the CSS `selector`.
+async fn wait_for(browser: &Client, selector: &str) -> fantoccini::elements::Element {
+    match browser
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css(selector))
+        .await
+    {
+        Ok(element) => element,
+        Err(e) => {
+            let url = browser.current_url().await.map(String::from);
+            let html = browser.source().await.unwrap_or_default();
+            panic!("no {selector} within {WAIT:?} ({e}); at {url:?}:\n{html}");
+        }
+    }
+}
+
+/// Waits (at most `WAIT`) until the browser's URL starts with `prefix`; returns the URL.
+async fn wait_for_url(browser: &Client, prefix: &str) -> String {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let url = browser.current_url().await.unwrap().to_string();
+        if url.starts_with(prefix) {
+            return url;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still at {url} after {WAIT:?}, expected {prefix}…"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// `/authorize` for the code flow with PKCE, back to `callback`.
+fn authorize_url(
+    app: &TestApp,
+    client_id: &str,
+    callback: &str,
+    state: &str,
+    challenge: &str,
+) -> String {
+    app.authorize_url(&[
+        ("response_type", "code"),
+        ("client_id", client_id),
+        ("redirect_uri", callback),
+        ("scope", "openid profile email read"),
+        ("state", state),
+        ("nonce", "n-456"),
+        ("code_challenge", challenge),
+        ("code_challenge_method", "S256"),
+    ])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_signs_in_consents_and_returns_to_the_client() {
+    let (driver_path, chromium) = match find_browser() {
+        Ok(found) => found,
+        Err(why) => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI must run the browser test: {why}"
+            );
+            eprintln!("browser test skipped: {why}");
+            return;
+        }
+    };
+    let started = Instant::now();
+    // Declared before the driver so the profile outlives Chromium.
+    let profile = tempfile::tempdir().unwrap();
+    let driver = Driver::start(&driver_path);
+
+    let app = spawn_app(Backend::Sqlite).await;
+    let user = app.create_user("ada@example.com", "student").await;
+    let callback = example_app().await;
+    let client = app.code_client_with(|spec| spec.redirect_uris = vec![callback.clone()]);
+
+    let browser = ClientBuilder::new(HttpConnector::new())
+        .capabilities(capabilities(&chromium, profile.path()))
+        .connect(&driver.url)
+        .await
+        .expect("a Chromium session");
+
+    // authorize → the login page.
+    let (verifier, challenge) = pkce();
+    let state = "st-browser-1";
+    browser
+        .goto(&authorize_url(
+            &app, &client.id, &callback, state, &challenge,
+        ))
+        .await
+        .unwrap();
+    let form = wait_for(&browser, "#login-form").await;
+    assert!(
+        browser
+            .current_url()
+            .await
+            .unwrap()
+            .as_str()
+            .starts_with(&app.url("/login?")),
+        "the login page"
+    );
+    screenshot(&browser, "login.png").await;
+    form.find(Locator::Css("input[name=username]"))
+        .await
+        .unwrap()
+        .send_keys(&user.email)
+        .await
+        .unwrap();
+    form.find(Locator::Css("input[name=password]"))
+        .await
+        .unwrap()
+        .send_keys(&user.password)
+        .await
+        .unwrap();
+    form.find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+
+    // The consent page → Allow → the client's redirect URI.
+    wait_for(&browser, "#consent-form").await;
+    let heading = browser
+        .find(Locator::Css("h1"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(heading.contains("Example App"), "{heading}");
+    screenshot(&browser, "consent.png").await;
+    browser
+        .find(Locator::Css("button[name=decision][value=allow]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let back = wait_for_url(&browser, &callback).await;
+    wait_for(&browser, "h1").await;
+    assert_eq!(param(&back, "state").as_deref(), Some(state), "{back}");
+    assert_eq!(
+        param(&back, "iss").as_deref(),
+        Some(app.address.as_str()),
+        "{back}"
+    );
+    let code = param(&back, "code").unwrap_or_else(|| panic!("no code in {back}"));
+
+    // The code works.
+    let resp = app
+        .token_basic(
+            &client,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", &callback),
+                ("code_verifier", &verifier),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    let tokens: Value = resp.json().await.unwrap();
+    assert!(tokens["id_token"].as_str().is_some(), "{tokens}");
+
+    // An unknown client: an error page on the server, no redirect.
+    let bad = app.url("/authorize?client_id=nope&response_type=code");
+    browser.goto(&bad).await.unwrap();
+    let title = wait_for(&browser, "#error-title").await;
+    assert!(title.is_displayed().await.unwrap());
+    assert!(!title.text().await.unwrap().is_empty());
+    assert!(!browser
+        .find(Locator::Css("#error-message"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+        .is_empty());
+    let url = browser.current_url().await.unwrap();
+    assert!(
+        url.as_str().starts_with(&app.address),
+        "redirected to {url}"
+    );
+    screenshot(&browser, "error.png").await;
+
+    // Signed out from here on: registration and the login page are for newcomers.
+    browser.delete_all_cookies().await.unwrap();
+
+    // Registration with a weak password (long enough, but no upper-case letter or digit): the
+    // two broken rules are marked, as the README's screenshot says.
+    browser.goto(&app.url("/register")).await.unwrap();
+    let form = wait_for(&browser, "#register-form").await;
+    form.find(Locator::Css("input[name=email]"))
+        .await
+        .unwrap()
+        .send_keys("grace@example.com")
+        .await
+        .unwrap();
+    form.find(Locator::Css("input[name=password]"))
+        .await
+        .unwrap()
+        .send_keys("weakpass")
+        .await
+        .unwrap();
+    form.find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(&browser, "#register-error").await;
+    let broken = browser
+        .find_all(Locator::Css("#password-rules li.broken"))
+        .await
+        .unwrap();
+    let mut marked = Vec::new();
+    for rule in &broken {
+        marked.push(rule.text().await.unwrap());
+    }
+    assert_eq!(marked.len(), 2, "{marked:?}");
+    screenshot(&browser, "register.png").await;
+
+    // The login page at phone width.
+    browser.set_window_size(390, 844).await.unwrap();
+    let (_, challenge) = pkce();
+    browser
+        .goto(&authorize_url(
+            &app,
+            &client.id,
+            &callback,
+            "st-browser-2",
+            &challenge,
+        ))
+        .await
+        .unwrap();
+    wait_for(&browser, "#login-form").await;
+    screenshot(&browser, "login-mobile.png").await;
+
+    browser.close().await.unwrap();
+    drop(driver);
+    eprintln!("browser test took {:?}", started.elapsed());
+}
