@@ -59,7 +59,12 @@ async fn untrusted_client_or_redirect_uri_gets_a_page_never_a_redirect(backend: 
 
     let mut p = TestApp::code_request(&client, &challenge, "openid");
     p[1].1 = "no-such-client";
-    assert_error_page(get(p).await.unwrap(), 400, "unknown").await;
+    assert_error_page(
+        get(p).await.unwrap(),
+        400,
+        "not registered with this server",
+    )
+    .await;
 
     for bad in [
         "http://127.0.0.1:9/callback/",

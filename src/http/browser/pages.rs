@@ -29,11 +29,13 @@ pub struct LoginPage {
     pub providers: Vec<ProviderButton>,
 }
 
-/// One rule of the password policy, and whether the last attempt broke it.
+/// One rule of the password policy, and how the last attempt fared against it.
 #[derive(Debug, Clone)]
 pub struct RuleView {
     pub text: String,
     pub broken: bool,
+    /// The last attempted password was checked and met this rule.
+    pub met: bool,
 }
 
 #[derive(Template)]

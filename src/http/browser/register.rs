@@ -157,9 +157,14 @@ fn page(
 ) -> HttpResponse {
     let mut rules: Vec<RuleView> = password::policy_rules(&state.settings.password)
         .into_iter()
-        .map(|r| RuleView {
-            broken: broken.iter().any(|b| b.rule == r.rule),
-            text: capitalized(&r.message),
+        .map(|r| {
+            let is_broken = broken.iter().any(|b| b.rule == r.rule);
+            RuleView {
+                broken: is_broken,
+                // Rules are only known to be met when the password was checked and failed others.
+                met: !is_broken && !broken.is_empty(),
+                text: capitalized(&r.message),
+            }
         })
         .collect();
     for b in broken {
@@ -167,6 +172,7 @@ fn page(
             rules.push(RuleView {
                 text: capitalized(&b.message),
                 broken: true,
+                met: false,
             });
         }
     }

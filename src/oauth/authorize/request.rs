@@ -119,8 +119,9 @@ pub fn validate(
     let client_id = params
         .get("client_id")
         .ok_or_else(|| page("The request has no client_id."))?;
-    let client =
-        find_client(client_id)?.ok_or_else(|| page("The application (client_id) is unknown."))?;
+    let client = find_client(client_id)?.ok_or_else(|| {
+        page("The application that sent you here is not registered with this server.")
+    })?;
     let (redirect_uri, redirect_uri_given) =
         match params.get("redirect_uri") {
             Some(uri) if client.redirect_uris.iter().any(|r| r == uri) => (uri.to_string(), true),
