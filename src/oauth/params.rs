@@ -61,6 +61,19 @@ impl Params {
         self.values.get(name).map(Vec::as_slice).unwrap_or(&[])
     }
 
+    /// The parameters as a query string (to re-issue a POSTed request as a GET).
+    pub fn to_query(&self) -> String {
+        let mut names: Vec<&String> = self.values.keys().collect();
+        names.sort();
+        let mut out = url::form_urlencoded::Serializer::new(String::new());
+        for name in names {
+            for value in &self.values[name] {
+                out.append_pair(name, value);
+            }
+        }
+        out.finish()
+    }
+
     pub fn require(&self, name: &str) -> Result<&str, OAuthError> {
         self.get(name)
             .ok_or_else(|| OAuthError::invalid_request(format!("parameter {name} is required")))
@@ -72,10 +85,20 @@ fn decode(raw: &[u8]) -> Result<String, OAuthError> {
         .iter()
         .map(|b| if *b == b'+' { b' ' } else { *b })
         .collect();
-    percent_decode(&plus_as_space)
+    let text = percent_decode(&plus_as_space)
         .decode_utf8()
         .map(|s| s.into_owned())
-        .map_err(|_| OAuthError::invalid_request("the request body is not valid UTF-8"))
+        .map_err(|_| OAuthError::invalid_request("the request is not valid UTF-8"))?;
+    // Control characters have no place in a parameter (and PostgreSQL text can't hold NUL).
+    if text
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+    {
+        return Err(OAuthError::invalid_request(
+            "the request contains control characters",
+        ));
+    }
+    Ok(text)
 }
 
 #[cfg(test)]
@@ -99,6 +122,20 @@ mod tests {
         assert_eq!(err.code(), ErrorCode::InvalidRequest);
         let p = Params::parse_form(b"resource=a&resource=b", &["resource"]).unwrap();
         assert_eq!(p.all("resource"), ["a", "b"]);
+    }
+
+    #[test]
+    fn control_characters_are_invalid_request() {
+        for body in [&b"state=a%00b"[..], b"client_id=%1B", b"x=%7F"] {
+            let err = Params::parse_form(body, &[]).unwrap_err();
+            assert_eq!(err.code(), ErrorCode::InvalidRequest);
+        }
+        assert_eq!(
+            Params::parse_form(b"password=a%09b", &[])
+                .unwrap()
+                .get("password"),
+            Some("a\tb")
+        );
     }
 
     #[test]

@@ -103,7 +103,7 @@ pub enum LogoutError {
 
 /// An ID token we signed for this issuer (expired ones too: the user may have been away);
 /// returns its subject, session and client.
-fn read_hint(keys: &KeySet, issuer: &str, token: &str) -> Option<(Hint, String)> {
+pub fn read_hint(keys: &KeySet, issuer: &str, token: &str) -> Option<(Hint, String)> {
     let (header, payload) = tokens::verify_signature(keys, token).ok()?;
     // Access tokens are signed by the same keys; only an ID token is a hint.
     if header.get("typ").and_then(Value::as_str) != Some("JWT") {

@@ -70,11 +70,12 @@ pub fn find_request(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Req
         .optional()
 }
 
-pub fn mark_authenticated(conn: &mut DbConnection, id: &str, now: i64) -> QueryResult<()> {
+/// Records a fresh sign-in for a pending request; `false` when it is gone (finished).
+pub fn mark_authenticated(conn: &mut DbConnection, id: &str, now: i64) -> QueryResult<bool> {
     diesel::update(authorization_requests::table.find(id))
         .set(authorization_requests::authenticated_at.eq(now))
         .execute(conn)
-        .map(|_| ())
+        .map(|n| n == 1)
 }
 
 /// Deletes a finished request; `false` when another tab finished it first.

@@ -92,6 +92,27 @@ async fn untrusted_client_or_redirect_uri_gets_a_page_never_a_redirect(backend: 
     assert_eq!(resp.status(), 302);
     assert!(web::location(&app, &resp).contains("/login?request="));
 
+    // Control characters (PostgreSQL text can't even hold NUL): a page, never a 5xx.
+    let url = format!(
+        "{}?client_id=a%00b&response_type=code",
+        app.url("/authorize")
+    );
+    assert_error_page(b.get(url).send().await.unwrap(), 400, "control characters").await;
+    let url = format!(
+        "{}&state=x%00",
+        app.authorize_url(&TestApp::code_request(&client, &challenge, "openid"))
+    );
+    assert_error_page(b.get(url).send().await.unwrap(), 400, "control characters").await;
+    let resp = app
+        .api
+        .post(app.url("/token"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("grant_type=authorization_code&client_id=x%00")
+        .send()
+        .await
+        .unwrap();
+    crate::helpers::assert_oauth_error(resp, 400, "invalid_request").await;
+
     // A repeated parameter can't be trusted either.
     let url = format!(
         "{}&client_id={}",
@@ -354,6 +375,21 @@ async fn prompt_none_answers_without_a_page(backend: Backend) {
     assert!(param(&loc, "code").is_some(), "{loc}");
     assert_eq!(param(&loc, "state").as_deref(), Some("st-123"));
     assert_eq!(param(&loc, "iss").as_deref(), Some(app.address.as_str()));
+    // id_token_hint: prompt=none answers only for the hinted user.
+    let mine = id_token(&app, &b, &client, &user.email).await;
+    let other = app.create_user("pn2@example.com", "student").await;
+    let theirs = id_token(&app, &browser(), &client, &other.email).await;
+    let resp = b
+        .get(app.authorize_url(&borrowed(&with(none.clone(), "id_token_hint", Some(&mine)))))
+        .send()
+        .await
+        .unwrap();
+    assert!(param(&web::location(&app, &resp), "code").is_some());
+    let hinted = with(none.clone(), "id_token_hint", Some(&theirs));
+    redirected_error_with(&app, &b, &hinted, "login_required").await;
+    let forged = with(none.clone(), "id_token_hint", Some("not.a.token"));
+    redirected_error_with(&app, &b, &forged, "invalid_request").await;
+
     // The browser sign-in times out when idle (60 min by default).
     app.clock.advance(3601);
     redirected_error_with(&app, &b, &none, "login_required").await;
@@ -430,6 +466,26 @@ async fn max_age_and_prompt_login_force_a_fresh_login(backend: Backend) {
         "auth_time is the fresh login"
     );
 
+    // max_age=0 with a consent page in between: the fresh login counts for this request (no
+    // loop back to the login page).
+    let asks = app.code_client();
+    app.clock.advance(1);
+    let p = with(owned(&asks, &challenge, "openid"), "max_age", Some("0"));
+    let resp = b
+        .get(app.authorize_url(&borrowed(&p)))
+        .send()
+        .await
+        .unwrap();
+    let login = web::location(&app, &resp);
+    assert!(login.contains("/login?request="), "{login}");
+    app.clock.advance(5);
+    let resp = web::sign_in(&app, &b, &login, &user.email, &user.password).await;
+    let consent = web::location(&app, &resp);
+    assert!(consent.contains("/consent?request="), "{consent}");
+    app.clock.advance(5);
+    let resp = web::decide(&app, &b, &consent, "allow").await;
+    assert!(param(&web::location(&app, &resp), "code").is_some());
+
     // prompt=login: the login page even with a live session.
     let resp = b
         .get(app.authorize_url(&borrowed(&with(base.clone(), "prompt", Some("login")))))
@@ -488,12 +544,37 @@ async fn consent_is_remembered_per_scope_set_and_deny_is_access_denied(backend: 
     // The request is finished: its consent page can't be answered again.
     let (status, _, _) = web::get(&b, &consent).await;
     assert_eq!(status, 400);
-    // A skip-consent client never asks.
+    // A skip-consent client doesn't ask, unless the request says prompt=consent.
     let trusted = app.code_client_with(|s| s.skip_consent = true);
+    let forced = with(
+        owned(&trusted, &challenge, "openid read"),
+        "prompt",
+        Some("consent"),
+    );
+    let resp = b
+        .get(app.authorize_url(&borrowed(&forced)))
+        .send()
+        .await
+        .unwrap();
+    assert!(web::location(&app, &resp).contains("/consent?request="));
     let resp = b
         .get(app.authorize_url(&borrowed(&owned(&trusted, &challenge, "openid read"))))
         .send()
         .await
         .unwrap();
     assert!(param(&web::location(&app, &resp), "code").is_some());
+}
+
+/// An ID token for `email` (signing in on `b` if needed, consenting if asked).
+async fn id_token(app: &TestApp, b: &reqwest::Client, client: &TestClient, email: &str) -> String {
+    let (verifier, challenge) = web::pkce();
+    let p = owned(client, &challenge, "openid email");
+    let back = web::authorize_through(app, b, &borrowed(&p), email, crate::helpers::PASSWORD).await;
+    let code = param(&back, "code").unwrap();
+    let tokens: serde_json::Value = web::exchange(app, client, &code, Some(&verifier))
+        .await
+        .json()
+        .await
+        .unwrap();
+    tokens["id_token"].as_str().unwrap().to_string()
 }

@@ -11,6 +11,8 @@ crate::both_backends!(
     registration_enforces_the_policy_rule_by_rule_then_continues,
     logout_asks_unless_the_client_proves_itself,
     the_browser_session_has_an_absolute_lifetime_and_authorize_takes_post,
+    cookieless_cross_site_posts_are_repeated_as_gets,
+    a_double_submitted_login_signs_in_once,
 );
 
 /// A pending request's login URL in a fresh browser.
@@ -420,4 +422,83 @@ async fn the_browser_session_has_an_absolute_lifetime_and_authorize_takes_post(b
         param(&silent().await, "error").as_deref(),
         Some("login_required")
     );
+}
+
+async fn cookieless_cross_site_posts_are_repeated_as_gets(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let client = app.code_client();
+    let (_, challenge) = web::pkce();
+    // A form on the client's site posts here; SameSite=Lax keeps our cookies out of it, so
+    // the browser is sent to repeat it as a GET (which carries them).
+    let params = TestApp::code_request(&client, &challenge, "openid");
+    let resp = browser()
+        .post(app.url("/authorize"))
+        .form(&params)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    assert!(resp.headers().get("set-cookie").is_none());
+    let again = web::location(&app, &resp);
+    assert!(again.starts_with(&app.url("/authorize?")), "{again}");
+    let mut sent: Vec<(String, String)> = params
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let mut got = web::query(&again);
+    sent.sort();
+    got.sort();
+    assert_eq!(sent, got);
+    let logout = [
+        ("client_id", client.id.as_str()),
+        ("post_logout_redirect_uri", POST_LOGOUT_URI),
+    ];
+    let resp = browser()
+        .post(app.url("/logout"))
+        .form(&logout)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    assert!(web::location(&app, &resp).starts_with(&app.url("/logout?")));
+}
+
+async fn a_double_submitted_login_signs_in_once(backend: Backend) {
+    use diesel::prelude::*;
+    use portcullis::store::schema::sessions;
+
+    let app = spawn_app(backend).await;
+    let user = app.create_user("twice@example.com", "student").await;
+    let b = browser();
+    let client = app.code_client_with(|s| s.skip_consent = true);
+    let (_, challenge) = web::pkce();
+    let resp = b
+        .get(app.authorize_url(&TestApp::code_request(&client, &challenge, "openid")))
+        .send()
+        .await
+        .unwrap();
+    let login = web::location(&app, &resp);
+    let (_, _, html) = web::get(&b, &login).await;
+    let form = fill(
+        form_fields(&html, "#login-form"),
+        &[("username", &user.email), ("password", &user.password)],
+    );
+    let url = app.url("/login");
+    let submits = (0..3).map(|_| web::post_form(&b, &url, &form));
+    let mut statuses: Vec<u16> = futures_util::future::join_all(submits)
+        .await
+        .into_iter()
+        .map(|r| r.status().as_u16())
+        .collect();
+    statuses.sort();
+    assert_eq!(statuses, [303, 400, 400]);
+    // The losers' sign-ins were rolled back: one session, one code.
+    let mut conn = app.db.get().unwrap();
+    let live: i64 = sessions::table
+        .filter(sessions::user_id.eq(&user.id))
+        .filter(sessions::ended_at.is_null())
+        .count()
+        .get_result(&mut *conn)
+        .unwrap();
+    assert_eq!(live, 1);
 }

@@ -1,12 +1,13 @@
 //! `/authorize` (GET and POST): validate, then sign-in page, consent page, or straight back to
 //! the client when the browser is signed in and consent is on record.
-use actix_web::http::StatusCode;
+use actix_web::http::{Method, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::{deliver, read_params, see_other, signed_in, Ctx};
 use crate::http::error::PageError;
 use crate::oauth::authorize::{self, AuthorizeError, Next, Reply};
-use crate::oauth::ClientStore;
+use crate::oauth::{ClientStore, ErrorCode};
+use crate::oidc::logout;
 use crate::state::AppState;
 use crate::store::authorize as store;
 use crate::tokens::secret;
@@ -25,6 +26,12 @@ pub async fn authorize(
     // Until the client and redirect URI are validated, nothing may redirect.
     let params = read_params(&req, payload).await?;
     let ctx = Ctx::new(&req, &state)?;
+    if req.method() == Method::POST && ctx.browser.is_new() && ctx.session_cookie.is_none() {
+        // A cross-site form POST carries no SameSite=Lax cookies: ask the browser to repeat
+        // it as a top-level GET, which does, rather than treat it as signed out.
+        return Ok(see_other(&format!("/authorize?{}", params.to_query())));
+    }
+    let keys = state.keys.current();
     let (now, binding, cookie) = (
         ctx.now,
         ctx.browser.binding_hash(),
@@ -34,7 +41,17 @@ pub async fn authorize(
     let outcome = state
         .db
         .run(move |c| {
-            let (client, request) = authorize::validate(&params, |id| c.find_client(id))?;
+            let (client, mut request) = authorize::validate(&params, |id| c.find_client(id))?;
+            if let Some(hint) = params.get("id_token_hint") {
+                let Some((hint, _)) = logout::read_hint(&keys, &st.settings.issuer, hint) else {
+                    return Err(AuthorizeError::Redirect(Box::new(Reply::error(
+                        request.reply.clone(),
+                        ErrorCode::InvalidRequest,
+                        "id_token_hint is not an ID token issued by this server",
+                    ))));
+                };
+                request.hint_subject = Some(hint.sub);
+            }
             let user = signed_in(c, &st, cookie.as_deref(), now)?;
             let next = authorize::next_step(c, &request, &client, user.as_ref(), &st.roles, now)?;
             let page = match next {

@@ -12,6 +12,7 @@ use crate::oauth::authorize::{self, Next, Reply};
 use crate::oauth::ErrorCode;
 use crate::state::AppState;
 use crate::store::authorize as store;
+use crate::store::write_transaction;
 
 /// What the consent page (GET) leads to.
 enum Shown {
@@ -113,53 +114,55 @@ pub async fn submit(
         ctx.meta.clone(),
         state.clone(),
     );
+    // One transaction: the request is finished, consent remembered and the code issued
+    // together, or not at all (an error leaves the request answerable).
     let step = state
         .db
         .run(move |c| {
-            let pending = load_pending(c, &id, &browser, now)?;
-            let Some(user) = signed_in(c, &st, cookie.as_deref(), now)? else {
-                return Ok::<_, PageError>(Step::Page(format!("/login?request={id}")));
-            };
-            // The sign-in must still satisfy the request (prompt=login, max_age).
-            let next = authorize::next_step(
-                c,
-                &pending.request,
-                &pending.client,
-                Some(&user),
-                &st.roles,
-                now,
-            )?;
-            let scopes = match next {
-                Next::Consent { scopes } => scopes,
-                other => return step_for(c, &pending, other),
-            };
-            if !store::delete_request(c, &pending.id)? {
-                return Err(PageError::bad_request(
-                    "This sign-in request was already completed. Go back to the application.",
-                ));
-            }
-            let reply = if allow {
-                authorize::consent_granted(c, &pending.request, &user, &scopes, &meta, now)?
-            } else {
-                audit::record(
+            write_transaction(c, |c| {
+                let pending = load_pending(c, &id, &browser, now)?;
+                let Some(user) = signed_in(c, &st, cookie.as_deref(), now)? else {
+                    return Ok::<_, PageError>(Step::Page(format!("/login?request={id}")));
+                };
+                // The sign-in must still satisfy the request (prompt=login, max_age).
+                let next = authorize::next_step(
                     c,
-                    Event {
-                        kind: audit::CONSENT_DENIED,
-                        success: false,
-                        user_id: Some(&user.user.id),
-                        client_id: Some(&pending.client.id),
-                        meta: Some(&meta),
-                        detail: Some(json!({ "scope": scopes.join(" ") })),
-                    },
+                    &pending.request,
+                    &pending.client,
+                    Some(&user),
+                    &st.roles,
                     now,
                 )?;
-                Reply::error(
-                    pending.request.reply.clone(),
-                    ErrorCode::AccessDenied,
-                    "the user denied the request",
-                )
-            };
-            Ok(Step::Reply(Box::new(reply)))
+                let scopes = match next {
+                    Next::Consent { scopes } => scopes,
+                    other => return step_for(c, &pending, other),
+                };
+                if !store::delete_request(c, &pending.id)? {
+                    return Err(super::already_completed());
+                }
+                let reply = if allow {
+                    authorize::consent_granted(c, &pending.request, &user, &scopes, &meta, now)?
+                } else {
+                    audit::record(
+                        c,
+                        Event {
+                            kind: audit::CONSENT_DENIED,
+                            success: false,
+                            user_id: Some(&user.user.id),
+                            client_id: Some(&pending.client.id),
+                            meta: Some(&meta),
+                            detail: Some(json!({ "scope": scopes.join(" ") })),
+                        },
+                        now,
+                    )?;
+                    Reply::error(
+                        pending.request.reply.clone(),
+                        ErrorCode::AccessDenied,
+                        "the user denied the request",
+                    )
+                };
+                Ok(Step::Reply(Box::new(reply)))
+            })
         })
         .await?;
     send_step(&step, &state.settings.issuer)

@@ -100,6 +100,12 @@ impl Browser {
         }
     }
 
+    /// The request came without the cookie (a first visit, or a cross-site POST, which
+    /// `SameSite=Lax` strips of cookies).
+    pub fn is_new(&self) -> bool {
+        self.fresh
+    }
+
     /// What authorization requests store to know their browser.
     pub fn binding_hash(&self) -> String {
         secret::hash_secret(&self.value)

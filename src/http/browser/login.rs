@@ -14,6 +14,7 @@ use crate::identity::users::User;
 use crate::oauth::authorize;
 use crate::state::AppState;
 use crate::store::authorize as store;
+use crate::store::write_transaction;
 
 /// The client sessions started without an authorization request are listed under.
 pub const PORTAL_CLIENT_ID: &str = "portcullis";
@@ -142,40 +143,46 @@ pub async fn complete_sign_in(
         ctx.now,
         state.clone(),
     );
+    // One transaction: when a double submit loses the race for the pending request, its
+    // sign-in is rolled back too (no orphan session, no replaced cookie).
     let (new_cookie, step) = state
         .db
         .run(move |c| {
-            let previous = signed_in(c, &st, cookie.as_deref(), now)?.map(|s| s.session);
-            let client_id = pending
-                .as_ref()
-                .map_or(PORTAL_CLIENT_ID, |p| p.client.id.as_str());
-            let (session, new_cookie) = browser::sign_in(
-                c,
-                Authenticated {
-                    user: &user,
-                    amr,
-                    client_id,
-                },
-                previous.as_ref(),
-                &meta,
-                &st.settings.sessions,
-                now,
-            )?;
-            let Some(mut pending) = pending else {
-                return Ok::<_, PageError>((new_cookie, None));
-            };
-            store::mark_authenticated(c, &pending.id, now)?;
-            pending.request.authenticated_at = Some(now);
-            let signed = SignedIn { session, user };
-            let next = authorize::next_step(
-                c,
-                &pending.request,
-                &pending.client,
-                Some(&signed),
-                &st.roles,
-                now,
-            )?;
-            Ok((new_cookie, Some(step_for(c, &pending, next)?)))
+            write_transaction(c, |c| {
+                let previous = signed_in(c, &st, cookie.as_deref(), now)?.map(|s| s.session);
+                let client_id = pending
+                    .as_ref()
+                    .map_or(PORTAL_CLIENT_ID, |p| p.client.id.as_str());
+                let (session, new_cookie) = browser::sign_in(
+                    c,
+                    Authenticated {
+                        user: &user,
+                        amr,
+                        client_id,
+                    },
+                    previous.as_ref(),
+                    &meta,
+                    &st.settings.sessions,
+                    now,
+                )?;
+                let Some(mut pending) = pending else {
+                    return Ok::<_, PageError>((new_cookie, None));
+                };
+                if !store::mark_authenticated(c, &pending.id, now)? {
+                    return Err(super::already_completed());
+                }
+                pending.request.authenticated_at = Some(now);
+                let signed = SignedIn { session, user };
+                let next = authorize::next_step(
+                    c,
+                    &pending.request,
+                    &pending.client,
+                    Some(&signed),
+                    &st.roles,
+                    now,
+                )?;
+                Ok((new_cookie, Some(step_for(c, &pending, next)?)))
+            })
         })
         .await?;
     let mut resp = match step {

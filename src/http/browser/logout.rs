@@ -20,6 +20,15 @@ pub async fn logout(
     let ctx = Ctx::new(&req, &state)?;
     // The confirmation form comes back with this browser's CSRF token and `confirm`.
     let confirmation = params.get("confirm").is_some() || params.get("csrf_token").is_some();
+    if req.method() == actix_web::http::Method::POST
+        && !confirmation
+        && ctx.browser.is_new()
+        && ctx.session_cookie.is_none()
+    {
+        // An RP's cross-site POST carries no SameSite=Lax cookies: repeat it as a GET, which
+        // does, instead of reporting a sign-out that did not happen.
+        return Ok(super::see_other(&format!("/logout?{}", params.to_query())));
+    }
     if confirmation && !ctx.browser.check_csrf(params.get("csrf_token")) {
         return Err(PageError::csrf());
     }

@@ -20,7 +20,7 @@ use super::meta::request_meta;
 use crate::identity::browser::{self, SignedIn};
 use crate::identity::RequestMeta;
 use crate::oauth::authorize::{AuthRequest, Next, Reply, ResponseMode};
-use crate::oauth::{Client, ClientStore, Params};
+use crate::oauth::{Client, ClientStore, GrantType, Params};
 use crate::state::AppState;
 use crate::store::authorize as store;
 use crate::store::DbConnection;
@@ -144,9 +144,17 @@ pub fn load_pending(
         ));
     }
     let client = c.find_client(&row.client_id)?.ok_or_else(expired)?;
+    let mut request = AuthRequest::from_row(&row);
+    // The registration may have changed since the request was checked.
+    if !client.allows_grant(GrantType::AuthorizationCode)
+        || !client.redirect_uris.contains(&request.reply.redirect_uri)
+    {
+        return Err(expired());
+    }
+    request.scopes.retain(|s| client.scopes.contains(s));
     Ok(Pending {
         id: row.id.clone(),
-        request: AuthRequest::from_row(&row),
+        request,
         client,
     })
 }
@@ -167,13 +175,18 @@ pub fn step_for(c: &mut DbConnection, pending: &Pending, next: Next) -> Result<S
         Next::Consent { .. } => Ok(Step::Page(format!("/consent?request={}", pending.id))),
         Next::Reply(reply) => {
             if !store::delete_request(c, &pending.id)? {
-                return Err(PageError::bad_request(
-                    "This sign-in request was already completed. Go back to the application.",
-                ));
+                return Err(already_completed());
             }
             Ok(Step::Reply(reply))
         }
     }
+}
+
+/// Another tab (or a double submit) finished the pending request first.
+pub fn already_completed() -> PageError {
+    PageError::bad_request(
+        "This sign-in request was already completed. Go back to the application.",
+    )
 }
 
 /// Sends a step: a 303 to our page, or the reply to the client.

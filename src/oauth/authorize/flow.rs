@@ -40,11 +40,22 @@ pub fn next_step(
 ) -> anyhow::Result<Next> {
     let fresh_login_needed = match signed_in {
         None => true,
+        // Signed in on the login page of this very request: prompt=login and max_age are met
+        // (max_age is not re-checked while the user reads the consent page).
+        Some(s)
+            if req
+                .authenticated_at
+                .is_some_and(|t| s.session.auth_time >= t) =>
+        {
+            false
+        }
         Some(s) => {
-            (req.prompt.login && req.authenticated_at.is_none())
+            req.prompt.login
                 || req
                     .max_age
                     .is_some_and(|max| now - s.session.auth_time > max)
+                // OIDC Core §3.1.2.2: the hinted user must be the one signed in.
+                || req.hint_subject.as_ref().is_some_and(|sub| *sub != s.user.id)
         }
     };
     let Some(signed_in) = signed_in.filter(|_| !fresh_login_needed) else {
@@ -55,8 +66,9 @@ pub fn next_step(
         });
     };
     let scopes = grantable(req, client, &signed_in.user.role, roles);
-    let consent_needed = !client.skip_consent
-        && (req.prompt.consent || !consent_covers(conn, &signed_in.user.id, client, &scopes)?);
+    // prompt=consent asks even a skip-consent client's users (OIDC Core §3.1.2.1).
+    let consent_needed = req.prompt.consent
+        || (!client.skip_consent && !consent_covers(conn, &signed_in.user.id, client, &scopes)?);
     if !consent_needed {
         let code = issue_code(conn, req, signed_in, &scopes, now)?;
         return Ok(Next::Reply(Box::new(Reply::code(req.reply.clone(), code))));

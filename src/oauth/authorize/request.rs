@@ -8,7 +8,7 @@ use crate::store::authorize::RequestRow;
 pub const REQUEST_TTL_SECS: i64 = 600;
 
 /// Longest `state`, `nonce` and `login_hint` accepted (they are stored).
-const MAX_PARAM_LEN: usize = 2048;
+const MAX_PARAM_LEN: usize = 1024;
 
 /// OIDC `prompt` values (`select_account` is treated as `login`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -26,7 +26,11 @@ impl Prompt {
                 "none" => p.none = true,
                 "login" | "select_account" => p.login = true,
                 "consent" => p.consent = true,
-                other => return Err(format!("prompt value {other:?} is not supported")),
+                _ => {
+                    return Err(
+                        "prompt may only hold none, login, consent and select_account".into(),
+                    )
+                }
             }
         }
         if p.none && (p.login || p.consent) {
@@ -65,6 +69,9 @@ pub struct AuthRequest {
     pub login_hint: Option<String>,
     /// When the user signed in for this request (after a login page).
     pub authenticated_at: Option<i64>,
+    /// The `sub` of a valid `id_token_hint` (set by the caller, which holds the keys); only
+    /// consulted before anything is stored.
+    pub hint_subject: Option<String>,
 }
 
 impl AuthRequest {
@@ -106,6 +113,7 @@ impl AuthRequest {
             max_age: row.max_age,
             login_hint: row.login_hint.clone(),
             authenticated_at: row.authenticated_at,
+            hint_subject: None,
         }
     }
 }
@@ -239,6 +247,7 @@ pub fn validate(
         max_age,
         login_hint,
         authenticated_at: None,
+        hint_subject: None,
     };
     Ok((client, request))
 }
