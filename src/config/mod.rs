@@ -11,7 +11,9 @@ use anyhow::{bail, Context};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+mod federation;
 mod sections;
+pub use federation::*;
 pub use sections::*;
 
 /// `PORTCULLIS_*` variables that are not settings (they steer the CLI or the test harness).
@@ -42,6 +44,7 @@ pub struct Settings {
     pub lockout: LockoutSettings,
     pub sessions: SessionSettings,
     pub api_keys: ApiKeySettings,
+    pub federation: FederationSettings,
     /// Peers (IPs or CIDR ranges) whose `X-Forwarded-For` is believed for the client IP.
     pub trusted_proxies: Vec<String>,
 }
@@ -63,6 +66,7 @@ impl Default for Settings {
             lockout: LockoutSettings::default(),
             sessions: SessionSettings::default(),
             api_keys: ApiKeySettings::default(),
+            federation: FederationSettings::default(),
             trusted_proxies: Vec::new(),
         }
     }
@@ -192,6 +196,33 @@ impl Settings {
         if self.api_keys.rotation_overlap_secs < 0 {
             bail!("api_keys.rotation_overlap_secs must not be negative");
         }
+        let fed = &self.federation;
+        if fed.timeout_secs < 1 || fed.timeout_secs > 120 {
+            bail!("federation.timeout_secs must be 1 to 120");
+        }
+        for (name, p) in &fed.oidc {
+            let ok_name = !name.is_empty()
+                && name.len() <= 32
+                && name.bytes().all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_'
+                });
+            if !ok_name || name == "google" || name == "github" {
+                bail!(
+                    "federation.oidc.{name}: a provider name is 1-32 of a-z 0-9 - _, and not \
+                     google or github"
+                );
+            }
+            Url::parse(&p.issuer)
+                .with_context(|| format!("federation.oidc.{name}.issuer is not a URL"))?;
+        }
+        Url::parse(&fed.google.issuer).context("federation.google.issuer is not a URL")?;
+        for (key, url) in [
+            ("authorize_url", &fed.github.authorize_url),
+            ("token_url", &fed.github.token_url),
+            ("api_url", &fed.github.api_url),
+        ] {
+            Url::parse(url).with_context(|| format!("federation.github.{key} is not a URL"))?;
+        }
         for proxy in &self.trusted_proxies {
             crate::identity::client_ip::parse_net(proxy)?;
         }
@@ -252,6 +283,16 @@ impl Settings {
     pub fn redacted(&self) -> serde_json::Value {
         let mut copy = self.clone();
         copy.database_url = redact_url_password(&copy.database_url);
+        let hide = |s: &mut Option<String>| {
+            if s.is_some() {
+                *s = Some("<redacted>".into());
+            }
+        };
+        hide(&mut copy.federation.google.client_secret);
+        hide(&mut copy.federation.github.client_secret);
+        for p in copy.federation.oidc.values_mut() {
+            hide(&mut p.client_secret);
+        }
         serde_json::to_value(copy).unwrap_or(serde_json::Value::Null)
     }
 

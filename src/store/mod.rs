@@ -8,6 +8,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod authorize;
 pub mod clients;
+pub mod federation;
 mod pool;
 pub mod schema;
 pub mod sessions;

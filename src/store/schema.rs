@@ -170,6 +170,46 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    federated_identities (id) {
+        id -> Text,
+        provider -> Text,
+        subject -> Text,
+        user_id -> Text,
+        email -> Nullable<Text>,
+        created_at -> BigInt,
+        last_used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    federation_states (state_hash) {
+        state_hash -> Text,
+        provider -> Text,
+        browser_hash -> Text,
+        request_id -> Nullable<Text>,
+        pkce_verifier -> Text,
+        nonce -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    federation_links (token_hash) {
+        token_hash -> Text,
+        browser_hash -> Text,
+        user_id -> Text,
+        provider -> Text,
+        subject -> Text,
+        email -> Text,
+        request_id -> Nullable<Text>,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(api_keys -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));

@@ -1,0 +1,3 @@
+DROP TABLE federation_links;
+DROP TABLE federation_states;
+DROP TABLE federated_identities;

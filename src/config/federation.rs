@@ -1,0 +1,116 @@
+//! `[federation]`: upstream identity providers. A provider without both a client id and a
+//! client secret is off (and has no button on the login page).
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct FederationSettings {
+    pub google: GoogleSettings,
+    pub github: GithubSettings,
+    /// Any OpenID provider, by name (`federation.oidc.<name>`); the name is in its callback URL.
+    pub oidc: BTreeMap<String, OidcProviderSettings>,
+    /// Connect and whole-request timeout for calls to upstream providers.
+    pub timeout_secs: u64,
+}
+
+impl Default for FederationSettings {
+    fn default() -> Self {
+        FederationSettings {
+            google: GoogleSettings::default(),
+            github: GithubSettings::default(),
+            oidc: BTreeMap::new(),
+            timeout_secs: 10,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct GoogleSettings {
+    #[serde(deserialize_with = "opt_string")]
+    pub client_id: Option<String>,
+    #[serde(deserialize_with = "opt_string")]
+    pub client_secret: Option<String>,
+    /// Discovered at `<issuer>/.well-known/openid-configuration`.
+    pub issuer: String,
+    pub scopes: Vec<String>,
+    pub display_name: String,
+}
+
+impl Default for GoogleSettings {
+    fn default() -> Self {
+        GoogleSettings {
+            client_id: None,
+            client_secret: None,
+            issuer: "https://accounts.google.com".into(),
+            scopes: default_oidc_scopes(),
+            display_name: "Google".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct GithubSettings {
+    #[serde(deserialize_with = "opt_string")]
+    pub client_id: Option<String>,
+    #[serde(deserialize_with = "opt_string")]
+    pub client_secret: Option<String>,
+    pub authorize_url: String,
+    pub token_url: String,
+    /// The REST API (`/user`, `/user/emails`); GitHub Enterprise: `https://HOST/api/v3`.
+    pub api_url: String,
+    pub scopes: Vec<String>,
+    pub display_name: String,
+}
+
+impl Default for GithubSettings {
+    fn default() -> Self {
+        GithubSettings {
+            client_id: None,
+            client_secret: None,
+            authorize_url: "https://github.com/login/oauth/authorize".into(),
+            token_url: "https://github.com/login/oauth/access_token".into(),
+            api_url: "https://api.github.com".into(),
+            scopes: vec!["read:user".into(), "user:email".into()],
+            display_name: "GitHub".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct OidcProviderSettings {
+    pub issuer: String,
+    #[serde(default, deserialize_with = "opt_string")]
+    pub client_id: Option<String>,
+    #[serde(default, deserialize_with = "opt_string")]
+    pub client_secret: Option<String>,
+    /// The button label ("Continue with …"); defaults to the provider's name.
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default = "default_oidc_scopes")]
+    pub scopes: Vec<String>,
+}
+
+fn default_oidc_scopes() -> Vec<String> {
+    vec!["openid".into(), "email".into(), "profile".into()]
+}
+
+/// Client ids and secrets are strings even when they look like numbers (an environment
+/// variable `…__CLIENT_ID=12345` reads as an integer).
+fn opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        S(String),
+        I(i64),
+    }
+    Ok(match Option::<Raw>::deserialize(d)? {
+        Some(Raw::S(s)) if !s.is_empty() => Some(s),
+        Some(Raw::I(i)) => Some(i.to_string()),
+        _ => None,
+    })
+}
