@@ -71,6 +71,7 @@ impl Application {
             );
         }
         let proxies = TrustedProxies::new(&settings.trusted_proxies)?;
+        let federation = crate::federation::Providers::from_settings(&settings.federation)?;
         let discovery_json = serde_json::to_string(&oidc::discovery::metadata(&settings.issuer))?;
         let workers = settings
             .workers
@@ -83,6 +84,7 @@ impl Application {
             hasher,
             roles: Arc::new(roles),
             proxies,
+            federation: Arc::new(federation),
             discovery_json,
         });
         let app_state = state.clone();

@@ -17,6 +17,8 @@ pub struct AppState {
     pub hasher: Hasher,
     pub roles: Arc<Roles>,
     pub proxies: TrustedProxies,
+    /// Upstream identity providers (federation).
+    pub federation: Arc<crate::federation::Providers>,
     /// The discovery document, rendered once (the issuer never changes while running).
     pub discovery_json: String,
 }

@@ -50,7 +50,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/me", web::get().to(me))
             .route("/password", web::put().to(sessions::change_password))
             .route("/sessions", web::get().to(sessions::list_sessions))
-            .route("/sessions/{id}", web::delete().to(sessions::end_session)),
+            .route("/sessions/{id}", web::delete().to(sessions::end_session))
+            .route("/identities", web::get().to(super::identities::list))
+            .route(
+                "/identities/{id}",
+                web::delete().to(super::identities::unlink),
+            ),
     );
 }
 

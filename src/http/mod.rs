@@ -7,6 +7,7 @@ mod discovery;
 pub mod error;
 mod form;
 mod health;
+mod identities;
 mod meta;
 mod resource;
 mod sessions;

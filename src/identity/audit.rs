@@ -24,6 +24,9 @@ pub const TOKEN_REVOKED: &str = "token_revoked";
 pub const CONSENT_GRANTED: &str = "consent_granted";
 pub const CONSENT_DENIED: &str = "consent_denied";
 pub const CODE_REPLAY: &str = "code_replay_detected";
+pub const FEDERATED_LOGIN: &str = "federated_login";
+pub const IDENTITY_LINKED: &str = "identity_linked";
+pub const IDENTITY_UNLINKED: &str = "identity_unlinked";
 
 #[derive(Debug, Clone, Default)]
 pub struct Event<'a> {

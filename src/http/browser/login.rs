@@ -3,7 +3,7 @@
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::pages::{self, LoginPage, MessagePage};
+use super::pages::{self, LoginPage, MessagePage, ProviderButton};
 use super::{
     load_pending, read_params, request_query, send_step, signed_in, step_for, Ctx, Pending,
 };
@@ -219,6 +219,7 @@ pub fn login_page(
     error: Option<&str>,
 ) -> HttpResponse {
     let request = pending.map(|p| p.id.clone());
+    let query = request_query(request.as_deref());
     let username = username
         .map(str::to_string)
         .or_else(|| pending.and_then(|p| p.request.login_hint.clone()))
@@ -236,7 +237,15 @@ pub fn login_page(
             request,
             username,
             error: error.map(str::to_string),
-            providers: Vec::new(),
+            providers: state
+                .federation
+                .enabled()
+                .iter()
+                .map(|p| ProviderButton {
+                    display_name: p.display_name.clone(),
+                    href: format!("/federation/{}/start{query}", p.name),
+                })
+                .collect(),
         },
     )
 }

@@ -4,6 +4,7 @@ mod assets;
 mod authorize;
 mod consent;
 pub mod cookies;
+mod federation;
 mod login;
 mod logout;
 pub mod pages;
@@ -55,6 +56,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(logout::logout))
             .route(web::post().to(logout::logout))
             .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource("/federation/link")
+            .route(web::get().to(federation::show_link))
+            .route(web::post().to(federation::submit_link))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .route(
+        "/federation/{provider}/start",
+        web::get().to(federation::start),
+    )
+    .route(
+        "/federation/{provider}/callback",
+        web::get().to(federation::callback),
     )
     .route("/static/portcullis.css", web::get().to(assets::css))
     .route("/static/form_post.js", web::get().to(assets::form_post_js));

@@ -29,6 +29,18 @@ pub struct LoginPage {
     pub providers: Vec<ProviderButton>,
 }
 
+/// Confirming an existing account's password to link an upstream identity to it.
+#[derive(Template)]
+#[template(path = "link.html")]
+pub struct LinkPage {
+    pub csrf_token: String,
+    pub token: String,
+    pub provider: String,
+    pub email: String,
+    pub error: Option<String>,
+    pub back_href: String,
+}
+
 /// One rule of the password policy, and how the last attempt fared against it.
 #[derive(Debug, Clone)]
 pub struct RuleView {

@@ -1,0 +1,250 @@
+//! Federated sign-in: Portcullis as a client of upstream identity providers (Google and any
+//! OpenID provider with the `openidconnect` crate, GitHub with `oauth2` and its REST API). The
+//! apps behind Portcullis never see upstream tokens: an upstream sign-in ends in an ordinary
+//! Portcullis browser session.
+//!
+//! The HTTP client follows no redirects (SSRF) and has connect and total timeouts.
+mod accounts;
+mod github;
+mod oidc;
+
+pub use accounts::{complete_link, pending_link, resolve, Origin, Resolution};
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use openidconnect::core::CoreProviderMetadata;
+use openidconnect::PkceCodeChallenge;
+
+use crate::config::FederationSettings;
+
+/// An upstream provider that is configured (client id and secret set).
+#[derive(Debug, Clone)]
+pub struct Provider {
+    /// `google`, `github`, or the `federation.oidc.<name>` name; part of the callback URL.
+    pub name: String,
+    pub display_name: String,
+    client_id: String,
+    client_secret: String,
+    scopes: Vec<String>,
+    kind: Kind,
+}
+
+#[derive(Debug, Clone)]
+enum Kind {
+    Oidc {
+        issuer: String,
+    },
+    Github {
+        authorize_url: String,
+        token_url: String,
+        api_url: String,
+    },
+}
+
+/// Who the upstream says signed in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpstreamIdentity {
+    pub provider: String,
+    /// Stable at the provider: OIDC `sub`, GitHub's numeric user id.
+    pub subject: String,
+    pub email: Option<String>,
+    pub email_verified: bool,
+    pub name: Option<String>,
+}
+
+/// An upstream sign-in that failed: a message for the person, and the cause for the log.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct FederationError {
+    pub message: String,
+    #[source]
+    pub cause: Option<anyhow::Error>,
+}
+
+impl FederationError {
+    fn new(provider: &Provider, what: &str, cause: impl Into<anyhow::Error>) -> FederationError {
+        FederationError {
+            message: format!(
+                "{} could not complete your sign-in ({what}). Please try again.",
+                provider.display_name
+            ),
+            cause: Some(cause.into()),
+        }
+    }
+}
+
+/// What the start of an upstream sign-in sends along and keeps.
+pub struct Start {
+    pub state: String,
+    pub nonce: String,
+    pub pkce_challenge: PkceCodeChallenge,
+}
+
+/// Discovered OIDC metadata is reused this long (it carries the upstream's JWKS).
+const METADATA_TTL: Duration = Duration::from_secs(300);
+
+type MetadataCache = HashMap<String, (Instant, Arc<CoreProviderMetadata>)>;
+
+/// The configured providers and the HTTP client used to reach them.
+pub struct Providers {
+    providers: Vec<Provider>,
+    http: reqwest::Client,
+    discovered: Mutex<MetadataCache>,
+}
+
+impl Providers {
+    pub fn from_settings(fed: &FederationSettings) -> anyhow::Result<Providers> {
+        let mut providers = Vec::new();
+        let creds = |id: &Option<String>, secret: &Option<String>| match (id, secret) {
+            (Some(i), Some(s)) => Some((i.clone(), s.clone())),
+            _ => None,
+        };
+        if let Some((client_id, client_secret)) =
+            creds(&fed.google.client_id, &fed.google.client_secret)
+        {
+            providers.push(Provider {
+                name: "google".into(),
+                display_name: fed.google.display_name.clone(),
+                client_id,
+                client_secret,
+                scopes: fed.google.scopes.clone(),
+                kind: Kind::Oidc {
+                    issuer: fed.google.issuer.clone(),
+                },
+            });
+        }
+        if let Some((client_id, client_secret)) =
+            creds(&fed.github.client_id, &fed.github.client_secret)
+        {
+            let gh = &fed.github;
+            providers.push(Provider {
+                name: "github".into(),
+                display_name: gh.display_name.clone(),
+                client_id,
+                client_secret,
+                scopes: gh.scopes.clone(),
+                kind: Kind::Github {
+                    authorize_url: gh.authorize_url.clone(),
+                    token_url: gh.token_url.clone(),
+                    api_url: gh.api_url.trim_end_matches('/').to_string(),
+                },
+            });
+        }
+        for (name, p) in &fed.oidc {
+            if let Some((client_id, client_secret)) = creds(&p.client_id, &p.client_secret) {
+                providers.push(Provider {
+                    name: name.clone(),
+                    display_name: p.display_name.clone().unwrap_or_else(|| name.clone()),
+                    client_id,
+                    client_secret,
+                    scopes: p.scopes.clone(),
+                    kind: Kind::Oidc {
+                        issuer: p.issuer.clone(),
+                    },
+                });
+            }
+        }
+        let timeout = Duration::from_secs(fed.timeout_secs);
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(timeout.min(Duration::from_secs(5)))
+            .timeout(timeout)
+            .user_agent(concat!("portcullis/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .context("building the upstream HTTP client")?;
+        Ok(Providers {
+            providers,
+            http,
+            discovered: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Enabled providers, in configuration order (Google, GitHub, then the others by name).
+    pub fn enabled(&self) -> &[Provider] {
+        &self.providers
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Provider> {
+        self.providers.iter().find(|p| p.name == name)
+    }
+
+    /// A fresh state, nonce and PKCE pair, and the verifier to keep.
+    pub fn new_start() -> anyhow::Result<(Start, String)> {
+        let (pkce_challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        Ok((
+            Start {
+                state: crate::tokens::secret::new_secret()?,
+                nonce: crate::tokens::secret::new_secret()?,
+                pkce_challenge,
+            },
+            verifier.secret().clone(),
+        ))
+    }
+
+    /// Where to send the browser to sign in upstream.
+    pub async fn authorize_url(
+        &self,
+        provider: &Provider,
+        callback: &str,
+        start: Start,
+    ) -> Result<String, FederationError> {
+        match &provider.kind {
+            Kind::Oidc { issuer } => {
+                let meta = self.metadata(provider, issuer).await?;
+                oidc::authorize_url(provider, &meta, callback, start)
+            }
+            Kind::Github { authorize_url, .. } => {
+                github::authorize_url(provider, authorize_url, callback, start)
+            }
+        }
+    }
+
+    /// Exchanges the upstream code and learns who signed in.
+    pub async fn finish(
+        &self,
+        provider: &Provider,
+        callback: &str,
+        code: &str,
+        verifier: &str,
+        nonce: &str,
+    ) -> Result<UpstreamIdentity, FederationError> {
+        match &provider.kind {
+            Kind::Oidc { issuer } => {
+                let meta = self.metadata(provider, issuer).await?;
+                oidc::finish(&self.http, provider, &meta, callback, code, verifier, nonce).await
+            }
+            Kind::Github {
+                token_url, api_url, ..
+            } => {
+                let urls = github::Urls {
+                    token_url,
+                    api_url,
+                    callback,
+                };
+                github::finish(&self.http, provider, urls, code, verifier).await
+            }
+        }
+    }
+
+    async fn metadata(
+        &self,
+        provider: &Provider,
+        issuer: &str,
+    ) -> Result<Arc<CoreProviderMetadata>, FederationError> {
+        if let Ok(cache) = self.discovered.lock() {
+            if let Some((at, meta)) = cache.get(&provider.name) {
+                if at.elapsed() < METADATA_TTL {
+                    return Ok(meta.clone());
+                }
+            }
+        }
+        let meta = Arc::new(oidc::discover(&self.http, provider, issuer).await?);
+        if let Ok(mut cache) = self.discovered.lock() {
+            cache.insert(provider.name.clone(), (Instant::now(), meta.clone()));
+        }
+        Ok(meta)
+    }
+}

@@ -1,0 +1,309 @@
+//! `/federation/{provider}/start`, `/federation/{provider}/callback` and `/federation/link`:
+//! upstream sign-in. The pending downstream request (if any) stays in the database, named by
+//! the upstream `state` row, which is bound to this browser and used once. Every failure is an
+//! error page with a way back to the login page, never a 5xx and never a redirect elsewhere.
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use super::login::{complete_sign_in, load};
+use super::pages::{self, LinkPage};
+use super::{read_params, request_query, see_other, Ctx};
+use crate::federation::{self, FederationError, Origin, Provider, Providers, Resolution};
+use crate::http::error::PageError;
+use crate::identity::login::{self, Credentials, LoginError};
+use crate::state::AppState;
+use crate::store::federation::{self as store, StateRow};
+use crate::tokens::secret;
+
+/// Upstream sign-ins in flight expire after this long.
+const STATE_TTL_SECS: i64 = 600;
+
+fn provider<'a>(state: &'a AppState, name: &str) -> Result<&'a Provider, PageError> {
+    state.federation.get(name).ok_or_else(|| {
+        PageError::new(
+            StatusCode::NOT_FOUND,
+            "Unknown sign-in method",
+            "This way of signing in is not available here.",
+        )
+        .with_link("/login", "Back to sign in")
+    })
+}
+
+fn callback_url(state: &AppState, provider: &Provider) -> String {
+    format!(
+        "{}/federation/{}/callback",
+        state.settings.issuer, provider.name
+    )
+}
+
+/// An upstream failure as a page that leads back to the login page.
+fn upstream_page(e: &FederationError, back: &str) -> PageError {
+    if let Some(cause) = &e.cause {
+        tracing::warn!(error = %format!("{cause:#}"), "upstream sign-in failed");
+    }
+    PageError::new(
+        StatusCode::BAD_REQUEST,
+        "Sign-in didn't work",
+        e.message.clone(),
+    )
+    .with_link(back, "Back to sign in")
+}
+
+pub async fn start(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, PageError> {
+    let provider = provider(&state, &path)?.clone();
+    let params = read_params(&req, payload).await?;
+    let ctx = Ctx::new(&req, &state)?;
+    let pending = load(&state, &ctx, params.get("request")).await?;
+    let request_id = pending.map(|p| p.id);
+    let back = format!("/login{}", request_query(request_id.as_deref()));
+    let (start, verifier) = Providers::new_start()?;
+    let row = StateRow {
+        state_hash: secret::hash_secret(&start.state),
+        provider: provider.name.clone(),
+        browser_hash: ctx.browser.binding_hash(),
+        request_id,
+        // Needed in clear at the callback; single-use and gone within minutes.
+        pkce_verifier: verifier,
+        nonce: start.nonce.clone(),
+        created_at: ctx.now,
+        expires_at: ctx.now + STATE_TTL_SECS,
+        used_at: None,
+    };
+    let url = state
+        .federation
+        .authorize_url(&provider, &callback_url(&state, &provider), start)
+        .await
+        .map_err(|e| upstream_page(&e, &back))?;
+    let now = ctx.now;
+    state
+        .db
+        .run(move |c| store::insert_state(c, &row, now).map_err(PageError::from))
+        .await?;
+    let mut resp = see_other(&url);
+    *resp.status_mut() = StatusCode::FOUND;
+    ctx.browser.set_cookie(&mut resp);
+    Ok(resp)
+}
+
+pub async fn callback(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, PageError> {
+    let provider = provider(&state, &path)?.clone();
+    let params = read_params(&req, payload).await?;
+    let ctx = Ctx::new(&req, &state)?;
+    let stale = || {
+        PageError::bad_request(format!(
+            "This sign-in with {} has expired, was already used, or was not started in this \
+             browser. Please start again.",
+            provider.display_name
+        ))
+        .with_link("/login", "Back to sign in")
+    };
+    let presented = params.get("state").ok_or_else(stale)?.to_string();
+    let now = ctx.now;
+    let row = state
+        .db
+        .run(move |c| {
+            store::take_state(c, &secret::hash_secret(&presented), now).map_err(PageError::from)
+        })
+        .await?
+        .filter(|r| r.provider == provider.name && ctx.browser.is_bound(&r.browser_hash))
+        .ok_or_else(stale)?;
+    let back = format!("/login{}", request_query(row.request_id.as_deref()));
+    if let Some(error) = params.get("error") {
+        let message = match error {
+            "access_denied" => format!("You cancelled the sign-in with {}.", provider.display_name),
+            _ => format!(
+                "{} could not sign you in. Please try again.",
+                provider.display_name
+            ),
+        };
+        return Err(PageError::bad_request(message).with_link(&back, "Back to sign in"));
+    }
+    let Some(code) = params.get("code") else {
+        return Err(PageError::bad_request(format!(
+            "{} sent you back without a sign-in code.",
+            provider.display_name
+        ))
+        .with_link(&back, "Back to sign in"));
+    };
+    let identity = state
+        .federation
+        .finish(
+            &provider,
+            &callback_url(&state, &provider),
+            code,
+            &row.pkce_verifier,
+            &row.nonce,
+        )
+        .await
+        .map_err(|e| upstream_page(&e, &back))?;
+    let (binding, meta, st) = (ctx.browser.binding_hash(), ctx.meta.clone(), state.clone());
+    let (display, request_id) = (provider.display_name.clone(), row.request_id.clone());
+    let resolution = state
+        .db
+        .run(move |c| {
+            federation::resolve(
+                c,
+                &identity,
+                &display,
+                Origin {
+                    browser_hash: &binding,
+                    request_id: request_id.as_deref(),
+                },
+                &st.settings.users.default_role,
+                &meta,
+                now,
+            )
+        })
+        .await?;
+    match resolution {
+        Resolution::SignIn(user) => {
+            let pending = load(&state, &ctx, row.request_id.as_deref()).await?;
+            complete_sign_in(&state, &ctx, user, "fed", pending).await
+        }
+        Resolution::ConfirmLink { token } => {
+            Ok(see_other(&format!("/federation/link?token={token}")))
+        }
+        Resolution::Refused(message) => {
+            Err(PageError::bad_request(message).with_link(&back, "Back to sign in"))
+        }
+    }
+}
+
+/// `GET /federation/link?token=…`: ask for the existing account's password.
+pub async fn show_link(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, PageError> {
+    let params = read_params(&req, payload).await?;
+    let ctx = Ctx::new(&req, &state)?;
+    let token = params.get("token").unwrap_or("").to_string();
+    let link = find_link(&state, &ctx, &token).await?;
+    Ok(link_page(&state, &ctx, &token, &link, StatusCode::OK, None))
+}
+
+/// `POST /federation/link`: the password confirms the link, then the sign-in continues.
+pub async fn submit_link(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, PageError> {
+    let params = read_params(&req, payload).await?;
+    let ctx = Ctx::new(&req, &state)?;
+    if !ctx.browser.check_csrf(params.get("csrf_token")) {
+        return Err(PageError::csrf());
+    }
+    let token = params.get("token").unwrap_or("").to_string();
+    let link = find_link(&state, &ctx, &token).await?;
+    let result = login::password_login(
+        &state.db,
+        &state.hasher,
+        &state.settings.lockout,
+        Credentials {
+            email: &link.email,
+            password: params.get("password").unwrap_or(""),
+        },
+        super::login::PORTAL_CLIENT_ID,
+        &ctx.meta,
+        ctx.now,
+    )
+    .await;
+    let user = match result {
+        Ok(user) if user.id == link.user_id => user,
+        Ok(_) | Err(LoginError::Failed) => {
+            let error = "That password is not right for this account.";
+            return Ok(link_page(
+                &state,
+                &ctx,
+                &token,
+                &link,
+                StatusCode::BAD_REQUEST,
+                Some(error),
+            ));
+        }
+        Err(LoginError::Throttled { .. }) => {
+            let error = "Too many failed attempts from your network. Try again later.";
+            return Ok(link_page(
+                &state,
+                &ctx,
+                &token,
+                &link,
+                StatusCode::TOO_MANY_REQUESTS,
+                Some(error),
+            ));
+        }
+        Err(LoginError::Busy) => return Err(PageError::busy()),
+        Err(LoginError::Internal(e)) => return Err(PageError::internal(e)),
+    };
+    let (binding, meta, now, user_id) = (
+        ctx.browser.binding_hash(),
+        ctx.meta.clone(),
+        ctx.now,
+        user.id.clone(),
+    );
+    let linked = state
+        .db
+        .run(move |c| federation::complete_link(c, &token, &binding, &user_id, &meta, now))
+        .await?
+        .ok_or_else(|| expired_link(None))?;
+    let pending = load(&state, &ctx, linked.request_id.as_deref()).await?;
+    complete_sign_in(&state, &ctx, user, "fed", pending).await
+}
+
+fn expired_link(request_id: Option<&str>) -> PageError {
+    PageError::bad_request(
+        "This link request has expired or was already used. Please sign in again.",
+    )
+    .with_link(
+        format!("/login{}", request_query(request_id)),
+        "Back to sign in",
+    )
+}
+
+async fn find_link(
+    state: &web::Data<AppState>,
+    ctx: &Ctx,
+    token: &str,
+) -> Result<crate::store::federation::LinkRow, PageError> {
+    let (token, binding, now) = (token.to_string(), ctx.browser.binding_hash(), ctx.now);
+    state
+        .db
+        .run(move |c| federation::pending_link(c, &token, &binding, now))
+        .await?
+        .ok_or_else(|| expired_link(None))
+}
+
+fn link_page(
+    state: &AppState,
+    ctx: &Ctx,
+    token: &str,
+    link: &crate::store::federation::LinkRow,
+    status: StatusCode,
+    error: Option<&str>,
+) -> HttpResponse {
+    let provider = state
+        .federation
+        .get(&link.provider)
+        .map_or(link.provider.clone(), |p| p.display_name.clone());
+    pages::render(
+        status,
+        &LinkPage {
+            csrf_token: ctx.browser.csrf_token(),
+            token: token.to_string(),
+            provider,
+            email: link.email.clone(),
+            error: error.map(str::to_string),
+            back_href: format!("/login{}", request_query(link.request_id.as_deref())),
+        },
+    )
+}
