@@ -14,7 +14,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::helpers::{spawn_app, Backend, TestApp};
+use crate::helpers::{spawn_app_with, Backend, TestApp};
 use crate::web::{param, pkce};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -230,7 +230,23 @@ async fn chromium_signs_in_consents_and_returns_to_the_client() {
     let profile = tempfile::tempdir().unwrap();
     let driver = Driver::start(&driver_path);
 
-    let app = spawn_app(Backend::Sqlite).await;
+    // Federation on, so the login page shows its provider buttons (GitHub is a local fake).
+    let github = crate::fakes::github(crate::fakes::GithubBehaviour {
+        email: "ada@example.com".into(),
+        verified: true,
+        token_delay: Duration::ZERO,
+    });
+    let app = spawn_app_with(Backend::Sqlite, |s| {
+        let g = &mut s.federation.github;
+        g.client_id = Some("gh-client".into());
+        g.client_secret = Some("gh-secret".into());
+        g.authorize_url = format!("{github}/login/oauth/authorize");
+        g.token_url = format!("{github}/login/oauth/access_token");
+        g.api_url = github.clone();
+        s.federation.google.client_id = Some("google-client".into());
+        s.federation.google.client_secret = Some("google-secret".into());
+    })
+    .await;
     let user = app.create_user("ada@example.com", "student").await;
     let callback = example_app().await;
     let client = app.code_client_with(|spec| spec.redirect_uris = vec![callback.clone()]);
@@ -260,6 +276,13 @@ async fn chromium_signs_in_consents_and_returns_to_the_client() {
             .starts_with(&app.url("/login?")),
         "the login page"
     );
+    for provider in ["Continue with Google", "Continue with GitHub"] {
+        let button = browser
+            .find(Locator::LinkText(provider))
+            .await
+            .unwrap_or_else(|_| panic!("a {provider:?} button"));
+        assert!(button.is_displayed().await.unwrap());
+    }
     screenshot(&browser, "login.png").await;
     form.find(Locator::Css("input[name=username]"))
         .await

@@ -8,6 +8,8 @@ mod authorize;
 mod browser_e2e;
 mod cli;
 mod discovery;
+mod fakes;
+mod federation;
 mod health;
 mod introspection;
 mod keys;

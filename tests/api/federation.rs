@@ -1,0 +1,567 @@
+//! Federated sign-in end to end on loopback, no internet: a second Portcullis plays the
+//! upstream OpenID provider (as `federation.oidc.acme` and as `federation.google` with its
+//! issuer overridden); a fake GitHub (`fakes.rs`) plays GitHub. Each site gets its own
+//! "browser" (cookie store): cookies don't tell ports apart, real sites differ by host.
+use diesel::prelude::*;
+use portcullis::config::OidcProviderSettings;
+use portcullis::store::schema::clients;
+
+use crate::helpers::{spawn_app, spawn_app_with, Backend, TestApp, TestClient, PASSWORD};
+use crate::web::{self, browser, param, REDIRECT_URI};
+
+crate::both_backends!(
+    an_upstream_openid_provider_signs_in_a_new_user,
+    an_existing_account_is_linked_only_after_its_password,
+    an_unverified_upstream_email_neither_creates_nor_links,
+    bad_state_and_upstream_errors_give_the_error_page,
+);
+
+/// An upstream Portcullis with a verified user, and a downstream one that trusts it as `acme`
+/// and as `google`.
+pub struct Pair {
+    pub up: TestApp,
+    pub down: TestApp,
+    /// The downstream app users sign in to (asks consent; has the `account` scope).
+    pub app: TestClient,
+}
+
+pub async fn pair(backend: Backend) -> Pair {
+    let up = spawn_app(backend).await;
+    let upstream_client = up.code_client_with(|s| {
+        s.name = "Downstream Portcullis".into();
+        s.skip_consent = true;
+        s.scopes = vec!["openid email profile".into()];
+        s.redirect_uris = vec!["http://127.0.0.1:9/placeholder".into()];
+    });
+    let (issuer, id, secret) = (
+        up.address.clone(),
+        upstream_client.id.clone(),
+        upstream_client.secret.clone(),
+    );
+    let down = spawn_app_with(backend, |s| {
+        s.federation.oidc.insert(
+            "acme".into(),
+            OidcProviderSettings {
+                issuer: issuer.clone(),
+                client_id: Some(id.clone()),
+                client_secret: Some(secret.clone()),
+                display_name: Some("Acme SSO".into()),
+                scopes: vec!["openid".into(), "email".into(), "profile".into()],
+            },
+        );
+        s.federation.google.client_id = Some(id.clone());
+        s.federation.google.client_secret = Some(secret.clone());
+        s.federation.google.issuer = issuer.clone();
+    })
+    .await;
+    // The upstream registration learns the downstream callbacks once its port is known.
+    let callbacks = serde_json::to_string(&[
+        down.url("/federation/acme/callback"),
+        down.url("/federation/google/callback"),
+    ])
+    .unwrap();
+    let mut conn = up.db.get().unwrap();
+    diesel::update(clients::table.find(&upstream_client.id))
+        .set(clients::redirect_uris.eq(callbacks))
+        .execute(&mut *conn)
+        .unwrap();
+    let app = down.code_client_with(|s| {
+        s.scopes = vec!["openid profile email account".into()];
+    });
+    Pair { up, down, app }
+}
+
+/// The downstream login page for a fresh request by `pair.app`, in browser `bd`.
+pub async fn login_page(down: &TestApp, bd: &reqwest::Client, app: &TestClient) -> String {
+    let (_, challenge) = web::pkce();
+    let params = TestApp::code_request(app, &challenge, "openid email account");
+    let resp = bd.get(down.authorize_url(&params)).send().await.unwrap();
+    let login = web::location(down, &resp);
+    let (status, _, html) = web::get(bd, &login).await;
+    assert_eq!(status, 200);
+    html
+}
+
+/// Clicks "Continue with <provider>" on the downstream login page, signs in upstream (in its
+/// own browser `bu`) and follows the browser back; returns the downstream callback's answer.
+async fn via_upstream(
+    p: &Pair,
+    bd: &reqwest::Client,
+    bu: &reqwest::Client,
+    provider: &str,
+    email: &str,
+) -> reqwest::Response {
+    let html = login_page(&p.down, bd, &p.app).await;
+    let start = web::attr(
+        &html,
+        &format!("a[href^='/federation/{provider}/start']"),
+        "href",
+    )
+    .unwrap_or_else(|| panic!("no {provider} button: {html}"));
+    let resp = bd.get(p.down.url(&start)).send().await.unwrap();
+    assert_eq!(resp.status(), 302);
+    let upstream = web::location(&p.down, &resp);
+    assert!(upstream.starts_with(&p.up.url("/authorize?")), "{upstream}");
+    assert_eq!(
+        param(&upstream, "code_challenge_method").as_deref(),
+        Some("S256")
+    );
+    assert!(param(&upstream, "nonce").is_some() && param(&upstream, "state").is_some());
+    // Upstream: its own login page, then straight back (skip-consent registration).
+    let resp = bu.get(&upstream).send().await.unwrap();
+    let up_login = web::location(&p.up, &resp);
+    let resp = web::sign_in(&p.up, bu, &up_login, email, PASSWORD).await;
+    assert_eq!(resp.status(), 303);
+    let back = web::location(&p.up, &resp);
+    assert!(
+        back.starts_with(&p.down.url(&format!("/federation/{provider}/callback?"))),
+        "{back}"
+    );
+    bd.get(&back).send().await.unwrap()
+}
+
+/// Consents on the downstream page the callback led to (unless consent is on record), then
+/// gets tokens with a fresh request in the now signed-in browser.
+async fn finish_downstream(
+    p: &Pair,
+    bd: &reqwest::Client,
+    resp: reqwest::Response,
+) -> serde_json::Value {
+    assert_eq!(resp.status(), 303, "{}", resp.text().await.unwrap());
+    let mut next = web::location(&p.down, &resp);
+    if next.contains("/consent?request=") {
+        let resp = web::decide(&p.down, bd, &next, "allow").await;
+        next = web::location(&p.down, &resp);
+    }
+    assert!(next.starts_with(REDIRECT_URI), "{next}");
+    assert!(param(&next, "code").is_some(), "{next}");
+    // `login_page`'s verifier is not kept; a fresh request gets a code at once.
+    let (verifier, challenge) = web::pkce();
+    let params = TestApp::code_request(&p.app, &challenge, "openid email account");
+    let resp = bd.get(p.down.authorize_url(&params)).send().await.unwrap();
+    let back = web::location(&p.down, &resp);
+    let code = param(&back, "code").expect("signed in and consented: a code at once");
+    let resp = web::exchange(&p.down, &p.app, &code, Some(&verifier)).await;
+    assert_eq!(resp.status(), 200);
+    resp.json().await.unwrap()
+}
+
+async fn identities(down: &TestApp, access: &str) -> serde_json::Value {
+    let resp = down
+        .api
+        .get(down.url("/api/auth/identities"))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    resp.json().await.unwrap()
+}
+
+async fn an_upstream_openid_provider_signs_in_a_new_user(backend: Backend) {
+    let p = pair(backend).await;
+    let upstream_user = p.up.create_user("fed@example.com", "student").await;
+    let (bd, bu) = (browser(), browser());
+    let html = login_page(&p.down, &bd, &p.app).await;
+    assert!(html.contains("Continue with Acme SSO") && html.contains("Continue with Google"));
+
+    let resp = via_upstream(&p, &bd, &bu, "acme", "fed@example.com").await;
+    let tokens = finish_downstream(&p, &bd, resp).await;
+    let (_, claims) = crate::helpers::verify_with_jwks(
+        tokens["id_token"].as_str().unwrap(),
+        &p.down.jwks().await,
+        &p.down.address,
+        &p.app.id,
+    );
+    // A downstream account of its own (the apps never see upstream ids or tokens).
+    assert_ne!(claims["sub"], upstream_user.id.as_str());
+    assert_eq!(claims["email"], "fed@example.com");
+    assert_eq!(claims["email_verified"], true);
+    let access = tokens["access_token"].as_str().unwrap();
+    let linked = identities(&p.down, access).await;
+    assert_eq!(linked.as_array().unwrap().len(), 1);
+    assert_eq!(linked[0]["provider"], "acme");
+    // The only way in: unlinking it is refused.
+    let id = linked[0]["id"].as_str().unwrap();
+    let resp = p
+        .down
+        .api
+        .delete(p.down.url(&format!("/api/auth/identities/{id}")))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 409);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["error"], "last_sign_in_method");
+
+    // The same upstream user again (a new browser): the same account, no duplicate.
+    let (bd2, bu2) = (browser(), browser());
+    let resp = via_upstream(&p, &bd2, &bu2, "acme", "fed@example.com").await;
+    let again = finish_downstream(&p, &bd2, resp).await;
+    let (_, claims2) = crate::helpers::verify_with_jwks(
+        again["id_token"].as_str().unwrap(),
+        &p.down.jwks().await,
+        &p.down.address,
+        &p.app.id,
+    );
+    assert_eq!(claims2["sub"], claims["sub"]);
+
+    // "Google" (its issuer overridden to the upstream Portcullis): another upstream user gets
+    // an account of their own.
+    p.up.create_user("g@example.com", "student").await;
+    let (bd3, bu3) = (browser(), browser());
+    let resp = via_upstream(&p, &bd3, &bu3, "google", "g@example.com").await;
+    let g = finish_downstream(&p, &bd3, resp).await;
+    let linked = identities(&p.down, g["access_token"].as_str().unwrap()).await;
+    assert_eq!(linked[0]["provider"], "google");
+    assert_eq!(linked[0]["email"], "g@example.com");
+}
+
+async fn an_existing_account_is_linked_only_after_its_password(backend: Backend) {
+    let p = pair(backend).await;
+    p.up.create_user("both@example.com", "student").await;
+    let local = p.down.create_user("both@example.com", "student").await;
+    let (bd, bu) = (browser(), browser());
+    let resp = via_upstream(&p, &bd, &bu, "acme", "both@example.com").await;
+    assert_eq!(resp.status(), 303);
+    let link = web::location(&p.down, &resp);
+    assert!(link.contains("/federation/link?token="), "{link}");
+    let (status, _, html) = web::get(&bd, &link).await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("both@example.com") && html.contains("Acme SSO"),
+        "{html}"
+    );
+    let form = web::form_fields(&html, "#link-form");
+    // The link page is bound to this browser.
+    let (status, _, _) = web::get(&browser(), &link).await;
+    assert_eq!(status, 400);
+    // A wrong password links nothing.
+    let wrong = web::fill(form.clone(), &[("password", "Not-the-password-1")]);
+    let resp = web::post_form(&bd, &p.down.url("/federation/link"), &wrong).await;
+    assert_eq!(resp.status(), 400);
+    let html = resp.text().await.unwrap();
+    assert!(web::text(&html, "#link-error").is_some(), "{html}");
+    let right = web::fill(form, &[("password", &local.password)]);
+    let resp = web::post_form(&bd, &p.down.url("/federation/link"), &right).await;
+    let tokens = finish_downstream(&p, &bd, resp).await;
+    let (_, claims) = crate::helpers::verify_with_jwks(
+        tokens["id_token"].as_str().unwrap(),
+        &p.down.jwks().await,
+        &p.down.address,
+        &p.app.id,
+    );
+    assert_eq!(claims["sub"], local.id.as_str(), "the existing account");
+    let access = tokens["access_token"].as_str().unwrap();
+    let linked = identities(&p.down, access).await;
+    assert_eq!(linked[0]["provider"], "acme");
+    // Next time the upstream sign-in goes straight in.
+    let (bd2, bu2) = (browser(), browser());
+    let resp = via_upstream(&p, &bd2, &bu2, "acme", "both@example.com").await;
+    let next = web::location(&p.down, &resp);
+    assert!(
+        next.starts_with(REDIRECT_URI) && param(&next, "code").is_some(),
+        "{next}"
+    );
+    // With a password, unlinking is allowed.
+    let id = linked[0]["id"].as_str().unwrap();
+    let resp = p
+        .down
+        .api
+        .delete(p.down.url(&format!("/api/auth/identities/{id}")))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+    assert_eq!(identities(&p.down, access).await, serde_json::json!([]));
+}
+
+async fn an_unverified_upstream_email_neither_creates_nor_links(backend: Backend) {
+    let p = pair(backend).await;
+    create_unverified(&p.up, "unverified@example.com").await;
+    create_unverified(&p.up, "taken@example.com").await;
+    p.down.create_user("taken@example.com", "student").await;
+    for email in ["unverified@example.com", "taken@example.com"] {
+        let (bd, bu) = (browser(), browser());
+        let resp = via_upstream(&p, &bd, &bu, "acme", email).await;
+        assert_eq!(resp.status(), 400);
+        assert!(resp.headers().get("location").is_none());
+        let html = resp.text().await.unwrap();
+        let message = web::text(&html, "#error-message").unwrap();
+        assert!(message.contains("did not confirm an email"), "{message}");
+        assert!(
+            web::attr(&html, "a[href^='/login']", "href").is_some(),
+            "a way back: {html}"
+        );
+    }
+    let mut conn = p.down.db.get().unwrap();
+    use portcullis::store::schema::{federated_identities, users};
+    let linked: i64 = federated_identities::table
+        .count()
+        .get_result(&mut *conn)
+        .unwrap();
+    assert_eq!(linked, 0);
+    let created: i64 = users::table
+        .filter(users::email_lower.eq("unverified@example.com"))
+        .count()
+        .get_result(&mut *conn)
+        .unwrap();
+    assert_eq!(created, 0);
+}
+
+async fn create_unverified(app: &TestApp, email: &str) {
+    let hasher = portcullis::identity::password::Hasher::new(&app.settings.password).unwrap();
+    portcullis::identity::users::register(
+        &app.db,
+        &hasher,
+        &portcullis::identity::roles::Roles::builtin(),
+        &app.settings,
+        portcullis::identity::users::NewUser {
+            email: email.into(),
+            name: None,
+            password: PASSWORD.into(),
+            role: None,
+            email_verified: false,
+        },
+        portcullis::identity::RequestMeta::default(),
+        app.clock_now(),
+    )
+    .await
+    .unwrap();
+}
+
+async fn bad_state_and_upstream_errors_give_the_error_page(backend: Backend) {
+    let p = pair(backend).await;
+    p.up.create_user("st@example.com", "student").await;
+    let bd = browser();
+    let assert_page = |resp: reqwest::Response| async move {
+        assert_eq!(resp.status(), 400);
+        assert!(resp.headers().get("location").is_none());
+        let html = resp.text().await.unwrap();
+        assert!(
+            web::attr(&html, "a[href^='/login']", "href").is_some(),
+            "{html}"
+        );
+        web::text(&html, "#error-message").unwrap()
+    };
+    // A forged state, and none at all.
+    let forged = p
+        .down
+        .url("/federation/acme/callback?state=forged&code=abc");
+    assert!(assert_page(bd.get(forged).send().await.unwrap())
+        .await
+        .contains("expired"));
+    let none = p.down.url("/federation/acme/callback?code=abc");
+    assert_page(bd.get(none).send().await.unwrap()).await;
+    // The upstream says no (the user cancelled there).
+    let html = login_page(&p.down, &bd, &p.app).await;
+    let start = web::attr(&html, "a[href^='/federation/acme/start']", "href").unwrap();
+    let resp = bd.get(p.down.url(&start)).send().await.unwrap();
+    let state = param(&web::location(&p.down, &resp), "state").unwrap();
+    let cancelled = reqwest::Url::parse_with_params(
+        &p.down.url("/federation/acme/callback"),
+        &[("state", state.as_str()), ("error", "access_denied")],
+    )
+    .unwrap();
+    assert!(assert_page(bd.get(cancelled.clone()).send().await.unwrap())
+        .await
+        .contains("cancelled"));
+    // The state was used up by that answer: replaying it is refused too.
+    assert!(assert_page(bd.get(cancelled).send().await.unwrap())
+        .await
+        .contains("expired"));
+    // A callback carried to another browser is refused (the state is bound to the browser).
+    let bu = browser();
+    let resp = bd.get(p.down.url(&start)).send().await.unwrap();
+    let upstream = web::location(&p.down, &resp);
+    let resp = bu.get(&upstream).send().await.unwrap();
+    let up_login = web::location(&p.up, &resp);
+    let resp = web::sign_in(&p.up, &bu, &up_login, "st@example.com", PASSWORD).await;
+    let back = web::location(&p.up, &resp);
+    assert!(assert_page(browser().get(&back).send().await.unwrap())
+        .await
+        .contains("expired"));
+    // An unknown provider.
+    let (status, _, _) = web::get(&bd, &p.down.url("/federation/nope/start")).await;
+    assert_eq!(status, 404);
+}
+
+/// A downstream server with GitHub pointed at a fake.
+async fn with_github(
+    backend: Backend,
+    behaviour: crate::fakes::GithubBehaviour,
+    timeout: u64,
+) -> (TestApp, TestClient) {
+    let gh = crate::fakes::github(behaviour);
+    let down = spawn_app_with(backend, |s| {
+        let g = &mut s.federation.github;
+        g.client_id = Some("gh-client".into());
+        g.client_secret = Some("gh-secret".into());
+        g.authorize_url = format!("{gh}/login/oauth/authorize");
+        g.token_url = format!("{gh}/login/oauth/access_token");
+        g.api_url = gh.clone();
+        s.federation.timeout_secs = timeout;
+    })
+    .await;
+    let app = down.code_client_with(|s| s.scopes = vec!["openid profile email account".into()]);
+    (down, app)
+}
+
+/// Starts a GitHub sign-in in `bd` and follows the fake's redirect back to the callback.
+async fn via_github(down: &TestApp, bd: &reqwest::Client, app: &TestClient) -> reqwest::Response {
+    let html = login_page(down, bd, app).await;
+    assert!(html.contains("Continue with GitHub"), "{html}");
+    let start = web::attr(&html, "a[href^='/federation/github/start']", "href").unwrap();
+    let resp = bd.get(down.url(&start)).send().await.unwrap();
+    assert_eq!(resp.status(), 302);
+    let upstream = resp.headers()["location"].to_str().unwrap().to_string();
+    let resp = bd.get(&upstream).send().await.unwrap();
+    assert_eq!(resp.status(), 302);
+    let back = resp.headers()["location"].to_str().unwrap().to_string();
+    assert!(
+        back.starts_with(&down.url("/federation/github/callback?")),
+        "{back}"
+    );
+    bd.get(&back).send().await.unwrap()
+}
+
+fn octo(verified: bool) -> crate::fakes::GithubBehaviour {
+    crate::fakes::GithubBehaviour {
+        email: "octo@example.com".into(),
+        verified,
+        token_delay: std::time::Duration::ZERO,
+    }
+}
+
+crate::both_backends!(github_signs_in_with_the_primary_verified_email);
+
+async fn github_signs_in_with_the_primary_verified_email(backend: Backend) {
+    let (down, app) = with_github(backend, octo(true), 10).await;
+    let bd = browser();
+    let resp = via_github(&down, &bd, &app).await;
+    assert_eq!(resp.status(), 303, "{}", resp.text().await.unwrap());
+    let consent = web::location(&down, &resp);
+    let resp = web::decide(&down, &bd, &consent, "allow").await;
+    assert!(param(&web::location(&down, &resp), "code").is_some());
+    let (verifier, challenge) = web::pkce();
+    let params = TestApp::code_request(&app, &challenge, "openid email account");
+    let resp = bd.get(down.authorize_url(&params)).send().await.unwrap();
+    let code = param(&web::location(&down, &resp), "code").unwrap();
+    let tokens: serde_json::Value = web::exchange(&down, &app, &code, Some(&verifier))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let (_, claims) = crate::helpers::verify_with_jwks(
+        tokens["id_token"].as_str().unwrap(),
+        &down.jwks().await,
+        &down.address,
+        &app.id,
+    );
+    assert_eq!(claims["email"], "octo@example.com");
+    let linked = identities(&down, tokens["access_token"].as_str().unwrap()).await;
+    assert_eq!(linked[0]["provider"], "github");
+    // GitHub's numeric id is the subject.
+    use portcullis::store::schema::federated_identities;
+    let mut conn = down.db.get().unwrap();
+    let subject: String = federated_identities::table
+        .select(federated_identities::subject)
+        .first(&mut *conn)
+        .unwrap();
+    assert_eq!(subject, "4242");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn github_with_an_unverified_primary_email_is_refused() {
+    let (down, app) = with_github(Backend::Sqlite, octo(false), 10).await;
+    let resp = via_github(&down, &browser(), &app).await;
+    assert_eq!(resp.status(), 400);
+    let html = resp.text().await.unwrap();
+    assert!(web::text(&html, "#error-message")
+        .unwrap()
+        .contains("did not confirm an email"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_upstream_times_out_into_the_error_page() {
+    let slow = crate::fakes::GithubBehaviour {
+        token_delay: std::time::Duration::from_secs(4),
+        ..octo(true)
+    };
+    let (down, app) = with_github(Backend::Sqlite, slow, 1).await;
+    let started = std::time::Instant::now();
+    let resp = via_github(&down, &browser(), &app).await;
+    assert_eq!(resp.status(), 400);
+    assert!(started.elapsed() < std::time::Duration::from_secs(4));
+    let html = resp.text().await.unwrap();
+    assert!(
+        web::text(&html, "#error-message")
+            .unwrap()
+            .contains("GitHub could not complete"),
+        "{html}"
+    );
+    assert!(web::attr(&html, "a[href^='/login']", "href").is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_id_token_signature_or_a_dead_upstream_gives_the_error_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = portcullis::tokens::KeyStore::open(dir.path(), 2048, 3600, 0).unwrap();
+    let evil = crate::fakes::oidc_with_bad_signatures(keys.current());
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://127.0.0.1:{}", l.local_addr().unwrap().port())
+    };
+    let down = spawn_app_with(Backend::Sqlite, |s| {
+        for (name, issuer) in [("evil", &evil), ("dead", &dead)] {
+            s.federation.oidc.insert(
+                name.into(),
+                OidcProviderSettings {
+                    issuer: issuer.clone(),
+                    client_id: Some("downstream".into()),
+                    client_secret: Some("secret".into()),
+                    display_name: None,
+                    scopes: vec!["openid".into(), "email".into()],
+                },
+            );
+        }
+        s.federation.timeout_secs = 2;
+    })
+    .await;
+    let app = down.code_client_with(|s| s.scopes = vec!["openid email account".into()]);
+    let bd = browser();
+    let html = login_page(&down, &bd, &app).await;
+    let start = web::attr(&html, "a[href^='/federation/evil/start']", "href").unwrap();
+    let resp = bd.get(down.url(&start)).send().await.unwrap();
+    let upstream = resp.headers()["location"].to_str().unwrap().to_string();
+    let resp = bd.get(&upstream).send().await.unwrap();
+    let back = resp.headers()["location"].to_str().unwrap().to_string();
+    let resp = bd.get(&back).send().await.unwrap();
+    assert_eq!(resp.status(), 400);
+    let html = resp.text().await.unwrap();
+    assert!(
+        web::text(&html, "#error-message")
+            .unwrap()
+            .contains("ID token is not valid"),
+        "{html}"
+    );
+    use portcullis::store::schema::users;
+    let mut conn = down.db.get().unwrap();
+    let n: i64 = users::table.count().get_result(&mut *conn).unwrap();
+    assert_eq!(n, 0, "no account from a forged token");
+
+    // An upstream that is down: the start page says so.
+    let login = login_page(&down, &bd, &app).await;
+    let start = web::attr(&login, "a[href^='/federation/dead/start']", "href").unwrap();
+    let resp = bd.get(down.url(&start)).send().await.unwrap();
+    assert_eq!(resp.status(), 400);
+    let html = resp.text().await.unwrap();
+    assert!(
+        web::text(&html, "#error-message")
+            .unwrap()
+            .contains("could not be reached"),
+        "{html}"
+    );
+}
