@@ -79,6 +79,7 @@ pub fn metadata(issuer: &str) -> Metadata {
             "nonce",
             "at_hash",
             "sid",
+            "amr",
             "name",
             "email",
             "email_verified",

@@ -22,6 +22,8 @@ pub struct IdTokenClaims {
     pub at_hash: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
+    /// Authentication methods (RFC 8176 `pwd`; `fed` for an upstream provider).
+    pub amr: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -36,6 +38,7 @@ pub struct IdTokenInput<'a> {
     pub user: &'a User,
     pub auth_time: i64,
     pub sid: Option<&'a str>,
+    pub amr: &'a str,
     pub nonce: Option<&'a str>,
     pub scopes: &'a [String],
     pub ttl: i64,
@@ -53,6 +56,7 @@ pub fn claims(input: IdTokenInput, now: i64) -> IdTokenClaims {
         nonce: input.nonce.map(str::to_string),
         at_hash: None,
         sid: input.sid.map(str::to_string),
+        amr: vec![input.amr.to_string()],
         name: if has("profile") {
             input.user.name.clone()
         } else {

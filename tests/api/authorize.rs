@@ -465,6 +465,7 @@ async fn max_age_and_prompt_login_force_a_fresh_login(backend: Backend) {
         t0 + 120,
         "auth_time is the fresh login"
     );
+    assert_eq!(claims["amr"], serde_json::json!(["pwd"]));
 
     // max_age=0 with a consent page in between: the fresh login counts for this request (no
     // loop back to the login page).

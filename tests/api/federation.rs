@@ -177,6 +177,7 @@ async fn an_upstream_openid_provider_signs_in_a_new_user(backend: Backend) {
     assert_ne!(claims["sub"], upstream_user.id.as_str());
     assert_eq!(claims["email"], "fed@example.com");
     assert_eq!(claims["email_verified"], true);
+    assert_eq!(claims["amr"], serde_json::json!(["fed"]));
     let access = tokens["access_token"].as_str().unwrap();
     let linked = identities(&p.down, access).await;
     assert_eq!(linked.as_array().unwrap().len(), 1);

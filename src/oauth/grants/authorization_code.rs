@@ -92,6 +92,7 @@ pub fn grant(
                 audiences,
                 refresh_token: refresh,
                 nonce: row.nonce.as_deref(),
+                amr: &session.amr,
             },
             now,
         ) {

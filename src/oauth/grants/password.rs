@@ -100,6 +100,7 @@ pub async fn finish(
                         audiences,
                         refresh_token: refresh,
                         nonce: None,
+                        amr: &session.amr,
                     },
                     now,
                 )

@@ -87,6 +87,7 @@ pub fn grant(
                 audiences,
                 refresh_token: Some(rotated.token),
                 nonce: None,
+                amr: &rotated.session.amr,
             },
             now,
         )

@@ -13,6 +13,8 @@ pub struct UserGrant<'a> {
     pub audiences: Vec<String>,
     pub refresh_token: Option<String>,
     pub nonce: Option<&'a str>,
+    /// How the session's user authenticated (OIDC `amr`): `pwd`, `fed`.
+    pub amr: &'a str,
 }
 
 pub fn issue(ctx: &TokenContext, g: UserGrant, now: i64) -> Result<Issued, OAuthError> {
@@ -24,6 +26,7 @@ pub fn issue(ctx: &TokenContext, g: UserGrant, now: i64) -> Result<Issued, OAuth
                 user: g.user,
                 auth_time: g.auth_time,
                 sid: Some(g.session_id),
+                amr: g.amr,
                 nonce: g.nonce,
                 scopes: &g.scopes,
                 ttl: ctx.access_token_ttl_secs,
