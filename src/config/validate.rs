@@ -1,0 +1,108 @@
+//! Validation of the settings as a whole (run once at start, and by `config check`).
+use anyhow::{bail, Context};
+use url::Url;
+
+use super::Settings;
+
+impl Settings {
+    /// Checks that the settings make sense together; run once at start.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        let issuer = self.issuer_url()?;
+        if !matches!(issuer.scheme(), "http" | "https") {
+            bail!("issuer must be an http(s) URL, got {}", self.issuer);
+        }
+        if issuer.query().is_some() || issuer.fragment().is_some() {
+            bail!("issuer must not have a query or fragment");
+        }
+        if self.issuer.ends_with('/') {
+            bail!("issuer must not end with '/' (tokens carry it verbatim)");
+        }
+        crate::store::DatabaseKind::from_url(&self.database_url)?;
+        if self.database_pool_size.is_some_and(|n| n == 0 || n > 1000) {
+            bail!("database_pool_size must be between 1 and 1000");
+        }
+        if self.workers == Some(0) {
+            bail!("workers must be at least 1");
+        }
+        self.bind_addr()?;
+        let t = &self.tokens;
+        if t.access_token_ttl_secs <= 0 || t.max_access_token_ttl_secs <= 0 {
+            bail!("tokens.*_ttl_secs must be positive");
+        }
+        if t.access_token_ttl_secs > t.max_access_token_ttl_secs {
+            bail!("tokens.access_token_ttl_secs exceeds tokens.max_access_token_ttl_secs");
+        }
+        if ![2048, 3072, 4096].contains(&self.keys.rsa_bits) {
+            bail!("keys.rsa_bits must be 2048, 3072 or 4096");
+        }
+        if !(1..=60).contains(&self.keys.reload_interval_secs) {
+            bail!("keys.reload_interval_secs must be between 1 and 60");
+        }
+        let p = &self.password;
+        if p.min_length == 0 || p.min_length > p.max_length {
+            bail!("password.min_length must be at least 1 and at most password.max_length");
+        }
+        if p.argon2_memory_kib < 8 * p.argon2_parallelism.max(1)
+            || p.argon2_iterations == 0
+            || p.argon2_parallelism == 0
+        {
+            bail!("password.argon2_* parameters are out of range");
+        }
+        if p.hash_threads == Some(0) {
+            bail!("password.hash_threads must be at least 1");
+        }
+        let l = &self.lockout;
+        if l.ip_max_failures < 1 || l.ip_window_secs < 1 || l.account_max_failures < 1 {
+            bail!("lockout limits must be at least 1");
+        }
+        if l.account_lock_secs < 1 || l.account_relock_secs < 1 {
+            bail!("lockout.account_*_secs must be positive");
+        }
+        let sess = &self.sessions;
+        if sess.max_per_user < 1
+            || sess.refresh_token_ttl_secs < 1
+            || sess.refresh_token_idle_secs < 1
+            || sess.browser_idle_secs < 1
+            || sess.browser_lifetime_secs < 1
+        {
+            bail!("sessions limits must be positive");
+        }
+        if sess.refresh_reuse_grace_secs < 0 {
+            bail!("sessions.refresh_reuse_grace_secs must not be negative");
+        }
+        if self.api_keys.rotation_overlap_secs < 0 {
+            bail!("api_keys.rotation_overlap_secs must not be negative");
+        }
+        let fed = &self.federation;
+        if fed.timeout_secs < 1 || fed.timeout_secs > 120 {
+            bail!("federation.timeout_secs must be 1 to 120");
+        }
+        for (name, p) in &fed.oidc {
+            let ok_name = !name.is_empty()
+                && name.len() <= 32
+                && name.bytes().all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_'
+                });
+            if !ok_name || name == "google" || name == "github" {
+                bail!(
+                    "federation.oidc.{name}: a provider name is 1-32 of a-z 0-9 - _, and not \
+                     google or github"
+                );
+            }
+            Url::parse(&p.issuer)
+                .with_context(|| format!("federation.oidc.{name}.issuer is not a URL"))?;
+        }
+        Url::parse(&fed.google.issuer).context("federation.google.issuer is not a URL")?;
+        for (key, url) in [
+            ("authorize_url", &fed.github.authorize_url),
+            ("token_url", &fed.github.token_url),
+            ("api_url", &fed.github.api_url),
+        ] {
+            Url::parse(url).with_context(|| format!("federation.github.{key} is not a URL"))?;
+        }
+        for proxy in &self.trusted_proxies {
+            crate::identity::client_ip::parse_net(proxy)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,207 @@
+//! Errors of the JSON APIs (account API, API keys).
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+
+use super::status_for;
+use crate::identity::login::LoginError;
+use crate::identity::users::CreateError;
+use crate::oauth::OAuthError;
+
+/// Errors of the JSON APIs (account API, API keys): a status, a machine-readable `error`, a
+/// description, and rarer extras (details such as failed password rules, `Retry-After`, an
+/// RFC 6750 challenge, the logged cause) boxed to keep `Result`s small.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub description: String,
+    extra: Option<Box<Extra>>,
+}
+
+#[derive(Debug, Default)]
+struct Extra {
+    details: Option<serde_json::Value>,
+    retry_after: Option<i64>,
+    www_authenticate: Option<String>,
+    /// Logged, never sent.
+    cause: Option<anyhow::Error>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, description: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code,
+            description: description.into(),
+            extra: None,
+        }
+    }
+
+    fn extra(mut self, f: impl FnOnce(&mut Extra)) -> ApiError {
+        f(self.extra.get_or_insert_with(Box::default));
+        self
+    }
+
+    pub fn with_details(self, details: serde_json::Value) -> ApiError {
+        self.extra(|e| e.details = Some(details))
+    }
+
+    pub fn with_retry_after(self, secs: i64) -> ApiError {
+        self.extra(|e| e.retry_after = Some(secs))
+    }
+
+    pub fn internal(cause: anyhow::Error) -> ApiError {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            "the server could not complete the request",
+        )
+        .extra(|e| e.cause = Some(cause))
+    }
+
+    fn busy() -> ApiError {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            "the server is busy; try again shortly",
+        )
+        .with_retry_after(1)
+    }
+
+    fn throttled(retry_after: i64) -> ApiError {
+        ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_requests",
+            "too many failed logins from this address; try again later",
+        )
+        .with_retry_after(retry_after)
+    }
+
+    /// RFC 6750 §3: no token → a challenge without an error code; a bad one → 401
+    /// `invalid_token`; too little scope → 403 `insufficient_scope`.
+    pub fn bearer(error: Option<&'static str>, description: &str, scope: Option<&str>) -> ApiError {
+        let mut challenge = String::from("Bearer realm=\"portcullis\"");
+        if let Some(e) = error {
+            challenge.push_str(&format!(
+                ", error=\"{e}\", error_description=\"{description}\""
+            ));
+        }
+        if let Some(s) = scope {
+            challenge.push_str(&format!(", scope=\"{s}\""));
+        }
+        let (status, code) = match error {
+            Some("insufficient_scope") => (StatusCode::FORBIDDEN, "insufficient_scope"),
+            _ => (StatusCode::UNAUTHORIZED, "invalid_token"),
+        };
+        ApiError::new(status, code, description).extra(|e| e.www_authenticate = Some(challenge))
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code, self.description)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut resp = HttpResponse::build(self.status);
+        resp.insert_header((header::CACHE_CONTROL, "no-store"));
+        let mut body =
+            serde_json::json!({ "error": self.code, "error_description": self.description });
+        if let Some(extra) = &self.extra {
+            if let Some(cause) = &extra.cause {
+                tracing::error!(error = ?cause, "internal error");
+            }
+            if let Some(challenge) = &extra.www_authenticate {
+                resp.insert_header((header::WWW_AUTHENTICATE, challenge.as_str()));
+            }
+            if let Some(secs) = extra.retry_after {
+                resp.insert_header((header::RETRY_AFTER, secs.to_string()));
+            }
+            if let Some(details) = &extra.details {
+                body["details"] = details.clone();
+            }
+        }
+        resp.json(body)
+    }
+}
+
+impl From<crate::store::DbError> for ApiError {
+    fn from(e: crate::store::DbError) -> Self {
+        ApiError::internal(e.into())
+    }
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(e: diesel::result::Error) -> Self {
+        ApiError::internal(e.into())
+    }
+}
+
+impl From<anyhow::Error> for ApiError {
+    fn from(e: anyhow::Error) -> Self {
+        ApiError::internal(e)
+    }
+}
+
+impl From<CreateError> for ApiError {
+    fn from(e: CreateError) -> Self {
+        match e {
+            CreateError::InvalidEmail(why) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_email", why)
+            }
+            CreateError::WeakPassword(rules) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "weak_password",
+                "the password does not meet the policy",
+            )
+            .with_details(serde_json::json!({ "failed_rules": rules })),
+            CreateError::EmailTaken => ApiError::new(
+                StatusCode::CONFLICT,
+                "email_taken",
+                "an account with this email already exists",
+            ),
+            CreateError::UnknownRole(r) => {
+                ApiError::internal(anyhow::anyhow!("default role {r:?} is not a role"))
+            }
+            CreateError::Busy => ApiError::busy(),
+            CreateError::Internal(e) => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<LoginError> for ApiError {
+    fn from(e: LoginError) -> Self {
+        match e {
+            LoginError::Failed => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_credentials",
+                "invalid email or password",
+            ),
+            LoginError::Throttled { retry_after } => ApiError::throttled(retry_after),
+            LoginError::Busy => ApiError::busy(),
+            LoginError::Internal(e) => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<OAuthError> for ApiError {
+    fn from(e: OAuthError) -> Self {
+        match e {
+            OAuthError::Protocol {
+                code, description, ..
+            } => ApiError::new(status_for(code), code.as_str(), description),
+            OAuthError::RetryLater {
+                throttled: true,
+                retry_after,
+            } => ApiError::throttled(retry_after),
+            OAuthError::RetryLater { .. } => ApiError::busy(),
+            OAuthError::Internal(e) => ApiError::internal(e),
+        }
+    }
+}

@@ -1,0 +1,146 @@
+//! Errors of the HTML pages, rendered as the error page.
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+
+use crate::http::browser::pages::{self, ErrorPage};
+use crate::oauth::OAuthError;
+
+/// Errors of the HTML pages: an error page with a status, a title and a message for a person,
+/// and optionally a way on. The cause of a 5xx goes to the log only.
+#[derive(Debug)]
+pub struct PageError {
+    pub status: StatusCode,
+    pub title: String,
+    pub message: String,
+    pub link: Option<(String, String)>,
+    cause: Option<Box<anyhow::Error>>,
+}
+
+impl PageError {
+    pub fn new(status: StatusCode, title: &str, message: impl Into<String>) -> PageError {
+        PageError {
+            status,
+            title: title.to_string(),
+            message: message.into(),
+            link: None,
+            cause: None,
+        }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> PageError {
+        PageError::new(
+            StatusCode::BAD_REQUEST,
+            "This request can't be completed",
+            message,
+        )
+    }
+
+    /// A form without the CSRF token this browser was given.
+    pub fn csrf() -> PageError {
+        PageError::new(
+            StatusCode::FORBIDDEN,
+            "This form has expired",
+            "The form was not sent from this site, or it is too old. Go back, reload the page \
+             and try again.",
+        )
+    }
+
+    pub fn with_link(mut self, href: impl Into<String>, label: &str) -> PageError {
+        self.link = Some((href.into(), label.to_string()));
+        self
+    }
+
+    pub fn internal(cause: anyhow::Error) -> PageError {
+        PageError {
+            cause: Some(Box::new(cause)),
+            ..PageError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong",
+                "The server could not complete the request. Please try again in a moment.",
+            )
+        }
+    }
+
+    pub fn busy() -> PageError {
+        PageError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The server is busy",
+            "Too many sign-ins are being processed right now. Please try again in a moment.",
+        )
+    }
+}
+
+impl std::fmt::Display for PageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.status, self.title)
+    }
+}
+
+impl ResponseError for PageError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let Some(cause) = &self.cause {
+            tracing::error!(error = ?cause, "internal error");
+        }
+        let mut resp = pages::render(
+            self.status,
+            &ErrorPage {
+                title: self.title.clone(),
+                message: self.message.clone(),
+                link: self.link.clone(),
+            },
+        );
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+        }
+        resp
+    }
+}
+
+impl From<anyhow::Error> for PageError {
+    fn from(e: anyhow::Error) -> Self {
+        PageError::internal(e)
+    }
+}
+
+impl From<crate::store::DbError> for PageError {
+    fn from(e: crate::store::DbError) -> Self {
+        PageError::internal(e.into())
+    }
+}
+
+impl From<diesel::result::Error> for PageError {
+    fn from(e: diesel::result::Error) -> Self {
+        PageError::internal(e.into())
+    }
+}
+
+/// A malformed request to a page (repeated or undecodable parameters, a bad body).
+impl From<OAuthError> for PageError {
+    fn from(e: OAuthError) -> Self {
+        match e {
+            OAuthError::Protocol { description, .. } => PageError::bad_request(description),
+            OAuthError::RetryLater { .. } => PageError::busy(),
+            OAuthError::Internal(e) => PageError::internal(e),
+        }
+    }
+}
+
+/// Authorization failures that are shown, not redirected (the caller delivers redirects).
+impl From<crate::oauth::authorize::AuthorizeError> for PageError {
+    fn from(e: crate::oauth::authorize::AuthorizeError) -> Self {
+        use crate::oauth::authorize::AuthorizeError;
+        match e {
+            AuthorizeError::Page(message) => PageError::bad_request(message),
+            AuthorizeError::Redirect(reply) => PageError::internal(anyhow::anyhow!(
+                "an authorization error meant for the client was not delivered: {:?}",
+                reply.params
+            )),
+            AuthorizeError::Internal(e) => PageError::internal(e),
+        }
+    }
+}
