@@ -42,7 +42,7 @@ pub fn resolve(
     now: i64,
 ) -> anyhow::Result<Resolution> {
     write_transaction(conn, |c| {
-        if let Some(link) = store::find_identity(c, &id.provider, &id.subject)? {
+        if let Some(link) = store::find_identity(c, &id.provider, &id.issuer, &id.subject)? {
             let user = match user_store::find(c, &link.user_id)? {
                 Some(u) if !u.disabled => User::from(&u),
                 _ => return Ok(Resolution::Refused("This account is disabled.".into())),
@@ -67,6 +67,7 @@ pub fn resolve(
                     browser_hash: origin.browser_hash.to_string(),
                     user_id: existing.id,
                     provider: id.provider.clone(),
+                    issuer: id.issuer.clone(),
                     subject: id.subject.clone(),
                     email: email.clone(),
                     request_id: origin.request_id.map(str::to_string),
@@ -77,26 +78,37 @@ pub fn resolve(
             )?;
             return Ok(Resolution::ConfirmLink { token });
         }
-        let user =
-            match users::insert(
-                c,
-                Record {
-                    email: email.clone(),
-                    name: id.name.clone(),
-                    role: default_role.to_string(),
-                    password_hash: None,
-                    email_verified: true,
-                },
-                Some(meta),
-                now,
-            ) {
-                Ok(u) => u,
-                Err(CreateError::EmailTaken) => return Ok(Resolution::Refused(
-                    "Another sign-in created this account at the same moment. Please try again."
-                        .into(),
-                )),
-                Err(e) => return Err(anyhow::anyhow!("creating a federated user: {e}")),
-            };
+        let user = match users::insert(
+            c,
+            Record {
+                email: email.clone(),
+                name: id.name.clone(),
+                role: default_role.to_string(),
+                password_hash: None,
+                email_verified: true,
+            },
+            Some(meta),
+            now,
+        ) {
+            Ok(u) => u,
+            // A concurrent first sign-in of the same identity created the account: use it.
+            Err(CreateError::EmailTaken) => {
+                let linked = store::find_identity(c, &id.provider, &id.issuer, &id.subject)?;
+                let user = match linked {
+                    Some(l) => user_store::find(c, &l.user_id)?.filter(|u| !u.disabled),
+                    None => None,
+                };
+                return Ok(match user {
+                    Some(u) => Resolution::SignIn(User::from(&u)),
+                    None => Resolution::Refused(
+                        "Another sign-in created this account at the same moment. Please \
+                             try again."
+                            .into(),
+                    ),
+                });
+            }
+            Err(e) => return Err(anyhow::anyhow!("creating a federated user: {e}")),
+        };
         link(c, &user.id, id, email, meta, now)?;
         record(c, audit::FEDERATED_LOGIN, &user.id, id, meta, now)?;
         Ok(Resolution::SignIn(user))
@@ -126,6 +138,7 @@ pub fn complete_link(
         }
         let identity = UpstreamIdentity {
             provider: row.provider.clone(),
+            issuer: row.issuer.clone(),
             subject: row.subject.clone(),
             email: Some(row.email.clone()),
             email_verified: true,
@@ -163,6 +176,7 @@ fn link(
         &IdentityRow {
             id: secret::random_id()?,
             provider: id.provider.clone(),
+            issuer: id.issuer.clone(),
             subject: id.subject.clone(),
             user_id: user_id.to_string(),
             email: Some(email.to_string()),

@@ -93,6 +93,7 @@ pub async fn finish(
     let primary = emails.into_iter().find(|e| e.primary);
     Ok(UpstreamIdentity {
         provider: provider.name.clone(),
+        issuer: urls.api_url.to_string(),
         subject: user.id.to_string(),
         email_verified: primary.as_ref().is_some_and(|e| e.verified),
         email: primary.map(|e| e.email),

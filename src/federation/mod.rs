@@ -48,6 +48,8 @@ enum Kind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UpstreamIdentity {
     pub provider: String,
+    /// Who vouches for `subject`: the OIDC issuer, or GitHub's API URL.
+    pub issuer: String,
     /// Stable at the provider: OIDC `sub`, GitHub's numeric user id.
     pub subject: String,
     pub email: Option<String>,
@@ -62,6 +64,8 @@ pub struct FederationError {
     pub message: String,
     #[source]
     pub cause: Option<anyhow::Error>,
+    /// The ID token failed validation (a key rotation may explain it).
+    pub bad_id_token: bool,
 }
 
 impl FederationError {
@@ -72,8 +76,41 @@ impl FederationError {
                 provider.display_name
             ),
             cause: Some(cause.into()),
+            bad_id_token: false,
         }
     }
+}
+
+/// Upstream claims are someone else's input: a subject without control characters and of a
+/// sane length, a syntactically valid email (else none, and unverified), a printable name.
+fn checked(
+    provider: &Provider,
+    mut id: UpstreamIdentity,
+) -> Result<UpstreamIdentity, FederationError> {
+    let clean = |s: &str| !s.is_empty() && s.len() <= 255 && !s.chars().any(char::is_control);
+    if !clean(&id.subject) {
+        return Err(FederationError::new(
+            provider,
+            "it sent an unusable account id",
+            anyhow::anyhow!("subject with control characters or a bad length"),
+        ));
+    }
+    id.email = id
+        .email
+        .filter(|e| clean(e))
+        .and_then(|e| crate::identity::users::validate_email(&e).ok());
+    id.email_verified &= id.email.is_some();
+    id.name = id
+        .name
+        .map(|n| {
+            n.chars()
+                .filter(|c| !c.is_control())
+                .take(200)
+                .collect::<String>()
+        })
+        .map(|n| n.trim().to_string())
+        .filter(|n| !n.is_empty());
+    Ok(id)
 }
 
 /// What the start of an upstream sign-in sends along and keeps.
@@ -92,6 +129,8 @@ type MetadataCache = HashMap<String, (Instant, Arc<CoreProviderMetadata>)>;
 pub struct Providers {
     providers: Vec<Provider>,
     http: reqwest::Client,
+    /// Bound on a whole upstream exchange (several calls), besides each call's own.
+    timeout: Duration,
     discovered: Mutex<MetadataCache>,
 }
 
@@ -100,7 +139,14 @@ impl Providers {
         let mut providers = Vec::new();
         let creds = |id: &Option<String>, secret: &Option<String>| match (id, secret) {
             (Some(i), Some(s)) => Some((i.clone(), s.clone())),
-            _ => None,
+            (None, None) => None,
+            _ => {
+                tracing::warn!(
+                    "a federation provider has a client id or a client secret but not both; \
+                     it stays off"
+                );
+                None
+            }
         };
         if let Some((client_id, client_secret)) =
             creds(&fed.google.client_id, &fed.google.client_secret)
@@ -158,6 +204,7 @@ impl Providers {
         Ok(Providers {
             providers,
             http,
+            timeout,
             discovered: Mutex::new(HashMap::new()),
         })
     }
@@ -193,7 +240,11 @@ impl Providers {
     ) -> Result<String, FederationError> {
         match &provider.kind {
             Kind::Oidc { issuer } => {
-                let meta = self.metadata(provider, issuer).await?;
+                let meta = tokio::time::timeout(self.timeout, self.metadata(provider, issuer))
+                    .await
+                    .map_err(|e| {
+                        FederationError::new(provider, "it took too long to answer", e)
+                    })??;
                 oidc::authorize_url(provider, &meta, callback, start)
             }
             Kind::Github { authorize_url, .. } => {
@@ -211,10 +262,39 @@ impl Providers {
         verifier: &str,
         nonce: &str,
     ) -> Result<UpstreamIdentity, FederationError> {
+        let limit = self.timeout;
+        let work = self.finish_inner(provider, callback, code, verifier, nonce);
+        match tokio::time::timeout(limit, work).await {
+            Ok(result) => checked(provider, result?),
+            Err(_) => Err(FederationError::new(
+                provider,
+                "it took too long to answer",
+                anyhow::anyhow!("the sign-in took longer than {limit:?}"),
+            )),
+        }
+    }
+
+    async fn finish_inner(
+        &self,
+        provider: &Provider,
+        callback: &str,
+        code: &str,
+        verifier: &str,
+        nonce: &str,
+    ) -> Result<UpstreamIdentity, FederationError> {
         match &provider.kind {
             Kind::Oidc { issuer } => {
                 let meta = self.metadata(provider, issuer).await?;
-                oidc::finish(&self.http, provider, &meta, callback, code, verifier, nonce).await
+                let tokens =
+                    oidc::exchange(&self.http, provider, &meta, callback, code, verifier).await?;
+                match oidc::identity(&self.http, provider, &meta, callback, &tokens, nonce).await {
+                    // The upstream may have rotated its keys since discovery: look again, once.
+                    Err(e) if e.bad_id_token && self.forget_if_stale(provider) => {
+                        let meta = self.metadata(provider, issuer).await?;
+                        oidc::identity(&self.http, provider, &meta, callback, &tokens, nonce).await
+                    }
+                    other => other,
+                }
             }
             Kind::Github {
                 token_url, api_url, ..
@@ -226,6 +306,21 @@ impl Providers {
                 };
                 github::finish(&self.http, provider, urls, code, verifier).await
             }
+        }
+    }
+
+    /// Drops cached metadata older than a few seconds; `true` if it did (a rediscovery is
+    /// worth it, and at most one per sign-in).
+    fn forget_if_stale(&self, provider: &Provider) -> bool {
+        let Ok(mut cache) = self.discovered.lock() else {
+            return false;
+        };
+        match cache.get(&provider.name) {
+            Some((at, _)) if at.elapsed() >= Duration::from_secs(1) => {
+                cache.remove(&provider.name);
+                true
+            }
+            _ => false,
         }
     }
 

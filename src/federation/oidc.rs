@@ -75,23 +75,36 @@ pub fn authorize_url(
     Ok(url.into())
 }
 
-pub async fn finish(
+/// The token response of an upstream OIDC code exchange.
+pub type Tokens = openidconnect::core::CoreTokenResponse;
+
+pub async fn exchange(
     http: &reqwest::Client,
     provider: &Provider,
     meta: &CoreProviderMetadata,
     callback: &str,
     code: &str,
     verifier: &str,
-    nonce: &str,
-) -> Result<UpstreamIdentity, FederationError> {
-    let client = client(provider, meta, callback)?;
-    let tokens = client
+) -> Result<Tokens, FederationError> {
+    client(provider, meta, callback)?
         .exchange_code(AuthorizationCode::new(code.to_string()))
         .map_err(|e| FederationError::new(provider, "it has no token endpoint", e))?
         .set_pkce_verifier(PkceCodeVerifier::new(verifier.to_string()))
         .request_async(http)
         .await
-        .map_err(|e| FederationError::new(provider, "the code exchange failed", e))?;
+        .map_err(|e| FederationError::new(provider, "the code exchange failed", e))
+}
+
+/// Validates the ID token (against `meta`'s JWKS) and reads who signed in.
+pub async fn identity(
+    http: &reqwest::Client,
+    provider: &Provider,
+    meta: &CoreProviderMetadata,
+    callback: &str,
+    tokens: &Tokens,
+    nonce: &str,
+) -> Result<UpstreamIdentity, FederationError> {
+    let client = client(provider, meta, callback)?;
     let id_token = tokens.id_token().ok_or_else(|| {
         FederationError::new(
             provider,
@@ -101,7 +114,10 @@ pub async fn finish(
     })?;
     let claims = id_token
         .claims(&client.id_token_verifier(), &Nonce::new(nonce.to_string()))
-        .map_err(|e| FederationError::new(provider, "its ID token is not valid", e))?;
+        .map_err(|e| FederationError {
+            bad_id_token: true,
+            ..FederationError::new(provider, "its ID token is not valid", e)
+        })?;
     let mut email = claims.email().map(|e| e.to_string());
     let mut email_verified = claims.email_verified().unwrap_or(false);
     let mut name = claims
@@ -126,6 +142,7 @@ pub async fn finish(
     }
     Ok(UpstreamIdentity {
         provider: provider.name.clone(),
+        issuer: claims.issuer().to_string(),
         subject: claims.subject().to_string(),
         email,
         email_verified,

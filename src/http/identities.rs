@@ -59,6 +59,8 @@ pub async fn unlink(
         .db
         .run(move |c| {
             write_transaction(c, |c| {
+                // Two concurrent unlinks must not both see the other identity left.
+                user_store::lock_row(c, &user.id)?;
                 let linked = store::user_identities(c, &user.id)?;
                 let Some(target) = linked.iter().find(|r| r.id == id) else {
                     return Ok::<_, anyhow::Error>(Unlinked::NotFound);

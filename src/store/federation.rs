@@ -12,6 +12,7 @@ const KEEP_EXPIRED_SECS: i64 = 3600;
 pub struct IdentityRow {
     pub id: String,
     pub provider: String,
+    pub issuer: String,
     pub subject: String,
     pub user_id: String,
     pub email: Option<String>,
@@ -40,6 +41,7 @@ pub struct LinkRow {
     pub browser_hash: String,
     pub user_id: String,
     pub provider: String,
+    pub issuer: String,
     pub subject: String,
     pub email: String,
     pub request_id: Option<String>,
@@ -50,10 +52,12 @@ pub struct LinkRow {
 pub fn find_identity(
     conn: &mut DbConnection,
     provider: &str,
+    issuer: &str,
     subject: &str,
 ) -> QueryResult<Option<IdentityRow>> {
     federated_identities::table
         .filter(federated_identities::provider.eq(provider))
+        .filter(federated_identities::issuer.eq(issuer))
         .filter(federated_identities::subject.eq(subject))
         .select(IdentityRow::as_select())
         .first(conn)

@@ -174,6 +174,7 @@ diesel::table! {
     federated_identities (id) {
         id -> Text,
         provider -> Text,
+        issuer -> Text,
         subject -> Text,
         user_id -> Text,
         email -> Nullable<Text>,
@@ -202,6 +203,7 @@ diesel::table! {
         browser_hash -> Text,
         user_id -> Text,
         provider -> Text,
+        issuer -> Text,
         subject -> Text,
         email -> Text,
         request_id -> Nullable<Text>,

@@ -120,3 +120,12 @@ pub fn lock(conn: &mut DbConnection, id: &str, until: i64) -> QueryResult<i32> {
         .returning(users::lockouts)
         .get_result(conn)
 }
+
+/// Takes the user's row lock until the transaction ends (PostgreSQL; SQLite's write lock is
+/// already held by `write_transaction`), so checks across the user's rows can't race.
+pub fn lock_row(conn: &mut DbConnection, id: &str) -> QueryResult<()> {
+    diesel::update(users::table.find(id))
+        .set(users::updated_at.eq(users::updated_at))
+        .execute(conn)
+        .map(|_| ())
+}

@@ -137,14 +137,23 @@ fn bearer_ok(req: &HttpRequest) -> bool {
         == Some("Bearer gho-token")
 }
 
-/// A minimal OpenID provider whose ID tokens carry a broken signature.
-pub fn oidc_with_bad_signatures(keys: Arc<portcullis::tokens::KeySet>) -> String {
+/// How the fake OpenID provider signs and what it claims.
+#[derive(Clone)]
+pub struct OidcBehaviour {
+    /// Break the ID token's signature.
+    pub tamper: bool,
+    pub name: String,
+}
+
+/// A minimal OpenID provider (discovery, JWKS, authorize, token).
+pub fn oidc(keys: Arc<portcullis::tokens::KeySet>, behaviour: OidcBehaviour) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
     let seen = Arc::new(Mutex::new(Seen::default()));
     let issuer = base.clone();
     let server = HttpServer::new(move || {
         let (keys, seen, issuer) = (keys.clone(), seen.clone(), issuer.clone());
+        let b = behaviour.clone();
         let (s1, s2, k1, k2, i1, i2) = (
             seen.clone(),
             seen,
@@ -194,20 +203,23 @@ pub fn oidc_with_bad_signatures(keys: Arc<portcullis::tokens::KeySet>) -> String
                 "/token",
                 web::post().to(move |req: HttpRequest| {
                     let nonce = s2.lock().unwrap().nonce.clone();
-                    let (keys, issuer) = (k2.clone(), i2.clone());
+                    let (keys, issuer, b) = (k2.clone(), i2.clone(), b.clone());
                     let client_id = basic_user(&req);
                     async move {
                         let now = time_now();
                         let claims = json!({
                             "iss": issuer, "sub": "evil-1", "aud": client_id,
                             "iat": now, "exp": now + 300, "nonce": nonce,
-                            "email": "victim@example.com", "email_verified": true
+                            "email": "victim@example.com", "email_verified": true,
+                            "name": b.name
                         });
                         let token = portcullis::tokens::sign(&keys, "JWT", &claims).unwrap();
-                        // Flip one character of the signature.
                         let mut bytes = token.into_bytes();
-                        let i = bytes.len() - 5;
-                        bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
+                        if b.tamper {
+                            // Flip one character of the signature.
+                            let i = bytes.len() - 5;
+                            bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
+                        }
                         let tampered = String::from_utf8(bytes).unwrap();
                         HttpResponse::Ok().json(json!({
                             "access_token": "at", "token_type": "Bearer",

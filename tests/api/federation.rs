@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use portcullis::config::OidcProviderSettings;
 use portcullis::store::schema::clients;
 
-use crate::helpers::{spawn_app, spawn_app_with, Backend, TestApp, TestClient, PASSWORD};
+use crate::helpers::{spawn_app_with, Backend, TestApp, TestClient, PASSWORD};
 use crate::web::{self, browser, param, REDIRECT_URI};
 
 crate::both_backends!(
@@ -26,7 +26,8 @@ pub struct Pair {
 }
 
 pub async fn pair(backend: Backend) -> Pair {
-    let up = spawn_app(backend).await;
+    // The upstream re-reads its keys every second (a rotation test needs it).
+    let up = spawn_app_with(backend, |s| s.keys.reload_interval_secs = 1).await;
     let upstream_client = up.code_client_with(|s| {
         s.name = "Downstream Portcullis".into();
         s.skip_consent = true;
@@ -510,7 +511,13 @@ async fn a_slow_upstream_times_out_into_the_error_page() {
 async fn a_bad_id_token_signature_or_a_dead_upstream_gives_the_error_page() {
     let dir = tempfile::tempdir().unwrap();
     let keys = portcullis::tokens::KeyStore::open(dir.path(), 2048, 3600, 0).unwrap();
-    let evil = crate::fakes::oidc_with_bad_signatures(keys.current());
+    let evil = crate::fakes::oidc(
+        keys.current(),
+        crate::fakes::OidcBehaviour {
+            tamper: true,
+            name: "Eve".into(),
+        },
+    );
     let dead = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         format!("http://127.0.0.1:{}", l.local_addr().unwrap().port())
@@ -565,4 +572,64 @@ async fn a_bad_id_token_signature_or_a_dead_upstream_gives_the_error_page() {
             .contains("could not be reached"),
         "{html}"
     );
+}
+
+crate::both_backends!(hostile_upstream_claims_are_cleaned_not_stored_raw);
+
+async fn hostile_upstream_claims_are_cleaned_not_stored_raw(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = portcullis::tokens::KeyStore::open(dir.path(), 2048, 3600, 0).unwrap();
+    let fake = crate::fakes::oidc(
+        keys.current(),
+        crate::fakes::OidcBehaviour {
+            tamper: false,
+            name: "Eve\u{0}\u{1b}[31m Mallory".into(),
+        },
+    );
+    let down = spawn_app_with(backend, |s| {
+        s.federation.oidc.insert(
+            "fake".into(),
+            OidcProviderSettings {
+                issuer: fake.clone(),
+                client_id: Some("downstream".into()),
+                client_secret: Some("secret".into()),
+                display_name: None,
+                scopes: vec!["openid".into(), "email".into()],
+            },
+        );
+    })
+    .await;
+    let app = down.code_client_with(|s| s.scopes = vec!["openid email account".into()]);
+    let bd = browser();
+    let html = login_page(&down, &bd, &app).await;
+    let start = web::attr(&html, "a[href^='/federation/fake/start']", "href").unwrap();
+    let resp = bd.get(down.url(&start)).send().await.unwrap();
+    let upstream = resp.headers()["location"].to_str().unwrap().to_string();
+    let resp = bd.get(&upstream).send().await.unwrap();
+    let back = resp.headers()["location"].to_str().unwrap().to_string();
+    let resp = bd.get(&back).send().await.unwrap();
+    assert_eq!(resp.status(), 303, "{}", resp.text().await.unwrap());
+    use portcullis::store::schema::users;
+    let mut conn = down.db.get().unwrap();
+    let name: Option<String> = users::table
+        .filter(users::email_lower.eq("victim@example.com"))
+        .select(users::name)
+        .first(&mut *conn)
+        .unwrap();
+    assert_eq!(name.as_deref(), Some("Eve[31m Mallory"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upstream_key_rotation_is_picked_up() {
+    let p = pair(Backend::Sqlite).await;
+    p.up.create_user("rot@example.com", "student").await;
+    let (bd, bu) = (browser(), browser());
+    let resp = via_upstream(&p, &bd, &bu, "acme", "rot@example.com").await;
+    assert_eq!(resp.status(), 303);
+    // The downstream has the upstream's JWKS cached; the upstream now signs with a new key.
+    portcullis::tokens::keys::rotate(&p.up.settings.keys_dir, 2048, p.up.clock_now() + 1).unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let (bd2, bu2) = (browser(), browser());
+    let resp = via_upstream(&p, &bd2, &bu2, "acme", "rot@example.com").await;
+    assert_eq!(resp.status(), 303, "{}", resp.text().await.unwrap());
 }

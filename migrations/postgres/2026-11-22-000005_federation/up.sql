@@ -4,13 +4,16 @@
 CREATE TABLE federated_identities (
     id TEXT PRIMARY KEY NOT NULL,
     provider TEXT NOT NULL,
+    -- Who vouches for the subject: the OIDC issuer, or GitHub's API URL. Part of the key, so
+    -- pointing a provider name at another upstream never reuses its links.
+    issuer TEXT NOT NULL,
     -- The upstream's stable subject (OIDC `sub`, GitHub's numeric user id).
     subject TEXT NOT NULL,
     user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
     email TEXT,
     created_at BIGINT NOT NULL,
     last_used_at BIGINT,
-    UNIQUE (provider, subject)
+    UNIQUE (provider, issuer, subject)
 );
 CREATE INDEX federated_identities_user_idx ON federated_identities (user_id);
 
@@ -36,6 +39,7 @@ CREATE TABLE federation_links (
     browser_hash TEXT NOT NULL,
     user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
     provider TEXT NOT NULL,
+    issuer TEXT NOT NULL,
     subject TEXT NOT NULL,
     email TEXT NOT NULL,
     request_id TEXT,
