@@ -119,14 +119,14 @@ pub fn resolve(
 /// `None` when the pending link is gone, expired, for another browser or another account.
 pub fn complete_link(
     conn: &mut DbConnection,
-    token: &str,
+    token_hash: &str,
     browser_hash: &str,
     user_id: &str,
     meta: &RequestMeta,
     now: i64,
 ) -> anyhow::Result<Option<LinkRow>> {
     write_transaction(conn, |c| {
-        let hash = secret::hash_secret(token);
+        let hash = token_hash.to_string();
         let Some(row) = store::find_link(c, &hash)? else {
             return Ok(None);
         };
@@ -152,15 +152,35 @@ pub fn complete_link(
     })
 }
 
-/// The pending link behind a token, if it is live and this browser's.
+/// The pending link behind a token's hash, if it is live and this browser's.
 pub fn pending_link(
     conn: &mut DbConnection,
-    token: &str,
+    token_hash: &str,
     browser_hash: &str,
     now: i64,
 ) -> anyhow::Result<Option<LinkRow>> {
-    Ok(store::find_link(conn, &secret::hash_secret(token))?
+    Ok(store::find_link(conn, token_hash)?
         .filter(|r| r.expires_at > now && r.browser_hash == browser_hash))
+}
+
+/// Whether `id` is already linked to `user_id` (it can then confirm a new link).
+pub fn is_linked_to(
+    conn: &mut DbConnection,
+    id: &UpstreamIdentity,
+    user_id: &str,
+) -> anyhow::Result<bool> {
+    Ok(
+        store::find_identity(conn, &id.provider, &id.issuer, &id.subject)?
+            .is_some_and(|l| l.user_id == user_id),
+    )
+}
+
+/// The providers linked to `user_id`.
+pub fn linked_providers(conn: &mut DbConnection, user_id: &str) -> anyhow::Result<Vec<String>> {
+    Ok(store::user_identities(conn, user_id)?
+        .into_iter()
+        .map(|r| r.provider)
+        .collect())
 }
 
 fn link(

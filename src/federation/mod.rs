@@ -8,7 +8,9 @@ mod accounts;
 mod github;
 mod oidc;
 
-pub use accounts::{complete_link, pending_link, resolve, Origin, Resolution};
+pub use accounts::{
+    complete_link, is_linked_to, linked_providers, pending_link, resolve, Origin, Resolution,
+};
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -27,6 +27,7 @@ pub struct StateRow {
     pub provider: String,
     pub browser_hash: String,
     pub request_id: Option<String>,
+    pub link_token_hash: Option<String>,
     pub pkce_verifier: String,
     pub nonce: String,
     pub created_at: i64,

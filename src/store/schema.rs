@@ -189,6 +189,7 @@ diesel::table! {
         provider -> Text,
         browser_hash -> Text,
         request_id -> Nullable<Text>,
+        link_token_hash -> Nullable<Text>,
         pkce_verifier -> Text,
         nonce -> Text,
         created_at -> BigInt,

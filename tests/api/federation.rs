@@ -633,3 +633,64 @@ async fn an_upstream_key_rotation_is_picked_up() {
     let resp = via_upstream(&p, &bd2, &bu2, "acme", "rot@example.com").await;
     assert_eq!(resp.status(), 303, "{}", resp.text().await.unwrap());
 }
+
+crate::both_backends!(a_provider_already_linked_can_confirm_a_new_link);
+
+async fn a_provider_already_linked_can_confirm_a_new_link(backend: Backend) {
+    let p = pair(backend).await;
+    p.up.create_user("nopass@example.com", "student").await;
+    let (bd, bu) = (browser(), browser());
+    // An account made through Acme: it has no password.
+    let resp = via_upstream(&p, &bd, &bu, "acme", "nopass@example.com").await;
+    finish_downstream(&p, &bd, resp).await;
+    // The same email through "Google" in a new browser: the link page offers Acme instead.
+    let (bd2, bu2) = (browser(), browser());
+    let resp = via_upstream(&p, &bd2, &bu2, "google", "nopass@example.com").await;
+    let link = web::location(&p.down, &resp);
+    assert!(link.contains("/federation/link?token="), "{link}");
+    let (_, _, html) = web::get(&bd2, &link).await;
+    let confirm = web::attr(&html, "a[href^='/federation/acme/start?link=']", "href")
+        .unwrap_or_else(|| panic!("a confirm-with-Acme button: {html}"));
+    let resp = bd2.get(p.down.url(&confirm)).send().await.unwrap();
+    let upstream = web::location(&p.down, &resp);
+    // Signed in upstream already (bu2): straight back.
+    let resp = bu2.get(&upstream).send().await.unwrap();
+    let back = web::location(&p.up, &resp);
+    assert!(
+        back.starts_with(&p.down.url("/federation/acme/callback?")),
+        "{back}"
+    );
+    let resp = bd2.get(&back).send().await.unwrap();
+    let tokens = finish_downstream(&p, &bd2, resp).await;
+    let access = tokens["access_token"].as_str().unwrap();
+    let linked = identities(&p.down, access).await;
+    let mut providers: Vec<&str> = linked
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["provider"].as_str().unwrap())
+        .collect();
+    providers.sort();
+    assert_eq!(providers, ["acme", "google"]);
+    // Two ways in: one may go; the last may not.
+    let delete = |id: String| {
+        let down = &p.down;
+        async move {
+            down.api
+                .delete(down.url(&format!("/api/auth/identities/{id}")))
+                .bearer_auth(access)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(
+        delete(linked[0]["id"].as_str().unwrap().to_string()).await,
+        204
+    );
+    assert_eq!(
+        delete(linked[1]["id"].as_str().unwrap().to_string()).await,
+        409
+    );
+}

@@ -24,6 +24,8 @@ CREATE TABLE federation_states (
     provider TEXT NOT NULL,
     browser_hash TEXT NOT NULL,
     request_id TEXT,
+    -- Set when this upstream sign-in confirms a pending link (SHA-256 of its token).
+    link_token_hash TEXT,
     pkce_verifier TEXT NOT NULL,
     nonce TEXT NOT NULL,
     created_at BIGINT NOT NULL,

@@ -6,7 +6,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::login::{complete_sign_in, load};
-use super::pages::{self, LinkPage};
+use super::pages::{self, LinkPage, ProviderButton};
 use super::{read_params, request_query, see_other, Ctx};
 use crate::federation::{self, FederationError, Origin, Provider, Providers, Resolution};
 use crate::http::error::PageError;
@@ -58,8 +58,19 @@ pub async fn start(
     let provider = provider(&state, &path)?.clone();
     let params = read_params(&req, payload).await?;
     let ctx = Ctx::new(&req, &state)?;
-    let pending = load(&state, &ctx, params.get("request")).await?;
-    let request_id = pending.map(|p| p.id);
+    // Either a downstream request, or a pending link this sign-in is to confirm.
+    let (request_id, link_token_hash) = match params.get("link") {
+        Some(token) => {
+            let link = find_link(&state, &ctx, token).await?;
+            (link.row.request_id, Some(secret::hash_secret(token)))
+        }
+        None => (
+            load(&state, &ctx, params.get("request"))
+                .await?
+                .map(|p| p.id),
+            None,
+        ),
+    };
     let back = format!("/login{}", request_query(request_id.as_deref()));
     let (start, verifier) = Providers::new_start()?;
     let row = StateRow {
@@ -67,6 +78,7 @@ pub async fn start(
         provider: provider.name.clone(),
         browser_hash: ctx.browser.binding_hash(),
         request_id,
+        link_token_hash,
         // Needed in clear at the callback; single-use and gone within minutes.
         pkce_verifier: verifier,
         nonce: start.nonce.clone(),
@@ -146,6 +158,9 @@ pub async fn callback(
         )
         .await
         .map_err(|e| upstream_page(&e, &back))?;
+    if let Some(hash) = row.link_token_hash.clone() {
+        return confirm_link_by_provider(&state, &ctx, &provider, identity, hash).await;
+    }
     let (binding, meta, st) = (ctx.browser.binding_hash(), ctx.meta.clone(), state.clone());
     let (display, request_id) = (provider.display_name.clone(), row.request_id.clone());
     let resolution = state
@@ -179,6 +194,49 @@ pub async fn callback(
     }
 }
 
+/// The pending link is confirmed by signing in with a provider already linked to the account.
+async fn confirm_link_by_provider(
+    state: &web::Data<AppState>,
+    ctx: &Ctx,
+    provider: &Provider,
+    identity: federation::UpstreamIdentity,
+    hash: String,
+) -> Result<HttpResponse, PageError> {
+    let (binding, meta, now) = (ctx.browser.binding_hash(), ctx.meta.clone(), ctx.now);
+    let display = provider.display_name.clone();
+    let outcome = state
+        .db
+        .run(move |c| {
+            let Some(link) = federation::pending_link(c, &hash, &binding, now)? else {
+                return Ok::<_, PageError>(Err(expired_link(None)));
+            };
+            if !federation::is_linked_to(c, &identity, &link.user_id)? {
+                return Ok(Err(PageError::bad_request(format!(
+                    "That {display} account is not the one linked to {}.",
+                    link.email
+                ))
+                .with_link(
+                    format!("/login{}", request_query(link.request_id.as_deref())),
+                    "Back to sign in",
+                )));
+            }
+            let Some(done) =
+                federation::complete_link(c, &hash, &binding, &link.user_id, &meta, now)?
+            else {
+                return Ok(Err(expired_link(None)));
+            };
+            let user = crate::store::users::find(c, &done.user_id)?
+                .filter(|u| !u.disabled)
+                .map(|u| crate::identity::users::User::from(&u));
+            Ok(Ok((done, user)))
+        })
+        .await?;
+    let (done, user) = outcome?;
+    let user = user.ok_or_else(|| PageError::bad_request("This account is disabled."))?;
+    let pending = load(state, ctx, done.request_id.as_deref()).await?;
+    complete_sign_in(state, ctx, user, "fed", pending).await
+}
+
 /// `GET /federation/link?token=…`: ask for the existing account's password.
 pub async fn show_link(
     req: HttpRequest,
@@ -210,7 +268,7 @@ pub async fn submit_link(
         &state.hasher,
         &state.settings.lockout,
         Credentials {
-            email: &link.email,
+            email: &link.row.email,
             password: params.get("password").unwrap_or(""),
         },
         super::login::PORTAL_CLIENT_ID,
@@ -219,7 +277,7 @@ pub async fn submit_link(
     )
     .await;
     let user = match result {
-        Ok(user) if user.id == link.user_id => user,
+        Ok(user) if user.id == link.row.user_id => user,
         Ok(_) | Err(LoginError::Failed) => {
             let error = "That password is not right for this account.";
             return Ok(link_page(
@@ -251,9 +309,10 @@ pub async fn submit_link(
         ctx.now,
         user.id.clone(),
     );
+    let hash = secret::hash_secret(&token);
     let linked = state
         .db
-        .run(move |c| federation::complete_link(c, &token, &binding, &user_id, &meta, now))
+        .run(move |c| federation::complete_link(c, &hash, &binding, &user_id, &meta, now))
         .await?
         .ok_or_else(|| expired_link(None))?;
     let pending = load(&state, &ctx, linked.request_id.as_deref()).await?;
@@ -270,15 +329,31 @@ fn expired_link(request_id: Option<&str>) -> PageError {
     )
 }
 
+/// A pending link and the providers already linked to its account.
+struct Linking {
+    row: crate::store::federation::LinkRow,
+    linked: Vec<String>,
+}
+
 async fn find_link(
     state: &web::Data<AppState>,
     ctx: &Ctx,
     token: &str,
-) -> Result<crate::store::federation::LinkRow, PageError> {
-    let (token, binding, now) = (token.to_string(), ctx.browser.binding_hash(), ctx.now);
+) -> Result<Linking, PageError> {
+    let (hash, binding, now) = (
+        secret::hash_secret(token),
+        ctx.browser.binding_hash(),
+        ctx.now,
+    );
     state
         .db
-        .run(move |c| federation::pending_link(c, &token, &binding, now))
+        .run(move |c| {
+            let Some(row) = federation::pending_link(c, &hash, &binding, now)? else {
+                return Ok(None);
+            };
+            let linked = federation::linked_providers(c, &row.user_id)?;
+            Ok::<_, anyhow::Error>(Some(Linking { row, linked }))
+        })
         .await?
         .ok_or_else(|| expired_link(None))
 }
@@ -287,10 +362,11 @@ fn link_page(
     state: &AppState,
     ctx: &Ctx,
     token: &str,
-    link: &crate::store::federation::LinkRow,
+    link: &Linking,
     status: StatusCode,
     error: Option<&str>,
 ) -> HttpResponse {
+    let (link, linked) = (&link.row, &link.linked);
     let provider = state
         .federation
         .get(&link.provider)
@@ -304,6 +380,16 @@ fn link_page(
             email: link.email.clone(),
             error: error.map(str::to_string),
             back_href: format!("/login{}", request_query(link.request_id.as_deref())),
+            confirm_with: state
+                .federation
+                .enabled()
+                .iter()
+                .filter(|p| linked.contains(&p.name))
+                .map(|p| ProviderButton {
+                    display_name: p.display_name.clone(),
+                    href: format!("/federation/{}/start?link={token}", p.name),
+                })
+                .collect(),
         },
     )
 }

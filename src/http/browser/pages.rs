@@ -39,6 +39,8 @@ pub struct LinkPage {
     pub email: String,
     pub error: Option<String>,
     pub back_href: String,
+    /// Providers already linked to the account, which can confirm instead of the password.
+    pub confirm_with: Vec<ProviderButton>,
 }
 
 /// One rule of the password policy, and how the last attempt fared against it.
