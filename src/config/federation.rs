@@ -95,6 +95,36 @@ pub struct OidcProviderSettings {
     pub scopes: Vec<String>,
 }
 
+impl FederationSettings {
+    /// Every upstream URL of an enabled provider, with the setting that names it.
+    pub fn upstream_urls(&self) -> Vec<(String, String)> {
+        let on = |id: &Option<String>, secret: &Option<String>| id.is_some() && secret.is_some();
+        let mut out = Vec::new();
+        if on(&self.google.client_id, &self.google.client_secret) {
+            out.push((
+                "federation.google.issuer".into(),
+                self.google.issuer.clone(),
+            ));
+        }
+        let gh = &self.github;
+        if on(&gh.client_id, &gh.client_secret) {
+            for (key, url) in [
+                ("authorize_url", &gh.authorize_url),
+                ("token_url", &gh.token_url),
+                ("api_url", &gh.api_url),
+            ] {
+                out.push((format!("federation.github.{key}"), url.clone()));
+            }
+        }
+        for (name, p) in &self.oidc {
+            if on(&p.client_id, &p.client_secret) {
+                out.push((format!("federation.oidc.{name}.issuer"), p.issuer.clone()));
+            }
+        }
+        out
+    }
+}
+
 fn default_oidc_scopes() -> Vec<String> {
     vec!["openid".into(), "email".into(), "profile".into()]
 }

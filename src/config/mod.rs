@@ -216,6 +216,18 @@ impl Settings {
                 ));
             }
         }
+        for (key, url) in self.federation.upstream_urls() {
+            let plain = Url::parse(&url).is_ok_and(|u| {
+                u.scheme() == "http"
+                    && !matches!(u.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"))
+            });
+            if plain {
+                problems.push(format!(
+                    "{key} = {url} is plain http: the client secret and upstream tokens would \
+                     cross the network in clear"
+                ));
+            }
+        }
         problems
     }
 }
@@ -337,6 +349,20 @@ mod tests {
         assert_eq!(s.production_problems().len(), 1);
         s.bind = None;
         assert!(s.production_problems().is_empty());
+        // A plain-http upstream on another host carries secrets in clear; loopback is fine.
+        s.federation.github.client_id = Some("id".into());
+        s.federation.github.client_secret = Some("secret".into());
+        s.federation.github.api_url = "http://127.0.0.1:9000".into();
+        assert!(s.production_problems().is_empty());
+        s.federation.github.api_url = "http://ghe.internal/api/v3".into();
+        let problems = s.production_problems();
+        assert_eq!(problems.len(), 1);
+        assert!(
+            problems[0].starts_with("federation.github.api_url"),
+            "{problems:?}"
+        );
+        s.federation.github.client_secret = None;
+        assert!(s.production_problems().is_empty(), "a provider that is off");
         s.keys.rsa_bits = 1024;
         assert!(s.validate().is_err());
     }

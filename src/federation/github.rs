@@ -77,7 +77,7 @@ pub async fn finish(
     let tokens = client
         .exchange_code(AuthorizationCode::new(code.to_string()))
         .set_pkce_verifier(PkceCodeVerifier::new(verifier.to_string()))
-        .request_async(http)
+        .request_async(&|req| super::http::send(http, req))
         .await
         .map_err(|e| FederationError::new(provider, "the code exchange failed", e))?;
     let token = tokens.access_token().secret();
@@ -126,7 +126,9 @@ async fn get_json<T: serde::de::DeserializeOwned>(
             anyhow::anyhow!("GET {url}: {status}"),
         ));
     }
-    resp.json()
+    let body = super::http::read(resp)
         .await
+        .map_err(|e| FederationError::new(provider, "its API answer could not be read", e))?;
+    serde_json::from_slice(&body)
         .map_err(|e| FederationError::new(provider, "its API answered unexpectedly", e))
 }

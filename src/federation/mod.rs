@@ -6,6 +6,7 @@
 //! The HTTP client follows no redirects (SSRF) and has connect and total timeouts.
 mod accounts;
 mod github;
+mod http;
 mod oidc;
 
 pub use accounts::{

@@ -18,7 +18,8 @@ pub async fn discover(
 ) -> Result<CoreProviderMetadata, FederationError> {
     let issuer = IssuerUrl::new(issuer.to_string())
         .map_err(|e| FederationError::new(provider, "its issuer URL is invalid", e))?;
-    CoreProviderMetadata::discover_async(issuer, http)
+    let client = |req| super::http::send(http, req);
+    CoreProviderMetadata::discover_async(issuer, &client)
         .await
         .map_err(|e| FederationError::new(provider, "it could not be reached", e))
 }
@@ -90,7 +91,7 @@ pub async fn exchange(
         .exchange_code(AuthorizationCode::new(code.to_string()))
         .map_err(|e| FederationError::new(provider, "it has no token endpoint", e))?
         .set_pkce_verifier(PkceCodeVerifier::new(verifier.to_string()))
-        .request_async(http)
+        .request_async(&|req| super::http::send(http, req))
         .await
         .map_err(|e| FederationError::new(provider, "the code exchange failed", e))
 }
@@ -132,7 +133,7 @@ pub async fn identity(
         );
         if let Ok(request) = request {
             let info: UserInfoClaims<EmptyAdditionalClaims, CoreGenderClaim> = request
-                .request_async(http)
+                .request_async(&|req| super::http::send(http, req))
                 .await
                 .map_err(|e| FederationError::new(provider, "its userinfo failed", e))?;
             email = info.email().map(|e| e.to_string());

@@ -235,6 +235,7 @@ async fn chromium_signs_in_consents_and_returns_to_the_client() {
         email: "ada@example.com".into(),
         verified: true,
         token_delay: Duration::ZERO,
+        huge_user: false,
     });
     let app = spawn_app_with(Backend::Sqlite, |s| {
         let g = &mut s.federation.github;

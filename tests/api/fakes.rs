@@ -18,6 +18,8 @@ pub struct GithubBehaviour {
     pub verified: bool,
     /// Delay before the token endpoint answers.
     pub token_delay: Duration,
+    /// `/user` answers with megabytes of JSON.
+    pub huge_user: bool,
 }
 
 #[derive(Default)]
@@ -95,10 +97,15 @@ pub fn github(behaviour: GithubBehaviour) -> String {
                 "/user",
                 web::get().to(move |req: HttpRequest| {
                     let ok = bearer_ok(&req);
-                    let _ = &b2;
+                    let huge = b2.huge_user;
                     async move {
                         if !ok {
                             return HttpResponse::Unauthorized().finish();
+                        }
+                        if huge {
+                            let padding = "x".repeat(1_200_000);
+                            return HttpResponse::Ok()
+                                .json(json!({ "id": 1, "login": "big", "bio": padding }));
                         }
                         HttpResponse::Ok()
                             .json(json!({ "id": 4242, "login": "octocat", "name": "Mona Octocat" }))

@@ -434,6 +434,7 @@ fn octo(verified: bool) -> crate::fakes::GithubBehaviour {
         email: "octo@example.com".into(),
         verified,
         token_delay: std::time::Duration::ZERO,
+        huge_user: false,
     }
 }
 
@@ -693,4 +694,18 @@ async fn a_provider_already_linked_can_confirm_a_new_link(backend: Backend) {
         delete(linked[1]["id"].as_str().unwrap().to_string()).await,
         409
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_upstream_answer_is_refused() {
+    let huge = crate::fakes::GithubBehaviour {
+        huge_user: true,
+        ..octo(true)
+    };
+    let (down, app) = with_github(Backend::Sqlite, huge, 10).await;
+    let resp = via_github(&down, &browser(), &app).await;
+    assert_eq!(resp.status(), 400);
+    let html = resp.text().await.unwrap();
+    let message = web::text(&html, "#error-message").unwrap();
+    assert!(message.contains("GitHub could not complete"), "{message}");
 }
