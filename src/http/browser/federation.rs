@@ -208,7 +208,7 @@ async fn confirm_link_by_provider(
         .db
         .run(move |c| {
             let Some(link) = federation::pending_link(c, &hash, &binding, now)? else {
-                return Ok::<_, PageError>(Err(expired_link(None)));
+                return Ok::<_, PageError>(Err(expired_link()));
             };
             if !federation::is_linked_to(c, &identity, &link.user_id)? {
                 return Ok(Err(PageError::bad_request(format!(
@@ -223,7 +223,7 @@ async fn confirm_link_by_provider(
             let Some(done) =
                 federation::complete_link(c, &hash, &binding, &link.user_id, &meta, now)?
             else {
-                return Ok(Err(expired_link(None)));
+                return Ok(Err(expired_link()));
             };
             let user = crate::store::users::find(c, &done.user_id)?
                 .filter(|u| !u.disabled)
@@ -314,19 +314,16 @@ pub async fn submit_link(
         .db
         .run(move |c| federation::complete_link(c, &hash, &binding, &user_id, &meta, now))
         .await?
-        .ok_or_else(|| expired_link(None))?;
+        .ok_or_else(expired_link)?;
     let pending = load(&state, &ctx, linked.request_id.as_deref()).await?;
     complete_sign_in(&state, &ctx, user, "fed", pending).await
 }
 
-fn expired_link(request_id: Option<&str>) -> PageError {
+fn expired_link() -> PageError {
     PageError::bad_request(
         "This link request has expired or was already used. Please sign in again.",
     )
-    .with_link(
-        format!("/login{}", request_query(request_id)),
-        "Back to sign in",
-    )
+    .with_link("/login", "Back to sign in")
 }
 
 /// A pending link and the providers already linked to its account.
@@ -355,7 +352,7 @@ async fn find_link(
             Ok::<_, anyhow::Error>(Some(Linking { row, linked }))
         })
         .await?
-        .ok_or_else(|| expired_link(None))
+        .ok_or_else(expired_link)
 }
 
 fn link_page(
