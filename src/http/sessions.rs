@@ -19,9 +19,14 @@ use crate::store::{users as user_store, write_transaction};
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordBody {
-    current_password: String,
+    /// Required when the account has a password; absent for a first password (an account
+    /// made by federated sign-in).
+    current_password: Option<String>,
     new_password: String,
 }
+
+/// A first password needs a sign-in this recent (instead of the current password).
+const FRESH_SIGN_IN_SECS: i64 = 600;
 
 pub async fn change_password(
     req: HttpRequest,
@@ -37,17 +42,36 @@ pub async fn change_password(
         .run(move |c| user_store::find(c, &uid).map_err(anyhow::Error::from))
         .await?
         .and_then(|r| r.password_hash);
-    let verified = state
-        .hasher
-        .verify(body.current_password, stored)
-        .await
-        .map_err(hash_error)?;
-    if !verified.ok {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "invalid_credentials",
-            "the current password is wrong",
-        ));
+    match (stored, body.current_password) {
+        (Some(stored), Some(current)) => {
+            let verified = state
+                .hasher
+                .verify(current, Some(stored))
+                .await
+                .map_err(hash_error)?;
+            if !verified.ok {
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "invalid_credentials",
+                    "the current password is wrong",
+                ));
+            }
+        }
+        (Some(_), None) => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_request",
+                "current_password is required",
+            ))
+        }
+        (None, _) if state.clock.now() - session.auth_time > FRESH_SIGN_IN_SECS => {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "reauthentication_required",
+                "setting a first password needs a sign-in within the last 10 minutes",
+            ))
+        }
+        (None, _) => {}
     }
     let violations =
         password::check_policy(&state.settings.password, &body.new_password, &user.email);

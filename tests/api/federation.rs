@@ -196,6 +196,27 @@ async fn an_upstream_openid_provider_signs_in_a_new_user(backend: Backend) {
     assert_eq!(resp.status(), 409);
     let body: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(body["error"], "last_sign_in_method");
+    // A first password (no current one to give, but a fresh sign-in) makes room to unlink.
+    let set_password = |access: String, body: serde_json::Value| {
+        let down = &p.down;
+        async move {
+            down.api
+                .put(down.url("/api/auth/password"))
+                .bearer_auth(access)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    let first = serde_json::json!({ "new_password": "First-pass-1" });
+    assert_eq!(set_password(access.to_string(), first.clone()).await, 204);
+    assert_eq!(
+        set_password(access.to_string(), first).await,
+        422,
+        "now the current one is needed"
+    );
 
     // The same upstream user again (a new browser): the same account, no duplicate.
     let (bd2, bu2) = (browser(), browser());
@@ -215,9 +236,14 @@ async fn an_upstream_openid_provider_signs_in_a_new_user(backend: Backend) {
     let (bd3, bu3) = (browser(), browser());
     let resp = via_upstream(&p, &bd3, &bu3, "google", "g@example.com").await;
     let g = finish_downstream(&p, &bd3, resp).await;
-    let linked = identities(&p.down, g["access_token"].as_str().unwrap()).await;
+    let g_access = g["access_token"].as_str().unwrap();
+    let linked = identities(&p.down, g_access).await;
     assert_eq!(linked[0]["provider"], "google");
     assert_eq!(linked[0]["email"], "g@example.com");
+    // A first password needs a recent sign-in.
+    p.down.clock.advance(601);
+    let stale = serde_json::json!({ "new_password": "First-pass-1" });
+    assert_eq!(set_password(g_access.to_string(), stale).await, 403);
 }
 
 async fn an_existing_account_is_linked_only_after_its_password(backend: Backend) {
