@@ -289,6 +289,44 @@ run_wrk jwks-c64 GET 64 /jwks.json
 run_wrk password-c8 POST 8 /token "$PW_AUTHORIZATION" "$PW_BODY" "$PW_TIMEOUT" \
     "POST /token (password grant)"
 
+# Browser SSO: a signed-in browser, consent on record (a skip-consent client), asks /authorize
+# for a code with prompt=none: session lookup, one code row written, a 302. No page, no hash.
+log "client create (code flow) + a browser sign-in for the SSO run"
+SSO_CLIENT="$("$BIN" client create --name bench-sso --grant authorization_code --scope openid \
+    --redirect-uri http://127.0.0.1:9/cb --skip-consent 2>"$TMP/client-sso.err" |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["client_id"])')" ||
+    { cat "$TMP/client-sso.err" >&2; die "portcullis client create (code flow) failed"; }
+JAR="$TMP/cookies.txt"
+curl -fsS -c "$JAR" -b "$JAR" -o "$TMP/login.html" "$BASE_URL/login" || die "GET /login failed"
+CSRF="$(python3 -c 'import re, sys; print(re.search(r"name=\"csrf_token\" value=\"([^\"]+)\"", open(sys.argv[1]).read()).group(1))' "$TMP/login.html")" ||
+    die "no csrf_token on the login page"
+curl -fsS -c "$JAR" -b "$JAR" -o /dev/null --data-urlencode "csrf_token=$CSRF" \
+    --data-urlencode "username=bench@example.com" --data-urlencode "password=Bench-Passw0rd" \
+    "$BASE_URL/login" || die "POST /login failed"
+BENCH_COOKIE="$(python3 - "$JAR" <<'PY'
+import sys
+pairs = []
+for line in open(sys.argv[1]):
+    if line.startswith("#HttpOnly_"):
+        line = line[len("#HttpOnly_"):]
+    elif line.startswith("#") or not line.strip():
+        continue
+    fields = line.rstrip("\n").split("\t")
+    if len(fields) == 7:
+        pairs.append(f"{fields[5]}={fields[6]}")
+print("; ".join(pairs))
+PY
+)"
+SSO_PATH="/authorize?response_type=code&client_id=$SSO_CLIENT&redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fcb&scope=openid&state=s&prompt=none&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256"
+SSO_CHECK="$(curl -sS -o /dev/null -w '%{http_code} %{redirect_url}' -H "Cookie: $BENCH_COOKIE" "$BASE_URL$SSO_PATH")"
+case "$SSO_CHECK" in
+    "302 http://127.0.0.1:9/cb?code="*) ;;
+    *) die "the SSO request does not return a code: $SSO_CHECK" ;;
+esac
+export BENCH_COOKIE
+run_wrk sso-authorize-c16 GET 16 "$SSO_PATH" "" "" 2s "GET /authorize (SSO, prompt=none → code)"
+unset BENCH_COOKIE
+
 # Mixed: client_credentials at 32 connections while password logins run at 8, started
 # together, same duration.
 echo

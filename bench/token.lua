@@ -5,6 +5,7 @@
 --   BENCH_AUTHORIZATION  full Authorization header value, e.g. "Basic <base64(id:secret)>"
 --   BENCH_BODY           form body for POST
 --                        (default "grant_type=client_credentials&scope=read")
+--   BENCH_COOKIE         a Cookie header (the browser SSO run)
 --
 -- Every response is checked by wrk itself: anything outside 2xx/3xx counts as non-2xx
 -- (summary.errors.status). No per-response Lua hook, so the load generator stays cheap.
@@ -23,6 +24,10 @@ if method == "POST" then
 end
 if authorization ~= nil and authorization ~= "" then
    wrk.headers["Authorization"] = authorization
+end
+local cookie = os.getenv("BENCH_COOKIE")
+if cookie ~= nil and cookie ~= "" then
+   wrk.headers["Cookie"] = cookie
 end
 
 function done(summary, latency, requests)
