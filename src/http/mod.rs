@@ -60,17 +60,3 @@ pub async fn not_found() -> HttpResponse {
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(serde_json::json!({ "error": "not_found", "error_description": "no such endpoint" }))
 }
-
-/// Headers on every response. The pages need nothing but their own stylesheet and the
-/// form_post script: no inline script or style, no framing, no referrer leaks.
-pub fn security_headers() -> actix_web::middleware::DefaultHeaders {
-    actix_web::middleware::DefaultHeaders::new()
-        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .add((header::X_FRAME_OPTIONS, "DENY"))
-        .add((header::REFERRER_POLICY, "no-referrer"))
-        .add((
-            header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; \
-             frame-ancestors 'none'; base-uri 'none'",
-        ))
-}
