@@ -131,7 +131,8 @@ type MetadataCache = HashMap<String, (Instant, Arc<CoreProviderMetadata>)>;
 /// The configured providers and the HTTP client used to reach them.
 pub struct Providers {
     providers: Vec<Provider>,
-    http: reqwest::Client,
+    /// Built only when a provider is configured (its TLS roots cost memory).
+    http: Option<reqwest::Client>,
     /// Bound on a whole upstream exchange (several calls), besides each call's own.
     timeout: Duration,
     discovered: Mutex<MetadataCache>,
@@ -197,13 +198,19 @@ impl Providers {
             }
         }
         let timeout = Duration::from_secs(fed.timeout_secs);
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(timeout.min(Duration::from_secs(5)))
-            .timeout(timeout)
-            .user_agent(concat!("portcullis/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .context("building the upstream HTTP client")?;
+        let http = if providers.is_empty() {
+            None
+        } else {
+            Some(
+                reqwest::Client::builder()
+                    .redirect(reqwest::redirect::Policy::none())
+                    .connect_timeout(timeout.min(Duration::from_secs(5)))
+                    .timeout(timeout)
+                    .user_agent(concat!("portcullis/", env!("CARGO_PKG_VERSION")))
+                    .build()
+                    .context("building the upstream HTTP client")?,
+            )
+        };
         Ok(Providers {
             providers,
             http,
@@ -289,12 +296,14 @@ impl Providers {
             Kind::Oidc { issuer } => {
                 let meta = self.metadata(provider, issuer).await?;
                 let tokens =
-                    oidc::exchange(&self.http, provider, &meta, callback, code, verifier).await?;
-                match oidc::identity(&self.http, provider, &meta, callback, &tokens, nonce).await {
+                    oidc::exchange(self.http()?, provider, &meta, callback, code, verifier).await?;
+                match oidc::identity(self.http()?, provider, &meta, callback, &tokens, nonce).await
+                {
                     // The upstream may have rotated its keys since discovery: look again, once.
                     Err(e) if e.bad_id_token && self.forget_if_stale(provider) => {
                         let meta = self.metadata(provider, issuer).await?;
-                        oidc::identity(&self.http, provider, &meta, callback, &tokens, nonce).await
+                        oidc::identity(self.http()?, provider, &meta, callback, &tokens, nonce)
+                            .await
                     }
                     other => other,
                 }
@@ -307,9 +316,17 @@ impl Providers {
                     api_url,
                     callback,
                 };
-                github::finish(&self.http, provider, urls, code, verifier).await
+                github::finish(self.http()?, provider, urls, code, verifier).await
             }
         }
+    }
+
+    fn http(&self) -> Result<&reqwest::Client, FederationError> {
+        self.http.as_ref().ok_or_else(|| FederationError {
+            message: "No upstream sign-in is configured.".into(),
+            cause: None,
+            bad_id_token: false,
+        })
     }
 
     /// Drops cached metadata older than a few seconds; `true` if it did (a rediscovery is
@@ -339,7 +356,7 @@ impl Providers {
                 }
             }
         }
-        let meta = Arc::new(oidc::discover(&self.http, provider, issuer).await?);
+        let meta = Arc::new(oidc::discover(self.http()?, provider, issuer).await?);
         if let Ok(mut cache) = self.discovered.lock() {
             cache.insert(provider.name.clone(), (Instant::now(), meta.clone()));
         }
