@@ -159,6 +159,31 @@ async fn identities(down: &TestApp, access: &str) -> serde_json::Value {
     resp.json().await.unwrap()
 }
 
+/// `DELETE /api/auth/identities/{id}` with `access`.
+async fn unlink(down: &TestApp, access: &str, id: &str) -> reqwest::Response {
+    down.api
+        .delete(down.url(&format!("/api/auth/identities/{id}")))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The claims of a downstream id_token for `app`, verified against the downstream JWKS.
+async fn id_claims(
+    down: &TestApp,
+    app: &TestClient,
+    tokens: &serde_json::Value,
+) -> serde_json::Value {
+    let (_, claims) = crate::helpers::verify_with_jwks(
+        tokens["id_token"].as_str().unwrap(),
+        &down.jwks().await,
+        &down.address,
+        &app.id,
+    );
+    claims
+}
+
 async fn an_upstream_openid_provider_signs_in_a_new_user(backend: Backend) {
     let p = pair(backend).await;
     let upstream_user = p.up.create_user("fed@example.com", "student").await;
@@ -168,12 +193,7 @@ async fn an_upstream_openid_provider_signs_in_a_new_user(backend: Backend) {
 
     let resp = via_upstream(&p, &bd, &bu, "acme", "fed@example.com").await;
     let tokens = finish_downstream(&p, &bd, resp).await;
-    let (_, claims) = crate::helpers::verify_with_jwks(
-        tokens["id_token"].as_str().unwrap(),
-        &p.down.jwks().await,
-        &p.down.address,
-        &p.app.id,
-    );
+    let claims = id_claims(&p.down, &p.app, &tokens).await;
     // A downstream account of its own (the apps never see upstream ids or tokens).
     assert_ne!(claims["sub"], upstream_user.id.as_str());
     assert_eq!(claims["email"], "fed@example.com");
@@ -185,14 +205,7 @@ async fn an_upstream_openid_provider_signs_in_a_new_user(backend: Backend) {
     assert_eq!(linked[0]["provider"], "acme");
     // The only way in: unlinking it is refused.
     let id = linked[0]["id"].as_str().unwrap();
-    let resp = p
-        .down
-        .api
-        .delete(p.down.url(&format!("/api/auth/identities/{id}")))
-        .bearer_auth(access)
-        .send()
-        .await
-        .unwrap();
+    let resp = unlink(&p.down, access, id).await;
     assert_eq!(resp.status(), 409);
     let body: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(body["error"], "last_sign_in_method");
@@ -222,12 +235,7 @@ async fn an_upstream_openid_provider_signs_in_a_new_user(backend: Backend) {
     let (bd2, bu2) = (browser(), browser());
     let resp = via_upstream(&p, &bd2, &bu2, "acme", "fed@example.com").await;
     let again = finish_downstream(&p, &bd2, resp).await;
-    let (_, claims2) = crate::helpers::verify_with_jwks(
-        again["id_token"].as_str().unwrap(),
-        &p.down.jwks().await,
-        &p.down.address,
-        &p.app.id,
-    );
+    let claims2 = id_claims(&p.down, &p.app, &again).await;
     assert_eq!(claims2["sub"], claims["sub"]);
 
     // "Google" (its issuer overridden to the upstream Portcullis): another upstream user gets
@@ -274,12 +282,7 @@ async fn an_existing_account_is_linked_only_after_its_password(backend: Backend)
     let right = web::fill(form, &[("password", &local.password)]);
     let resp = web::post_form(&bd, &p.down.url("/federation/link"), &right).await;
     let tokens = finish_downstream(&p, &bd, resp).await;
-    let (_, claims) = crate::helpers::verify_with_jwks(
-        tokens["id_token"].as_str().unwrap(),
-        &p.down.jwks().await,
-        &p.down.address,
-        &p.app.id,
-    );
+    let claims = id_claims(&p.down, &p.app, &tokens).await;
     assert_eq!(claims["sub"], local.id.as_str(), "the existing account");
     let access = tokens["access_token"].as_str().unwrap();
     let linked = identities(&p.down, access).await;
@@ -294,14 +297,7 @@ async fn an_existing_account_is_linked_only_after_its_password(backend: Backend)
     );
     // With a password, unlinking is allowed.
     let id = linked[0]["id"].as_str().unwrap();
-    let resp = p
-        .down
-        .api
-        .delete(p.down.url(&format!("/api/auth/identities/{id}")))
-        .bearer_auth(access)
-        .send()
-        .await
-        .unwrap();
+    let resp = unlink(&p.down, access, id).await;
     assert_eq!(resp.status(), 204);
     assert_eq!(identities(&p.down, access).await, serde_json::json!([]));
 }
@@ -483,12 +479,7 @@ async fn github_signs_in_with_the_primary_verified_email(backend: Backend) {
         .json()
         .await
         .unwrap();
-    let (_, claims) = crate::helpers::verify_with_jwks(
-        tokens["id_token"].as_str().unwrap(),
-        &down.jwks().await,
-        &down.address,
-        &app.id,
-    );
+    let claims = id_claims(&down, &app, &tokens).await;
     assert_eq!(claims["email"], "octo@example.com");
     let linked = identities(&down, tokens["access_token"].as_str().unwrap()).await;
     assert_eq!(linked[0]["provider"], "github");
@@ -700,26 +691,10 @@ async fn a_provider_already_linked_can_confirm_a_new_link(backend: Backend) {
     providers.sort();
     assert_eq!(providers, ["acme", "google"]);
     // Two ways in: one may go; the last may not.
-    let delete = |id: String| {
-        let down = &p.down;
-        async move {
-            down.api
-                .delete(down.url(&format!("/api/auth/identities/{id}")))
-                .bearer_auth(access)
-                .send()
-                .await
-                .unwrap()
-                .status()
-        }
-    };
-    assert_eq!(
-        delete(linked[0]["id"].as_str().unwrap().to_string()).await,
-        204
-    );
-    assert_eq!(
-        delete(linked[1]["id"].as_str().unwrap().to_string()).await,
-        409
-    );
+    let first = linked[0]["id"].as_str().unwrap();
+    assert_eq!(unlink(&p.down, access, first).await.status(), 204);
+    let last = linked[1]["id"].as_str().unwrap();
+    assert_eq!(unlink(&p.down, access, last).await.status(), 409);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
