@@ -57,7 +57,7 @@ pub fn verify(settings: &Settings, token: &str) -> anyhow::Result<ExitCode> {
         &keys.current(),
         token.trim(),
         &settings.issuer,
-        &settings.issuer,
+        |aud| aud == settings.issuer,
         super::now(),
     ) {
         Ok(claims) => super::print_json(&claims),

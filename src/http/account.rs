@@ -20,7 +20,7 @@ use crate::oauth::token::TokenContext;
 use crate::oauth::Params;
 use crate::state::AppState;
 use crate::store::sessions::{self as session_store, SessionRow};
-use crate::store::{users as user_store, write_transaction};
+use crate::store::write_transaction;
 
 /// The scope every account-API token carries and every protected route requires.
 const ACCOUNT_SCOPE: &str = "account";
@@ -172,37 +172,15 @@ async fn refresh(
     Ok(token_response(&response))
 }
 
-/// The caller's live session and account, or 401: a token whose session ended (logout,
-/// password change, eviction) no longer works on the account API.
-pub async fn caller(bearer: &Bearer, state: &AppState) -> Result<(SessionRow, User), ApiError> {
+/// The caller's live session and account, or 401: account-API tokens always belong to a
+/// session, and the Bearer extractor has already applied the liveness rule to it.
+pub fn caller(bearer: &Bearer) -> Result<(SessionRow, User), ApiError> {
     bearer.require_scope(ACCOUNT_SCOPE)?;
-    let (sid, sub, jti, now) = (
-        bearer.0.sid.clone(),
-        bearer.0.sub.clone(),
-        bearer.0.jti.clone(),
-        state.clock.now(),
-    );
-    let found = state
-        .db
-        .run(move |c| {
-            let session = match sid {
-                Some(sid) => session_store::find_session(c, &sid)?,
-                None => None,
-            };
-            let user = user_store::find(c, &sub)?;
-            let revoked = crate::store::api_keys::is_jti_revoked(c, &jti)?;
-            Ok::<_, anyhow::Error>((session, user.filter(|_| !revoked)))
-        })
-        .await?;
-    match found {
-        (Some(s), Some(u))
-            if s.ended_at.is_none() && s.expires_at > now && s.user_id == u.id && !u.disabled =>
-        {
-            Ok((s, User::from(&u)))
-        }
+    match (&bearer.live.session, &bearer.live.user) {
+        (Some(s), Some(u)) => Ok((s.clone(), User::from(u))),
         _ => Err(ApiError::bearer(
             Some("invalid_token"),
-            "the session has ended",
+            "the token has no session",
             None,
         )),
     }
@@ -213,7 +191,7 @@ async fn logout(
     state: web::Data<AppState>,
     bearer: Bearer,
 ) -> Result<HttpResponse, ApiError> {
-    let (session, user) = caller(&bearer, &state).await?;
+    let (session, user) = caller(&bearer)?;
     let (meta, now) = (request_meta(&req, &state), state.clock.now());
     state
         .db
@@ -238,7 +216,7 @@ async fn logout(
 }
 
 async fn me(state: web::Data<AppState>, bearer: Bearer) -> Result<HttpResponse, ApiError> {
-    let (_, user) = caller(&bearer, &state).await?;
+    let (_, user) = caller(&bearer)?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(user_json(&user, &state)))

@@ -51,13 +51,13 @@ async fn create(
     bearer: Bearer,
     body: web::Json<CreateBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let (_, user) = caller(&bearer, &state).await?;
+    let (_, user) = caller(&bearer)?;
     let (meta, now, roles) = (
         request_meta(&req, &state),
         state.clock.now(),
         state.roles.clone(),
     );
-    let client_id = bearer.0.client_id.clone();
+    let client_id = bearer.claims.client_id.clone();
     let body = body.into_inner();
     let created = state
         .db
@@ -84,7 +84,7 @@ async fn create(
 }
 
 async fn list(state: web::Data<AppState>, bearer: Bearer) -> Result<HttpResponse, ApiError> {
-    let (_, user) = caller(&bearer, &state).await?;
+    let (_, user) = caller(&bearer)?;
     let keys = state
         .db
         .run(move |c| key_store::list(c, Some(&user.id)).map_err(anyhow::Error::from))
@@ -101,7 +101,7 @@ async fn rotate(
     bearer: Bearer,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let (_, user) = caller(&bearer, &state).await?;
+    let (_, user) = caller(&bearer)?;
     let (meta, now, roles) = (
         request_meta(&req, &state),
         state.clock.now(),
@@ -124,7 +124,7 @@ async fn revoke(
     bearer: Bearer,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let (_, user) = caller(&bearer, &state).await?;
+    let (_, user) = caller(&bearer)?;
     let (meta, now) = (request_meta(&req, &state), state.clock.now());
     let id = path.into_inner();
     state

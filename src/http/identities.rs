@@ -15,7 +15,7 @@ use crate::store::federation as store;
 use crate::store::{users as user_store, write_transaction};
 
 pub async fn list(state: web::Data<AppState>, bearer: Bearer) -> Result<HttpResponse, ApiError> {
-    let (_, user) = caller(&bearer, &state).await?;
+    let (_, user) = caller(&bearer)?;
     let rows = state
         .db
         .run(move |c| store::user_identities(c, &user.id).map_err(anyhow::Error::from))
@@ -49,7 +49,7 @@ pub async fn unlink(
     bearer: Bearer,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let (_, user) = caller(&bearer, &state).await?;
+    let (_, user) = caller(&bearer)?;
     let (id, meta, now) = (
         path.into_inner(),
         request_meta(&req, &state),

@@ -24,15 +24,24 @@ pub async fn introspect(
 ) -> Result<HttpResponse, OAuthError> {
     let params = form::read_params(&req, payload, &[]).await?;
     let authorization = authorization(&req)?;
-    let (keys, issuer, now) = (
+    let (keys, roles, issuer, now) = (
         state.keys.current(),
+        state.roles.clone(),
         state.settings.issuer.clone(),
         state.clock.now(),
     );
     let answer = state
         .db
         .run(move |c| {
-            introspection::introspect(c, &keys, &issuer, &params, authorization.as_deref(), now)
+            introspection::introspect(
+                c,
+                &keys,
+                &roles,
+                &issuer,
+                &params,
+                authorization.as_deref(),
+                now,
+            )
         })
         .await?;
     Ok(HttpResponse::Ok()
@@ -48,8 +57,9 @@ pub async fn revoke(
     let params = form::read_params(&req, payload, &[]).await?;
     let authorization = authorization(&req)?;
     let meta = meta::request_meta(&req, &state);
-    let (keys, issuer, now) = (
+    let (keys, roles, issuer, now) = (
         state.keys.current(),
+        state.roles.clone(),
         state.settings.issuer.clone(),
         state.clock.now(),
     );
@@ -59,6 +69,7 @@ pub async fn revoke(
             introspection::revoke(
                 c,
                 &keys,
+                &roles,
                 &issuer,
                 &params,
                 authorization.as_deref(),

@@ -34,7 +34,7 @@ pub async fn change_password(
     bearer: Bearer,
     body: web::Json<PasswordBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let (session, user) = caller(&bearer, &state).await?;
+    let (session, user) = caller(&bearer)?;
     let body = body.into_inner();
     let uid = user.id.clone();
     let stored = state
@@ -116,7 +116,7 @@ pub async fn list_sessions(
     state: web::Data<AppState>,
     bearer: Bearer,
 ) -> Result<HttpResponse, ApiError> {
-    let (current, user) = caller(&bearer, &state).await?;
+    let (current, user) = caller(&bearer)?;
     let now = state.clock.now();
     let sessions = state
         .db
@@ -143,7 +143,7 @@ pub async fn end_session(
     bearer: Bearer,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let (_, user) = caller(&bearer, &state).await?;
+    let (_, user) = caller(&bearer)?;
     let target = path.into_inner();
     let (meta, now) = (request_meta(&req, &state), state.clock.now());
     let ended = state

@@ -243,13 +243,15 @@ pub fn revoke(
     })
 }
 
-/// A live key and its owner, or `None` (unknown, wrong secret, revoked, retired, expired, or
-/// its owner disabled). Records the use (at most once a minute).
+/// A live key, its owner and its effective scopes (its own ∩ the owner's permissions now), or
+/// `None` (unknown, wrong secret, revoked, retired, expired, or its owner disabled or gone).
+/// Records the use (at most once a minute).
 pub fn check(
     conn: &mut DbConnection,
+    roles: &Roles,
     presented: &str,
     now: i64,
-) -> anyhow::Result<Option<(ApiKeyRow, UserRow)>> {
+) -> anyhow::Result<Option<(ApiKeyRow, UserRow, Vec<String>)>> {
     let Some((prefix, secret_part)) = parse(presented) else {
         return Ok(None);
     };
@@ -269,7 +271,19 @@ pub fn check(
         return Ok(None);
     };
     api_keys::touch(conn, &key.id, now)?;
-    Ok(Some((key, owner)))
+    let scopes = effective_scopes(&key, &owner, roles);
+    Ok(Some((key, owner, scopes)))
+}
+
+/// An API key's effective scopes: its own, narrowed to what its owner's role allows now (a
+/// downgraded owner's key narrows with them).
+pub fn effective_scopes(key: &ApiKeyRow, owner: &UserRow, roles: &Roles) -> Vec<String> {
+    let permissions = roles.permissions(&owner.role);
+    key.scope
+        .split(' ')
+        .filter(|s| !s.is_empty() && permissions.iter().any(|p| p == s))
+        .map(String::from)
+        .collect()
 }
 
 #[cfg(test)]

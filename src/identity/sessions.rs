@@ -61,19 +61,29 @@ pub fn start(
     Ok(row)
 }
 
-/// Issues a refresh token in a new family for `session`; returns it in clear (once).
+/// A refresh token just stored: the token in clear (handed out once) and its row id, which
+/// becomes the `jti` of the access token issued with it, so revoking the token's family also
+/// revokes that access token (`oauth::liveness`).
+#[derive(Debug, Clone)]
+pub struct NewRefreshToken {
+    pub token: String,
+    pub row_id: String,
+}
+
+/// Issues a refresh token in a new family for `session`.
 pub fn issue_refresh_token(
     conn: &mut DbConnection,
     session: &SessionRow,
     scope: &str,
     policy: &SessionSettings,
     now: i64,
-) -> anyhow::Result<String> {
+) -> anyhow::Result<NewRefreshToken> {
     let token = secret::new_secret()?;
+    let row_id = secret::random_token(16)?;
     sessions::insert_refresh_token(
         conn,
         &RefreshTokenRow {
-            id: secret::random_token(16)?,
+            id: row_id.clone(),
             token_hash: secret::hash_secret(&token),
             family_id: secret::random_token(16)?,
             session_id: session.id.clone(),
@@ -87,7 +97,7 @@ pub fn issue_refresh_token(
             revoked_at: None,
         },
     )?;
-    Ok(token)
+    Ok(NewRefreshToken { token, row_id })
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -113,8 +123,8 @@ impl From<diesel::result::Error> for RefreshError {
 pub struct Rotated {
     pub session: SessionRow,
     pub scope: String,
-    /// The new refresh token, in clear.
-    pub token: String,
+    /// The new refresh token.
+    pub token: NewRefreshToken,
 }
 
 /// Redeems `presented` for `client_id`: retires it and issues its successor in the same family.
@@ -169,10 +179,11 @@ pub fn rotate(
             _ => return Ok(Err(RefreshError::Invalid("the session has ended"))),
         };
         let token = secret::new_secret()?;
+        let row_id = secret::random_token(16)?;
         sessions::insert_refresh_token(
             c,
             &RefreshTokenRow {
-                id: secret::random_token(16)?,
+                id: row_id.clone(),
                 token_hash: secret::hash_secret(&token),
                 family_id: row.family_id.clone(),
                 session_id: row.session_id.clone(),
@@ -190,7 +201,7 @@ pub fn rotate(
         Ok::<_, anyhow::Error>(Ok(Rotated {
             session,
             scope: row.scope,
-            token,
+            token: NewRefreshToken { token, row_id },
         }))
     })?
 }

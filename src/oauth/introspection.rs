@@ -5,12 +5,14 @@
 use serde_json::{json, Value};
 
 use super::client_auth;
+use super::liveness;
 use super::{Client, ErrorCode, OAuthError, Params};
 use crate::identity::api_keys;
 use crate::identity::audit::{self, Event};
+use crate::identity::roles::Roles;
 use crate::identity::RequestMeta;
-use crate::store::{api_keys as key_store, sessions, users, write_transaction, DbConnection};
-use crate::tokens::{self, secret, KeySet};
+use crate::store::{api_keys as key_store, sessions, write_transaction, DbConnection};
+use crate::tokens::{self, secret, AccessTokenClaims, KeySet};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -58,6 +60,7 @@ enum Revocable {
 fn find(
     conn: &mut DbConnection,
     keys: &KeySet,
+    roles: &Roles,
     issuer: &str,
     token: &str,
     kind: Kind,
@@ -65,71 +68,54 @@ fn find(
 ) -> anyhow::Result<Option<Found>> {
     match kind {
         Kind::Access => {
-            let Ok((header, claims)) = tokens::verify_signature(keys, token) else {
+            let Ok((header, payload)) = tokens::verify_signature(keys, token) else {
                 return Ok(None);
             };
-            if header.get("typ").and_then(Value::as_str) != Some(tokens::ACCESS_TOKEN_TYP)
-                || claims.get("iss").and_then(Value::as_str) != Some(issuer)
-            {
+            if header.get("typ").and_then(Value::as_str) != Some(tokens::ACCESS_TOKEN_TYP) {
                 return Ok(None);
             }
-            let jti = claims
-                .get("jti")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string();
-            let exp = claims.get("exp").and_then(Value::as_i64).unwrap_or(0);
-            let client_id = claims
-                .get("client_id")
-                .and_then(Value::as_str)
-                .map(String::from);
-            let live = now < exp && !key_store::is_jti_revoked(conn, &jti)?;
-            let active = if live {
-                let sub = claims
-                    .get("sub")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default();
-                let username = users::find(conn, sub)?.map(|u| u.email);
-                let mut answer = json!({
-                    "active": true,
-                    "token_type": "Bearer",
-                    "scope": claims.get("scope"),
-                    "client_id": client_id,
-                    "sub": sub,
-                    "exp": exp,
-                    "iat": claims.get("iat"),
-                    "aud": claims.get("aud"),
-                    "iss": issuer,
-                    "jti": jti,
-                });
-                if let Some(u) = username {
-                    answer["username"] = json!(u);
+            let Ok(claims) = serde_json::from_value::<AccessTokenClaims>(payload) else {
+                return Ok(None);
+            };
+            if claims.iss != issuer {
+                return Ok(None);
+            }
+            let active = match liveness::access_token(conn, &claims, now)? {
+                Ok(live) => {
+                    let mut answer = json!({
+                        "active": true,
+                        "token_type": "Bearer",
+                        "scope": claims.scope,
+                        "client_id": claims.client_id,
+                        "sub": claims.sub,
+                        "exp": claims.exp,
+                        "iat": claims.iat,
+                        "aud": claims.aud,
+                        "iss": issuer,
+                        "jti": claims.jti,
+                    });
+                    if let Some(u) = live.user {
+                        answer["username"] = json!(u.email);
+                    }
+                    Some(answer)
                 }
-                Some(answer)
-            } else {
-                None
+                Err(_) => None,
             };
             Ok(Some(Found {
                 active,
-                issued_to: client_id,
-                revoke: Revocable::Jti { jti, exp },
+                issued_to: Some(claims.client_id),
+                revoke: Revocable::Jti {
+                    jti: claims.jti,
+                    exp: claims.exp,
+                },
             }))
         }
         Kind::Refresh => {
             let Some(row) = sessions::find_refresh_token(conn, &secret::hash_secret(token))? else {
                 return Ok(None);
             };
-            let session_live = sessions::find_session(conn, &row.session_id)?
-                .is_some_and(|s| s.ended_at.is_none() && s.expires_at > now);
-            let user = users::find(conn, &row.user_id)?.filter(|u| !u.disabled);
-            let live = row.rotated_at.is_none()
-                && row.revoked_at.is_none()
-                && now < row.expires_at
-                && now < row.idle_expires_at
-                && session_live
-                && user.is_some();
-            let active = match (live, user) {
-                (true, Some(u)) => Some(json!({
+            let active = match liveness::refresh_token(conn, &row, now)? {
+                Some(u) => Some(json!({
                     "active": true,
                     "token_type": "refresh_token",
                     "scope": row.scope,
@@ -158,11 +144,11 @@ fn find(
             if !secret::verify_secret(secret_part, &key.secret_hash) {
                 return Ok(None);
             }
-            let active = api_keys::check(conn, token, now)?.map(|(key, owner)| {
+            let active = api_keys::check(conn, roles, token, now)?.map(|(key, owner, scopes)| {
                 json!({
                     "active": true,
                     "token_type": "api_key",
-                    "scope": key.scope,
+                    "scope": scopes.join(" "),
                     "sub": owner.id,
                     "username": owner.email,
                     "exp": key.expires_at.into_iter().chain(key.retire_at).min(),
@@ -182,13 +168,14 @@ fn find(
 fn find_any(
     conn: &mut DbConnection,
     keys: &KeySet,
+    roles: &Roles,
     issuer: &str,
     params: &Params,
     now: i64,
 ) -> Result<Option<Found>, OAuthError> {
     let token = params.require("token")?;
     for kind in order(token, params.get("token_type_hint")) {
-        if let Some(found) = find(conn, keys, issuer, token, kind, now)? {
+        if let Some(found) = find(conn, keys, roles, issuer, token, kind, now)? {
             return Ok(Some(found));
         }
     }
@@ -215,13 +202,14 @@ fn confidential(
 pub fn introspect(
     conn: &mut DbConnection,
     keys: &KeySet,
+    roles: &Roles,
     issuer: &str,
     params: &Params,
     authorization: Option<&str>,
     now: i64,
 ) -> Result<Value, OAuthError> {
     let client = confidential(conn, params, authorization)?;
-    let Some(found) = find_any(conn, keys, issuer, params, now)? else {
+    let Some(found) = find_any(conn, keys, roles, issuer, params, now)? else {
         return Ok(inactive());
     };
     let allowed = client.can_introspect || found.issued_to.as_deref() == Some(client.id.as_str());
@@ -236,6 +224,7 @@ pub fn introspect(
 pub fn revoke(
     conn: &mut DbConnection,
     keys: &KeySet,
+    roles: &Roles,
     issuer: &str,
     params: &Params,
     authorization: Option<&str>,
@@ -244,7 +233,7 @@ pub fn revoke(
 ) -> Result<(), OAuthError> {
     let creds = client_auth::extract(authorization, params)?;
     let client = client_auth::authenticate(conn, &creds)?;
-    let Some(found) = find_any(conn, keys, issuer, params, now)? else {
+    let Some(found) = find_any(conn, keys, roles, issuer, params, now)? else {
         return Ok(());
     };
     if found.issued_to.as_deref() != Some(client.id.as_str()) {

@@ -90,6 +90,9 @@ pub struct AccessTokenRequest<'a> {
     pub auth_time: Option<i64>,
     pub roles: Option<Vec<String>>,
     pub sid: Option<String>,
+    /// The `jti` to use (the refresh row id, for tokens issued with a refresh token); random
+    /// otherwise.
+    pub jti: Option<String>,
 }
 
 fn join_scopes(scopes: &[String]) -> Option<String> {
@@ -115,7 +118,10 @@ pub fn access_token(
         scope: join_scopes(&req.scopes),
         iat: now,
         exp: now + ttl,
-        jti: secret::random_token(16)?,
+        jti: match req.jti {
+            Some(jti) => jti,
+            None => secret::random_token(16)?,
+        },
         auth_time: req.auth_time,
         roles: req.roles,
         sid: req.sid,

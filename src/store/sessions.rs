@@ -117,6 +117,18 @@ pub fn find_refresh_token(
         .optional()
 }
 
+/// A refresh token row by its id (also the `jti` of the access token issued with it).
+pub fn find_refresh_token_by_id(
+    conn: &mut DbConnection,
+    id: &str,
+) -> QueryResult<Option<RefreshTokenRow>> {
+    refresh_tokens::table
+        .find(id)
+        .select(RefreshTokenRow::as_select())
+        .first(conn)
+        .optional()
+}
+
 /// Marks the live, unexpired token with `hash` of `client_id` rotated; `true` only for the one
 /// caller that did it.
 pub fn claim_refresh_token(

@@ -58,12 +58,12 @@ pub fn verify_signature(
 pub struct InvalidToken(pub &'static str);
 
 /// Validates one of our access tokens: RS256 signature by a published key, `typ: at+jwt`,
-/// `iss`, `aud` containing `audience`, not expired.
+/// `iss`, `aud` containing a value `audience` accepts, not expired.
 pub fn verify_access_token(
     keys: &KeySet,
     token: &str,
     issuer: &str,
-    audience: &str,
+    audience: impl Fn(&str) -> bool,
     now: i64,
 ) -> Result<AccessTokenClaims, InvalidToken> {
     let (header, payload) = verify_signature(keys, token)
@@ -77,8 +77,8 @@ pub fn verify_access_token(
         return Err(InvalidToken("the token is from another issuer"));
     }
     let aud_ok = match &claims.aud {
-        Audience::One(a) => a == audience,
-        Audience::Many(v) => v.iter().any(|a| a == audience),
+        Audience::One(a) => audience(a),
+        Audience::Many(v) => v.iter().any(|a| audience(a)),
     };
     if !aud_ok {
         return Err(InvalidToken("the token is for another audience"));

@@ -26,6 +26,7 @@ pub fn grant(
             auth_time: None,
             roles: None,
             sid: None,
+            jti: None,
         },
         now,
     )

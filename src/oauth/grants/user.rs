@@ -1,6 +1,7 @@
 //! Tokens for a signed-in user, shared by the password, refresh and (later) code grants.
 use super::super::token::{access_token, AccessTokenRequest, Issued, TokenContext};
 use super::super::{Client, OAuthError};
+use crate::identity::sessions::NewRefreshToken;
 use crate::identity::users::User;
 use crate::oidc::id_token::{self, IdTokenInput};
 
@@ -11,14 +12,16 @@ pub struct UserGrant<'a> {
     pub auth_time: i64,
     pub scopes: Vec<String>,
     pub audiences: Vec<String>,
-    pub refresh_token: Option<String>,
+    /// The refresh token issued with these tokens; its row id becomes the access token's `jti`.
+    pub refresh_token: Option<NewRefreshToken>,
     pub nonce: Option<&'a str>,
     /// How the session's user authenticated (OIDC `amr`): `pwd`, `fed`.
     pub amr: &'a str,
 }
 
 pub fn issue(ctx: &TokenContext, g: UserGrant, now: i64) -> Result<Issued, OAuthError> {
-    let id_token = g.scopes.iter().any(|s| s == "openid").then(|| {
+    let openid = g.scopes.iter().any(|s| s == "openid");
+    let id_token = openid.then(|| {
         id_token::claims(
             IdTokenInput {
                 issuer: ctx.issuer,
@@ -39,17 +42,33 @@ pub fn issue(ctx: &TokenContext, g: UserGrant, now: i64) -> Result<Issued, OAuth
         g.client,
         AccessTokenRequest {
             subject: &g.user.id,
-            audiences: g.audiences,
+            audiences: with_userinfo(ctx.issuer, g.audiences, openid),
             scopes: g.scopes,
             auth_time: Some(g.auth_time),
             roles: Some(vec![g.user.role.clone()]),
             sid: Some(g.session_id.to_string()),
+            jti: g.refresh_token.as_ref().map(|r| r.row_id.clone()),
         },
         now,
     )?;
-    issued.refresh_token = g.refresh_token;
+    issued.refresh_token = g.refresh_token.map(|r| r.token);
     issued.id_token = id_token;
     Ok(issued)
+}
+
+/// With `openid` granted, the access token must also work at `/userinfo`: when its audiences
+/// (an API named by `resource` or the client's `--audience`) don't include this server, the
+/// userinfo audience is added beside them, as Auth0 does. Resource servers check that `aud`
+/// contains their own identifier, so the extra value doesn't weaken them.
+fn with_userinfo(issuer: &str, mut audiences: Vec<String>, openid: bool) -> Vec<String> {
+    if openid
+        && !audiences
+            .iter()
+            .any(|a| crate::oidc::userinfo::accepts_audience(issuer, a))
+    {
+        audiences.push(crate::oidc::userinfo::audience(issuer));
+    }
+    audiences
 }
 
 /// The scopes a user grant may give: requested (absent: all the client's), each allowed for

@@ -1,0 +1,147 @@
+//! The one rule for "is this token still live?" (DESIGN §9). Every place that accepts one of our
+//! access tokens — the Bearer extractor behind `/userinfo` and the account API, `/introspect`,
+//! `/revoke` — asks `access_token`; refresh tokens and API keys have their own functions here, so
+//! a resource server that relies on introspection sees exactly what `/userinfo` sees.
+//!
+//! An access token that passed its signature, `iss`, `aud` and `exp` checks is dead when:
+//! - its `jti` was revoked (`/revoke`, a replayed authorization code);
+//! - its client was deleted (the built-in `account` client is never stored, so never deleted);
+//! - it belongs to a session (`sid`) that ended (logout, password change, eviction, operator) or
+//!   expired, or that belongs to another user;
+//! - its user is gone or disabled (a user token is one with a `sid`, or whose `sub` is not its
+//!   client: client_credentials tokens have `sub` = `client_id` and no user);
+//! - it was issued with a refresh token whose family was revoked (reuse detection, `/revoke` of
+//!   the refresh token, a replayed code): such tokens carry the refresh row's id as their `jti`,
+//!   see `sessions::issue_refresh_token`.
+//!
+//! API keys follow `identity::api_keys::check`: live while not revoked, retired or expired and
+//! their owner is enabled, with scopes narrowed to what the owner's role allows at the time of use.
+use super::client::ACCOUNT_CLIENT_ID;
+use crate::store::sessions::{RefreshTokenRow, SessionRow};
+use crate::store::users::UserRow;
+use crate::store::{api_keys, clients, sessions, users, DbConnection};
+use crate::tokens::AccessTokenClaims;
+
+/// Why a token that verifies is no longer accepted (safe to tell its holder).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Dead {
+    #[error("the token has expired")]
+    Expired,
+    #[error("the token was revoked")]
+    Revoked,
+    #[error("the token's client no longer exists")]
+    ClientGone,
+    #[error("the token's session has ended")]
+    SessionEnded,
+    #[error("the token's user is disabled or gone")]
+    UserGone,
+    #[error("the refresh token the token came with was revoked")]
+    FamilyRevoked,
+}
+
+/// A live access token, with what the checks loaded (so callers need no second query).
+#[derive(Debug, Clone)]
+pub struct Live {
+    pub session: Option<SessionRow>,
+    pub user: Option<UserRow>,
+}
+
+/// Whether a token with these claims is a user's token (rather than a client's own).
+pub fn is_user_token(claims: &AccessTokenClaims) -> bool {
+    claims.sid.is_some() || claims.sub != claims.client_id
+}
+
+fn client_exists(conn: &mut DbConnection, client_id: &str) -> diesel::QueryResult<bool> {
+    Ok(client_id == ACCOUNT_CLIENT_ID || clients::find(conn, client_id)?.is_some())
+}
+
+/// The rule for access tokens. `claims` must already have passed signature and issuer checks.
+pub fn access_token(
+    conn: &mut DbConnection,
+    claims: &AccessTokenClaims,
+    now: i64,
+) -> diesel::QueryResult<Result<Live, Dead>> {
+    if now >= claims.exp {
+        return Ok(Err(Dead::Expired));
+    }
+    if api_keys::is_jti_revoked(conn, &claims.jti)? {
+        return Ok(Err(Dead::Revoked));
+    }
+    if !client_exists(conn, &claims.client_id)? {
+        return Ok(Err(Dead::ClientGone));
+    }
+    let session = match &claims.sid {
+        None => None,
+        Some(sid) => match sessions::find_session(conn, sid)? {
+            Some(s) if s.ended_at.is_none() && s.expires_at > now && s.user_id == claims.sub => {
+                Some(s)
+            }
+            _ => return Ok(Err(Dead::SessionEnded)),
+        },
+    };
+    let user = if is_user_token(claims) {
+        match users::find(conn, &claims.sub)? {
+            Some(u) if !u.disabled => Some(u),
+            _ => return Ok(Err(Dead::UserGone)),
+        }
+    } else {
+        None
+    };
+    if sessions::find_refresh_token_by_id(conn, &claims.jti)?
+        .is_some_and(|r| r.revoked_at.is_some())
+    {
+        return Ok(Err(Dead::FamilyRevoked));
+    }
+    Ok(Ok(Live { session, user }))
+}
+
+/// The rule for refresh tokens: not rotated, revoked or expired, its session live, its user
+/// enabled and its client still there. Returns the user when live.
+pub fn refresh_token(
+    conn: &mut DbConnection,
+    row: &RefreshTokenRow,
+    now: i64,
+) -> diesel::QueryResult<Option<UserRow>> {
+    if row.rotated_at.is_some()
+        || row.revoked_at.is_some()
+        || now >= row.expires_at
+        || now >= row.idle_expires_at
+    {
+        return Ok(None);
+    }
+    let session_live = sessions::find_session(conn, &row.session_id)?
+        .is_some_and(|s| s.ended_at.is_none() && s.expires_at > now);
+    if !session_live || !client_exists(conn, &row.client_id)? {
+        return Ok(None);
+    }
+    Ok(users::find(conn, &row.user_id)?.filter(|u| !u.disabled))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tokens::Audience;
+
+    fn claims(sub: &str, client: &str, sid: Option<&str>) -> AccessTokenClaims {
+        AccessTokenClaims {
+            iss: "https://issuer".into(),
+            sub: sub.into(),
+            aud: Audience::One("https://issuer".into()),
+            client_id: client.into(),
+            scope: None,
+            iat: 0,
+            exp: 10,
+            jti: "j".into(),
+            auth_time: None,
+            roles: None,
+            sid: sid.map(String::from),
+        }
+    }
+
+    #[test]
+    fn user_tokens_are_those_with_a_session_or_another_subject() {
+        assert!(!is_user_token(&claims("svc", "svc", None)));
+        assert!(is_user_token(&claims("u1", "app", None)));
+        assert!(is_user_token(&claims("u1", "app", Some("s1"))));
+    }
+}
