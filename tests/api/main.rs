@@ -13,6 +13,7 @@ mod federation;
 mod health;
 mod introspection;
 mod keys;
+mod liveness;
 mod oidc_flow;
 mod pages;
 mod password_grant;

@@ -10,12 +10,30 @@ use openidconnect::{
 use crate::helpers::{spawn_app, Backend};
 use crate::web::{self, browser, REDIRECT_URI};
 
-crate::both_backends!(relying_party_signs_in_refreshes_and_logs_out);
+crate::both_backends!(
+    relying_party_signs_in_refreshes_and_logs_out,
+    api_audience_client_signs_in_and_reads_userinfo
+);
+
+/// The API a client may be registered for with `--audience`.
+const API: &str = "https://api.example.com";
 
 async fn relying_party_signs_in_refreshes_and_logs_out(backend: Backend) {
+    relying_party_flow(backend, None).await
+}
+
+/// A client with an API audience: its access token is for the API and also works at
+/// `/userinfo` (so RP libraries complete the sign-in), and `portcullis-verify` configured for
+/// the API accepts it.
+async fn api_audience_client_signs_in_and_reads_userinfo(backend: Backend) {
+    relying_party_flow(backend, Some(API)).await
+}
+
+async fn relying_party_flow(backend: Backend, audience: Option<&str>) {
     let app = spawn_app(backend).await;
     let user = app.create_user("ada@example.com", "student").await;
-    let registered = app.code_client();
+    let registered = app
+        .code_client_with(|spec| spec.audiences = audience.into_iter().map(String::from).collect());
     // The RP's own HTTP client: no redirects (as openidconnect advises, against SSRF).
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -135,13 +153,28 @@ async fn relying_party_signs_in_refreshes_and_logs_out(backend: Backend) {
         ["openid", "profile", "email", "offline_access", "read"]
     );
 
-    // The access token: RFC 9068, for this client, with the user's claims.
+    // The access token: RFC 9068, for this client, with the user's claims; for the API (and
+    // then the userinfo audience beside it) or for this server.
     let (header, at) = crate::helpers::verify_with_jwks(
         tokens.access_token().secret(),
         &app.jwks().await,
         &app.address,
-        &app.address,
+        audience.unwrap_or(&app.address),
     );
+    match audience {
+        Some(api) => {
+            assert_eq!(at["aud"], serde_json::json!([api, app.url("/userinfo")]));
+            let verifier = portcullis_verify::Verifier::from_issuer(&app.address, api)
+                .await
+                .unwrap();
+            let verified = verifier
+                .verify(tokens.access_token().secret())
+                .await
+                .unwrap();
+            assert_eq!(verified.sub, user.id);
+        }
+        None => assert_eq!(at["aud"], app.address.as_str()),
+    }
     assert_eq!(header.typ.as_deref(), Some("at+jwt"));
     assert_eq!(at["client_id"], registered.id.as_str());
     assert_eq!(at["sub"], user.id.as_str());
