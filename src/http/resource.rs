@@ -4,7 +4,8 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::{form, meta};
-use crate::oauth::{introspection, OAuthError};
+use crate::oauth::introspection::{self, Recognise};
+use crate::oauth::OAuthError;
 use crate::state::AppState;
 
 fn authorization(req: &HttpRequest) -> Result<Option<String>, OAuthError> {
@@ -35,9 +36,11 @@ pub async fn introspect(
         .run(move |c| {
             introspection::introspect(
                 c,
-                &keys,
-                &roles,
-                &issuer,
+                &Recognise {
+                    keys: &keys,
+                    roles: &roles,
+                    issuer: &issuer,
+                },
                 &params,
                 authorization.as_deref(),
                 now,
@@ -68,9 +71,11 @@ pub async fn revoke(
         .run(move |c| {
             introspection::revoke(
                 c,
-                &keys,
-                &roles,
-                &issuer,
+                &Recognise {
+                    keys: &keys,
+                    roles: &roles,
+                    issuer: &issuer,
+                },
                 &params,
                 authorization.as_deref(),
                 &meta,

@@ -57,18 +57,24 @@ enum Revocable {
     ApiKey(String),
 }
 
+/// What recognising our tokens needs: the published keys, the roles (API-key scopes) and the
+/// issuer.
+pub struct Recognise<'a> {
+    pub keys: &'a KeySet,
+    pub roles: &'a Roles,
+    pub issuer: &'a str,
+}
+
 fn find(
     conn: &mut DbConnection,
-    keys: &KeySet,
-    roles: &Roles,
-    issuer: &str,
+    r: &Recognise,
     token: &str,
     kind: Kind,
     now: i64,
 ) -> anyhow::Result<Option<Found>> {
     match kind {
         Kind::Access => {
-            let Ok((header, payload)) = tokens::verify_signature(keys, token) else {
+            let Ok((header, payload)) = tokens::verify_signature(r.keys, token) else {
                 return Ok(None);
             };
             if header.get("typ").and_then(Value::as_str) != Some(tokens::ACCESS_TOKEN_TYP) {
@@ -77,7 +83,7 @@ fn find(
             let Ok(claims) = serde_json::from_value::<AccessTokenClaims>(payload) else {
                 return Ok(None);
             };
-            if claims.iss != issuer {
+            if claims.iss != r.issuer {
                 return Ok(None);
             }
             let active = match liveness::access_token(conn, &claims, now)? {
@@ -91,7 +97,7 @@ fn find(
                         "exp": claims.exp,
                         "iat": claims.iat,
                         "aud": claims.aud,
-                        "iss": issuer,
+                        "iss": r.issuer,
                         "jti": claims.jti,
                     });
                     if let Some(u) = live.user {
@@ -124,7 +130,7 @@ fn find(
                     "username": u.email,
                     "exp": row.idle_expires_at.min(row.expires_at),
                     "iat": row.created_at,
-                    "iss": issuer,
+                    "iss": r.issuer,
                 })),
                 _ => None,
             };
@@ -144,7 +150,7 @@ fn find(
             if !secret::verify_secret(secret_part, &key.secret_hash) {
                 return Ok(None);
             }
-            let active = api_keys::check(conn, roles, token, now)?.map(|(key, owner, scopes)| {
+            let active = api_keys::check(conn, r.roles, token, now)?.map(|(key, owner, scopes)| {
                 json!({
                     "active": true,
                     "token_type": "api_key",
@@ -153,7 +159,7 @@ fn find(
                     "username": owner.email,
                     "exp": key.expires_at.into_iter().chain(key.retire_at).min(),
                     "iat": key.created_at,
-                    "iss": issuer,
+                    "iss": r.issuer,
                 })
             });
             Ok(Some(Found {
@@ -167,15 +173,13 @@ fn find(
 
 fn find_any(
     conn: &mut DbConnection,
-    keys: &KeySet,
-    roles: &Roles,
-    issuer: &str,
+    r: &Recognise,
     params: &Params,
     now: i64,
 ) -> Result<Option<Found>, OAuthError> {
     let token = params.require("token")?;
     for kind in order(token, params.get("token_type_hint")) {
-        if let Some(found) = find(conn, keys, roles, issuer, token, kind, now)? {
+        if let Some(found) = find(conn, r, token, kind, now)? {
             return Ok(Some(found));
         }
     }
@@ -201,15 +205,13 @@ fn confidential(
 /// `POST /introspect`.
 pub fn introspect(
     conn: &mut DbConnection,
-    keys: &KeySet,
-    roles: &Roles,
-    issuer: &str,
+    r: &Recognise,
     params: &Params,
     authorization: Option<&str>,
     now: i64,
 ) -> Result<Value, OAuthError> {
     let client = confidential(conn, params, authorization)?;
-    let Some(found) = find_any(conn, keys, roles, issuer, params, now)? else {
+    let Some(found) = find_any(conn, r, params, now)? else {
         return Ok(inactive());
     };
     let allowed = client.can_introspect || found.issued_to.as_deref() == Some(client.id.as_str());
@@ -223,9 +225,7 @@ pub fn introspect(
 /// refused.
 pub fn revoke(
     conn: &mut DbConnection,
-    keys: &KeySet,
-    roles: &Roles,
-    issuer: &str,
+    r: &Recognise,
     params: &Params,
     authorization: Option<&str>,
     meta: &RequestMeta,
@@ -233,7 +233,7 @@ pub fn revoke(
 ) -> Result<(), OAuthError> {
     let creds = client_auth::extract(authorization, params)?;
     let client = client_auth::authenticate(conn, &creds)?;
-    let Some(found) = find_any(conn, keys, roles, issuer, params, now)? else {
+    let Some(found) = find_any(conn, r, params, now)? else {
         return Ok(());
     };
     if found.issued_to.as_deref() != Some(client.id.as_str()) {
