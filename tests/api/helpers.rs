@@ -29,6 +29,10 @@ macro_rules! both_backends {
                 super::$name($crate::helpers::Backend::Sqlite).await
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[cfg_attr(
+                not(portcullis_test_postgres),
+                ignore = "PostgreSQL skipped: PORTCULLIS_TEST_POSTGRES_URL was not set at build time"
+            )]
             async fn postgres() {
                 if $crate::helpers::postgres_admin_url().is_none() {
                     return;
@@ -37,6 +41,17 @@ macro_rules! both_backends {
             }
         }
     )* };
+}
+
+/// CI must test PostgreSQL: without the URL, its variants would only be reported as ignored.
+#[test]
+fn ci_runs_postgres() {
+    if std::env::var_os("CI").is_some() {
+        assert!(
+            cfg!(portcullis_test_postgres) && postgres_admin_url().is_some(),
+            "CI must set PORTCULLIS_TEST_POSTGRES_URL (at build and run time)"
+        );
+    }
 }
 
 /// The PostgreSQL server tests may create databases on; `None` skips PostgreSQL (but not in CI).

@@ -17,6 +17,7 @@ mod liveness;
 mod oidc_flow;
 mod pages;
 mod password_grant;
+mod readme;
 mod refresh;
 mod secrets;
 mod storage;

@@ -172,6 +172,10 @@ async fn oldest_session_is_ended_beyond_the_limit(backend: Backend) {
 /// 20 concurrent refreshes of one token against two instances on one PostgreSQL database:
 /// exactly one succeeds.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[cfg_attr(
+    not(portcullis_test_postgres),
+    ignore = "PostgreSQL skipped: PORTCULLIS_TEST_POSTGRES_URL was not set at build time"
+)]
 async fn concurrent_refresh_across_two_instances_on_postgres() {
     if crate::helpers::postgres_admin_url().is_none() {
         return;
