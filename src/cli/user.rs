@@ -117,6 +117,7 @@ pub fn run(settings: &Settings, cmd: UserCommand) -> anyhow::Result<ExitCode> {
             let row = users::find_by_email(&mut conn, &email)?;
             write_transaction(&mut conn, |c| {
                 user_store::clear_failures(c, &row.id)?;
+                crate::identity::guesses::unlock(c, &row.id, &row.email)?;
                 changed(c, &row.id, json!({ "unlocked": true }))
             })?;
             super::print_json(&json!({ "id": row.id, "email": row.email, "locked": false }))

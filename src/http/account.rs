@@ -124,6 +124,7 @@ async fn login(
         },
         &client.id,
         &meta,
+        None,
         now,
     )
     .await?;

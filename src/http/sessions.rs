@@ -10,6 +10,7 @@ use super::bearer::Bearer;
 use super::error::ApiError;
 use super::meta::request_meta;
 use crate::identity::audit;
+use crate::identity::login;
 use crate::identity::password;
 use crate::identity::users;
 use crate::state::AppState;
@@ -36,20 +37,24 @@ pub async fn change_password(
 ) -> Result<HttpResponse, ApiError> {
     let (session, user) = caller(&bearer)?;
     let body = body.into_inner();
-    let uid = user.id.clone();
-    let stored = state
-        .db
-        .run(move |c| user_store::find(c, &uid).map_err(anyhow::Error::from))
-        .await?
-        .and_then(|r| r.password_hash);
-    match (stored, body.current_password) {
-        (Some(stored), Some(current)) => {
-            let verified = state
-                .hasher
-                .verify(current, Some(stored))
-                .await
-                .map_err(hash_error)?;
-            if !verified.ok {
+    let (meta, now) = (request_meta(&req, &state), state.clock.now());
+    let row =
+        bearer.live.user.clone().ok_or_else(|| {
+            ApiError::bearer(Some("invalid_token"), "the token has no user", None)
+        })?;
+    match (row.password_hash.is_some(), body.current_password) {
+        (true, Some(current)) => {
+            let right = login::check_password(
+                &state.db,
+                &state.hasher,
+                &state.settings.lockout,
+                &row,
+                &current,
+                &meta,
+                now,
+            )
+            .await?;
+            if !right {
                 return Err(ApiError::new(
                     StatusCode::FORBIDDEN,
                     "invalid_credentials",
@@ -57,21 +62,21 @@ pub async fn change_password(
                 ));
             }
         }
-        (Some(_), None) => {
+        (true, None) => {
             return Err(ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid_request",
                 "current_password is required",
             ))
         }
-        (None, _) if state.clock.now() - session.auth_time > FRESH_SIGN_IN_SECS => {
+        (false, _) if now - session.auth_time > FRESH_SIGN_IN_SECS => {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "reauthentication_required",
                 "setting a first password needs a sign-in within the last 10 minutes",
             ))
         }
-        (None, _) => {}
+        (false, _) => {}
     }
     let violations =
         password::check_policy(&state.settings.password, &body.new_password, &user.email);
@@ -83,7 +88,6 @@ pub async fn change_password(
         .hash(body.new_password)
         .await
         .map_err(hash_error)?;
-    let (meta, now) = (request_meta(&req, &state), state.clock.now());
     state
         .db
         .run(move |c| {

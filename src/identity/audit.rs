@@ -8,6 +8,8 @@ use super::RequestMeta;
 
 pub const LOGIN: &str = "login";
 pub const LOCKOUT: &str = "lockout";
+/// A wrong current password at the account API's password change.
+pub const PASSWORD_CHECK: &str = "password_check";
 pub const TOKEN_ISSUED: &str = "token_issued";
 pub const REFRESH_REUSE: &str = "refresh_reuse_detected";
 pub const LOGOUT: &str = "logout";

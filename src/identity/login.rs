@@ -1,16 +1,17 @@
-//! Password login with brute-force protection: a per-IP window of failures (429 beyond it) and
-//! a progressive per-account lock. Counters live in the database, so they hold across restarts
-//! and instances. Unknown user, wrong password, disabled and locked accounts all fail the same
-//! way and after the same work.
+//! Password login with brute-force protection: every guess is reserved in the database before it
+//! is hashed (`identity::guesses`: per source, per account, per trusted browser), so the limits
+//! hold across concurrent requests, restarts and instances. Unknown user, wrong password and
+//! disabled accounts all fail the same way and after the same work; a spent budget is a 429.
 use serde_json::json;
 
 use super::audit::{self, Event};
+use super::guesses::{Guess, GuessFrom, Locked};
 use super::password::{HashError, Hasher};
 use super::users::User;
 use super::RequestMeta;
 use crate::config::LockoutSettings;
 use crate::store::users::{self, UserRow};
-use crate::store::{throttle, write_transaction, Db, DbError};
+use crate::store::{guesses, write_transaction, Db, DbError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoginError {
@@ -53,7 +54,10 @@ pub struct Credentials<'a> {
     pub password: &'a str,
 }
 
-/// Checks credentials for `client_id`; returns the user on success.
+/// Checks credentials for `client_id`; returns the user on success. `device` is the hash of the
+/// browser's device cookie (browser sign-ins only): a browser that signed in to the account
+/// before keeps a guess budget of its own, and a successful sign-in makes it trusted.
+#[allow(clippy::too_many_arguments)]
 pub async fn password_login(
     db: &Db,
     hasher: &Hasher,
@@ -61,53 +65,67 @@ pub async fn password_login(
     creds: Credentials<'_>,
     client_id: &str,
     meta: &RequestMeta,
+    device: Option<&str>,
     now: i64,
 ) -> Result<User, LoginError> {
-    let (email, password) = (creds.email, creds.password);
-    let window = policy.ip_window_secs;
-    let max_ip = policy.ip_max_failures;
-    let (ip, email_owned) = (meta.ip.clone(), email.trim().to_string());
-    let (row, ip_window) = db
+    let email = creds.email.trim().to_string();
+    let (policy_c, ip, device_c) = (policy.clone(), meta.ip.clone(), device.map(String::from));
+    // The guess is reserved before anything is hashed (identity::guesses).
+    let (row, guess) = db
         .run(move |c| {
-            let window_state = match &ip {
-                Some(ip) => throttle::current(c, ip, window, now)?,
-                None => None,
-            };
-            let row = users::find_by_email(c, &email_owned)?;
-            Ok::<_, LoginError>((row, window_state))
+            write_transaction(c, |c| {
+                let row = users::find_by_email(c, &email)?;
+                let trusted = match (&row, &device_c) {
+                    (Some(r), Some(d)) if guesses::is_trusted_device(c, &r.id, d)? => {
+                        Some((r.id.clone(), d.clone()))
+                    }
+                    _ => None,
+                };
+                let guess = Guess::plan(
+                    &policy_c,
+                    GuessFrom {
+                        ip: ip.as_deref(),
+                        email: &email,
+                        trusted_device: trusted.as_ref().map(|(u, d)| (u.as_str(), d.as_str())),
+                    },
+                );
+                match guess.reserve(c, now)? {
+                    Ok(()) => Ok((row, guess)),
+                    Err(retry_after) => Err(LoginError::Throttled { retry_after }),
+                }
+            })
         })
         .await?;
-    if let Some((start, failures)) = ip_window {
-        if failures > max_ip {
-            return Err(LoginError::Throttled {
-                retry_after: (start + window - now).max(1),
-            });
+    let hash = row.as_ref().and_then(|r| r.password_hash.clone());
+    let verified = match hasher.verify(creds.password.to_string(), hash).await {
+        Ok(v) => v,
+        Err(e) => {
+            let g = guess.clone();
+            db.run(move |c| g.not_checked(c).map_err(LoginError::from))
+                .await?;
+            return Err(e.into());
         }
-    }
-
-    let verified = hasher
-        .verify(
-            password.to_string(),
-            row.as_ref().and_then(|r| r.password_hash.clone()),
-        )
-        .await?;
+    };
     let refusal = match &row {
         None => Some("unknown_user"),
-        Some(r) if r.locked_until.is_some_and(|t| t > now) => Some("locked"),
         Some(r) if r.disabled => Some("disabled"),
         Some(_) if !verified.ok => Some("bad_password"),
         Some(_) => None,
     };
-
-    let (policy, meta, client_id) = (policy.clone(), meta.clone(), client_id.to_string());
+    let (meta, client_id) = (meta.clone(), client_id.to_string());
+    let device = device.map(String::from);
     db.run(move |c| {
         write_transaction(c, |c| match (row, refusal) {
             (Some(row), None) => {
+                guess.succeeded(c)?;
                 if row.failed_logins > 0 || row.lockouts > 0 || row.locked_until.is_some() {
                     users::clear_failures(c, &row.id)?;
                 }
                 if let Some(hash) = &verified.rehash {
                     users::set_password_hash(c, &row.id, hash, now)?;
+                }
+                if let Some(d) = &device {
+                    guesses::trust_device(c, &row.id, d, now)?;
                 }
                 audit::record(
                     c,
@@ -118,30 +136,16 @@ pub async fn password_login(
             }
             (row, refusal) => {
                 let reason = refusal.unwrap_or("bad_password");
-                let ip_failures = match &meta.ip {
-                    Some(ip) => Some(throttle::add_failure(c, ip, policy.ip_window_secs, now)?),
-                    None => None,
-                };
-                if let (Some(row), "bad_password") = (&row, reason) {
-                    count_account_failure(c, row, &policy, &client_id, &meta, now)?;
+                let user_id = row.as_ref().map(|r| r.id.as_str());
+                if let Some(locked) = guess.failed(c, now)? {
+                    record_lockout(c, user_id, &client_id, &meta, locked, now)?;
                 }
                 audit::record(
                     c,
-                    login_event(
-                        row.as_ref().map(|r| r.id.as_str()),
-                        &client_id,
-                        &meta,
-                        false,
-                        Some(reason),
-                    ),
+                    login_event(user_id, &client_id, &meta, false, Some(reason)),
                     now,
                 )?;
-                Ok(Err(match ip_failures {
-                    Some((start, n)) if n > policy.ip_max_failures => LoginError::Throttled {
-                        retry_after: (start + policy.ip_window_secs - now).max(1),
-                    },
-                    _ => LoginError::Failed,
-                }))
+                Ok(Err(LoginError::Failed))
             }
         })
         .map_err(LoginError::from)
@@ -149,32 +153,94 @@ pub async fn password_login(
     .await?
 }
 
-fn count_account_failure(
-    c: &mut crate::store::DbConnection,
-    row: &UserRow,
+/// Checks the password of a signed-in user (the account API's password change), under the same
+/// guess budgets as a sign-in: a stolen access token is no password oracle. `Ok(false)` for a
+/// wrong password (audited as `password_check`).
+pub async fn check_password(
+    db: &Db,
+    hasher: &Hasher,
     policy: &LockoutSettings,
-    client_id: &str,
+    user: &UserRow,
+    password: &str,
     meta: &RequestMeta,
     now: i64,
-) -> diesel::QueryResult<()> {
-    if users::add_failure(c, &row.id)? < policy.account_max_failures {
-        return Ok(());
-    }
-    let secs = if row.lockouts == 0 {
-        policy.account_lock_secs
-    } else {
-        policy.account_relock_secs
+) -> Result<bool, LoginError> {
+    let guess = Guess::plan(
+        policy,
+        GuessFrom {
+            ip: meta.ip.as_deref(),
+            email: &user.email,
+            trusted_device: None,
+        },
+    );
+    let g = guess.clone();
+    db.run(move |c| {
+        write_transaction(c, |c| match g.reserve(c, now)? {
+            Ok(()) => Ok(()),
+            Err(retry_after) => Err(LoginError::Throttled { retry_after }),
+        })
+    })
+    .await?;
+    let verified = match hasher
+        .verify(password.to_string(), user.password_hash.clone())
+        .await
+    {
+        Ok(v) => v,
+        Err(e) => {
+            db.run(move |c| guess.not_checked(c).map_err(LoginError::from))
+                .await?;
+            return Err(e.into());
+        }
     };
-    let lock_number = users::lock(c, &row.id, now + secs)?;
+    let (meta, user_id) = (meta.clone(), user.id.clone());
+    db.run(move |c| {
+        write_transaction(c, |c| {
+            if verified.ok {
+                guess.succeeded(c)?;
+                return Ok::<_, diesel::result::Error>(true);
+            }
+            if let Some(locked) = guess.failed(c, now)? {
+                record_lockout(c, Some(&user_id), ACCOUNT_CLIENT, &meta, locked, now)?;
+            }
+            audit::record(
+                c,
+                Event {
+                    kind: audit::PASSWORD_CHECK,
+                    success: false,
+                    user_id: Some(&user_id),
+                    client_id: Some(ACCOUNT_CLIENT),
+                    meta: Some(&meta),
+                    detail: Some(json!({ "reason": "bad_password" })),
+                },
+                now,
+            )?;
+            Ok(false)
+        })
+        .map_err(LoginError::from)
+    })
+    .await
+}
+
+/// The account API's client id, for audit events of password checks.
+const ACCOUNT_CLIENT: &str = "account";
+
+fn record_lockout(
+    c: &mut crate::store::DbConnection,
+    user_id: Option<&str>,
+    client_id: &str,
+    meta: &RequestMeta,
+    locked: Locked,
+    now: i64,
+) -> diesel::QueryResult<()> {
     audit::record(
         c,
         Event {
             kind: audit::LOCKOUT,
             success: true,
-            user_id: Some(&row.id),
+            user_id,
             client_id: Some(client_id),
             meta: Some(meta),
-            detail: Some(json!({ "locked_until": now + secs, "lockout": lock_number })),
+            detail: Some(json!({ "locked_until": locked.until, "lockout": locked.strike })),
         },
         now,
     )

@@ -9,10 +9,10 @@ pub mod audit;
 pub mod authorize;
 pub mod clients;
 pub mod federation;
+pub mod guesses;
 mod pool;
 pub mod schema;
 pub mod sessions;
-pub mod throttle;
 pub mod users;
 
 pub use pool::{Db, DbError};

@@ -82,6 +82,25 @@ diesel::table! {
 }
 
 diesel::table! {
+    guess_budgets (key) {
+        key -> Text,
+        window_start -> BigInt,
+        used -> Integer,
+        strikes -> Integer,
+        locked_until -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    trusted_devices (user_id, device_hash) {
+        user_id -> Text,
+        device_hash -> Text,
+        created_at -> BigInt,
+        last_used_at -> BigInt,
+    }
+}
+
+diesel::table! {
     audit_events (id) {
         id -> BigInt,
         at -> BigInt,

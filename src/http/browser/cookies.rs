@@ -41,6 +41,31 @@ impl CookieNames {
         }
     }
 
+    /// The device cookie: a browser that signed in to an account keeps a guess budget of its
+    /// own for it (`identity::guesses`).
+    pub fn device(&self) -> &'static str {
+        if self.secure {
+            "__Host-portcullis_device"
+        } else {
+            "portcullis_device"
+        }
+    }
+
+    /// This browser's device value (from its cookie, or new) and whether it is new.
+    pub fn device_value(&self, req: &HttpRequest) -> anyhow::Result<(String, bool)> {
+        match req.cookie(self.device()).map(|c| c.value().to_string()) {
+            Some(v) if plausible(&v) => Ok((v, false)),
+            _ => Ok((secret::new_secret()?, true)),
+        }
+    }
+
+    /// Sets the device cookie (400 days, the longest browsers keep one).
+    pub fn set_device(&self, resp: &mut HttpResponse, value: String) {
+        let mut c = self.build(self.device(), value);
+        c.set_max_age(actix_web::cookie::time::Duration::days(400));
+        let _ = resp.add_cookie(&c);
+    }
+
     fn build(&self, name: &'static str, value: String) -> Cookie<'static> {
         Cookie::build(name, value)
             .path("/")

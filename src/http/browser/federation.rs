@@ -273,6 +273,7 @@ pub async fn submit_link(
         },
         super::login::PORTAL_CLIENT_ID,
         &ctx.meta,
+        None,
         ctx.now,
     )
     .await;

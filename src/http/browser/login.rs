@@ -9,6 +9,7 @@ use super::{
 };
 use crate::http::error::PageError;
 use crate::identity::browser::{self, Authenticated, SignedIn};
+use crate::identity::guesses;
 use crate::identity::login::{self, Credentials, LoginError};
 use crate::identity::users::User;
 use crate::oauth::authorize;
@@ -78,6 +79,7 @@ pub async fn submit(
     let client_id = pending
         .as_ref()
         .map_or(PORTAL_CLIENT_ID.to_string(), |p| p.client.id.clone());
+    let (device, new_device) = ctx.names.device_value(&req).map_err(PageError::internal)?;
     let result = login::password_login(
         &state.db,
         &state.hasher,
@@ -88,6 +90,7 @@ pub async fn submit(
         },
         &client_id,
         &ctx.meta,
+        Some(&guesses::device_hash(&device)),
         ctx.now,
     )
     .await;
@@ -107,7 +110,7 @@ pub async fn submit(
         Err(LoginError::Throttled { retry_after }) => {
             let minutes = (retry_after + 59) / 60;
             let error = format!(
-                "Too many failed sign-ins from your network. Try again in {minutes} minute{}.",
+                "Too many failed sign-ins. Try again in {minutes} minute{}.",
                 if minutes == 1 { "" } else { "s" }
             );
             let mut resp = login_page(
@@ -125,7 +128,12 @@ pub async fn submit(
         Err(LoginError::Busy) => return Err(PageError::busy()),
         Err(LoginError::Internal(e)) => return Err(PageError::internal(e)),
     };
-    complete_sign_in(&state, &ctx, user, "pwd", pending).await
+    let mut resp = complete_sign_in(&state, &ctx, user, "pwd", pending).await?;
+    // This browser now has a guess budget of its own for the account.
+    if new_device {
+        ctx.names.set_device(&mut resp, device);
+    }
+    Ok(resp)
 }
 
 /// After a successful authentication on a page: signs the browser in and continues the

@@ -44,6 +44,7 @@ pub async fn grant(
         },
         &client.id,
         meta,
+        None,
         now,
     )
     .await
