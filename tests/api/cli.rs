@@ -232,7 +232,10 @@ fn config_show_check_and_unknown_keys() {
     let shown = run_ok(portcullis().args(["config", "show"]));
     assert_eq!(shown["bind"], "127.0.0.1:8080");
     assert!(shown["workers"].as_u64().unwrap() >= 1, "{shown}");
-    assert!(shown["database_pool_size"].as_u64().unwrap() >= 2, "{shown}");
+    assert!(
+        shown["database_pool_size"].as_u64().unwrap() >= 2,
+        "{shown}"
+    );
 
     // An unknown variable: a warning naming it (and the real key) for other commands, an
     // error from `config check`.
@@ -261,7 +264,10 @@ fn config_show_check_and_unknown_keys() {
         assert_eq!(out.status.code(), Some(1));
         assert!(out.stdout.is_empty());
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.contains(&format!("error: unknown environment variable {name}")), "{err}");
+        assert!(
+            err.contains(&format!("error: unknown environment variable {name}")),
+            "{err}"
+        );
     }
 }
 
