@@ -74,9 +74,7 @@ impl Application {
         let proxies = TrustedProxies::new(&settings.trusted_proxies)?;
         let federation = crate::federation::Providers::from_settings(&settings.federation)?;
         let discovery_json = serde_json::to_string(&oidc::discovery::metadata(&settings.issuer))?;
-        let workers = settings
-            .workers
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+        let workers = settings.worker_count();
         let state = web::Data::new(AppState {
             db,
             keys: Arc::new(keys),

@@ -8,7 +8,7 @@ use crate::identity::api_keys::{self, KeyInfo, NewKey};
 use crate::identity::roles::Roles;
 use crate::identity::users;
 use crate::oauth::registration::split_list;
-use crate::store::{api_keys as key_store, Db};
+use crate::store::api_keys as key_store;
 
 #[derive(Debug, Subcommand)]
 pub enum ApiKeyCommand {
@@ -35,8 +35,11 @@ pub enum ApiKeyCommand {
 
 pub fn run(settings: &Settings, cmd: ApiKeyCommand) -> anyhow::Result<ExitCode> {
     let roles = Roles::load(settings.users.roles_file.as_deref())?;
-    let db = Db::open(&settings.database_url, 1)?;
-    db.migrate()?;
+    let access = match cmd {
+        ApiKeyCommand::List { .. } => super::Access::Read,
+        _ => super::Access::Write,
+    };
+    let db = super::database::open(settings, access)?;
     let mut conn = db.get()?;
     let now = super::now();
     match cmd {

@@ -6,7 +6,7 @@ use anyhow::Context;
 use crate::config::Settings;
 use crate::identity::audit::Printed;
 use crate::identity::users;
-use crate::store::{audit, Db};
+use crate::store::audit;
 use crate::tokens::{self, KeyStore};
 
 pub struct AuditFilter {
@@ -17,8 +17,7 @@ pub struct AuditFilter {
 }
 
 pub fn list(settings: &Settings, f: AuditFilter) -> anyhow::Result<ExitCode> {
-    let db = Db::open(&settings.database_url, 1)?;
-    db.migrate()?;
+    let db = super::database::open(settings, super::Access::Read)?;
     let mut conn = db.get()?;
     let user_id = match &f.user {
         Some(email) => Some(users::find_by_email(&mut conn, email)?.id),
@@ -40,7 +39,7 @@ pub fn list(settings: &Settings, f: AuditFilter) -> anyhow::Result<ExitCode> {
         f.limit.clamp(1, 100_000),
     )?;
     for row in rows {
-        println!("{}", serde_json::to_string(&Printed::from(row))?);
+        super::output::print_line(&serde_json::to_string(&Printed::from(row))?)?;
     }
     Ok(ExitCode::SUCCESS)
 }

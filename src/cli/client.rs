@@ -9,7 +9,7 @@ use crate::config::Settings;
 use crate::identity::audit;
 use crate::oauth::registration::{self, ClientSpec};
 use crate::oauth::Client;
-use crate::store::{clients, Db};
+use crate::store::clients;
 
 #[derive(Debug, Subcommand)]
 pub enum ClientCommand {
@@ -53,8 +53,11 @@ pub enum ClientCommand {
 }
 
 pub fn run(settings: &Settings, cmd: ClientCommand) -> anyhow::Result<ExitCode> {
-    let db = Db::open(&settings.database_url, 1)?;
-    db.migrate()?;
+    let access = match cmd {
+        ClientCommand::List | ClientCommand::Show { .. } => super::Access::Read,
+        _ => super::Access::Write,
+    };
+    let db = super::database::open(settings, access)?;
     let mut conn = db.get()?;
     let now = super::now();
     match cmd {

@@ -9,15 +9,21 @@ use crate::config::Settings;
 pub enum ConfigCommand {
     /// Print the effective configuration (secrets redacted).
     Show,
-    /// Refuse a configuration that is unsafe for production.
+    /// Refuse a configuration that is unsafe for production, or has unknown PORTCULLIS_* variables.
     Check,
 }
 
-pub fn run(settings: &Settings, cmd: ConfigCommand) -> anyhow::Result<ExitCode> {
+/// `unknown_env`: the `PORTCULLIS_*` variables that name no setting (refused by `check`).
+pub fn run(
+    settings: &Settings,
+    unknown_env: &[String],
+    cmd: ConfigCommand,
+) -> anyhow::Result<ExitCode> {
     match cmd {
         ConfigCommand::Show => super::print_json(&settings.redacted()),
         ConfigCommand::Check => {
-            let problems = settings.production_problems();
+            let mut problems = unknown_env.to_vec();
+            problems.extend(settings.production_problems());
             if problems.is_empty() {
                 super::print_json(&serde_json::json!({ "ok": true }))
             } else {

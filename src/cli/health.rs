@@ -34,10 +34,9 @@ pub fn run(settings: &Settings, url: Option<String>) -> anyhow::Result<ExitCode>
         let body: serde_json::Value = resp.json().await.unwrap_or(serde_json::Value::Null);
         anyhow::Ok((status, body))
     })?;
-    println!(
-        "{}",
-        serde_json::json!({ "url": base, "status": status.as_u16(), "body": body })
-    );
+    super::output::print_line(
+        &serde_json::json!({ "url": base, "status": status.as_u16(), "body": body }).to_string(),
+    )?;
     Ok(if status.is_success() {
         ExitCode::SUCCESS
     } else {

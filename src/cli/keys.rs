@@ -26,8 +26,7 @@ pub fn run(settings: &Settings, cmd: KeysCommand) -> anyhow::Result<ExitCode> {
         )?),
         KeysCommand::Rotate => {
             let info = keys::rotate(&settings.keys_dir, settings.keys.rsa_bits, now)?;
-            let db = crate::store::Db::open(&settings.database_url, 1)?;
-            db.migrate()?;
+            let db = super::database::open(settings, super::Access::Write)?;
             audit::record(
                 &mut *db.get()?,
                 audit::Event {

@@ -1,19 +1,28 @@
 //! The operator CLI (DESIGN §5). Commands that create something print one JSON object on
-//! stdout; logs and errors go to stderr; failures exit non-zero.
+//! stdout; logs and errors go to stderr; failures exit non-zero. Stdout is written only through
+//! `output` (a closed pipe ends the command quietly), the database opened only through
+//! `database` (read commands never create one).
+//!
+//! Unknown `PORTCULLIS_*` variables are warnings for every command (the server still starts)
+//! and errors for `config check`; Kubernetes service-link variables are logged at debug.
 mod apikey;
 mod audit;
 mod client;
 mod config;
+mod database;
 mod health;
 mod keys;
+mod output;
 mod serve;
 mod user;
+
+use database::Access;
+use output::print_json;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use serde::Serialize;
 
 use crate::config::Settings;
 
@@ -100,23 +109,36 @@ pub enum TokenCommand {
 }
 
 pub fn run(cli: Cli) -> ExitCode {
-    let settings = match Settings::load(cli.config.as_deref()) {
+    let loaded = match Settings::load(cli.config.as_deref()) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: configuration: {e:#}");
             return ExitCode::from(2);
         }
     };
+    let settings = loaded.settings;
     let command = cli.command.unwrap_or(Command::Serve);
-    if !matches!(command, Command::Serve) {
-        crate::telemetry::init(settings.log_format, "warn");
+    let level = if matches!(command, Command::Serve) {
+        "info"
+    } else {
+        "warn"
+    };
+    crate::telemetry::init(settings.log_format, level);
+    for name in &loaded.service_links {
+        tracing::debug!("ignoring Kubernetes service-link variable {name}");
+    }
+    let check = matches!(command, Command::Config(config::ConfigCommand::Check));
+    if !check {
+        for problem in &loaded.unknown_env {
+            tracing::warn!("{problem}: ignored");
+        }
     }
     let result = match command {
         Command::Serve => serve::serve(settings),
         Command::Migrate => serve::migrate(&settings),
         Command::Client(c) => client::run(&settings, c),
         Command::Keys(c) => keys::run(&settings, c),
-        Command::Config(c) => config::run(&settings, c),
+        Command::Config(c) => config::run(&settings, &loaded.unknown_env, c),
         Command::User(c) => user::run(&settings, c),
         Command::Apikey(c) => apikey::run(&settings, c),
         Command::Roles(RolesCommand::List) => user::list_roles(&settings),
@@ -139,17 +161,13 @@ pub fn run(cli: Cli) -> ExitCode {
     };
     match result {
         Ok(code) => code,
+        // The reader of stdout went away (`… | head -1`): nothing more to say, not a failure.
+        Err(e) if output::is_stdout_closed(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
     }
-}
-
-/// Prints one JSON document on stdout.
-fn print_json(value: &impl Serialize) -> anyhow::Result<ExitCode> {
-    println!("{}", serde_json::to_string_pretty(value)?);
-    Ok(ExitCode::SUCCESS)
 }
 
 fn now() -> i64 {

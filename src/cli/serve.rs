@@ -6,7 +6,6 @@ use crate::startup::Application;
 use crate::store::Db;
 
 pub fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
-    crate::telemetry::init(settings.log_format, "info");
     for problem in settings.production_problems() {
         tracing::warn!("{problem}");
     }
@@ -20,6 +19,10 @@ pub fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
 }
 
 pub fn migrate(settings: &Settings) -> anyhow::Result<ExitCode> {
+    eprintln!(
+        "using database {}",
+        crate::config::redact_url_password(&settings.database_url)
+    );
     let db = Db::open(&settings.database_url, 1)?;
     let applied = db.migrate()?;
     super::print_json(&serde_json::json!({ "applied": applied }))

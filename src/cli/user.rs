@@ -11,7 +11,7 @@ use crate::identity::audit::{self, Event};
 use crate::identity::password::Hasher;
 use crate::identity::roles::Roles;
 use crate::identity::users::{self, NewUser, User};
-use crate::store::{users as user_store, write_transaction, Db};
+use crate::store::{users as user_store, write_transaction};
 
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
@@ -40,8 +40,11 @@ pub enum UserCommand {
 
 pub fn run(settings: &Settings, cmd: UserCommand) -> anyhow::Result<ExitCode> {
     let roles = Roles::load(settings.users.roles_file.as_deref())?;
-    let db = Db::open(&settings.database_url, 1)?;
-    db.migrate()?;
+    let access = match cmd {
+        UserCommand::List => super::Access::Read,
+        _ => super::Access::Write,
+    };
+    let db = super::database::open(settings, access)?;
     let mut conn = db.get()?;
     let now = super::now();
     let changed = |conn: &mut crate::store::DbConnection, id: &str, detail: serde_json::Value| {

@@ -1,25 +1,26 @@
 //! Typed settings: defaults → optional `portcullis.toml` → `PORTCULLIS_*` environment.
 //!
 //! Environment names are `PORTCULLIS_` + the key in upper case, with nested sections joined by
-//! `__` (`PORTCULLIS_TOKENS__ACCESS_TOKEN_TTL_SECS=600`). Unknown keys are an error that names the
-//! key, in the file and in the environment alike, so a typo never silently falls back to a default.
-use std::collections::BTreeMap;
+//! `__` (`PORTCULLIS_TOKENS__ACCESS_TOKEN_TTL_SECS=600`); lists are comma-separated. Every source
+//! is merged into one tree and deserialized once (`sources`). An unknown key in the file is an
+//! error naming it; an unknown `PORTCULLIS_*` variable is a warning (an error for `config check`),
+//! so a typo never silently falls back to a default; Kubernetes service links are ignored.
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+mod coerce;
+pub mod env;
 mod federation;
 mod sections;
+mod sources;
 mod validate;
 pub use federation::*;
 pub use sections::*;
-
-/// `PORTCULLIS_*` variables that are not settings (they steer the CLI or the test harness).
-const NON_SETTING_ENV: &[&str] = &["CONFIG", "PASSWORD"];
-const NON_SETTING_ENV_PREFIXES: &[&str] = &["TEST_"];
+pub use sources::Loaded;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -74,61 +75,6 @@ impl Default for Settings {
 }
 
 impl Settings {
-    /// Loads defaults, then `file` (if given, it must exist; else `portcullis.toml` when present
-    /// in the working directory), then the process environment; validates the result.
-    pub fn load(file: Option<&Path>) -> anyhow::Result<Settings> {
-        let (path, required) = match file {
-            Some(p) => (p.to_path_buf(), true),
-            None => (PathBuf::from("portcullis.toml"), false),
-        };
-        let text = match std::fs::read_to_string(&path) {
-            Ok(t) => Some(t),
-            Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
-        };
-        let settings = Self::from_sources(
-            text.as_deref().map(|t| (path.as_path(), t)),
-            std::env::vars(),
-        )?;
-        settings.validate()?;
-        Ok(settings)
-    }
-
-    /// Builds settings from a TOML document and `(name, value)` environment pairs (only
-    /// `PORTCULLIS_*` names are read). Does not validate.
-    pub fn from_sources(
-        file: Option<(&Path, &str)>,
-        env: impl IntoIterator<Item = (String, String)>,
-    ) -> anyhow::Result<Settings> {
-        let mut table = toml::Table::new();
-        if let Some((path, text)) = file {
-            table = text
-                .parse::<toml::Table>()
-                .with_context(|| format!("{} is not valid TOML", path.display()))?;
-            // Deserialize the file alone first so an unknown key is blamed on the file.
-            Settings::deserialize(toml::Value::Table(table.clone()))
-                .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.message()))?;
-        }
-        let env: BTreeMap<String, String> = env.into_iter().collect();
-        for (name, value) in &env {
-            let Some(key) = name.strip_prefix("PORTCULLIS_") else {
-                continue;
-            };
-            if NON_SETTING_ENV.contains(&key)
-                || NON_SETTING_ENV_PREFIXES.iter().any(|p| key.starts_with(p))
-            {
-                continue;
-            }
-            let path: Vec<String> = key.split("__").map(str::to_ascii_lowercase).collect();
-            insert_path(&mut table, &path, env_value(value))
-                .with_context(|| format!("environment variable {name}"))?;
-            Settings::deserialize(toml::Value::Table(table.clone()))
-                .map_err(|e| anyhow::anyhow!("environment variable {name}: {}", e.message()))?;
-        }
-        Settings::deserialize(toml::Value::Table(table))
-            .map_err(|e| anyhow::anyhow!(e.message().to_string()))
-    }
-
     pub fn issuer_url(&self) -> anyhow::Result<Url> {
         Url::parse(&self.issuer).with_context(|| format!("issuer {:?} is not a URL", self.issuer))
     }
@@ -171,6 +117,12 @@ impl Settings {
         }
     }
 
+    /// The effective number of HTTP workers (see `workers`).
+    pub fn worker_count(&self) -> usize {
+        self.workers
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+    }
+
     /// The audience used when a request names no resource and the client has no audience.
     pub fn default_audience(&self) -> &str {
         self.tokens
@@ -179,9 +131,16 @@ impl Settings {
             .unwrap_or(&self.issuer)
     }
 
-    /// Settings as JSON with secrets redacted (for `config show`).
+    /// Settings as JSON with secrets redacted and derived defaults resolved (for `config show`):
+    /// the bind address, worker, pool and hashing thread counts as the server would use them.
     pub fn redacted(&self) -> serde_json::Value {
         let mut copy = self.clone();
+        if let Ok(addr) = self.bind_addr() {
+            copy.bind = Some(addr.to_string());
+        }
+        copy.workers = Some(self.worker_count());
+        copy.database_pool_size = Some(self.pool_size());
+        copy.password.hash_threads = Some(self.password.threads());
         copy.database_url = redact_url_password(&copy.database_url);
         let hide = |s: &mut Option<String>| {
             if s.is_some() {
@@ -236,7 +195,8 @@ pub fn is_loopback(ip: IpAddr) -> bool {
     ip.is_loopback()
 }
 
-fn redact_url_password(raw: &str) -> String {
+/// `raw` with its password (if any) replaced, for printing.
+pub fn redact_url_password(raw: &str) -> String {
     match Url::parse(raw) {
         Ok(mut url) if url.password().is_some() => {
             let _ = url.set_password(Some("REDACTED"));
@@ -246,96 +206,9 @@ fn redact_url_password(raw: &str) -> String {
     }
 }
 
-/// An environment value: a TOML boolean, number or array when it parses as one, else a string.
-fn env_value(raw: &str) -> toml::Value {
-    let trimmed = raw.trim();
-    let looks_typed = matches!(trimmed, "true" | "false")
-        || trimmed.starts_with('[')
-        || trimmed.parse::<i64>().is_ok()
-        || trimmed.parse::<f64>().is_ok();
-    if looks_typed {
-        if let Ok(table) = format!("v = {trimmed}").parse::<toml::Table>() {
-            if let Some(v) = table.get("v") {
-                return v.clone();
-            }
-        }
-    }
-    toml::Value::String(raw.to_string())
-}
-
-fn insert_path(table: &mut toml::Table, path: &[String], value: toml::Value) -> anyhow::Result<()> {
-    match path {
-        [] => bail!("empty setting name"),
-        [last] => {
-            table.insert(last.clone(), value);
-            Ok(())
-        }
-        [first, rest @ ..] => {
-            let entry = table
-                .entry(first.clone())
-                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-            match entry {
-                toml::Value::Table(t) => insert_path(t, rest, value),
-                _ => bail!("{first} is not a section"),
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
-
-    #[test]
-    fn defaults_are_valid() {
-        let s = Settings::from_sources(None, env(&[])).unwrap();
-        assert_eq!(s, Settings::default());
-        s.validate().unwrap();
-        assert_eq!(s.bind_addr().unwrap().to_string(), "127.0.0.1:8080");
-    }
-
-    #[test]
-    fn file_then_env_with_sections() {
-        let file = "issuer = \"https://id.example.com\"\n[tokens]\naccess_token_ttl_secs = 600\n";
-        let s = Settings::from_sources(
-            Some((Path::new("p.toml"), file)),
-            env(&[
-                ("PORTCULLIS_TOKENS__ACCESS_TOKEN_TTL_SECS", "300"),
-                ("PORTCULLIS_DATABASE_URL", "postgres://u:pw@db/x"),
-                ("PORTCULLIS_CONFIG", "ignored.toml"),
-                ("PORTCULLIS_TEST_POSTGRES_URL", "ignored"),
-                ("OTHER", "x"),
-            ]),
-        )
-        .unwrap();
-        assert_eq!(s.issuer, "https://id.example.com");
-        assert_eq!(s.tokens.access_token_ttl_secs, 300);
-        assert_eq!(s.bind_addr().unwrap().to_string(), "0.0.0.0:443");
-        let shown = s.redacted().to_string();
-        assert!(!shown.contains("pw"), "{shown}");
-    }
-
-    #[test]
-    fn unknown_keys_are_named() {
-        let err = Settings::from_sources(Some((Path::new("p.toml"), "isuer = \"x\"")), env(&[]))
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("p.toml") && err.contains("isuer"), "{err}");
-        let err = Settings::from_sources(None, env(&[("PORTCULLIS_TOKENS__TTL", "5")]))
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("PORTCULLIS_TOKENS__TTL") && err.contains("ttl"),
-            "{err}"
-        );
-    }
 
     #[test]
     fn validation_and_production_checks() {

@@ -154,6 +154,15 @@ impl Default for PasswordSettings {
     }
 }
 
+impl PasswordSettings {
+    /// The effective number of hashing threads (see `hash_threads`).
+    pub fn threads(&self) -> usize {
+        self.hash_threads.unwrap_or_else(|| {
+            (std::thread::available_parallelism().map_or(2, |n| n.get()) / 2).max(1)
+        })
+    }
+}
+
 impl Default for LockoutSettings {
     fn default() -> Self {
         LockoutSettings {

@@ -49,9 +49,7 @@ pub struct Hasher {
 impl Hasher {
     pub fn new(settings: &PasswordSettings) -> anyhow::Result<Hasher> {
         let params = params(settings)?;
-        let threads = settings.hash_threads.unwrap_or_else(|| {
-            (std::thread::available_parallelism().map_or(2, |n| n.get()) / 2).max(1)
-        });
+        let threads = settings.threads();
         let workers = Workers::new("portcullis-hash", threads, Some(settings.hash_queue))?;
         // On a hashing thread, so its reused memory is the only argon2 buffer in the process.
         let (secret, p) = (crate::tokens::secret::new_secret()?, params.clone());

@@ -103,6 +103,29 @@ pub fn run_migrations(conn: &mut DbConnection) -> anyhow::Result<usize> {
     }
 }
 
+/// Whether migrations have ever run on this database (without creating anything in it).
+pub fn has_schema(conn: &mut DbConnection) -> anyhow::Result<bool> {
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let sql = match conn {
+        DbConnection::Sqlite(_) => {
+            "SELECT COUNT(*) AS n FROM sqlite_master \
+             WHERE type = 'table' AND name = '__diesel_schema_migrations'"
+        }
+        DbConnection::Postgres(_) => {
+            "SELECT COUNT(*) AS n FROM information_schema.tables \
+             WHERE table_schema = current_schema() AND table_name = '__diesel_schema_migrations'"
+        }
+    };
+    let found: Count = diesel::sql_query(sql)
+        .get_result(conn)
+        .context("looking for the schema")?;
+    Ok(found.n > 0)
+}
+
 /// Reverts every migration (used by the up → down → up check).
 pub fn revert_all_migrations(conn: &mut DbConnection) -> anyhow::Result<()> {
     let result = match conn {

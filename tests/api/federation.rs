@@ -4,8 +4,8 @@
 //! "browser" (cookie store): cookies don't tell ports apart, real sites differ by host.
 use diesel::prelude::*;
 use portcullis::config::OidcProviderSettings;
-use portcullis::store::schema::clients;
 
+use crate::federation_flow::*;
 use crate::helpers::{spawn_app_with, Backend, TestApp, TestClient, PASSWORD};
 use crate::web::{self, browser, param, REDIRECT_URI};
 
@@ -15,137 +15,6 @@ crate::both_backends!(
     an_unverified_upstream_email_neither_creates_nor_links,
     bad_state_and_upstream_errors_give_the_error_page,
 );
-
-/// An upstream Portcullis with a verified user, and a downstream one that trusts it as `acme`
-/// and as `google`.
-pub struct Pair {
-    pub up: TestApp,
-    pub down: TestApp,
-    /// The downstream app users sign in to (asks consent; has the `account` scope).
-    pub app: TestClient,
-}
-
-pub async fn pair(backend: Backend) -> Pair {
-    // The upstream re-reads its keys every second (a rotation test needs it).
-    let up = spawn_app_with(backend, |s| s.keys.reload_interval_secs = 1).await;
-    let upstream_client = up.code_client_with(|s| {
-        s.name = "Downstream Portcullis".into();
-        s.skip_consent = true;
-        s.scopes = vec!["openid email profile".into()];
-        s.redirect_uris = vec!["http://127.0.0.1:9/placeholder".into()];
-    });
-    let (issuer, id, secret) = (
-        up.address.clone(),
-        upstream_client.id.clone(),
-        upstream_client.secret.clone(),
-    );
-    let down = spawn_app_with(backend, |s| {
-        s.federation.oidc.insert(
-            "acme".into(),
-            OidcProviderSettings {
-                issuer: issuer.clone(),
-                client_id: Some(id.clone()),
-                client_secret: Some(secret.clone()),
-                display_name: Some("Acme SSO".into()),
-                scopes: vec!["openid".into(), "email".into(), "profile".into()],
-            },
-        );
-        s.federation.google.client_id = Some(id.clone());
-        s.federation.google.client_secret = Some(secret.clone());
-        s.federation.google.issuer = issuer.clone();
-    })
-    .await;
-    // The upstream registration learns the downstream callbacks once its port is known.
-    let callbacks = serde_json::to_string(&[
-        down.url("/federation/acme/callback"),
-        down.url("/federation/google/callback"),
-    ])
-    .unwrap();
-    let mut conn = up.db.get().unwrap();
-    diesel::update(clients::table.find(&upstream_client.id))
-        .set(clients::redirect_uris.eq(callbacks))
-        .execute(&mut *conn)
-        .unwrap();
-    let app = down.code_client_with(|s| {
-        s.scopes = vec!["openid profile email account".into()];
-    });
-    Pair { up, down, app }
-}
-
-/// The downstream login page for a fresh request by `pair.app`, in browser `bd`.
-pub async fn login_page(down: &TestApp, bd: &reqwest::Client, app: &TestClient) -> String {
-    let (_, challenge) = web::pkce();
-    let params = TestApp::code_request(app, &challenge, "openid email account");
-    let resp = bd.get(down.authorize_url(&params)).send().await.unwrap();
-    let login = web::location(down, &resp);
-    let (status, _, html) = web::get(bd, &login).await;
-    assert_eq!(status, 200);
-    html
-}
-
-/// Clicks "Continue with <provider>" on the downstream login page, signs in upstream (in its
-/// own browser `bu`) and follows the browser back; returns the downstream callback's answer.
-async fn via_upstream(
-    p: &Pair,
-    bd: &reqwest::Client,
-    bu: &reqwest::Client,
-    provider: &str,
-    email: &str,
-) -> reqwest::Response {
-    let html = login_page(&p.down, bd, &p.app).await;
-    let start = web::attr(
-        &html,
-        &format!("a[href^='/federation/{provider}/start']"),
-        "href",
-    )
-    .unwrap_or_else(|| panic!("no {provider} button: {html}"));
-    let resp = bd.get(p.down.url(&start)).send().await.unwrap();
-    assert_eq!(resp.status(), 302);
-    let upstream = web::location(&p.down, &resp);
-    assert!(upstream.starts_with(&p.up.url("/authorize?")), "{upstream}");
-    assert_eq!(
-        param(&upstream, "code_challenge_method").as_deref(),
-        Some("S256")
-    );
-    assert!(param(&upstream, "nonce").is_some() && param(&upstream, "state").is_some());
-    // Upstream: its own login page, then straight back (skip-consent registration).
-    let resp = bu.get(&upstream).send().await.unwrap();
-    let up_login = web::location(&p.up, &resp);
-    let resp = web::sign_in(&p.up, bu, &up_login, email, PASSWORD).await;
-    assert_eq!(resp.status(), 303);
-    let back = web::location(&p.up, &resp);
-    assert!(
-        back.starts_with(&p.down.url(&format!("/federation/{provider}/callback?"))),
-        "{back}"
-    );
-    bd.get(&back).send().await.unwrap()
-}
-
-/// Consents on the downstream page the callback led to (unless consent is on record), then
-/// gets tokens with a fresh request in the now signed-in browser.
-async fn finish_downstream(
-    p: &Pair,
-    bd: &reqwest::Client,
-    resp: reqwest::Response,
-) -> serde_json::Value {
-    assert_eq!(resp.status(), 303, "{}", resp.text().await.unwrap());
-    let mut next = web::location(&p.down, &resp);
-    if next.contains("/consent?request=") {
-        let resp = web::decide(&p.down, bd, &next, "allow").await;
-        next = web::location(&p.down, &resp);
-    }
-    assert!(next.starts_with(REDIRECT_URI), "{next}");
-    assert!(param(&next, "code").is_some(), "{next}");
-    // `login_page`'s verifier is not kept; a fresh request gets a code at once.
-    let (verifier, challenge) = web::pkce();
-    let params = TestApp::code_request(&p.app, &challenge, "openid email account");
-    let resp = bd.get(p.down.authorize_url(&params)).send().await.unwrap();
-    let back = web::location(&p.down, &resp);
-    let code = param(&back, "code").expect("signed in and consented: a code at once");
-    let resp = web::exchange(&p.down, &p.app, &code, Some(&verifier)).await;
-    assert_eq!(resp.status(), 200);
-    resp.json().await.unwrap()
-}
 
 async fn identities(down: &TestApp, access: &str) -> serde_json::Value {
     let resp = down

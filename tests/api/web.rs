@@ -23,6 +23,36 @@ pub fn browser() -> reqwest::Client {
         .unwrap()
 }
 
+/// A server the tests talk to over HTTP: a [`TestApp`] in this process, or a `portcullis serve`
+/// child process ([`Remote`]).
+pub trait Site {
+    fn url(&self, path: &str) -> String;
+}
+
+impl Site for TestApp {
+    fn url(&self, path: &str) -> String {
+        TestApp::url(self, path)
+    }
+}
+
+/// A server in another process, by its base URL.
+pub struct Remote {
+    pub address: String,
+}
+
+impl Site for Remote {
+    fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+}
+
+/// `/authorize?…` on `site` with these parameters (in order).
+pub fn authorize_url(site: &dyn Site, params: &[(&str, &str)]) -> String {
+    let mut url = Url::parse(&site.url("/authorize")).unwrap();
+    url.query_pairs_mut().extend_pairs(params);
+    url.into()
+}
+
 /// A PKCE verifier and its S256 challenge.
 pub fn pkce() -> (String, String) {
     let mut bytes = [0u8; 32];
@@ -53,9 +83,7 @@ impl TestApp {
 
     /// `/authorize?…` with these parameters (in order).
     pub fn authorize_url(&self, params: &[(&str, &str)]) -> String {
-        let mut url = Url::parse(&self.url("/authorize")).unwrap();
-        url.query_pairs_mut().extend_pairs(params);
-        url.into()
+        authorize_url(self, params)
     }
 
     /// The usual parameters of a code request by `client` with PKCE `challenge`.
@@ -78,7 +106,7 @@ impl TestApp {
 }
 
 /// The `Location` of a redirect, resolved against the server.
-pub fn location(app: &TestApp, resp: &reqwest::Response) -> String {
+pub fn location(app: &dyn Site, resp: &reqwest::Response) -> String {
     let loc = resp
         .headers()
         .get(LOCATION)
@@ -175,7 +203,7 @@ pub async fn post_form(
 
 /// Signs in on the login page at `login_url`; returns the answer to the form.
 pub async fn sign_in(
-    app: &TestApp,
+    app: &dyn Site,
     browser: &reqwest::Client,
     login_url: &str,
     email: &str,
@@ -192,7 +220,7 @@ pub async fn sign_in(
 
 /// Answers the consent page at `consent_url` with `decision`.
 pub async fn decide(
-    app: &TestApp,
+    app: &dyn Site,
     browser: &reqwest::Client,
     consent_url: &str,
     decision: &str,
@@ -234,7 +262,7 @@ pub async fn authorize_through(
 
 /// Exchanges a code at `/token` (HTTP Basic) with `verifier`.
 pub async fn exchange(
-    app: &TestApp,
+    app: &dyn Site,
     client: &TestClient,
     code: &str,
     verifier: Option<&str>,
@@ -247,5 +275,11 @@ pub async fn exchange(
     if let Some(v) = verifier {
         form.push(("code_verifier", v));
     }
-    app.token_basic(client, &form).await
+    reqwest::Client::new()
+        .post(app.url("/token"))
+        .basic_auth(&client.id, Some(&client.secret))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
 }

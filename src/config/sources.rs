@@ -1,0 +1,372 @@
+//! Loading: defaults → optional `portcullis.toml` → `PORTCULLIS_*` environment, merged into one
+//! tree and deserialized once (so a provider may be given half in the file, half in the
+//! environment, or wholly in the environment). Environment values are strings; the target field
+//! gives them their type (see `coerce`).
+//!
+//! An unknown key in the file is an error naming the file and the key. An unknown
+//! `PORTCULLIS_*` variable is reported in [`Loaded::unknown_env`]: the CLI warns about it, and
+//! `config check` refuses it. Kubernetes service-link variables are ignored.
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use serde::Deserialize;
+use serde_json::Value as Json;
+
+use super::coerce::Coerce;
+use super::env::{self, EnvVar};
+use super::Settings;
+
+/// Settings with what the environment held besides them.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub settings: Settings,
+    /// One message per `PORTCULLIS_*` variable that names no setting (it is ignored).
+    pub unknown_env: Vec<String>,
+    /// Kubernetes service-link variables (ignored).
+    pub service_links: Vec<String>,
+}
+
+impl Settings {
+    /// Loads defaults, then `file` (if given, it must exist; else `portcullis.toml` when present
+    /// in the working directory), then the process environment; validates the result.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Loaded> {
+        let (path, required) = match file {
+            Some(p) => (p.to_path_buf(), true),
+            None => (PathBuf::from("portcullis.toml"), false),
+        };
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => Some(t),
+            Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+        };
+        let loaded = Self::from_sources(
+            text.as_deref().map(|t| (path.as_path(), t)),
+            std::env::vars(),
+        )?;
+        loaded.settings.validate()?;
+        Ok(loaded)
+    }
+
+    /// Builds settings from a TOML document and `(name, value)` environment pairs (only
+    /// `PORTCULLIS_*` names are read). Does not validate.
+    pub fn from_sources(
+        file: Option<(&Path, &str)>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> anyhow::Result<Loaded> {
+        let shape = env::shape();
+        let mut table = toml::Table::new();
+        // Where each leaf came from, to name the source of a bad value.
+        let mut origins: Vec<(String, String)> = Vec::new();
+        if let Some((path, text)) = file {
+            table = text
+                .parse::<toml::Table>()
+                .with_context(|| format!("{} is not valid TOML", path.display()))?;
+            check_file_keys(&shape, &table, &mut Vec::new())
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            file_origins(&table, "", &path.display().to_string(), &mut origins);
+        }
+        let mut env: Vec<(String, String)> = env.into_iter().collect();
+        env.sort();
+        let (mut unknown_env, mut service_links) = (Vec::new(), Vec::new());
+        for (name, value) in env {
+            match env::classify(&shape, &name, &value) {
+                EnvVar::Foreign | EnvVar::Control => {}
+                EnvVar::ServiceLink => service_links.push(name),
+                EnvVar::Unknown { suggestion } => unknown_env.push(match suggestion {
+                    Some(s) => format!("unknown environment variable {name} (did you mean {s}?)"),
+                    None => format!("unknown environment variable {name}: no such setting"),
+                }),
+                EnvVar::Setting(path) => {
+                    insert_path(&mut table, &path, toml::Value::String(value))
+                        .with_context(|| format!("environment variable {name}"))?;
+                    origins.push((path.join("."), name));
+                }
+            }
+        }
+        let settings =
+            Settings::deserialize(Coerce::root(toml::Value::Table(table))).map_err(|e| {
+                let from: Vec<&str> = match &e.at {
+                    Some(at) => origins
+                        .iter()
+                        .filter(|(p, _)| p == at || p.starts_with(&format!("{at}.")))
+                        .map(|(_, source)| source.as_str())
+                        .collect(),
+                    None => Vec::new(),
+                };
+                if from.is_empty() {
+                    anyhow::anyhow!("{e}")
+                } else {
+                    anyhow::anyhow!("{e} (from {})", from.join(", "))
+                }
+            })?;
+        Ok(Loaded {
+            settings,
+            unknown_env,
+            service_links,
+        })
+    }
+}
+
+/// Refuses a key of the file that names no setting (with the closest one when near).
+fn check_file_keys(shape: &Json, table: &toml::Table, at: &mut Vec<String>) -> anyhow::Result<()> {
+    let node = at
+        .iter()
+        .try_fold(shape, |node, key| env::child(node, key))
+        .unwrap_or(&Json::Null);
+    for (key, value) in table {
+        at.push(key.clone());
+        match (env::child(node, key), value) {
+            (None, _) => {
+                let hint = match env::classify(shape, &env::var_name(at), "") {
+                    EnvVar::Unknown {
+                        suggestion: Some(s),
+                    } => format!(" (did you mean {}?)", dotted_of(&s)),
+                    _ => String::new(),
+                };
+                bail!("unknown setting {}{hint}", at.join("."));
+            }
+            (Some(next), toml::Value::Table(inner)) if next.is_object() => {
+                check_file_keys(shape, inner, at)?;
+            }
+            _ => {}
+        }
+        at.pop();
+    }
+    Ok(())
+}
+
+/// `PORTCULLIS_TOKENS__ACCESS_TOKEN_TTL_SECS` → `tokens.access_token_ttl_secs`.
+fn dotted_of(var: &str) -> String {
+    var.trim_start_matches("PORTCULLIS_")
+        .to_ascii_lowercase()
+        .replace("__", ".")
+}
+
+fn file_origins(table: &toml::Table, prefix: &str, file: &str, out: &mut Vec<(String, String)>) {
+    for (key, value) in table {
+        let path = if prefix.is_empty() {
+            key.clone()
+        } else {
+            format!("{prefix}.{key}")
+        };
+        match value {
+            toml::Value::Table(inner) => file_origins(inner, &path, file, out),
+            _ => out.push((path, file.to_string())),
+        }
+    }
+}
+
+fn insert_path(table: &mut toml::Table, path: &[String], value: toml::Value) -> anyhow::Result<()> {
+    match path {
+        [] => bail!("empty setting name"),
+        [last] => {
+            table.insert(last.clone(), value);
+            Ok(())
+        }
+        [first, rest @ ..] => {
+            let entry = table
+                .entry(first.clone())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            match entry {
+                toml::Value::Table(t) => insert_path(t, rest, value),
+                _ => bail!("{first} is not a section"),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::LogFormat;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn from_env(pairs: &[(&str, &str)]) -> anyhow::Result<Loaded> {
+        Settings::from_sources(None, env(pairs))
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        let s = from_env(&[]).unwrap().settings;
+        assert_eq!(s, Settings::default());
+        s.validate().unwrap();
+        assert_eq!(s.bind_addr().unwrap().to_string(), "127.0.0.1:8080");
+    }
+
+    #[test]
+    fn file_then_env_with_sections() {
+        let file = "issuer = \"https://id.example.com\"\n[tokens]\naccess_token_ttl_secs = 600\n";
+        let loaded = Settings::from_sources(
+            Some((Path::new("p.toml"), file)),
+            env(&[
+                ("PORTCULLIS_TOKENS__ACCESS_TOKEN_TTL_SECS", "300"),
+                ("PORTCULLIS_DATABASE_URL", "postgres://u:pw@db/x"),
+                ("PORTCULLIS_CONFIG", "ignored.toml"),
+                ("PORTCULLIS_TEST_POSTGRES_URL", "ignored"),
+                ("OTHER", "x"),
+            ]),
+        )
+        .unwrap();
+        assert!(loaded.unknown_env.is_empty() && loaded.service_links.is_empty());
+        let s = loaded.settings;
+        assert_eq!(s.issuer, "https://id.example.com");
+        assert_eq!(s.tokens.access_token_ttl_secs, 300);
+        assert_eq!(s.bind_addr().unwrap().to_string(), "0.0.0.0:443");
+        let shown = s.redacted();
+        assert!(!shown.to_string().contains("pw"), "{shown}");
+        assert_eq!(shown["bind"], "0.0.0.0:443");
+        assert!(shown["workers"].as_u64().unwrap() >= 1);
+        assert_eq!(shown["database_pool_size"], 10);
+    }
+
+    #[test]
+    fn a_provider_from_the_environment_alone() {
+        let loaded = from_env(&[
+            ("PORTCULLIS_FEDERATION__OIDC__ACME__CLIENT_ID", "12345"),
+            (
+                "PORTCULLIS_FEDERATION__OIDC__ACME__ISSUER",
+                "https://sso.acme.test",
+            ),
+            ("PORTCULLIS_FEDERATION__OIDC__ACME__CLIENT_SECRET", "0042"),
+            ("PORTCULLIS_FEDERATION__OIDC__ACME__SCOPES", "openid,email"),
+            ("PORTCULLIS_FEDERATION__OIDC__ACME__DISPLAY_NAME", "8080"),
+        ])
+        .unwrap();
+        let acme = &loaded.settings.federation.oidc["acme"];
+        assert_eq!(acme.issuer, "https://sso.acme.test");
+        assert_eq!(acme.client_id.as_deref(), Some("12345"));
+        assert_eq!(
+            acme.client_secret.as_deref(),
+            Some("0042"),
+            "digits stay a string"
+        );
+        assert_eq!(acme.display_name.as_deref(), Some("8080"));
+        assert_eq!(acme.scopes, ["openid", "email"]);
+        loaded.settings.validate().unwrap();
+        // Half in the file, half in the environment.
+        let file = "[federation.oidc.acme]\nclient_id = \"abc\"\n";
+        let s = Settings::from_sources(
+            Some((Path::new("p.toml"), file)),
+            env(&[(
+                "PORTCULLIS_FEDERATION__OIDC__ACME__ISSUER",
+                "https://x.test",
+            )]),
+        )
+        .unwrap()
+        .settings;
+        assert_eq!(s.federation.oidc["acme"].client_id.as_deref(), Some("abc"));
+        assert_eq!(
+            s.federation.oidc["acme"].scopes,
+            ["openid", "email", "profile"]
+        );
+        // Without an issuer anywhere: the error names the provider and the variables.
+        let err = from_env(&[("PORTCULLIS_FEDERATION__OIDC__ACME__CLIENT_ID", "x")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("federation.oidc.acme")
+                && err.contains("issuer")
+                && err.contains("PORTCULLIS_FEDERATION__OIDC__ACME__CLIENT_ID"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn strings_take_the_type_of_their_field() {
+        let s = from_env(&[
+            ("PORTCULLIS_WORKERS", "4"),
+            ("PORTCULLIS_DATABASE_POOL_SIZE", " 7 "),
+            ("PORTCULLIS_BIND", "127.0.0.1:0"),
+            ("PORTCULLIS_USERS__REGISTRATION_ENABLED", "false"),
+            ("PORTCULLIS_PASSWORD__REQUIRE_DIGIT", "0"),
+            ("PORTCULLIS_TOKENS__ACCESS_TOKEN_TTL_SECS", "600"),
+            ("PORTCULLIS_TOKENS__DEFAULT_AUDIENCE", "1234"),
+            ("PORTCULLIS_TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1"),
+            ("PORTCULLIS_FEDERATION__GITHUB__SCOPES", "[\"read:user\"]"),
+            ("PORTCULLIS_LOG_FORMAT", "json"),
+            ("PORTCULLIS_USERS__ROLES_FILE", "/etc/roles.toml"),
+            ("PORTCULLIS_KEYS_DIR", "/var/keys"),
+            ("PORTCULLIS_FEDERATION__GOOGLE__CLIENT_ID", ""),
+        ])
+        .unwrap()
+        .settings;
+        assert_eq!(s.workers, Some(4));
+        assert_eq!(s.database_pool_size, Some(7));
+        assert_eq!(s.bind.as_deref(), Some("127.0.0.1:0"));
+        assert!(!s.users.registration_enabled && !s.password.require_digit);
+        assert_eq!(s.tokens.access_token_ttl_secs, 600);
+        assert_eq!(s.tokens.default_audience.as_deref(), Some("1234"));
+        assert_eq!(s.trusted_proxies, ["10.0.0.0/8", "127.0.0.1"]);
+        assert_eq!(s.federation.github.scopes, ["read:user"]);
+        assert_eq!(s.log_format, LogFormat::Json);
+        assert_eq!(s.users.roles_file, Some(PathBuf::from("/etc/roles.toml")));
+        assert_eq!(s.keys_dir, PathBuf::from("/var/keys"));
+        assert_eq!(s.federation.google.client_id, None);
+        s.validate().unwrap();
+        // A bad value names its variable.
+        for (name, value) in [
+            ("PORTCULLIS_WORKERS", "four"),
+            ("PORTCULLIS_KEYS__RSA_BITS", "-1"),
+            ("PORTCULLIS_USERS__REGISTRATION_ENABLED", "maybe"),
+            ("PORTCULLIS_LOG_FORMAT", "xml"),
+        ] {
+            let err = from_env(&[(name, value)]).unwrap_err().to_string();
+            assert!(err.contains(name), "{name}: {err}");
+        }
+    }
+
+    #[test]
+    fn service_links_are_ignored_and_typos_reported() {
+        let loaded = from_env(&[
+            ("PORTCULLIS_PORT", "tcp://10.96.0.12:8080"),
+            ("PORTCULLIS_PORT_8080_TCP", "tcp://10.96.0.12:8080"),
+            ("PORTCULLIS_PORT_8080_TCP_ADDR", "10.96.0.12"),
+            ("PORTCULLIS_PORT_8080_TCP_PORT", "8080"),
+            ("PORTCULLIS_PORT_8080_TCP_PROTO", "tcp"),
+            ("PORTCULLIS_SERVICE_HOST", "10.96.0.12"),
+            ("PORTCULLIS_SERVICE_PORT", "8080"),
+            ("PORTCULLIS_SERVICE_PORT_HTTP", "8080"),
+            ("PORTCULLIS_TOKENS__ACCES_TOKEN_TTL_SECS", "5"),
+        ])
+        .unwrap();
+        assert_eq!(loaded.service_links.len(), 8);
+        assert_eq!(
+            loaded.unknown_env,
+            [
+                "unknown environment variable PORTCULLIS_TOKENS__ACCES_TOKEN_TTL_SECS \
+              (did you mean PORTCULLIS_TOKENS__ACCESS_TOKEN_TTL_SECS?)"
+            ]
+        );
+        assert_eq!(
+            loaded.settings,
+            Settings::default(),
+            "the typo changed nothing"
+        );
+    }
+
+    #[test]
+    fn unknown_file_keys_are_errors_naming_file_and_key() {
+        let err = Settings::from_sources(Some((Path::new("p.toml"), "isuer = \"x\"")), env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("p.toml") && err.contains("isuer") && err.contains("did you mean issuer"),
+            "{err}"
+        );
+        let file = "[federation.oidc.acme]\nissuer = \"https://x\"\nclientid = \"x\"\n";
+        let err = Settings::from_sources(Some((Path::new("p.toml"), file)), env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("federation.oidc.acme.clientid"), "{err}");
+        let err = Settings::from_sources(Some((Path::new("p.toml"), "workers = \"x\"")), env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("workers") && err.contains("p.toml"), "{err}");
+    }
+}
