@@ -7,6 +7,7 @@ pub mod client_auth;
 pub mod error;
 pub mod grants;
 pub mod introspection;
+pub mod origins;
 pub mod params;
 pub mod pkce;
 pub mod registration;
