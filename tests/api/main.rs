@@ -7,6 +7,8 @@ mod account;
 mod authorize;
 mod browser_e2e;
 mod cli;
+mod cors;
+mod cors_cli;
 mod discovery;
 mod fakes;
 mod federation;

@@ -17,7 +17,7 @@
 //! lookup of the client named in the body (which the handler parses) after the handler ran.
 mod known;
 
-pub use known::KnownOrigins;
+pub use known::{KnownOrigins, TTL_SECS};
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
