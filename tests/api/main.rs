@@ -5,7 +5,9 @@ mod helpers;
 
 mod account;
 mod authorize;
+mod browser;
 mod browser_e2e;
+mod browser_spa;
 mod cli;
 mod cors;
 mod cors_cli;
