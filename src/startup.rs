@@ -85,6 +85,7 @@ impl Application {
             proxies,
             federation: Arc::new(federation),
             discovery_json,
+            known_origins: http::cors::KnownOrigins::default(),
         });
         let app_state = state.clone();
         let server = HttpServer::new(move || {

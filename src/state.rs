@@ -21,4 +21,6 @@ pub struct AppState {
     pub federation: Arc<crate::federation::Providers>,
     /// The discovery document, rendered once (the issuer never changes while running).
     pub discovery_json: String,
+    /// Every client's allowed web origins, cached briefly (CORS preflights and `/userinfo`).
+    pub known_origins: crate::http::cors::KnownOrigins,
 }

@@ -7,6 +7,7 @@ use serde_json::json;
 
 use crate::config::Settings;
 use crate::identity::audit;
+use crate::oauth::origins;
 use crate::oauth::registration::{self, ClientSpec};
 use crate::oauth::Client;
 use crate::store::clients;
@@ -41,6 +42,18 @@ pub enum ClientCommand {
         /// Let this confidential client omit PKCE at /authorize (public clients always need it).
         #[arg(long)]
         pkce_optional: bool,
+        /// An origin (scheme://host[:port]) a browser app may call /token, /revoke and /userinfo
+        /// from, beside the origins of the redirect URIs.
+        #[arg(long = "web-origin", value_name = "ORIGIN")]
+        web_origins: Vec<String>,
+    },
+    /// Change a client's web origins (CORS); prints the client like `show`.
+    Update {
+        id: String,
+        #[arg(long = "web-origin", value_name = "ORIGIN")]
+        web_origins: Vec<String>,
+        #[arg(long = "remove-web-origin", value_name = "ORIGIN")]
+        remove_web_origins: Vec<String>,
     },
     /// List clients (no secrets).
     List,
@@ -73,6 +86,7 @@ pub fn run(settings: &Settings, cmd: ClientCommand) -> anyhow::Result<ExitCode> 
             access_token_ttl,
             introspect,
             pkce_optional,
+            web_origins,
         } => {
             let spec = ClientSpec {
                 name,
@@ -86,6 +100,7 @@ pub fn run(settings: &Settings, cmd: ClientCommand) -> anyhow::Result<ExitCode> 
                 access_token_ttl_secs: access_token_ttl,
                 can_introspect: introspect,
                 pkce_optional,
+                web_origins,
             };
             let reg = registration::register(
                 &mut conn,
@@ -108,6 +123,28 @@ pub fn run(settings: &Settings, cmd: ClientCommand) -> anyhow::Result<ExitCode> 
         ClientCommand::Show { id } => {
             let row = clients::find(&mut conn, &id)?.with_context(|| format!("no client {id}"))?;
             super::print_json(&client_json(&Client::try_from(row)?))
+        }
+        ClientCommand::Update {
+            id,
+            web_origins,
+            remove_web_origins,
+        } => {
+            let client = registration::update_web_origins(
+                &mut conn,
+                &id,
+                &web_origins,
+                &remove_web_origins,
+                now,
+            )?
+            .with_context(|| format!("no client {id}"))?;
+            record(
+                &mut conn,
+                audit::CLIENT_CHANGED,
+                &id,
+                Some(json!({ "web_origins": client.web_origins })),
+                now,
+            )?;
+            super::print_json(&client_json(&client))
         }
         ClientCommand::Delete { id } => {
             if !clients::delete(&mut conn, &id)? {
@@ -172,6 +209,9 @@ fn client_json(c: &Client) -> serde_json::Value {
         "access_token_ttl": c.access_token_ttl_secs,
         "can_introspect": c.can_introspect,
         "pkce_required": c.pkce_required,
+        "web_origins": c.web_origins,
+        // What CORS answers for: the redirect URIs' origins and the web origins.
+        "allowed_origins": origins::allowed_origins(c),
         "created_at": c.created_at,
     })
 }

@@ -1,12 +1,17 @@
 //! Reading a protocol request's form body: the right content type, at most 16 KiB, UTF-8,
 //! parameters at most once. Failures are `invalid_request`, never actix's own plain-text errors.
 use actix_web::http::header;
-use actix_web::{web, HttpRequest};
+use actix_web::{web, HttpMessage, HttpRequest};
 use futures_util::StreamExt;
 
 use crate::oauth::{OAuthError, Params};
 
 pub const MAX_BODY: usize = 16 * 1024;
+
+/// The body's `client_id`, left in the request's extensions for `http/cors` (which decides the
+/// CORS answer of `/token` and `/revoke` by the client the request names).
+#[derive(Debug, Clone)]
+pub struct BodyClientId(pub String);
 
 pub async fn read_params(
     req: &HttpRequest,
@@ -41,7 +46,11 @@ pub async fn read_params(
         }
         body.extend_from_slice(&chunk);
     }
-    Params::parse_form(&body, repeatable)
+    let params = Params::parse_form(&body, repeatable)?;
+    if let Some(id) = params.get("client_id") {
+        req.extensions_mut().insert(BodyClientId(id.to_string()));
+    }
+    Ok(params)
 }
 
 fn too_large() -> OAuthError {

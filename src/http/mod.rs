@@ -3,6 +3,7 @@ mod account;
 mod api_keys;
 mod bearer;
 pub mod browser;
+pub mod cors;
 mod discovery;
 pub mod error;
 mod form;
@@ -14,20 +15,30 @@ mod sessions;
 mod token;
 mod userinfo;
 
+use actix_web::middleware::from_fn;
 use actix_web::{http::header, web, HttpResponse};
 
+/// CORS (`cors.rs`) wraps only discovery, the JWKS, `/token`, `/revoke` and `/userinfo`:
+/// `/introspect` (server to server), the HTML pages and `/api/*` get no CORS headers.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route(
-        "/.well-known/openid-configuration",
-        web::get().to(discovery::openid_configuration),
+    cfg.service(
+        web::resource("/.well-known/openid-configuration")
+            .wrap(from_fn(cors::public))
+            .route(web::get().to(discovery::openid_configuration)),
     )
-    .route(
-        "/.well-known/oauth-authorization-server",
-        web::get().to(discovery::openid_configuration),
+    .service(
+        web::resource("/.well-known/oauth-authorization-server")
+            .wrap(from_fn(cors::public))
+            .route(web::get().to(discovery::openid_configuration)),
     )
-    .route("/jwks.json", web::get().to(discovery::jwks))
+    .service(
+        web::resource("/jwks.json")
+            .wrap(from_fn(cors::public))
+            .route(web::get().to(discovery::jwks)),
+    )
     .service(
         web::resource("/token")
+            .wrap(from_fn(cors::client_endpoint))
             .route(web::post().to(token::token))
             .default_service(web::to(|| async { error::method_not_allowed("POST") })),
     )
@@ -38,11 +49,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .service(
         web::resource("/revoke")
+            .wrap(from_fn(cors::client_endpoint))
             .route(web::post().to(resource::revoke))
             .default_service(web::to(|| async { error::method_not_allowed("POST") })),
     )
     .service(
         web::resource("/userinfo")
+            .wrap(from_fn(cors::userinfo))
             .route(web::get().to(userinfo::userinfo))
             .route(web::post().to(userinfo::userinfo))
             .default_service(web::to(|| async { error::method_not_allowed("GET, POST") })),

@@ -79,6 +79,9 @@ pub struct Client {
     /// Authorization requests must carry a PKCE S256 challenge. Always true for public
     /// clients; an operator may relax it for a confidential client.
     pub pkce_required: bool,
+    /// Origins added by the operator for browser apps (CORS), beside the origins of the
+    /// redirect URIs; `oauth::origins` holds the rule.
+    pub web_origins: Vec<String>,
 }
 
 impl Client {
@@ -103,6 +106,7 @@ impl Client {
             updated_at: self.updated_at,
             can_introspect: self.can_introspect,
             pkce_required: self.pkce_required,
+            web_origins: serde_json::to_string(&self.web_origins)?,
         })
     }
 }
@@ -125,6 +129,7 @@ impl TryFrom<ClientRow> for Client {
                 &row.post_logout_redirect_uris,
             )?,
             audiences: list("audiences", &row.audiences)?,
+            web_origins: list("web_origins", &row.web_origins)?,
             id: row.id,
             name: row.name,
             secret_hash: row.secret_hash,
@@ -160,6 +165,7 @@ pub fn account_client() -> Client {
         updated_at: 0,
         can_introspect: false,
         pkce_required: true,
+        web_origins: vec![],
     }
 }
 

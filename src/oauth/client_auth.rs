@@ -82,6 +82,23 @@ pub fn extract(authorization: Option<&str>, params: &Params) -> Result<Credentia
     }
 }
 
+/// The client a request names, before any check: the HTTP Basic user name when the header is
+/// well-formed Basic, else the body's `client_id` (CORS decides by it; `extract` judges the
+/// request itself).
+pub fn named_client_id(
+    authorization: Option<&str>,
+    body_client_id: Option<&str>,
+) -> Option<String> {
+    let basic = authorization.and_then(|header| {
+        let (scheme, rest) = header.trim().split_once(' ')?;
+        scheme
+            .eq_ignore_ascii_case("basic")
+            .then(|| decode_basic(rest.trim()))?
+            .map(|(id, _)| id)
+    });
+    basic.or_else(|| body_client_id.map(str::to_string))
+}
+
 /// `base64(urlencode(id) ":" urlencode(secret))` (RFC 6749 §2.3.1).
 fn decode_basic(encoded: &str) -> Option<(String, String)> {
     let raw = STANDARD.decode(encoded).ok()?;
@@ -161,12 +178,28 @@ mod tests {
             updated_at: 0,
             can_introspect: false,
             pkce_required: true,
+            web_origins: vec![],
         };
         Clients(HashMap::from([("svc".to_string(), client)]))
     }
 
     fn basic(id: &str, secret: &str) -> String {
         format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")))
+    }
+
+    #[test]
+    fn the_named_client_comes_from_basic_or_the_body() {
+        let header = basic("svc", "x");
+        assert_eq!(
+            named_client_id(Some(&header), Some("other")).as_deref(),
+            Some("svc")
+        );
+        assert_eq!(named_client_id(None, Some("spa")).as_deref(), Some("spa"));
+        assert_eq!(
+            named_client_id(Some("Bearer abc"), Some("spa")).as_deref(),
+            Some("spa")
+        );
+        assert_eq!(named_client_id(None, None), None);
     }
 
     #[test]

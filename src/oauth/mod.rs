@@ -8,6 +8,7 @@ pub mod error;
 pub mod grants;
 pub mod introspection;
 pub mod liveness;
+pub mod origins;
 pub mod params;
 pub mod pkce;
 pub mod registration;

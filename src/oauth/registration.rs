@@ -3,7 +3,8 @@ use std::collections::BTreeSet;
 
 use url::{Host, Url};
 
-use super::client::{Client, GrantType};
+use super::client::{Client, ClientStore, GrantType};
+use super::origins;
 use super::scope;
 use crate::store::{clients, DbConnection};
 use crate::tokens::secret;
@@ -24,6 +25,8 @@ pub struct ClientSpec {
     pub can_introspect: bool,
     /// Let this confidential client omit PKCE (public clients always need it).
     pub pkce_optional: bool,
+    /// Extra origins browser apps may call from (CORS), beside the redirect URIs' origins.
+    pub web_origins: Vec<String>,
 }
 
 /// Every rule the spec broke, one message each.
@@ -99,6 +102,7 @@ pub fn validate(spec: &ClientSpec, max_ttl_secs: i64) -> Result<Client, SpecErro
             problems.push(format!("--audience {aud}: {e}"));
         }
     }
+    let web_origins = parse_origins(&spec.web_origins, &mut problems);
     if let Some(ttl) = spec.access_token_ttl_secs {
         if ttl <= 0 || ttl > max_ttl_secs {
             problems.push(format!(
@@ -125,6 +129,7 @@ pub fn validate(spec: &ClientSpec, max_ttl_secs: i64) -> Result<Client, SpecErro
         updated_at: 0,
         can_introspect: spec.can_introspect,
         pkce_required: spec.public || !spec.pkce_optional,
+        web_origins,
     })
 }
 
@@ -144,13 +149,68 @@ pub fn check_redirect_uri(uri: &str) -> Result<(), String> {
     }
 }
 
-fn is_loopback_host(host: Option<Host<&str>>) -> bool {
+pub(crate) fn is_loopback_host(host: Option<Host<&str>>) -> bool {
     match host {
         Some(Host::Ipv4(ip)) => ip.is_loopback(),
         Some(Host::Ipv6(ip)) => ip.is_loopback(),
         Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
         None => false,
     }
+}
+
+/// Normalised `--web-origin` values (split like the other lists, duplicates dropped); each bad
+/// one adds a problem.
+fn parse_origins(values: &[String], problems: &mut Vec<String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for value in split_list(values) {
+        match origins::parse_origin(&value) {
+            Ok(o) if !out.contains(&o) => out.push(o),
+            Ok(_) => {}
+            Err(e) => problems.push(e),
+        }
+    }
+    out
+}
+
+/// Adds and removes a client's explicit web origins in one transaction; returns the client as
+/// stored, or `Ok(None)` when there is no such client. Removing an origin the client does not
+/// list is an error (the origins of redirect URIs are not removable: they follow the URIs).
+pub fn update_web_origins(
+    conn: &mut DbConnection,
+    id: &str,
+    add: &[String],
+    remove: &[String],
+    now: i64,
+) -> anyhow::Result<Option<Client>> {
+    let mut problems = Vec::new();
+    let add = parse_origins(add, &mut problems);
+    let remove = parse_origins(remove, &mut problems);
+    if !problems.is_empty() {
+        return Err(SpecError(problems).into());
+    }
+    crate::store::write_transaction(conn, |c| {
+        let Some(mut client) = c.find_client(id)? else {
+            return Ok(None);
+        };
+        let missing: Vec<String> = remove
+            .iter()
+            .filter(|o| !client.web_origins.contains(o))
+            .map(|o| format!("{o} is not among the client's web origins"))
+            .collect();
+        if !missing.is_empty() {
+            return Err(SpecError(missing).into());
+        }
+        client.web_origins.retain(|o| !remove.contains(o));
+        for origin in add {
+            if !client.web_origins.contains(&origin) {
+                client.web_origins.push(origin);
+            }
+        }
+        client.updated_at = now;
+        let list = serde_json::to_string(&client.web_origins)?;
+        clients::set_web_origins(c, id, &list, now)?;
+        Ok(Some(client))
+    })
 }
 
 /// Validates and stores a new client; returns it with its one-time secret.
@@ -244,5 +304,30 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(err.0.len(), 4, "{err}");
+    }
+
+    #[test]
+    fn web_origins_are_normalised_and_checked() {
+        let c = validate(
+            &ClientSpec {
+                web_origins: vec!["https://A.example.com, http://localhost:5173/".into()],
+                ..spec()
+            },
+            3600,
+        )
+        .unwrap();
+        assert_eq!(
+            c.web_origins,
+            ["https://a.example.com", "http://localhost:5173"]
+        );
+        let err = validate(
+            &ClientSpec {
+                web_origins: vec!["http://a.example.com https://b.example.com/app".into()],
+                ..spec()
+            },
+            3600,
+        )
+        .unwrap_err();
+        assert_eq!(err.0.len(), 2, "{err}");
     }
 }

@@ -22,6 +22,7 @@ pub struct ClientRow {
     pub updated_at: i64,
     pub can_introspect: bool,
     pub pkce_required: bool,
+    pub web_origins: String,
 }
 
 pub fn insert(conn: &mut DbConnection, row: &ClientRow) -> QueryResult<()> {
@@ -62,6 +63,22 @@ pub fn set_secret_hash(
 ) -> QueryResult<bool> {
     diesel::update(clients::table.find(id).filter(clients::is_public.eq(false)))
         .set((clients::secret_hash.eq(hash), clients::updated_at.eq(now)))
+        .execute(conn)
+        .map(|n| n > 0)
+}
+
+/// Replaces a client's explicit web origins (a JSON array); `false` when there is no such client.
+pub fn set_web_origins(
+    conn: &mut DbConnection,
+    id: &str,
+    web_origins: &str,
+    now: i64,
+) -> QueryResult<bool> {
+    diesel::update(clients::table.find(id))
+        .set((
+            clients::web_origins.eq(web_origins),
+            clients::updated_at.eq(now),
+        ))
         .execute(conn)
         .map(|n| n > 0)
 }

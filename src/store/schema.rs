@@ -17,6 +17,7 @@ diesel::table! {
         updated_at -> BigInt,
         can_introspect -> Bool,
         pkce_required -> Bool,
+        web_origins -> Text,
     }
 }
 

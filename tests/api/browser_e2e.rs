@@ -3,95 +3,18 @@
 //! then the code is exchanged. Also visits the error and registration pages and the login page
 //! at phone width. Screenshots of each page go to `target/screenshots/`.
 //!
-//! Without chromedriver or Chromium the test is skipped, except in CI (`CI` set), where it fails.
-use std::net::{TcpListener as StdListener, TcpStream as StdStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+//! Without chromedriver or Chromium the test is skipped, except in CI (`CI` set), where it fails
+//! (`browser.rs` holds the driver and session helpers).
 use std::time::{Duration, Instant};
 
-use fantoccini::{Client, ClientBuilder, Locator};
-use hyper_util::client::legacy::connect::HttpConnector;
-use serde_json::{json, Value};
+use fantoccini::Locator;
+use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::browser::{self, screenshot, wait_for, wait_for_url};
 
 use crate::helpers::{spawn_app_with, Backend, TestApp};
 use crate::web::{param, pkce};
-
-const CHROMIUM: &str = "/usr/bin/chromium";
-const WAIT: Duration = Duration::from_secs(10);
-
-/// chromedriver and Chromium, or why the test cannot run.
-fn find_browser() -> Result<(PathBuf, PathBuf), String> {
-    let driver = Some(PathBuf::from("/usr/bin/chromedriver"))
-        .filter(|p| p.is_file())
-        .or_else(|| {
-            std::env::var_os("PATH").and_then(|paths| {
-                std::env::split_paths(&paths)
-                    .map(|dir| dir.join("chromedriver"))
-                    .find(|p| p.is_file())
-            })
-        })
-        .ok_or("chromedriver is neither at /usr/bin/chromedriver nor on PATH")?;
-    let chromium = PathBuf::from(CHROMIUM);
-    if !chromium.is_file() {
-        return Err(format!("Chromium is not at {CHROMIUM}"));
-    }
-    Ok((driver, chromium))
-}
-
-/// A port nobody listens on (right now).
-fn free_port() -> u16 {
-    let listener = StdListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
-}
-
-/// chromedriver, killed (with the browsers it started, its process group) when dropped, even
-/// when the test panics.
-struct Driver {
-    child: Child,
-    url: String,
-}
-
-impl Driver {
-    fn start(path: &Path) -> Driver {
-        use std::os::unix::process::CommandExt;
-        let port = free_port();
-        let child = Command::new(path)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .process_group(0)
-            .spawn()
-            .unwrap_or_else(|e| panic!("starting {}: {e}", path.display()));
-        let mut driver = Driver {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-        };
-        let deadline = Instant::now() + WAIT;
-        while StdStream::connect(("127.0.0.1", port)).is_err() {
-            if let Some(status) = driver.child.try_wait().unwrap() {
-                panic!("chromedriver exited at start: {status}");
-            }
-            assert!(
-                Instant::now() < deadline,
-                "chromedriver did not listen on port {port} within {WAIT:?}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        driver
-    }
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        // The whole group: chromedriver and any Chromium left behind by a failed test.
-        let _ = Command::new("kill")
-            .args(["-KILL", "--", &format!("-{}", self.child.id())])
-            .stderr(Stdio::null())
-            .status();
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// The client application's redirect URI: answers every request with a small HTML page.
 async fn example_app() -> String {
@@ -122,76 +45,6 @@ async fn example_app() -> String {
     format!("http://127.0.0.1:{port}/callback")
 }
 
-fn capabilities(chromium: &Path, profile: &Path) -> serde_json::Map<String, Value> {
-    let caps = json!({
-        "browserName": "chrome",
-        "goog:chromeOptions": {
-            "binary": chromium.to_str().unwrap(),
-            "args": [
-                "--headless=new",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-dev-shm-usage",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--window-size=1280,900",
-                format!("--user-data-dir={}", profile.display()),
-            ],
-        },
-    });
-    caps.as_object().unwrap().clone()
-}
-
-fn screenshot_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-async fn screenshot(browser: &Client, name: &str) {
-    let png = browser.screenshot().await.unwrap();
-    assert!(png.starts_with(b"\x89PNG"), "{name} is not a PNG");
-    let path = screenshot_dir().join(name);
-    std::fs::write(&path, png).unwrap();
-    eprintln!("screenshot: {}", path.display());
-}
-
-/// Waits (at most `WAIT`) for an element matching the CSS `selector`.
-async fn wait_for(browser: &Client, selector: &str) -> fantoccini::elements::Element {
-    match browser
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css(selector))
-        .await
-    {
-        Ok(element) => element,
-        Err(e) => {
-            let url = browser.current_url().await.map(String::from);
-            let html = browser.source().await.unwrap_or_default();
-            panic!("no {selector} within {WAIT:?} ({e}); at {url:?}:\n{html}");
-        }
-    }
-}
-
-/// Waits (at most `WAIT`) until the browser's URL starts with `prefix`; returns the URL.
-async fn wait_for_url(browser: &Client, prefix: &str) -> String {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let url = browser.current_url().await.unwrap().to_string();
-        if url.starts_with(prefix) {
-            return url;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "still at {url} after {WAIT:?}, expected {prefix}…"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 /// `/authorize` for the code flow with PKCE, back to `callback`.
 fn authorize_url(
     app: &TestApp,
@@ -214,21 +67,10 @@ fn authorize_url(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chromium_signs_in_consents_and_returns_to_the_client() {
-    let (driver_path, chromium) = match find_browser() {
-        Ok(found) => found,
-        Err(why) => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "CI must run the browser test: {why}"
-            );
-            eprintln!("browser test skipped: {why}");
-            return;
-        }
+    let Some(session) = browser::start().await else {
+        return;
     };
     let started = Instant::now();
-    // Declared before the driver so the profile outlives Chromium.
-    let profile = tempfile::tempdir().unwrap();
-    let driver = Driver::start(&driver_path);
 
     // Federation on, so the login page shows its provider buttons (GitHub is a local fake).
     let github = crate::fakes::github(crate::fakes::GithubBehaviour {
@@ -252,11 +94,7 @@ async fn chromium_signs_in_consents_and_returns_to_the_client() {
     let callback = example_app().await;
     let client = app.code_client_with(|spec| spec.redirect_uris = vec![callback.clone()]);
 
-    let browser = ClientBuilder::new(HttpConnector::new())
-        .capabilities(capabilities(&chromium, profile.path()))
-        .connect(&driver.url)
-        .await
-        .expect("a Chromium session");
+    let browser = &session.client;
 
     // authorize → the login page.
     let (verifier, challenge) = pkce();
@@ -267,7 +105,7 @@ async fn chromium_signs_in_consents_and_returns_to_the_client() {
         ))
         .await
         .unwrap();
-    let form = wait_for(&browser, "#login-form").await;
+    wait_for(browser, "#login-form").await;
     assert!(
         browser
             .current_url()
@@ -284,28 +122,11 @@ async fn chromium_signs_in_consents_and_returns_to_the_client() {
             .unwrap_or_else(|_| panic!("a {provider:?} button"));
         assert!(button.is_displayed().await.unwrap());
     }
-    screenshot(&browser, "login.png").await;
-    form.find(Locator::Css("input[name=username]"))
-        .await
-        .unwrap()
-        .send_keys(&user.email)
-        .await
-        .unwrap();
-    form.find(Locator::Css("input[name=password]"))
-        .await
-        .unwrap()
-        .send_keys(&user.password)
-        .await
-        .unwrap();
-    form.find(Locator::Css("button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    screenshot(browser, "login.png").await;
+    browser::submit_login(browser, &user.email, &user.password).await;
 
     // The consent page → Allow → the client's redirect URI.
-    wait_for(&browser, "#consent-form").await;
+    wait_for(browser, "#consent-form").await;
     let heading = browser
         .find(Locator::Css("h1"))
         .await
@@ -314,7 +135,7 @@ async fn chromium_signs_in_consents_and_returns_to_the_client() {
         .await
         .unwrap();
     assert!(heading.contains("Example App"), "{heading}");
-    screenshot(&browser, "consent.png").await;
+    screenshot(browser, "consent.png").await;
     browser
         .find(Locator::Css("button[name=decision][value=allow]"))
         .await
@@ -322,8 +143,8 @@ async fn chromium_signs_in_consents_and_returns_to_the_client() {
         .click()
         .await
         .unwrap();
-    let back = wait_for_url(&browser, &callback).await;
-    wait_for(&browser, "h1").await;
+    let back = wait_for_url(browser, &callback).await;
+    wait_for(browser, "h1").await;
     assert_eq!(param(&back, "state").as_deref(), Some(state), "{back}");
     assert_eq!(
         param(&back, "iss").as_deref(),
@@ -351,7 +172,7 @@ async fn chromium_signs_in_consents_and_returns_to_the_client() {
     // An unknown client: an error page on the server, no redirect.
     let bad = app.url("/authorize?client_id=nope&response_type=code");
     browser.goto(&bad).await.unwrap();
-    let title = wait_for(&browser, "#error-title").await;
+    let title = wait_for(browser, "#error-title").await;
     assert!(title.is_displayed().await.unwrap());
     assert!(!title.text().await.unwrap().is_empty());
     assert!(!browser
@@ -367,7 +188,7 @@ async fn chromium_signs_in_consents_and_returns_to_the_client() {
         url.as_str().starts_with(&app.address),
         "redirected to {url}"
     );
-    screenshot(&browser, "error.png").await;
+    screenshot(browser, "error.png").await;
 
     // Signed out from here on: registration and the login page are for newcomers.
     browser.delete_all_cookies().await.unwrap();
@@ -375,7 +196,7 @@ async fn chromium_signs_in_consents_and_returns_to_the_client() {
     // Registration with a weak password (long enough, but no upper-case letter or digit): the
     // two broken rules are marked, as the README's screenshot says.
     browser.goto(&app.url("/register")).await.unwrap();
-    let form = wait_for(&browser, "#register-form").await;
+    let form = wait_for(browser, "#register-form").await;
     form.find(Locator::Css("input[name=email]"))
         .await
         .unwrap()
@@ -394,7 +215,7 @@ async fn chromium_signs_in_consents_and_returns_to_the_client() {
         .click()
         .await
         .unwrap();
-    wait_for(&browser, "#register-error").await;
+    wait_for(browser, "#register-error").await;
     let broken = browser
         .find_all(Locator::Css("#password-rules li.broken"))
         .await
@@ -404,7 +225,7 @@ async fn chromium_signs_in_consents_and_returns_to_the_client() {
         marked.push(rule.text().await.unwrap());
     }
     assert_eq!(marked.len(), 2, "{marked:?}");
-    screenshot(&browser, "register.png").await;
+    screenshot(browser, "register.png").await;
 
     // The login page at phone width.
     browser.set_window_size(390, 844).await.unwrap();
@@ -419,10 +240,9 @@ async fn chromium_signs_in_consents_and_returns_to_the_client() {
         ))
         .await
         .unwrap();
-    wait_for(&browser, "#login-form").await;
-    screenshot(&browser, "login-mobile.png").await;
+    wait_for(browser, "#login-form").await;
+    screenshot(browser, "login-mobile.png").await;
 
-    browser.close().await.unwrap();
-    drop(driver);
+    session.close().await;
     eprintln!("browser test took {:?}", started.elapsed());
 }

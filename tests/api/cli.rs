@@ -11,7 +11,7 @@ use crate::keys::portcullis;
 
 both_backends!(client_commands_follow_the_json_contract);
 
-fn run_ok(cmd: &mut Command) -> Value {
+pub fn run_ok(cmd: &mut Command) -> Value {
     let out = cmd.output().unwrap();
     assert!(
         out.status.success(),
@@ -27,7 +27,7 @@ fn run_ok(cmd: &mut Command) -> Value {
     })
 }
 
-fn run_err(cmd: &mut Command) -> String {
+pub fn run_err(cmd: &mut Command) -> String {
     let out = cmd.output().unwrap();
     assert!(
         !out.status.success(),

@@ -5,10 +5,14 @@ mod helpers;
 
 mod account;
 mod authorize;
+mod browser;
 mod browser_e2e;
+mod browser_spa;
 mod cli;
 mod cli_output;
 mod config_env;
+mod cors;
+mod cors_cli;
 mod discovery;
 mod fakes;
 mod federation;
