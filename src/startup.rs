@@ -48,12 +48,19 @@ impl Application {
         }
 
         let (url, pool_size) = (settings.database_url.clone(), settings.pool_size());
-        let db = tokio::task::spawn_blocking(move || -> anyhow::Result<Db> {
-            let db = Db::open(&url, pool_size)?;
-            db.migrate()?;
-            Ok(db)
-        })
-        .await??;
+        let secret_now = clock.now();
+        let (db, csrf_secret) =
+            tokio::task::spawn_blocking(move || -> anyhow::Result<(Db, String)> {
+                let db = Db::open(&url, pool_size)?;
+                db.migrate()?;
+                let fresh = crate::tokens::secret::new_secret()?;
+                let mut conn = db.get()?;
+                let secret = crate::store::server_secrets::get_or_create(
+                    &mut conn, "csrf", &fresh, secret_now,
+                )?;
+                Ok((db, secret))
+            })
+            .await??;
         let (dir, bits, max_ttl, now) = (
             settings.keys_dir.clone(),
             settings.keys.rsa_bits,
@@ -71,7 +78,7 @@ impl Application {
                 settings.users.default_role
             );
         }
-        let proxies = TrustedProxies::new(&settings.trusted_proxies)?;
+        let proxies = TrustedProxies::new(&settings.trusted_proxies, settings.proxy_header)?;
         let federation = crate::federation::Providers::from_settings(&settings.federation)?;
         let discovery_json = serde_json::to_string(&oidc::discovery::metadata(&settings.issuer))?;
         let workers = settings.worker_count();
@@ -86,6 +93,7 @@ impl Application {
             federation: Arc::new(federation),
             discovery_json,
             known_origins: http::cors::KnownOrigins::default(),
+            csrf_key: http::browser::cookies::CsrfKey::new(&csrf_secret),
         });
         let app_state = state.clone();
         let server = HttpServer::new(move || {

@@ -23,4 +23,6 @@ pub struct AppState {
     pub discovery_json: String,
     /// Every client's allowed web origins, cached briefly (CORS preflights and `/userinfo`).
     pub known_origins: crate::http::cors::KnownOrigins,
+    /// The server secret CSRF tokens are bound with (from the database: every instance agrees).
+    pub csrf_key: crate::http::browser::cookies::CsrfKey,
 }

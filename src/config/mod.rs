@@ -49,6 +49,8 @@ pub struct Settings {
     pub federation: FederationSettings,
     /// Peers (IPs or CIDR ranges) whose `X-Forwarded-For` is believed for the client IP.
     pub trusted_proxies: Vec<String>,
+    /// The header the trusted proxies set: `x-forwarded-for` or RFC 7239 `forwarded`.
+    pub proxy_header: crate::identity::client_ip::ProxyHeader,
 }
 
 impl Default for Settings {
@@ -70,6 +72,7 @@ impl Default for Settings {
             api_keys: ApiKeySettings::default(),
             federation: FederationSettings::default(),
             trusted_proxies: Vec::new(),
+            proxy_header: Default::default(),
         }
     }
 }

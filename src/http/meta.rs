@@ -9,7 +9,7 @@ use crate::state::AppState;
 pub fn request_meta(req: &HttpRequest, state: &AppState) -> RequestMeta {
     let forwarded: Vec<&str> = req
         .headers()
-        .get_all("x-forwarded-for")
+        .get_all(state.proxies.header())
         .filter_map(|v| v.to_str().ok())
         .collect();
     let peer = req.peer_addr().map(|a| a.ip());

@@ -78,6 +78,14 @@ pub fn mark_authenticated(conn: &mut DbConnection, id: &str, now: i64) -> QueryR
         .map(|n| n == 1)
 }
 
+/// Binds a pending request to another browser value (the binding rotates at sign-in).
+pub fn rebind(conn: &mut DbConnection, id: &str, browser_hash: &str) -> QueryResult<bool> {
+    diesel::update(authorization_requests::table.find(id))
+        .set(authorization_requests::browser_hash.eq(browser_hash))
+        .execute(conn)
+        .map(|n| n == 1)
+}
+
 /// Deletes a finished request; `false` when another tab finished it first.
 pub fn delete_request(conn: &mut DbConnection, id: &str) -> QueryResult<bool> {
     diesel::delete(authorization_requests::table.find(id))

@@ -12,6 +12,7 @@ pub mod federation;
 pub mod guesses;
 mod pool;
 pub mod schema;
+pub mod server_secrets;
 pub mod sessions;
 pub mod users;
 

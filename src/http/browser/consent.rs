@@ -95,7 +95,7 @@ pub async fn submit(
 ) -> Result<HttpResponse, PageError> {
     let params = read_params(&req, payload).await?;
     let ctx = Ctx::new(&req, &state)?;
-    if !ctx.browser.check_csrf(params.get("csrf_token")) {
+    if !ctx.check_csrf(params.get("csrf_token")) {
         return Err(PageError::csrf());
     }
     let allow = match params.get("decision") {

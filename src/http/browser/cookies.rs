@@ -3,11 +3,19 @@
 //! `HttpOnly`, `SameSite=Lax`, `Path=/`; with an https issuer they are `Secure` and carry the
 //! `__Host-` prefix, which also stops a sibling subdomain from planting them.
 //!
-//! CSRF: a form carries SHA-256("csrf:" + binding cookie). A page on another site can neither
-//! read the cookie nor the token (a signed double-submit without a server secret: the cookie
-//! itself is the secret, and the prefix keeps it from being injected).
+//! CSRF: a form carries HMAC-SHA256(server secret, "csrf:" + binding cookie), the secret kept in
+//! the database so every instance agrees (`store::server_secrets`). A page elsewhere can read
+//! neither the cookie nor the token, and can't compute a token for a cookie it plants. Because an
+//! attacker can still fetch a token for a cookie of their own and toss that cookie into the
+//! victim's browser (cookies ignore ports; `__Host-` needs https), form posts must also come from
+//! the issuer's origin (`Origin`, else `Referer`; see `http::browser::Ctx`), and the binding
+//! rotates at every sign-in, so a planted value never survives into a signed-in browser.
 use actix_web::cookie::{Cookie, SameSite};
+use std::sync::Arc;
+
 use actix_web::{HttpRequest, HttpResponse};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
 use crate::tokens::secret;
@@ -100,6 +108,34 @@ fn plausible(v: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
+/// The server secret CSRF tokens are bound with (shared by every instance through the database).
+#[derive(Clone)]
+pub struct CsrfKey(Arc<Vec<u8>>);
+
+impl CsrfKey {
+    pub fn new(secret: &str) -> CsrfKey {
+        CsrfKey(Arc::new(secret.as_bytes().to_vec()))
+    }
+
+    fn token(&self, binding: &str) -> String {
+        use base64::Engine;
+        // HMAC accepts a key of any length.
+        let mut mac = match Hmac::<Sha256>::new_from_slice(&self.0) {
+            Ok(mac) => mac,
+            Err(_) => return String::new(),
+        };
+        mac.update(b"csrf:");
+        mac.update(binding.as_bytes());
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    }
+}
+
+impl std::fmt::Debug for CsrfKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CsrfKey(REDACTED)")
+    }
+}
+
 /// This browser's binding value (from its cookie, or new).
 #[derive(Debug, Clone)]
 pub struct Browser {
@@ -107,22 +143,39 @@ pub struct Browser {
     /// New in this response: the cookie must be set.
     fresh: bool,
     names: CookieNames,
+    key: CsrfKey,
 }
 
 impl Browser {
-    pub fn from_request(req: &HttpRequest, names: CookieNames) -> anyhow::Result<Browser> {
+    pub fn from_request(
+        req: &HttpRequest,
+        names: CookieNames,
+        key: &CsrfKey,
+    ) -> anyhow::Result<Browser> {
         match req.cookie(names.browser()).map(|c| c.value().to_string()) {
             Some(value) if plausible(&value) => Ok(Browser {
                 value,
                 fresh: false,
                 names,
+                key: key.clone(),
             }),
             _ => Ok(Browser {
                 value: secret::new_secret()?,
                 fresh: true,
                 names,
+                key: key.clone(),
             }),
         }
+    }
+
+    /// A new binding for this browser (at sign-in): set with `set_cookie`.
+    pub fn rotated(&self) -> anyhow::Result<Browser> {
+        Ok(Browser {
+            value: secret::new_secret()?,
+            fresh: true,
+            names: self.names,
+            key: self.key.clone(),
+        })
     }
 
     /// The request came without the cookie (a first visit, or a cross-site POST, which
@@ -137,7 +190,7 @@ impl Browser {
     }
 
     pub fn csrf_token(&self) -> String {
-        secret::hash_secret(&format!("csrf:{}", self.value))
+        self.key.token(&self.value)
     }
 
     /// Whether a submitted form carries this browser's token. A browser that arrived without

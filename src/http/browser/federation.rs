@@ -258,7 +258,7 @@ pub async fn submit_link(
 ) -> Result<HttpResponse, PageError> {
     let params = read_params(&req, payload).await?;
     let ctx = Ctx::new(&req, &state)?;
-    if !ctx.browser.check_csrf(params.get("csrf_token")) {
+    if !ctx.check_csrf(params.get("csrf_token")) {
         return Err(PageError::csrf());
     }
     let token = params.get("token").unwrap_or("").to_string();

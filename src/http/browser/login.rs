@@ -59,7 +59,7 @@ pub async fn submit(
 ) -> Result<HttpResponse, PageError> {
     let params = read_params(&req, payload).await?;
     let ctx = Ctx::new(&req, &state)?;
-    if !ctx.browser.check_csrf(params.get("csrf_token")) {
+    if !ctx.check_csrf(params.get("csrf_token")) {
         return Err(PageError::csrf());
     }
     let pending = load(&state, &ctx, params.get("request")).await?;
@@ -151,6 +151,10 @@ pub async fn complete_sign_in(
         ctx.now,
         state.clone(),
     );
+    // The browser binding rotates at sign-in: a value planted before (login CSRF, fixation)
+    // never carries into the signed-in browser. The pending request follows the new value.
+    let rotated = ctx.browser.rotated().map_err(PageError::internal)?;
+    let new_binding = rotated.binding_hash();
     // One transaction: when a double submit loses the race for the pending request, its
     // sign-in is rolled back too (no orphan session, no replaced cookie).
     let (new_cookie, step) = state
@@ -176,7 +180,9 @@ pub async fn complete_sign_in(
                 let Some(mut pending) = pending else {
                     return Ok::<_, PageError>((new_cookie, None));
                 };
-                if !store::mark_authenticated(c, &pending.id, now)? {
+                if !store::mark_authenticated(c, &pending.id, now)?
+                    || !store::rebind(c, &pending.id, &new_binding)?
+                {
                     return Err(super::already_completed());
                 }
                 pending.request.authenticated_at = Some(now);
@@ -198,7 +204,7 @@ pub async fn complete_sign_in(
         None => super::see_other("/login"),
     };
     let _ = resp.add_cookie(&ctx.names.session_cookie(new_cookie));
-    ctx.browser.set_cookie(&mut resp);
+    rotated.set_cookie(&mut resp);
     Ok(resp)
 }
 

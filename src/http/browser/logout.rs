@@ -29,7 +29,7 @@ pub async fn logout(
         // does, instead of reporting a sign-out that did not happen.
         return Ok(super::see_other(&format!("/logout?{}", params.to_query())));
     }
-    if confirmation && !ctx.browser.check_csrf(params.get("csrf_token")) {
+    if confirmation && !ctx.check_csrf(params.get("csrf_token")) {
         return Err(PageError::csrf());
     }
     let keys = state.keys.current();

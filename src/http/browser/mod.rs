@@ -90,19 +90,49 @@ pub struct Ctx {
     pub session_cookie: Option<String>,
     pub meta: RequestMeta,
     pub now: i64,
+    /// Whether the request came from one of our own pages (see `same_origin`).
+    from_our_pages: bool,
 }
 
 impl Ctx {
     pub fn new(req: &HttpRequest, state: &AppState) -> Result<Ctx, PageError> {
         let names = CookieNames::for_issuer(&state.settings.issuer);
         Ok(Ctx {
-            browser: Browser::from_request(req, names)?,
+            browser: Browser::from_request(req, names, &state.csrf_key)?,
             session_cookie: names.read_session(req),
             names,
             meta: request_meta(req, state),
             now: state.clock.now(),
+            from_our_pages: same_origin(req, &state.settings.issuer),
         })
     }
+
+    /// A form post is ours when it carries this browser's CSRF token and comes from our origin.
+    pub fn check_csrf(&self, presented: Option<&str>) -> bool {
+        self.from_our_pages && self.browser.check_csrf(presented)
+    }
+}
+
+/// Whether a request was sent by a page of the issuer's origin: its `Origin` (every current
+/// browser sends one on a cross-origin POST, `null` when hidden), else its `Referer`; a request
+/// with neither (not a browser's cross-origin form) passes. This stops login CSRF by a page on
+/// another port of the same host, which can plant our cookies (cookies ignore ports).
+pub fn same_origin(req: &HttpRequest, issuer: &str) -> bool {
+    let ours = match url::Url::parse(issuer) {
+        Ok(u) => u.origin(),
+        Err(_) => return false,
+    };
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    let from = match (header("origin"), header("referer")) {
+        (Some(origin), _) => origin,
+        (None, Some(referer)) => referer,
+        (None, None) => return true,
+    };
+    let ok = url::Url::parse(from).is_ok_and(|u| u.origin() == ours);
+    if !ok {
+        tracing::debug!(from = %from.chars().take(200).collect::<String>(), "form post from another origin");
+    }
+    ok
 }
 
 /// A page's parameters: the query string (GET) or the form body (POST), each at most once.

@@ -135,7 +135,10 @@ pub fn render(status: StatusCode, page: &impl Template) -> HttpResponse {
             .insert_header((header::PRAGMA, "no-cache"))
             .insert_header((header::CONTENT_SECURITY_POLICY, CSP))
             .insert_header((header::X_FRAME_OPTIONS, "DENY"))
-            .insert_header((header::REFERRER_POLICY, "no-referrer"))
+            // `same-origin`, not `no-referrer`: no Referer leaves for other sites either way, but under
+            // `no-referrer` browsers send `Origin: null` on our own form posts, and the CSRF check
+            // (`http::browser::same_origin`) needs the real one.
+            .insert_header((header::REFERRER_POLICY, "same-origin"))
             .body(html),
         Err(e) => {
             tracing::error!(error = %e, "rendering a page failed");

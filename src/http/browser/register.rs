@@ -62,7 +62,7 @@ pub async fn submit(
     enabled(&state)?;
     let params = read_params(&req, payload).await?;
     let ctx = Ctx::new(&req, &state)?;
-    if !ctx.browser.check_csrf(params.get("csrf_token")) {
+    if !ctx.check_csrf(params.get("csrf_token")) {
         return Err(PageError::csrf());
     }
     let pending = load(&state, &ctx, params.get("request")).await?;
