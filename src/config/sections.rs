@@ -60,6 +60,11 @@ pub struct UserSettings {
     pub default_role: String,
     /// A TOML file replacing the built-in roles: `[roles]` then `name = ["permission", …]`.
     pub roles_file: Option<PathBuf>,
+    /// Sign-ups from one source (IPv4 address or IPv6 /64) per `registration_window_secs`.
+    pub registration_ip_limit: i32,
+    /// Sign-ups from everywhere per `registration_window_secs`.
+    pub registration_global_limit: i32,
+    pub registration_window_secs: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -133,6 +138,9 @@ impl Default for UserSettings {
             registration_enabled: true,
             default_role: "guest".into(),
             roles_file: None,
+            registration_ip_limit: 10,
+            registration_global_limit: 1000,
+            registration_window_secs: 3600,
         }
     }
 }

@@ -20,7 +20,7 @@ use std::net::IpAddr;
 
 use sha2::{Digest, Sha256};
 
-use crate::config::LockoutSettings;
+use crate::config::{LockoutSettings, UserSettings};
 use crate::store::{guesses, DbConnection};
 
 /// One budget a guess draws on.
@@ -163,6 +163,29 @@ impl Guess {
         }
         Ok(())
     }
+}
+
+/// Reserves one sign-up from `ip` (its source's budget and the global one), or none:
+/// `Err(retry_after)` when either is spent. Run it in a transaction, rolled back on `Err`.
+pub fn reserve_registration(
+    c: &mut DbConnection,
+    policy: &UserSettings,
+    ip: &str,
+    now: i64,
+) -> diesel::QueryResult<Result<(), i64>> {
+    let window = policy.registration_window_secs;
+    for (key, limit) in [
+        (
+            format!("reg:src:{}", source_key(ip)),
+            policy.registration_ip_limit,
+        ),
+        ("reg:all".to_string(), policy.registration_global_limit),
+    ] {
+        if let Some(state) = guesses::take(c, &key, limit.max(1), window, now)? {
+            return Ok(Err((state.window_start + window - now).max(1)));
+        }
+    }
+    Ok(Ok(()))
 }
 
 /// The delay after the `strikes`+1-th full window: `base` doubling each time, at most `cap`.

@@ -1,6 +1,8 @@
 //! Passwords: argon2id (OWASP parameters by default) on a bounded pool of its own, and the
 //! password policy, reported rule by rule.
 use std::cell::RefCell;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
@@ -36,6 +38,14 @@ pub struct Verified {
     pub rehash: Option<String>,
 }
 
+/// Why a password is hashed. Sign-ups get a share of the hashing queue of their own (a
+/// quarter), so a registration flood can't take the places sign-ins need.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    SignUp,
+    Other,
+}
+
 /// Hashes and verifies off the async executor, on `hash_threads` threads.
 #[derive(Clone)]
 pub struct Hasher {
@@ -44,6 +54,18 @@ pub struct Hasher {
     /// A hash of a random secret with the current parameters: verified against when a user is
     /// unknown or has no password, so every login costs the same.
     dummy: String,
+    /// Sign-ups hashing or queued now, and how many may be.
+    sign_ups: Arc<AtomicUsize>,
+    sign_up_share: usize,
+}
+
+/// A sign-up's place in its share, given back when the hash is done (or abandoned).
+struct SignUpSlot(Arc<AtomicUsize>);
+
+impl Drop for SignUpSlot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl Hasher {
@@ -58,10 +80,27 @@ impl Hasher {
             workers,
             params,
             dummy,
+            sign_ups: Arc::new(AtomicUsize::new(0)),
+            sign_up_share: (settings.hash_queue / 4).max(1),
         })
     }
 
     pub async fn hash(&self, password: String) -> Result<String, HashError> {
+        self.hash_for(password, Purpose::Other).await
+    }
+
+    /// Hashes for `purpose`: a sign-up beyond its share of the queue is `Busy` at once.
+    pub async fn hash_for(&self, password: String, purpose: Purpose) -> Result<String, HashError> {
+        let _slot = match purpose {
+            Purpose::SignUp => {
+                let slot = SignUpSlot(self.sign_ups.clone());
+                if self.sign_ups.fetch_add(1, Ordering::SeqCst) >= self.sign_up_share {
+                    return Err(HashError::Busy);
+                }
+                Some(slot)
+            }
+            Purpose::Other => None,
+        };
         let params = self.params.clone();
         Ok(self
             .workers

@@ -2,7 +2,7 @@
 use serde::Serialize;
 
 use super::audit::{self, Event};
-use super::password::{self, Hasher, Violation};
+use super::password::{self, Hasher, Purpose, Violation};
 use super::roles::Roles;
 use super::RequestMeta;
 use crate::config::Settings;
@@ -52,6 +52,9 @@ pub enum CreateError {
     UnknownRole(String),
     #[error("password hashing is saturated")]
     Busy,
+    /// Too many sign-ups from this source, or from everywhere: retry after this many seconds.
+    #[error("too many sign-ups; retry in {retry_after} s")]
+    Throttled { retry_after: i64 },
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -200,7 +203,21 @@ pub async fn register(
     if taken.is_some() {
         return Err(CreateError::EmailTaken);
     }
-    let hash = hasher.hash(new.password).await?;
+    // A sign-up from the network takes a slot of its source's and the global budget before
+    // anything is hashed, so a flood can't fill the hashing pool (operators' CLI: no budget).
+    if let Some(ip) = meta.ip.clone() {
+        let users = settings.users.clone();
+        db.run(move |c| {
+            crate::store::write_transaction(c, |c| {
+                match super::guesses::reserve_registration(c, &users, &ip, now)? {
+                    Ok(()) => Ok(()),
+                    Err(retry_after) => Err(CreateError::Throttled { retry_after }),
+                }
+            })
+        })
+        .await?;
+    }
+    let hash = hasher.hash_for(new.password, Purpose::SignUp).await?;
     let rec = Record {
         email,
         name: new.name,

@@ -129,6 +129,26 @@ pub async fn submit(
             ));
         }
         Err(CreateError::Busy) => return Err(PageError::busy()),
+        Err(CreateError::Throttled { retry_after }) => {
+            let minutes = (retry_after + 59) / 60;
+            let msg = format!(
+                "Too many new accounts from your network. Try again in {minutes} minute(s)."
+            );
+            let mut resp = page(
+                &state,
+                &ctx,
+                pending.as_ref(),
+                form,
+                StatusCode::TOO_MANY_REQUESTS,
+                Some(&msg),
+                &[],
+            );
+            resp.headers_mut().insert(
+                actix_web::http::header::RETRY_AFTER,
+                actix_web::http::header::HeaderValue::from(retry_after),
+            );
+            return Ok(resp);
+        }
         Err(CreateError::UnknownRole(r)) => {
             return Err(PageError::internal(anyhow::anyhow!(
                 "users.default_role {r:?} is not a role"

@@ -170,6 +170,7 @@ impl From<CreateError> for ApiError {
                 ApiError::internal(anyhow::anyhow!("default role {r:?} is not a role"))
             }
             CreateError::Busy => ApiError::busy(),
+            CreateError::Throttled { retry_after } => ApiError::throttled(retry_after),
             CreateError::Internal(e) => ApiError::internal(e),
         }
     }
