@@ -4,6 +4,7 @@ use actix_web::{HttpResponse, ResponseError};
 
 use crate::http::browser::pages::{self, ErrorPage};
 use crate::oauth::OAuthError;
+use crate::telemetry::capped;
 
 /// Errors of the HTML pages: an error page with a status, a title and a message for a person,
 /// and optionally a way on. The cause of a 5xx goes to the log only.
@@ -83,7 +84,7 @@ impl ResponseError for PageError {
 
     fn error_response(&self) -> HttpResponse {
         if let Some(cause) = &self.cause {
-            tracing::error!(error = ?cause, "internal error");
+            tracing::error!(error = %capped(format_args!("{cause:?}")), "internal error");
         }
         let mut resp = pages::render(
             self.status,

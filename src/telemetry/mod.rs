@@ -1,4 +1,8 @@
 //! Logging: tracing to stderr, human-readable or JSON, level from `RUST_LOG`.
+mod redact;
+
+pub use redact::{cap, capped, redact_target, MAX_FIELD, SAFE_QUERY_PARAMS};
+
 use tracing_subscriber::{fmt, EnvFilter};
 
 use crate::config::LogFormat;
