@@ -137,9 +137,15 @@ impl From<crate::oauth::authorize::AuthorizeError> for PageError {
         use crate::oauth::authorize::AuthorizeError;
         match e {
             AuthorizeError::Page(message) => PageError::bad_request(message),
+            // Logged by the error and parameter names only: `state` is the client's secret.
             AuthorizeError::Redirect(reply) => PageError::internal(anyhow::anyhow!(
-                "an authorization error meant for the client was not delivered: {:?}",
-                reply.params
+                "an authorization error meant for the client was not delivered: {:?} ({:?})",
+                reply
+                    .params
+                    .iter()
+                    .find(|(name, _)| *name == "error")
+                    .map(|(_, v)| v.as_str()),
+                reply.params.iter().map(|(n, _)| *n).collect::<Vec<_>>()
             )),
             AuthorizeError::Internal(e) => PageError::internal(e),
         }
