@@ -6,10 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
-use actix_web::middleware::DefaultHeaders;
+use actix_web::middleware::{from_fn, DefaultHeaders};
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
-use tracing_actix_web::TracingLogger;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
@@ -99,7 +98,7 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(DefaultHeaders::new().add(("X-Content-Type-Options", "nosniff")))
-                .wrap(TracingLogger::default())
+                .wrap(from_fn(http::access_log::middleware))
                 .app_data(app_state.clone())
                 .configure(http::configure)
                 .default_service(web::to(http::not_found))

@@ -1,4 +1,5 @@
 //! actix-web routes. Handlers are thin: parse, call a domain function, render.
+pub mod access_log;
 mod account;
 mod api_keys;
 mod bearer;

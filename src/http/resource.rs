@@ -3,7 +3,7 @@
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::{form, meta};
+use super::{access_log, form, meta};
 use crate::oauth::introspection::{self, Recognise};
 use crate::oauth::OAuthError;
 use crate::state::AppState;
@@ -24,6 +24,7 @@ pub async fn introspect(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, OAuthError> {
     let params = form::read_params(&req, payload, &[]).await?;
+    access_log::note_client(&req);
     let authorization = authorization(&req)?;
     let (keys, roles, issuer, now) = (
         state.keys.current(),
@@ -58,6 +59,7 @@ pub async fn revoke(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, OAuthError> {
     let params = form::read_params(&req, payload, &[]).await?;
+    access_log::note_client(&req);
     let authorization = authorization(&req)?;
     let meta = meta::request_meta(&req, &state);
     let (keys, roles, issuer, now) = (

@@ -2,7 +2,7 @@
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::{form, meta};
+use super::{access_log, form, meta};
 use crate::oauth::grants::password::{self, PasswordEnv};
 use crate::oauth::token::{self, Step, TokenContext, TokenResponse};
 use crate::oauth::{self, OAuthError};
@@ -19,6 +19,7 @@ pub async fn token(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, OAuthError> {
     let params = form::read_params(&req, payload, token::REPEATABLE).await?;
+    access_log::note_client(&req);
     let authorization = match req.headers().get(header::AUTHORIZATION) {
         None => None,
         Some(v) => Some(

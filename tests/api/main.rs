@@ -21,6 +21,7 @@ mod health;
 mod introspection;
 mod keys;
 mod liveness;
+mod logs;
 mod oidc_flow;
 mod pages;
 mod password_grant;

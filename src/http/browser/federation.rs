@@ -13,6 +13,7 @@ use crate::http::error::PageError;
 use crate::identity::login::{self, Credentials, LoginError};
 use crate::state::AppState;
 use crate::store::federation::{self as store, StateRow};
+use crate::telemetry::capped;
 use crate::tokens::secret;
 
 /// Upstream sign-ins in flight expire after this long.
@@ -39,7 +40,7 @@ fn callback_url(state: &AppState, provider: &Provider) -> String {
 /// An upstream failure as a page that leads back to the login page.
 fn upstream_page(e: &FederationError, back: &str) -> PageError {
     if let Some(cause) = &e.cause {
-        tracing::warn!(error = %format!("{cause:#}"), "upstream sign-in failed");
+        tracing::warn!(error = %capped(format_args!("{cause:#}")), "upstream sign-in failed");
     }
     PageError::new(
         StatusCode::BAD_REQUEST,

@@ -6,6 +6,7 @@ use super::status_for;
 use crate::identity::login::LoginError;
 use crate::identity::users::CreateError;
 use crate::oauth::OAuthError;
+use crate::telemetry::capped;
 
 /// Errors of the JSON APIs (account API, API keys): a status, a machine-readable `error`, a
 /// description, and rarer extras (details such as failed password rules, `Retry-After`, an
@@ -115,7 +116,7 @@ impl ResponseError for ApiError {
             serde_json::json!({ "error": self.code, "error_description": self.description });
         if let Some(extra) = &self.extra {
             if let Some(cause) = &extra.cause {
-                tracing::error!(error = ?cause, "internal error");
+                tracing::error!(error = %capped(format_args!("{cause:?}")), "internal error");
             }
             if let Some(challenge) = &extra.www_authenticate {
                 resp.insert_header((header::WWW_AUTHENTICATE, challenge.as_str()));

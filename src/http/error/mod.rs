@@ -11,6 +11,7 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
 use crate::oauth::{ErrorCode, OAuthError};
+use crate::telemetry::capped;
 
 #[derive(Serialize)]
 struct ErrorBody<'a> {
@@ -74,7 +75,7 @@ impl ResponseError for OAuthError {
                 })
             }
             OAuthError::Internal(cause) => {
-                tracing::error!(error = ?cause, "internal error");
+                tracing::error!(error = %capped(format_args!("{cause:?}")), "internal error");
                 resp.json(ErrorBody {
                     error: "server_error",
                     error_description: "the server could not complete the request",

@@ -4,6 +4,7 @@ use actix_web::{HttpResponse, ResponseError};
 
 use crate::http::browser::pages::{self, ErrorPage};
 use crate::oauth::OAuthError;
+use crate::telemetry::capped;
 
 /// Errors of the HTML pages: an error page with a status, a title and a message for a person,
 /// and optionally a way on. The cause of a 5xx goes to the log only.
@@ -83,7 +84,7 @@ impl ResponseError for PageError {
 
     fn error_response(&self) -> HttpResponse {
         if let Some(cause) = &self.cause {
-            tracing::error!(error = ?cause, "internal error");
+            tracing::error!(error = %capped(format_args!("{cause:?}")), "internal error");
         }
         let mut resp = pages::render(
             self.status,
@@ -136,9 +137,15 @@ impl From<crate::oauth::authorize::AuthorizeError> for PageError {
         use crate::oauth::authorize::AuthorizeError;
         match e {
             AuthorizeError::Page(message) => PageError::bad_request(message),
+            // Logged by the error and parameter names only: `state` is the client's secret.
             AuthorizeError::Redirect(reply) => PageError::internal(anyhow::anyhow!(
-                "an authorization error meant for the client was not delivered: {:?}",
-                reply.params
+                "an authorization error meant for the client was not delivered: {:?} ({:?})",
+                reply
+                    .params
+                    .iter()
+                    .find(|(name, _)| *name == "error")
+                    .map(|(_, v)| v.as_str()),
+                reply.params.iter().map(|(n, _)| *n).collect::<Vec<_>>()
             )),
             AuthorizeError::Internal(e) => PageError::internal(e),
         }
