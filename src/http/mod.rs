@@ -9,6 +9,7 @@ pub mod error;
 mod form;
 mod health;
 mod identities;
+mod json;
 mod meta;
 mod resource;
 mod sessions;
