@@ -57,8 +57,8 @@ pub fn split_list(values: &[String]) -> Vec<String> {
 pub fn validate(spec: &ClientSpec, max_ttl_secs: i64) -> Result<Client, SpecError> {
     let mut problems = Vec::new();
     let name = spec.name.trim().to_string();
-    if name.is_empty() || name.len() > 200 {
-        problems.push("--name must be 1 to 200 characters".to_string());
+    if let Err(why) = crate::identity::text::check_name("--name", &name, 200) {
+        problems.push(why);
     }
     let mut grants = Vec::new();
     for g in split_list(&spec.grant_types) {
