@@ -307,6 +307,23 @@ mod tests {
     }
 
     #[test]
+    fn names_refuse_escapes_and_bidi_overrides() {
+        for name in ["pay\u{202E}lapyap", "a\u{1B}[31mred", "x\u{2067}y"] {
+            let err = validate(
+                &ClientSpec {
+                    name: name.into(),
+                    grant_types: vec!["client_credentials".into()],
+                    ..ClientSpec::default()
+                },
+                3600,
+            )
+            .unwrap_err();
+            assert_eq!(err.0.len(), 1, "{err}");
+            assert!(err.0[0].starts_with("--name"), "{err}");
+        }
+    }
+
+    #[test]
     fn web_origins_are_normalised_and_checked() {
         let c = validate(
             &ClientSpec {
