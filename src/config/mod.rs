@@ -46,6 +46,7 @@ pub struct Settings {
     pub lockout: LockoutSettings,
     pub sessions: SessionSettings,
     pub api_keys: ApiKeySettings,
+    pub http: HttpSettings,
     pub federation: FederationSettings,
     /// Peers (IPs or CIDR ranges) whose `X-Forwarded-For` is believed for the client IP.
     pub trusted_proxies: Vec<String>,
@@ -70,6 +71,7 @@ impl Default for Settings {
             lockout: LockoutSettings::default(),
             sessions: SessionSettings::default(),
             api_keys: ApiKeySettings::default(),
+            http: HttpSettings::default(),
             federation: FederationSettings::default(),
             trusted_proxies: Vec::new(),
             proxy_header: Default::default(),

@@ -124,6 +124,22 @@ pub struct ApiKeySettings {
     pub rotation_overlap_secs: i64,
 }
 
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpSettings {
+    /// Time allowed to receive a request's whole body once its headers are in; beyond it the
+    /// request is answered 408 and the connection closed (a slow sender holds no worker).
+    pub body_timeout_secs: u64,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        HttpSettings {
+            body_timeout_secs: 10,
+        }
+    }
+}
+
 impl Default for ApiKeySettings {
     fn default() -> Self {
         ApiKeySettings {

@@ -70,6 +70,9 @@ impl Settings {
         if sess.refresh_reuse_grace_secs < 0 {
             bail!("sessions.refresh_reuse_grace_secs must not be negative");
         }
+        if !(1..=3600).contains(&self.http.body_timeout_secs) {
+            bail!("http.body_timeout_secs must be between 1 and 3600");
+        }
         if self.api_keys.rotation_overlap_secs < 0 {
             bail!("api_keys.rotation_overlap_secs must not be negative");
         }

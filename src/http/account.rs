@@ -7,6 +7,7 @@ use serde_json::json;
 
 use super::bearer::Bearer;
 use super::error::ApiError;
+use super::json::Json;
 use super::meta::request_meta;
 use super::sessions;
 use super::token::token_response;
@@ -70,7 +71,7 @@ pub struct RegisterBody {
 async fn register(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Json<RegisterBody>,
+    body: Json<RegisterBody>,
 ) -> Result<HttpResponse, ApiError> {
     if !state.settings.users.registration_enabled {
         return Err(ApiError::new(
@@ -109,7 +110,7 @@ pub struct LoginBody {
 async fn login(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Json<LoginBody>,
+    body: Json<LoginBody>,
 ) -> Result<HttpResponse, ApiError> {
     let meta = request_meta(&req, &state);
     let now = state.clock.now();
@@ -144,7 +145,7 @@ pub struct RefreshBody {
 async fn refresh(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Json<RefreshBody>,
+    body: Json<RefreshBody>,
 ) -> Result<HttpResponse, ApiError> {
     let meta = request_meta(&req, &state);
     let (now, settings, roles, keys) = (

@@ -6,6 +6,7 @@ use serde::Deserialize;
 use super::account::caller;
 use super::bearer::Bearer;
 use super::error::ApiError;
+use super::json::Json;
 use super::meta::request_meta;
 use crate::identity::api_keys::{self, KeyError, KeyInfo, NewKey};
 use crate::state::AppState;
@@ -49,7 +50,7 @@ async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
     bearer: Bearer,
-    body: web::Json<CreateBody>,
+    body: Json<CreateBody>,
 ) -> Result<HttpResponse, ApiError> {
     let (_, user) = caller(&bearer)?;
     let (meta, now, roles) = (

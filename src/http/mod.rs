@@ -5,11 +5,13 @@ mod api_keys;
 mod bearer;
 pub mod browser;
 pub mod cors;
+mod deadline;
 mod discovery;
 pub mod error;
 mod form;
 mod health;
 mod identities;
+mod json;
 mod meta;
 mod resource;
 mod sessions;
@@ -18,6 +20,8 @@ mod userinfo;
 
 use actix_web::middleware::from_fn;
 use actix_web::{http::header, web, HttpResponse};
+
+pub use deadline::body_deadline;
 
 /// CORS (`cors.rs`) wraps only discovery, the JWKS, `/token`, `/revoke` and `/userinfo`:
 /// `/introspect` (server to server), the HTML pages and `/api/*` get no CORS headers.

@@ -8,6 +8,7 @@ use serde_json::json;
 use super::account::{account_event, caller, hash_error};
 use super::bearer::Bearer;
 use super::error::ApiError;
+use super::json::Json;
 use super::meta::request_meta;
 use crate::identity::audit;
 use crate::identity::login;
@@ -33,7 +34,7 @@ pub async fn change_password(
     req: HttpRequest,
     state: web::Data<AppState>,
     bearer: Bearer,
-    body: web::Json<PasswordBody>,
+    body: Json<PasswordBody>,
 ) -> Result<HttpResponse, ApiError> {
     let (session, user) = caller(&bearer)?;
     let body = body.into_inner();

@@ -114,9 +114,7 @@ pub fn create(
     now: i64,
 ) -> Result<Created, KeyError> {
     let name = new.name.trim().to_string();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(KeyError::Invalid("name must be 1 to 100 characters".into()));
-    }
+    super::text::check_name("name", &name, 100).map_err(KeyError::Invalid)?;
     let permissions = roles.permissions(&owner.role);
     let scopes = if new.scopes.is_empty() {
         permissions.to_vec()

@@ -10,6 +10,7 @@ pub mod login;
 pub mod password;
 pub mod roles;
 pub mod sessions;
+pub mod text;
 pub mod users;
 
 /// Who is asking, for throttling and the audit log.

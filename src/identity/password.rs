@@ -289,6 +289,15 @@ pub fn check_policy(s: &PasswordSettings, password: &str, email: &str) -> Vec<Vi
         "not_email",
         "must not be your email address".into(),
     );
+    // Invisible characters that can't be typed back reliably (control characters are already
+    // refused at the HTTP edge; this also covers the CLI).
+    rule(
+        !password
+            .chars()
+            .any(|c| super::text::is_refused_control(c) || super::text::is_bidi_control(c)),
+        "no_control_characters",
+        "no control or bidi override characters".into(),
+    );
     out
 }
 

@@ -4,6 +4,7 @@ use serde::Serialize;
 use super::audit::{self, Event};
 use super::password::{self, Hasher, Purpose, Violation};
 use super::roles::Roles;
+use super::text;
 use super::RequestMeta;
 use crate::config::Settings;
 use crate::store::users::{self, UserRow};
@@ -44,6 +45,8 @@ impl From<&UserRow> for User {
 pub enum CreateError {
     #[error("{0}")]
     InvalidEmail(String),
+    #[error("{0}")]
+    InvalidName(String),
     #[error("the password breaks {} rule(s)", .0.len())]
     WeakPassword(Vec<Violation>),
     #[error("an account with this email already exists")]
@@ -92,7 +95,12 @@ pub struct NewUser {
 /// A syntactically valid email address (trimmed), or why not.
 pub fn validate_email(raw: &str) -> Result<String, CreateError> {
     let email = raw.trim();
-    if email.len() > 254 || !email_address::EmailAddress::is_valid(email) {
+    if email.len() > 254
+        || email
+            .chars()
+            .any(|c| text::is_refused_control(c) || text::is_bidi_control(c))
+        || !email_address::EmailAddress::is_valid(email)
+    {
         return Err(CreateError::InvalidEmail(format!(
             "{email:?} is not a valid email address"
         )));
@@ -118,10 +126,8 @@ pub fn check_new(
     if !violations.is_empty() {
         return Err(CreateError::WeakPassword(violations));
     }
-    if new.name.as_ref().is_some_and(|n| n.chars().count() > 200) {
-        return Err(CreateError::InvalidEmail(
-            "name must be at most 200 characters".into(),
-        ));
+    if let Some(name) = new.name.as_deref().filter(|n| !n.trim().is_empty()) {
+        text::check_name("name", name, 200).map_err(CreateError::InvalidName)?;
     }
     Ok((email, role))
 }

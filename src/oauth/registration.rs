@@ -57,8 +57,8 @@ pub fn split_list(values: &[String]) -> Vec<String> {
 pub fn validate(spec: &ClientSpec, max_ttl_secs: i64) -> Result<Client, SpecError> {
     let mut problems = Vec::new();
     let name = spec.name.trim().to_string();
-    if name.is_empty() || name.len() > 200 {
-        problems.push("--name must be 1 to 200 characters".to_string());
+    if let Err(why) = crate::identity::text::check_name("--name", &name, 200) {
+        problems.push(why);
     }
     let mut grants = Vec::new();
     for g in split_list(&spec.grant_types) {
@@ -304,6 +304,23 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(err.0.len(), 4, "{err}");
+    }
+
+    #[test]
+    fn names_refuse_escapes_and_bidi_overrides() {
+        for name in ["pay\u{202E}lapyap", "a\u{1B}[31mred", "x\u{2067}y"] {
+            let err = validate(
+                &ClientSpec {
+                    name: name.into(),
+                    grant_types: vec!["client_credentials".into()],
+                    ..ClientSpec::default()
+                },
+                3600,
+            )
+            .unwrap_err();
+            assert_eq!(err.0.len(), 1, "{err}");
+            assert!(err.0[0].starts_with("--name"), "{err}");
+        }
     }
 
     #[test]

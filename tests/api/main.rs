@@ -18,6 +18,7 @@ mod fakes;
 mod federation;
 mod federation_flow;
 mod health;
+mod hostile_input;
 mod introspection;
 mod keys;
 mod liveness;

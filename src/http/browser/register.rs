@@ -92,7 +92,7 @@ pub async fn submit(
     let bad = StatusCode::BAD_REQUEST;
     let user = match result {
         Ok(user) => user,
-        Err(CreateError::InvalidEmail(why)) => {
+        Err(CreateError::InvalidEmail(why) | CreateError::InvalidName(why)) => {
             let msg = format!("Check your details: {why}.");
             return Ok(page(
                 &state,

@@ -156,6 +156,9 @@ impl From<CreateError> for ApiError {
             CreateError::InvalidEmail(why) => {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_email", why)
             }
+            CreateError::InvalidName(why) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_name", why)
+            }
             CreateError::WeakPassword(rules) => ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "weak_password",
