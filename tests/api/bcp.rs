@@ -1,9 +1,14 @@
 //! Rules of the OAuth Security BCP (RFC 9700): loopback redirect URIs on any port (RFC 8252
 //! §7.3), no password grant for public clients, API keys only from allowed clients.
-use crate::helpers::{spawn_app, Backend, TestApp};
+use portcullis::oauth::registration::{self, ClientSpec};
+
+use crate::helpers::{assert_oauth_error, spawn_app, Backend, TestApp};
 use crate::web::{self, browser, param, REDIRECT_URI};
 
-crate::both_backends!(loopback_redirect_uris_match_on_any_port);
+crate::both_backends!(
+    loopback_redirect_uris_match_on_any_port,
+    public_clients_may_not_use_the_password_grant,
+);
 
 /// The registered `REDIRECT_URI` is `http://127.0.0.1:9/callback`.
 async fn loopback_redirect_uris_match_on_any_port(backend: Backend) {
@@ -55,7 +60,59 @@ async fn loopback_redirect_uris_match_on_any_port(backend: Backend) {
         ]
     };
     let resp = app.token_basic(&client, &form(REDIRECT_URI)).await;
-    crate::helpers::assert_oauth_error(resp, 400, "invalid_grant").await;
+    assert_oauth_error(resp, 400, "invalid_grant").await;
     let resp = app.token_basic(&client, &form(used)).await;
     assert_eq!(resp.status(), 200);
+}
+
+/// RFC 9700 §2.4. Registration refuses it (see `cli.rs` for the command); a public password
+/// client from an older database is refused at `/token`; the built-in account client still
+/// signs in.
+async fn public_clients_may_not_use_the_password_grant(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let user = app.create_user("pub@example.com", "guest").await;
+    let spec = ClientSpec {
+        name: "legacy".into(),
+        grant_types: vec!["password".into()],
+        scopes: vec!["openid".into()],
+        ..ClientSpec::default()
+    };
+    let err = registration::validate(
+        &ClientSpec {
+            public: true,
+            ..spec.clone()
+        },
+        3600,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("password grant"), "{err}");
+
+    // Stored as an older release would have.
+    let mut client = registration::validate(&spec, 3600).unwrap();
+    client.id = "legacy-public".into();
+    client.public = true;
+    let mut conn = app.db.get().unwrap();
+    portcullis::store::clients::insert(&mut conn, &client.to_row().unwrap()).unwrap();
+    let resp = app
+        .api
+        .post(app.url("/token"))
+        .form(&[
+            ("grant_type", "password"),
+            ("client_id", "legacy-public"),
+            ("username", user.email.as_str()),
+            ("password", user.password.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_oauth_error(resp, 400, "unauthorized_client").await;
+
+    // A confidential password client and the account API are unaffected.
+    let confidential = app.password_client();
+    let resp = app
+        .password_grant(&confidential, &user.email, &user.password)
+        .await;
+    assert_eq!(resp.status(), 200);
+    let tokens = app.account_login(&user.email, &user.password).await;
+    assert!(tokens["access_token"].is_string());
 }

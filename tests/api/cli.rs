@@ -152,6 +152,10 @@ async fn client_commands_follow_the_json_contract(backend: Backend) {
             "public client cannot use client_credentials",
         ),
         (
+            vec!["--public", "--grant", "password"],
+            "public client cannot use the password grant",
+        ),
+        (
             vec!["--grant", "authorization_code"],
             "needs at least one --redirect-uri",
         ),
