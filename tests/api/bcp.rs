@@ -8,6 +8,7 @@ use crate::web::{self, browser, param, REDIRECT_URI};
 crate::both_backends!(
     loopback_redirect_uris_match_on_any_port,
     public_clients_may_not_use_the_password_grant,
+    tokens_not_valid_yet_are_refused_everywhere,
 );
 
 /// The registered `REDIRECT_URI` is `http://127.0.0.1:9/callback`.
@@ -115,4 +116,66 @@ async fn public_clients_may_not_use_the_password_grant(backend: Backend) {
     assert_eq!(resp.status(), 200);
     let tokens = app.account_login(&user.email, &user.password).await;
     assert!(tokens["access_token"].is_string());
+}
+
+/// `nbf` or `iat` beyond the 60 s leeway: the Bearer extractor and `/introspect` refuse it.
+async fn tokens_not_valid_yet_are_refused_everywhere(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let user = app.create_user("future@example.com", "guest").await;
+    let login = app.account_login(&user.email, &user.password).await;
+    let rs = app.create_client(ClientSpec {
+        name: "resource server".into(),
+        can_introspect: true,
+        ..ClientSpec::default()
+    });
+    let store = portcullis::tokens::KeyStore::open(
+        &app.settings.keys_dir,
+        2048,
+        app.settings.tokens.access_token_ttl_secs,
+        app.clock_now(),
+    )
+    .unwrap();
+    // The account token's own claims, re-signed with a shifted nbf or iat.
+    let access = login["access_token"].as_str().unwrap();
+    let payload = access.split('.').nth(1).unwrap();
+    use base64::Engine;
+    let claims: serde_json::Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap();
+    let now = app.clock_now();
+    let introspect = |token: String| {
+        app.api
+            .post(app.url("/introspect"))
+            .basic_auth(&rs.id, Some(&rs.secret))
+            .form(&[("token", token)])
+            .send()
+    };
+    let me = |token: String| {
+        app.api
+            .get(app.url("/api/auth/me"))
+            .bearer_auth(token)
+            .send()
+    };
+    for (claim, at, live) in [
+        ("nbf", now, true),
+        ("iat", now + 30, true),
+        ("nbf", now + 300, false),
+        ("iat", now + 300, false),
+    ] {
+        let mut c = claims.clone();
+        c[claim] = serde_json::json!(at);
+        let token = portcullis::tokens::sign(&store.current(), "at+jwt", &c).unwrap();
+        let answer: serde_json::Value = introspect(token.clone())
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(answer["active"], live, "{claim}={at}: {answer}");
+        let status = me(token).await.unwrap().status();
+        assert_eq!(status.is_success(), live, "{claim}={at}: {status}");
+    }
 }
