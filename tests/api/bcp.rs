@@ -9,6 +9,7 @@ crate::both_backends!(
     loopback_redirect_uris_match_on_any_port,
     public_clients_may_not_use_the_password_grant,
     tokens_not_valid_yet_are_refused_everywhere,
+    only_allowed_clients_mint_api_keys,
 );
 
 /// The registered `REDIRECT_URI` is `http://127.0.0.1:9/callback`.
@@ -178,4 +179,66 @@ async fn tokens_not_valid_yet_are_refused_everywhere(backend: Backend) {
         let status = me(token).await.unwrap().status();
         assert_eq!(status.is_success(), live, "{claim}={at}: {status}");
     }
+}
+
+/// `POST /api/keys` (and rotation) need the account client or the `api_keys` scope; a
+/// third-party client granted `account` may still list keys.
+async fn only_allowed_clients_mint_api_keys(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let user = app.create_user("minter@example.com", "instructor").await;
+    let code_token = |scope: &'static str| {
+        let client = app.code_client_with(|s| s.scopes = vec![scope.into()]);
+        let app = &app;
+        let user = &user;
+        async move {
+            let (verifier, challenge) = web::pkce();
+            let params = TestApp::code_request(&client, &challenge, scope);
+            let back =
+                web::authorize_through(app, &browser(), &params, &user.email, &user.password).await;
+            let code = param(&back, "code").unwrap();
+            let resp = web::exchange(app, &client, &code, Some(&verifier)).await;
+            assert_eq!(resp.status(), 200);
+            let body: serde_json::Value = resp.json().await.unwrap();
+            body["access_token"].as_str().unwrap().to_string()
+        }
+    };
+    let post = |token: String, path: String| {
+        app.api
+            .post(app.url(&path))
+            .bearer_auth(token)
+            .json(&serde_json::json!({ "name": "ci" }))
+            .send()
+    };
+
+    let account = app.account_login(&user.email, &user.password).await;
+    let account = account["access_token"].as_str().unwrap().to_string();
+    let resp = post(account.clone(), "/api/keys".into()).await.unwrap();
+    assert_eq!(resp.status(), 201);
+    let created: serde_json::Value = resp.json().await.unwrap();
+    let rotate = format!("/api/keys/{}/rotate", created["id"].as_str().unwrap());
+
+    let third_party = code_token("openid account").await;
+    for path in ["/api/keys".to_string(), rotate.clone()] {
+        let resp = post(third_party.clone(), path.clone()).await.unwrap();
+        assert_eq!(resp.status(), 403, "{path}");
+        let challenge = resp.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(challenge.contains("scope=\"api_keys\""), "{challenge}");
+        let body: serde_json::Value = resp.json().await.unwrap();
+        assert_eq!(body["error"], "insufficient_scope");
+    }
+    let listed = app
+        .api
+        .get(app.url("/api/keys"))
+        .bearer_auth(&third_party)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.status(), 200);
+
+    let allowed = code_token("openid account api_keys").await;
+    let resp = post(allowed, "/api/keys".into()).await.unwrap();
+    assert_eq!(resp.status(), 201);
 }
