@@ -1,5 +1,6 @@
 //! Rules of the OAuth Security BCP (RFC 9700): loopback redirect URIs on any port (RFC 8252
-//! §7.3), no password grant for public clients, API keys only from allowed clients.
+//! §7.3), no password grant for public clients, no token valid in the future, API keys only from
+//! allowed clients, no lookalike emails.
 use portcullis::oauth::registration::{self, ClientSpec};
 
 use crate::helpers::{assert_oauth_error, spawn_app, Backend, TestApp};
@@ -10,6 +11,7 @@ crate::both_backends!(
     public_clients_may_not_use_the_password_grant,
     tokens_not_valid_yet_are_refused_everywhere,
     only_allowed_clients_mint_api_keys,
+    lookalike_emails_are_refused_and_idn_domains_normalised,
 );
 
 /// The registered `REDIRECT_URI` is `http://127.0.0.1:9/callback`.
@@ -241,4 +243,53 @@ async fn only_allowed_clients_mint_api_keys(backend: Backend) {
     let allowed = code_token("openid account api_keys").await;
     let resp = post(allowed, "/api/keys".into()).await.unwrap();
     assert_eq!(resp.status(), 201);
+}
+
+/// The JSON API and the page share `identity::email::normalise` (`user create` too: `cli.rs`).
+async fn lookalike_emails_are_refused_and_idn_domains_normalised(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let register = |email: &str| {
+        app.api
+            .post(app.url("/api/auth/register"))
+            .json(&serde_json::json!({ "email": email, "password": crate::helpers::PASSWORD }))
+            .send()
+    };
+    for bad in [
+        "раураl@example.com",
+        "pay\u{200b}pal@example.com",
+        "a@xn--a.example",
+    ] {
+        let resp = register(bad).await.unwrap();
+        assert_eq!(resp.status(), 422, "{bad}");
+        let body: serde_json::Value = resp.json().await.unwrap();
+        assert_eq!(body["error"], "invalid_email", "{bad}: {body}");
+    }
+    let resp = register("user@bücher.example").await.unwrap();
+    assert_eq!(resp.status(), 201);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["email"], "user@xn--bcher-kva.example");
+    // The same account however the domain is spelt.
+    let resp = register("user@xn--BCHER-kva.example").await.unwrap();
+    assert_eq!(resp.status(), 409);
+    app.account_login("user@BÜCHER.example", crate::helpers::PASSWORD)
+        .await;
+    let resp = register("Plain.User+tag@Example.com").await.unwrap();
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["email"], "Plain.User+tag@Example.com");
+
+    // The page: the form again with the reason.
+    let b = browser();
+    let (_, _, html) = web::get(&b, &app.url("/register")).await;
+    let attempt = web::fill(
+        web::form_fields(&html, "#register-form"),
+        &[
+            ("email", "раураl@example.com"),
+            ("password", crate::helpers::PASSWORD),
+        ],
+    );
+    let resp = web::post_form(&b, &app.url("/register"), &attempt).await;
+    assert_eq!(resp.status(), 400);
+    let html = resp.text().await.unwrap();
+    let error = web::text(&html, "#register-error").unwrap_or_default();
+    assert!(error.contains("mixes scripts"), "{error}");
 }

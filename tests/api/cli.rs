@@ -479,6 +479,11 @@ async fn user_roles_audit_and_token_commands() {
     );
     assert!(err.contains("already exists"), "{err}");
     let err = run_err(
+        cli(&["user", "create", "--email", "раураl@example.com"])
+            .env("PORTCULLIS_PASSWORD", "Operator-Pass-1"),
+    );
+    assert!(err.contains("mixes scripts"), "{err}");
+    let err = run_err(
         cli(&[
             "user",
             "create",
