@@ -1,4 +1,5 @@
-//! `/api/keys`: the caller's API keys (Bearer, account scope).
+//! `/api/keys`: the caller's API keys (Bearer, account scope; creating and rotating also need
+//! the account client or the `api_keys` scope, see `identity::api_keys::client_may_mint`).
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
@@ -46,13 +47,27 @@ pub struct CreateBody {
     expires_in_days: Option<i64>,
 }
 
+/// Creating and rotating keys: the caller (account scope) through an allowed client.
+fn minting_caller(bearer: &Bearer) -> Result<crate::identity::users::User, ApiError> {
+    let (_, user) = caller(bearer)?;
+    let claims = &bearer.claims;
+    if !api_keys::client_may_mint(&claims.client_id, claims.scope.as_deref()) {
+        return Err(ApiError::bearer(
+            Some("insufficient_scope"),
+            "only the account client, or a client granted the api_keys scope, may create API keys",
+            Some(api_keys::MINT_SCOPE),
+        ));
+    }
+    Ok(user)
+}
+
 async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
     bearer: Bearer,
     body: Json<CreateBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let (_, user) = caller(&bearer)?;
+    let user = minting_caller(&bearer)?;
     let (meta, now, roles) = (
         request_meta(&req, &state),
         state.clock.now(),
@@ -102,7 +117,7 @@ async fn rotate(
     bearer: Bearer,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let (_, user) = caller(&bearer)?;
+    let user = minting_caller(&bearer)?;
     let (meta, now, roles) = (
         request_meta(&req, &state),
         state.clock.now(),

@@ -96,6 +96,19 @@ fn random_prefix() -> anyhow::Result<String> {
         .collect())
 }
 
+/// The scope a client other than the built-in `account` client needs, beside `account`, to
+/// create or rotate API keys for its user.
+pub const MINT_SCOPE: &str = "api_keys";
+
+/// Whether a token issued to `client_id` with `scope` may create or rotate API keys. A key
+/// outlives the token and carries the user's permissions, so the `account` scope alone is not
+/// enough: only the built-in first-party `account` client, or a client the operator registered
+/// with the `api_keys` scope (and the user consented to it), may mint keys.
+pub fn client_may_mint(client_id: &str, scope: Option<&str>) -> bool {
+    client_id == crate::oauth::client::ACCOUNT_CLIENT_ID
+        || scope.is_some_and(|s| s.split(' ').any(|s| s == MINT_SCOPE))
+}
+
 /// Splits `pc_<prefix>_<secret>`.
 pub fn parse(key: &str) -> Option<(&str, &str)> {
     let rest = key.strip_prefix("pc_")?;
@@ -300,5 +313,15 @@ mod tests {
         assert!(p
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()));
+    }
+
+    #[test]
+    fn only_the_account_client_or_the_api_keys_scope_mints() {
+        use super::client_may_mint;
+        assert!(client_may_mint("account", Some("account")));
+        assert!(client_may_mint("app", Some("openid account api_keys")));
+        assert!(!client_may_mint("app", Some("openid account")));
+        assert!(!client_may_mint("app", Some("api_keys_extra")));
+        assert!(!client_may_mint("app", None));
     }
 }

@@ -68,7 +68,7 @@ pub async fn password_login(
     device: Option<&str>,
     now: i64,
 ) -> Result<User, LoginError> {
-    let email = creds.email.trim().to_string();
+    let email = super::users::lookup_form(creds.email);
     let (policy_c, ip, device_c) = (policy.clone(), meta.ip.clone(), device.map(String::from));
     // The guess is reserved before anything is hashed (identity::guesses).
     let (row, guess) = db

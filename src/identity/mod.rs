@@ -5,6 +5,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod browser;
 pub mod client_ip;
+pub mod email;
 pub mod guesses;
 pub mod login;
 pub mod password;

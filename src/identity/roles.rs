@@ -5,8 +5,17 @@ use std::path::Path;
 use anyhow::{bail, Context};
 use serde::Deserialize;
 
-/// Scopes about identity rather than permissions: grantable to any user.
-pub const IDENTITY_SCOPES: &[&str] = &["openid", "profile", "email", "offline_access", "account"];
+/// Scopes about identity rather than permissions: grantable to any user. `api_keys` lets a
+/// client the operator registered with that scope mint API keys (see
+/// `identity::api_keys::client_may_mint`); the user still consents to it.
+pub const IDENTITY_SCOPES: &[&str] = &[
+    "openid",
+    "profile",
+    "email",
+    "offline_access",
+    "account",
+    "api_keys",
+];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Roles {

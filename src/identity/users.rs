@@ -92,20 +92,26 @@ pub struct NewUser {
     pub email_verified: bool,
 }
 
-/// A syntactically valid email address (trimmed), or why not.
+/// A valid email address in its stored form (`identity::email::normalise`: trimmed, domain in
+/// IDNA ASCII form, no lookalike local part), or why not.
 pub fn validate_email(raw: &str) -> Result<String, CreateError> {
-    let email = raw.trim();
-    if email.len() > 254
-        || email
+    let trimmed = raw.trim();
+    if trimmed.len() > 254
+        || trimmed
             .chars()
             .any(|c| text::is_refused_control(c) || text::is_bidi_control(c))
-        || !email_address::EmailAddress::is_valid(email)
     {
         return Err(CreateError::InvalidEmail(format!(
-            "{email:?} is not a valid email address"
+            "{trimmed:?} is not a valid email address"
         )));
     }
-    Ok(email.to_string())
+    super::email::normalise(raw).map_err(CreateError::InvalidEmail)
+}
+
+/// The form to look an email up by: normalised when it is valid, else as typed (it then
+/// matches nothing stored since the rule existed).
+pub fn lookup_form(raw: &str) -> String {
+    super::email::normalise(raw).unwrap_or_else(|_| raw.trim().to_string())
 }
 
 /// Checks everything that can be checked before hashing; returns the email and role to use.
@@ -236,6 +242,6 @@ pub async fn register(
 
 /// Finds a user by email (case-insensitive) for the CLI.
 pub fn find_by_email(conn: &mut DbConnection, email: &str) -> anyhow::Result<UserRow> {
-    users::find_by_email(conn, email.trim())?
+    users::find_by_email(conn, &lookup_form(email))?
         .ok_or_else(|| anyhow::anyhow!("no user {}", email.trim()))
 }

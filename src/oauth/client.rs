@@ -146,6 +146,10 @@ impl TryFrom<ClientRow> for Client {
 
 /// The built-in first-party client of the account JSON API. It lives in code, not in the
 /// `clients` table: operators cannot delete or weaken it, and it is not usable at `/token`.
+/// It is public and has the password grant, which RFC 9700 §2.4 rules out for registered
+/// clients (`registration::validate`, `token::begin`): it is first-party and internal, and the
+/// account API signs in through `identity::login` directly, never through `/token`'s client
+/// authentication, so that rule does not reach it and `/api/auth/login` keeps working.
 pub const ACCOUNT_CLIENT_ID: &str = "account";
 
 pub fn account_client() -> Client {

@@ -80,13 +80,20 @@ fn find(
             if header.get("typ").and_then(Value::as_str) != Some(tokens::ACCESS_TOKEN_TYP) {
                 return Ok(None);
             }
+            // Not valid yet (`nbf`, or an `iat` in the future): recognised, never active.
+            let current = tokens::check_not_before(&payload, now).is_ok();
             let Ok(claims) = serde_json::from_value::<AccessTokenClaims>(payload) else {
                 return Ok(None);
             };
             if claims.iss != r.issuer {
                 return Ok(None);
             }
-            let active = match liveness::access_token(conn, &claims, now)? {
+            let live = if current {
+                liveness::access_token(conn, &claims, now)?
+            } else {
+                Err(liveness::Dead::NotYetValid)
+            };
+            let active = match live {
                 Ok(live) => {
                     let mut answer = json!({
                         "active": true,

@@ -37,6 +37,9 @@ pub enum Dead {
     UserGone,
     #[error("the refresh token the token came with was revoked")]
     FamilyRevoked,
+    /// `nbf` or `iat` in the future (see `tokens::check_not_before`).
+    #[error("the token is not valid yet")]
+    NotYetValid,
 }
 
 /// A live access token, with what the checks loaded (so callers need no second query).

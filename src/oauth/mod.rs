@@ -11,6 +11,7 @@ pub mod liveness;
 pub mod origins;
 pub mod params;
 pub mod pkce;
+pub mod redirect_uri;
 pub mod registration;
 pub mod resource;
 pub mod scope;

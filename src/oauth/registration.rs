@@ -82,6 +82,16 @@ pub fn validate(spec: &ClientSpec, max_ttl_secs: i64) -> Result<Client, SpecErro
     if spec.public && grants.contains(&GrantType::ClientCredentials) {
         problems.push("a public client cannot use client_credentials (it has no secret)".into());
     }
+    // RFC 9700 §2.4: the password grant hands the user's password to the client; never to one
+    // that cannot even authenticate itself. (The built-in `account` client is the exception:
+    // it lives in code, not here, see `client::account_client`.)
+    if spec.public && grants.contains(&GrantType::Password) {
+        problems.push(
+            "a public client cannot use the password grant (RFC 9700 §2.4); use \
+             authorization_code with PKCE"
+                .into(),
+        );
+    }
     let scopes = split_list(&spec.scopes);
     if let Err(e) = scope::validate_tokens(&scopes) {
         problems.push(e);
@@ -321,6 +331,25 @@ mod tests {
             assert_eq!(err.0.len(), 1, "{err}");
             assert!(err.0[0].starts_with("--name"), "{err}");
         }
+    }
+
+    #[test]
+    fn public_clients_may_not_use_the_password_grant() {
+        let public = |grant: &str| ClientSpec {
+            public: true,
+            grant_types: vec![grant.into()],
+            ..spec()
+        };
+        let err = validate(&public("password,refresh_token"), 3600).unwrap_err();
+        assert!(err.to_string().contains("password grant"), "{err}");
+        let ok = validate(
+            &ClientSpec {
+                public: false,
+                ..public("password")
+            },
+            3600,
+        );
+        assert!(ok.is_ok());
     }
 
     #[test]

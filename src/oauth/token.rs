@@ -170,6 +170,16 @@ pub fn begin(
             format!("the client is not allowed the {grant} grant"),
         ));
     }
+    // RFC 9700 §2.4, for public clients registered with the password grant before
+    // registration refused it. The account API's built-in public client is not affected: it
+    // never comes through here (it signs in with `login::password_login` + `grants::password::
+    // finish` directly, and is not a client `/token` knows).
+    if grant == GrantType::Password && client.public {
+        return Err(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            "public clients may not use the password grant",
+        ));
+    }
     match grant {
         GrantType::ClientCredentials => {
             grants::client_credentials::grant(ctx, &client, params, now)

@@ -57,8 +57,33 @@ pub fn verify_signature(
 #[error("{0}")]
 pub struct InvalidToken(pub &'static str);
 
+/// Clock skew tolerated on `nbf` and `iat` (instances' clocks may differ a little).
+pub const CLOCK_LEEWAY_SECS: i64 = 60;
+
+/// `nbf` and `iat` of a token's claims: refused when either is further in the future than
+/// `CLOCK_LEEWAY_SECS` (a token not valid yet, or minted with a clock that is wrong or forged),
+/// or when present but not a number. The one rule for every place that reads our own access
+/// tokens (`verify_access_token`, introspection).
+pub fn check_not_before(payload: &serde_json::Value, now: i64) -> Result<(), InvalidToken> {
+    for (name, why) in [
+        ("nbf", "the token is not valid yet"),
+        ("iat", "the token was issued in the future"),
+    ] {
+        match payload.get(name).map(serde_json::Value::as_i64) {
+            None => {}
+            Some(None) => return Err(InvalidToken("the token claims are malformed")),
+            Some(Some(t)) if t > now.saturating_add(CLOCK_LEEWAY_SECS) => {
+                return Err(InvalidToken(why))
+            }
+            Some(Some(_)) => {}
+        }
+    }
+    Ok(())
+}
+
 /// Validates one of our access tokens: RS256 signature by a published key, `typ: at+jwt`,
-/// `iss`, `aud` containing a value `audience` accepts, not expired.
+/// `iss`, `aud` containing a value `audience` accepts, not expired, and neither `nbf` nor `iat`
+/// in the future (`check_not_before`).
 pub fn verify_access_token(
     keys: &KeySet,
     token: &str,
@@ -71,6 +96,7 @@ pub fn verify_access_token(
     if header.get("typ").and_then(|t| t.as_str()) != Some(ACCESS_TOKEN_TYP) {
         return Err(InvalidToken("not an access token"));
     }
+    check_not_before(&payload, now)?;
     let claims: AccessTokenClaims = serde_json::from_value(payload)
         .map_err(|_| InvalidToken("the token claims are malformed"))?;
     if claims.iss != issuer {
@@ -87,4 +113,61 @@ pub fn verify_access_token(
         return Err(InvalidToken("the token has expired"));
     }
     Ok(claims)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const ISS: &str = "https://issuer.example";
+    const NOW: i64 = 1_000_000;
+
+    fn claims(extra: serde_json::Value) -> serde_json::Value {
+        let mut c = json!({
+            "iss": ISS, "sub": "u1", "aud": ISS, "client_id": "app",
+            "iat": NOW - 10, "exp": NOW + 600, "jti": "j1",
+        });
+        for (k, v) in extra.as_object().into_iter().flatten() {
+            c[k] = v.clone();
+        }
+        c
+    }
+
+    #[test]
+    fn nbf_and_iat_in_the_future_are_refused_beyond_the_leeway() {
+        assert_eq!(check_not_before(&claims(json!({})), NOW), Ok(()));
+        let ok_skew = NOW + CLOCK_LEEWAY_SECS;
+        assert_eq!(
+            check_not_before(&claims(json!({ "nbf": ok_skew, "iat": ok_skew })), NOW),
+            Ok(())
+        );
+        let nbf = check_not_before(&claims(json!({ "nbf": ok_skew + 1 })), NOW);
+        assert_eq!(nbf, Err(InvalidToken("the token is not valid yet")));
+        let iat = check_not_before(&claims(json!({ "iat": NOW + 3600 })), NOW);
+        assert_eq!(iat, Err(InvalidToken("the token was issued in the future")));
+        let bad = check_not_before(&claims(json!({ "nbf": "soon" })), NOW);
+        assert_eq!(bad, Err(InvalidToken("the token claims are malformed")));
+    }
+
+    #[test]
+    fn verify_access_token_applies_the_rule() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = KeyStore::open(dir.path(), 2048, 900, NOW).unwrap();
+        let keys = store.current();
+        let verify = |c: serde_json::Value| {
+            let token = sign(&keys, ACCESS_TOKEN_TYP, &c).unwrap();
+            verify_access_token(&keys, &token, ISS, |a| a == ISS, NOW)
+        };
+        assert!(verify(claims(json!({}))).is_ok());
+        assert!(verify(claims(json!({ "nbf": NOW }))).is_ok());
+        assert_eq!(
+            verify(claims(json!({ "nbf": NOW + 120 }))).unwrap_err(),
+            InvalidToken("the token is not valid yet")
+        );
+        assert_eq!(
+            verify(claims(json!({ "iat": NOW + 120 }))).unwrap_err(),
+            InvalidToken("the token was issued in the future")
+        );
+    }
 }

@@ -152,6 +152,10 @@ async fn client_commands_follow_the_json_contract(backend: Backend) {
             "public client cannot use client_credentials",
         ),
         (
+            vec!["--public", "--grant", "password"],
+            "public client cannot use the password grant",
+        ),
+        (
             vec!["--grant", "authorization_code"],
             "needs at least one --redirect-uri",
         ),
@@ -474,6 +478,11 @@ async fn user_roles_audit_and_token_commands() {
             .env("PORTCULLIS_PASSWORD", "Operator-Pass-1"),
     );
     assert!(err.contains("already exists"), "{err}");
+    let err = run_err(
+        cli(&["user", "create", "--email", "раураl@example.com"])
+            .env("PORTCULLIS_PASSWORD", "Operator-Pass-1"),
+    );
+    assert!(err.contains("mixes scripts"), "{err}");
     let err = run_err(
         cli(&[
             "user",

@@ -5,6 +5,7 @@ mod helpers;
 
 mod account;
 mod authorize;
+mod bcp;
 mod browser;
 mod browser_e2e;
 mod browser_spa;

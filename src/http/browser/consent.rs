@@ -176,6 +176,7 @@ fn describe(scope: &str) -> ScopeView {
         "email" => "See your email address and whether it is verified".to_string(),
         "offline_access" => "Stay connected to your account while you are away".to_string(),
         "account" => "Manage your account: sessions, password and API keys".to_string(),
+        "api_keys" => "Create API keys that act for you".to_string(),
         "read" => "Read data on your behalf".to_string(),
         "write" => "Create and change data on your behalf".to_string(),
         "delete" => "Delete data on your behalf".to_string(),

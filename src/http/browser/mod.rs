@@ -192,7 +192,7 @@ pub fn load_pending(
     let mut request = AuthRequest::from_row(&row);
     // The registration may have changed since the request was checked.
     if !client.allows_grant(GrantType::AuthorizationCode)
-        || !client.redirect_uris.contains(&request.reply.redirect_uri)
+        || !crate::oauth::redirect_uri::is_registered(&client, &request.reply.redirect_uri)
     {
         return Err(expired());
     }

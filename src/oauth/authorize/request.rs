@@ -1,7 +1,7 @@
 //! Validating an authorization request, in the order RFC 6749 §4.1.2.1 requires: the client and
 //! redirect URI first (failures are pages), then everything else (failures are redirects).
 use super::{AuthorizeError, Reply, ReplyTo, ResponseMode};
-use crate::oauth::{pkce, scope, Client, ErrorCode, GrantType, Params};
+use crate::oauth::{pkce, redirect_uri, scope, Client, ErrorCode, GrantType, Params};
 use crate::store::authorize::RequestRow;
 
 /// A pending request lives this long while the user signs in and consents.
@@ -132,7 +132,7 @@ pub fn validate(
     })?;
     let (redirect_uri, redirect_uri_given) =
         match params.get("redirect_uri") {
-            Some(uri) if client.redirect_uris.iter().any(|r| r == uri) => (uri.to_string(), true),
+            Some(uri) if redirect_uri::is_registered(&client, uri) => (uri.to_string(), true),
             Some(_) => {
                 return Err(page(
                     "The redirect_uri is not registered for this application.",
