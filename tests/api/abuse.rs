@@ -102,8 +102,13 @@ fn browser_at(from: &str) -> reqwest::Client {
         .unwrap()
 }
 
-/// Signs in on the plain login page; returns the status of the form post.
-async fn page_sign_in(app: &TestApp, browser: &reqwest::Client, email: &str, password: &str) -> u16 {
+/// Signs in on the plain login page (a browser not signed in); returns the form post's status.
+async fn page_sign_in(
+    app: &TestApp,
+    browser: &reqwest::Client,
+    email: &str,
+    password: &str,
+) -> u16 {
     let (_, _, html) = crate::web::get(browser, &app.url("/login")).await;
     let form = fill(
         form_fields(&html, "#login-form"),
@@ -115,12 +120,47 @@ async fn page_sign_in(app: &TestApp, browser: &reqwest::Client, email: &str, pas
         .as_u16()
 }
 
+/// A browser at `from` that keeps only this device cookie from an earlier visit.
+fn browser_with_device(app: &TestApp, from: &str, device: &str) -> reqwest::Client {
+    let jar = reqwest::cookie::Jar::default();
+    jar.add_cookie_str(device, &app.url("/").parse().unwrap());
+    let mut headers = HeaderMap::new();
+    headers.insert("x-forwarded-for", HeaderValue::from_str(from).unwrap());
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_provider(std::sync::Arc::new(jar))
+        .default_headers(headers)
+        .build()
+        .unwrap()
+}
+
 async fn the_owner_signs_in_from_their_usual_browser_during_an_attack(backend: Backend) {
     let app = behind_proxy(backend).await;
     let client = app.password_client();
     let owner = app.create_user("owner@example.com", "guest").await;
-    let usual = browser_at("198.51.100.7");
-    assert_eq!(page_sign_in(&app, &usual, &owner.email, PASSWORD).await, 303);
+    // The owner signed in from this browser before: it got a device cookie.
+    let first = browser_at("198.51.100.7");
+    let (_, _, html) = crate::web::get(&first, &app.url("/login")).await;
+    let form = fill(
+        form_fields(&html, "#login-form"),
+        &[("username", &owner.email), ("password", PASSWORD)],
+    );
+    let resp = crate::web::post_form(&first, &app.url("/login"), &form).await;
+    assert_eq!(resp.status(), 303);
+    let device = resp
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with("portcullis_device="))
+        .expect("a device cookie");
+    assert!(
+        device.contains("HttpOnly") && device.contains("Max-Age="),
+        "{device}"
+    );
+    let device = device.split(';').next().unwrap().to_string();
+    // Signed out since (a new browser session), the same device.
+    let usual = browser_with_device(&app, "198.51.100.7", &device);
 
     // The attack: wrong passwords from 30 addresses, until the account is delayed.
     let attempts = (0..30).map(|i| {
@@ -132,9 +172,15 @@ async fn the_owner_signs_in_from_their_usual_browser_during_an_attack(backend: B
     assert!(statuses.contains(&429), "{statuses:?}");
     // A new browser elsewhere, even with the right password, waits…
     let stranger = browser_at("192.0.2.9");
-    assert_eq!(page_sign_in(&app, &stranger, &owner.email, PASSWORD).await, 429);
+    assert_eq!(
+        page_sign_in(&app, &stranger, &owner.email, PASSWORD).await,
+        429
+    );
     // …but the owner's usual browser signs in.
-    assert_eq!(page_sign_in(&app, &usual, &owner.email, PASSWORD).await, 303);
+    assert_eq!(
+        page_sign_in(&app, &usual, &owner.email, PASSWORD).await,
+        303
+    );
 }
 
 async fn the_current_password_oracle_is_throttled_and_audited(backend: Backend) {
@@ -150,7 +196,9 @@ async fn the_current_password_oracle_is_throttled_and_audited(backend: Backend) 
             .api
             .put(app.url("/api/auth/password"))
             .bearer_auth(&token)
-            .json(&json!({ "current_password": "Wrong-Guess-1", "new_password": "New-Password-99" }))
+            .json(
+                &json!({ "current_password": "Wrong-Guess-1", "new_password": "New-Password-99" }),
+            )
             .send()
             .await
             .unwrap();
@@ -161,9 +209,14 @@ async fn the_current_password_oracle_is_throttled_and_audited(backend: Backend) 
     expected.resize(8, 429);
     assert_eq!(statuses, expected);
     let mut conn = app.db.get().unwrap();
-    let events =
-        portcullis::store::audit::list(&mut conn, Some(&user.id), Some("password_check"), None, 100)
-            .unwrap();
+    let events = portcullis::store::audit::list(
+        &mut conn,
+        Some(&user.id),
+        Some("password_check"),
+        None,
+        100,
+    )
+    .unwrap();
     assert_eq!(events.len(), budget);
 }
 
@@ -177,7 +230,14 @@ async fn ipv6_sources_count_per_slash_64(backend: Backend) {
         assert_eq!(guess(&app, &client, &email, "x", &from).await, 400);
     }
     // Another host of the same /64 is the same source…
-    let status = guess(&app, &client, "other@example.com", "x", "2001:db8:1:2:ffff::1").await;
+    let status = guess(
+        &app,
+        &client,
+        "other@example.com",
+        "x",
+        "2001:db8:1:2:ffff::1",
+    )
+    .await;
     assert_eq!(status, 429);
     // …another /64 is not.
     let status = guess(&app, &client, "other@example.com", "x", "2001:db8:1:3::1").await;
@@ -194,7 +254,10 @@ async fn forged_forwarded_for_shapes_are_not_believed(backend: Backend) {
         let email = format!("port{i}@example.com");
         assert_eq!(guess(&app, &client, &email, "x", &from).await, 400);
     }
-    assert_eq!(guess(&app, &client, "p@example.com", "x", "192.0.2.10").await, 429);
+    assert_eq!(
+        guess(&app, &client, "p@example.com", "x", "192.0.2.10").await,
+        429
+    );
     assert_eq!(
         guess(&app, &client, "p@example.com", "x", "[2001:db8::5]:443").await,
         400
@@ -210,8 +273,18 @@ async fn forged_forwarded_for_shapes_are_not_believed(backend: Backend) {
         let email = format!("forged{i}@example.com");
         assert_eq!(guess(&app, &client, &email, "x", &from).await, 400);
     }
-    let status = guess(&app, &client, "f@example.com", "x", "198.51.100.200, unknown").await;
-    assert_eq!(status, 429, "the forged entries all counted against the peer");
+    let status = guess(
+        &app,
+        &client,
+        "f@example.com",
+        "x",
+        "198.51.100.200, unknown",
+    )
+    .await;
+    assert_eq!(
+        status, 429,
+        "the forged entries all counted against the peer"
+    );
 }
 
 async fn a_sign_up_flood_leaves_sign_ins_working(backend: Backend) {
@@ -255,7 +328,10 @@ async fn a_sign_up_flood_leaves_sign_ins_working(backend: Backend) {
         created <= app.settings.users.registration_ip_limit as usize,
         "{created} accounts from one address: {flooded:?}"
     );
-    assert!(flooded.iter().all(|s| [201, 429, 503].contains(s)), "{flooded:?}");
+    assert!(
+        flooded.iter().all(|s| [201, 429, 503].contains(s)),
+        "{flooded:?}"
+    );
     let body: Value = app
         .api
         .post(app.url("/api/auth/register"))

@@ -3,10 +3,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
 mod helpers;
 
+mod abuse;
 mod account;
 mod authorize;
 mod bcp;
 mod browser;
+mod browser_csrf;
 mod browser_e2e;
 mod browser_spa;
 mod cli;

@@ -73,7 +73,7 @@ impl ApiError {
         ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "too_many_requests",
-            "too many failed logins from this address; try again later",
+            "too many attempts; try again later",
         )
         .with_retry_after(retry_after)
     }
