@@ -56,12 +56,13 @@ fn sessions_of(app: &TestApp, user_id: &str) -> i64 {
         .unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn cookie_tossing_login_csrf_fails() {
+crate::both_backends!(cookie_tossing_login_csrf_fails);
+
+async fn cookie_tossing_login_csrf_fails(backend: Backend) {
     let Some(session) = browser::start().await else {
         return;
     };
-    let app = spawn_app(Backend::Sqlite).await;
+    let app = spawn_app(backend).await;
     let attacker = app.create_user("attacker@example.com", "guest").await;
 
     // The attacker fetches our login page for a browser cookie and its CSRF token.
