@@ -77,7 +77,10 @@ pub fn take(
             // snapshot was taken: take a slot of it on the next round.
             continue;
         }
-        // No row yet. In a savepoint: on PostgreSQL a failed statement aborts the transaction.
+        // No row yet: a new source or account. Forget a few long-idle ones first, so an attack
+        // from many addresses leaves no unbounded table behind.
+        forget_idle(conn, now)?;
+        // In a savepoint: on PostgreSQL a failed statement aborts the transaction.
         let inserted = conn.transaction(|c| {
             diesel::insert_into(guess_budgets::table)
                 .values((
@@ -99,6 +102,28 @@ pub fn take(
         }
     }
     Err(diesel::result::Error::RollbackTransaction)
+}
+
+/// A budget untouched for this long, and not locked, holds nothing worth keeping (its window
+/// has long closed; only the escalation of a quiet account is forgotten).
+const IDLE_SECS: i64 = 86_400;
+
+/// Deletes up to 100 idle budgets.
+fn forget_idle(conn: &mut DbConnection, now: i64) -> QueryResult<usize> {
+    let idle = guess_budgets::table
+        .select(guess_budgets::key)
+        .filter(guess_budgets::window_start.lt(now - IDLE_SECS))
+        .filter(
+            guess_budgets::locked_until
+                .is_null()
+                .or(guess_budgets::locked_until.lt(now)),
+        )
+        .limit(100);
+    let keys: Vec<String> = idle.load(conn)?;
+    if keys.is_empty() {
+        return Ok(0);
+    }
+    diesel::delete(guess_budgets::table.filter(guess_budgets::key.eq_any(keys))).execute(conn)
 }
 
 /// Gives a slot back (the guess was right, or was never checked).

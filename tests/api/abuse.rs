@@ -16,6 +16,7 @@ crate::both_backends!(
     ipv6_sources_count_per_slash_64,
     forged_forwarded_for_shapes_are_not_believed,
     a_sign_up_flood_leaves_sign_ins_working,
+    idle_budgets_are_forgotten,
 );
 
 /// Behind a trusted loopback proxy: `X-Forwarded-For` names the client.
@@ -344,4 +345,40 @@ async fn a_sign_up_flood_leaves_sign_ins_working(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(body["error"], "too_many_requests", "{body}");
+}
+
+fn budget_rows(app: &TestApp) -> Vec<String> {
+    use diesel::prelude::*;
+    use portcullis::store::schema::guess_budgets;
+    let mut conn = app.db.get().unwrap();
+    guess_budgets::table
+        .select(guess_budgets::key)
+        .load(&mut conn)
+        .unwrap()
+}
+
+async fn idle_budgets_are_forgotten(backend: Backend) {
+    let app = behind_proxy(backend).await;
+    let client = app.password_client();
+    for i in 1..=3 {
+        let from = format!("192.0.2.{i}");
+        let email = format!("idle{i}@example.com");
+        assert_eq!(guess(&app, &client, &email, "x", &from).await, 400);
+    }
+    assert_eq!(
+        budget_rows(&app).len(),
+        6,
+        "a source and an account budget each"
+    );
+    // A day later, a guess from a new address clears the idle budgets it finds.
+    app.clock.advance(86_400 + 1);
+    assert_eq!(
+        guess(&app, &client, "new@example.com", "x", "198.51.100.1").await,
+        400
+    );
+    let left = budget_rows(&app);
+    assert!(
+        left.iter().all(|k| !k.contains("192.0.2.")),
+        "idle source budgets remain: {left:?}"
+    );
 }
