@@ -137,6 +137,9 @@ async fn postgres_outage_answers_503_fast_and_recovers() {
     })
     .await;
     let client = app.service_client();
+    let code_client = app.code_client();
+    let (_, challenge) = crate::web::pkce();
+    let authorize = app.authorize_url(&TestApp::code_request(&code_client, &challenge, "openid"));
     let (answers, _) = burst(&app, &client).await;
     assert!(
         answers.iter().all(|(s, _, _)| [200, 401, 429].contains(s)),
@@ -151,6 +154,18 @@ async fn postgres_outage_answers_503_fast_and_recovers() {
         assert_eq!(body["error"], "temporarily_unavailable", "{body}");
     }
     assert!(longest < Duration::from_secs(5), "took {longest:?}");
+    // An HTML page: the 503 page.
+    let started = Instant::now();
+    let resp = crate::web::browser().get(&authorize).send().await.unwrap();
+    assert_eq!(resp.status(), 503);
+    assert_eq!(resp.headers()["retry-after"], "5");
+    assert_eq!(resp.headers()["content-type"], "text/html; charset=utf-8");
+    assert!(resp
+        .text()
+        .await
+        .unwrap()
+        .contains("Temporarily unavailable"));
+    assert!(started.elapsed() < Duration::from_secs(5));
     let started = Instant::now();
     let resp = app.api.get(app.url("/readyz")).send().await.unwrap();
     assert_eq!(resp.status(), 503);
