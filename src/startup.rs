@@ -46,11 +46,11 @@ impl Application {
             settings.issuer = issuer.as_str().trim_end_matches('/').to_string();
         }
 
-        let (url, pool_size) = (settings.database_url.clone(), settings.pool_size());
+        let (url, limits) = (settings.database_url.clone(), settings.db_limits());
         let secret_now = clock.now();
         let (db, csrf_secret) =
             tokio::task::spawn_blocking(move || -> anyhow::Result<(Db, String)> {
-                let db = Db::open(&url, pool_size)?;
+                let db = Db::open_with(&url, limits)?;
                 db.migrate()?;
                 let fresh = crate::tokens::secret::new_secret()?;
                 let mut conn = db.get()?;
@@ -117,6 +117,11 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The database handle the server uses (tests reach its hooks through it).
+    pub fn db(&self) -> &Db {
+        &self.state.db
     }
 
     /// The issuer in force (with the bound port filled in).

@@ -34,6 +34,12 @@ pub struct Settings {
     /// Connections (and concurrent database tasks) per instance. Default: 2 × cores on SQLite
     /// (its work is CPU-bound; more only adds scheduling tail latency), 10 on PostgreSQL.
     pub database_pool_size: Option<u32>,
+    /// Database jobs that may wait for a connection's thread; beyond it a request is answered
+    /// 503 at once.
+    pub database_queue: u32,
+    /// Longest a database job may wait (queue, then a connection) before the request is
+    /// answered 503; also bounds connecting to the database.
+    pub database_timeout_secs: u64,
     pub keys_dir: PathBuf,
     /// HTTP worker threads; defaults to the number of cores.
     pub workers: Option<usize>,
@@ -61,6 +67,8 @@ impl Default for Settings {
             bind: None,
             database_url: "sqlite://portcullis.db".into(),
             database_pool_size: None,
+            database_queue: 256,
+            database_timeout_secs: 3,
             keys_dir: PathBuf::from("keys"),
             workers: None,
             log_format: LogFormat::Text,
@@ -119,6 +127,15 @@ impl Settings {
             u32::try_from(cores * 2).unwrap_or(4).max(2)
         } else {
             10
+        }
+    }
+
+    /// The pool's limits: size, queue and timeout.
+    pub fn db_limits(&self) -> crate::store::DbLimits {
+        crate::store::DbLimits {
+            pool_size: self.pool_size(),
+            queue: self.database_queue as usize,
+            timeout: std::time::Duration::from_secs(self.database_timeout_secs),
         }
     }
 

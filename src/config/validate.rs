@@ -21,6 +21,12 @@ impl Settings {
         if self.database_pool_size.is_some_and(|n| n == 0 || n > 1000) {
             bail!("database_pool_size must be between 1 and 1000");
         }
+        if !(1..=100_000).contains(&self.database_queue) {
+            bail!("database_queue must be between 1 and 100000");
+        }
+        if !(1..=60).contains(&self.database_timeout_secs) {
+            bail!("database_timeout_secs must be between 1 and 60");
+        }
         if self.workers == Some(0) {
             bail!("workers must be at least 1");
         }

@@ -10,13 +10,15 @@ pub mod authorize;
 pub mod clients;
 pub mod federation;
 pub mod guesses;
+pub mod outage;
 mod pool;
 pub mod schema;
 pub mod server_secrets;
 pub mod sessions;
 pub mod users;
 
-pub use pool::{Db, DbError};
+pub use outage::is_unavailable;
+pub use pool::{Db, DbError, DbLimits};
 
 use anyhow::{bail, Context};
 use diesel::connection::SimpleConnection;

@@ -1,25 +1,74 @@
 //! The r2d2 pool and the one way to use it from async code: `Db::run`, which runs the closure
 //! with a connection on the database threads (one per pooled connection, see `workers`), never
 //! on the async executor.
+//!
+//! Under a database outage nothing piles up: the job queue is bounded (`database_queue`), and a
+//! job that has not got a connection within `database_timeout_secs` of being queued (waiting in
+//! the queue, then for a connection) gives up with [`DbError::Unavailable`], which the HTTP layer
+//! answers 503 with `Retry-After`.
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use diesel::RunQueryDsl;
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, RunQueryDsl};
 
+use super::outage::WriteWatch;
 use super::{DatabaseKind, DbConnection};
 use crate::workers::{WorkerError, Workers};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
-    #[error("no database connection available: {0}")]
-    Pool(#[from] r2d2::Error),
+    /// The database can't take the job now: the queue is full, no connection came in time, or
+    /// the connection failed. Answered 503, never 500.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
     #[error("the database task did not complete: {0}")]
-    Worker(#[from] WorkerError),
+    Worker(WorkerError),
 }
 
-/// The r2d2 connection manager: connects per [`DatabaseKind`], SQLite PRAGMAs applied.
+impl From<r2d2::Error> for DbError {
+    fn from(e: r2d2::Error) -> Self {
+        DbError::Unavailable(format!("no connection: {e}"))
+    }
+}
+
+impl From<WorkerError> for DbError {
+    fn from(e: WorkerError) -> Self {
+        match e {
+            WorkerError::Busy => DbError::Unavailable("the database job queue is full".into()),
+            WorkerError::Lost => DbError::Worker(e),
+        }
+    }
+}
+
+/// How much the pool may hold and wait.
+#[derive(Debug, Clone, Copy)]
+pub struct DbLimits {
+    /// Connections, and database threads.
+    pub pool_size: u32,
+    /// Jobs that may wait for a thread; beyond it a job is refused at once.
+    pub queue: usize,
+    /// Longest a job may wait (queue, then connection checkout) before it gives up.
+    pub timeout: Duration,
+}
+
+impl DbLimits {
+    /// `pool_size` connections with the default queue (256) and timeout (3 s).
+    pub fn with_pool(pool_size: u32) -> DbLimits {
+        DbLimits {
+            pool_size,
+            queue: 256,
+            timeout: Duration::from_secs(3),
+        }
+    }
+}
+
+/// The r2d2 connection manager: connects per [`DatabaseKind`], SQLite PRAGMAs applied, and
+/// watches every connection for a storage that refuses writes.
 pub struct Manager {
     kind: DatabaseKind,
+    refusing_writes: Arc<AtomicBool>,
 }
 
 impl r2d2::ManageConnection for Manager {
@@ -27,7 +76,9 @@ impl r2d2::ManageConnection for Manager {
     type Error = diesel::ConnectionError;
 
     fn connect(&self) -> Result<DbConnection, Self::Error> {
-        self.kind.connect()
+        let mut conn = self.kind.connect()?;
+        conn.set_instrumentation(WriteWatch(self.refusing_writes.clone()));
+        Ok(conn)
     }
 
     fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {
@@ -48,25 +99,47 @@ pub struct Db {
     pool: r2d2::Pool<Manager>,
     kind: Arc<DatabaseKind>,
     workers: Workers,
+    timeout: Duration,
+    /// Raised by [`WriteWatch`] when the storage refuses a write; lowered by [`Db::ping`] once a
+    /// probe write works. While raised, `/readyz` answers 503.
+    refusing_writes: Arc<AtomicBool>,
+    /// Test hook, see [`Db::set_query_only_for_tests`]: 0 never used, 1 on, 2 off.
+    query_only: Arc<AtomicU8>,
 }
 
 impl Db {
-    /// Opens the pool; at least one connection must succeed.
+    /// Opens the pool with the default queue and timeout; at least one connection must succeed.
     pub fn open(url: &str, max_size: u32) -> anyhow::Result<Db> {
+        Db::open_with(url, DbLimits::with_pool(max_size))
+    }
+
+    /// Opens the pool; at least one connection must succeed.
+    pub fn open_with(url: &str, limits: DbLimits) -> anyhow::Result<Db> {
         let kind = DatabaseKind::from_url(url)?;
+        let refusing_writes = Arc::new(AtomicBool::new(false));
         let pool = r2d2::Pool::builder()
-            .max_size(max_size)
+            .max_size(limits.pool_size)
             .min_idle(Some(1))
-            .connection_timeout(Duration::from_secs(5))
+            .connection_timeout(limits.timeout)
             // A network connection can die between uses; a SQLite file connection cannot, so
             // it skips the per-checkout `SELECT 1`.
             .test_on_check_out(matches!(kind, DatabaseKind::Postgres(_)))
-            .build(Manager { kind: kind.clone() })
+            .build(Manager {
+                kind: kind.clone(),
+                refusing_writes: refusing_writes.clone(),
+            })
             .map_err(|e| anyhow::anyhow!("cannot connect to the database: {e}"))?;
         Ok(Db {
             pool,
             kind: Arc::new(kind),
-            workers: Workers::new("portcullis-db", max_size as usize, None)?,
+            workers: Workers::new(
+                "portcullis-db",
+                limits.pool_size as usize,
+                Some(limits.queue.max(1)),
+            )?,
+            timeout: limits.timeout,
+            refusing_writes,
+            query_only: Arc::new(AtomicU8::new(0)),
         })
     }
 
@@ -85,7 +158,9 @@ impl Db {
         Ok(self.pool.get()?)
     }
 
-    /// Runs `f` with a pooled connection on the database threads.
+    /// Runs `f` with a pooled connection on the database threads. Gives up with
+    /// [`DbError::Unavailable`] when the queue is full or no connection is in hand within the
+    /// timeout of the call (queueing included).
     pub async fn run<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
@@ -93,16 +168,46 @@ impl Db {
         E: From<DbError> + Send + 'static,
     {
         let pool = self.pool.clone();
+        let deadline = Instant::now() + self.timeout;
+        let query_only = self.query_only.clone();
         self.workers
-            .run(move || match pool.get() {
-                Ok(mut conn) => f(&mut conn),
-                Err(e) => Err(E::from(DbError::from(e))),
+            .run(move || {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Err(E::from(DbError::Unavailable(
+                        "the job waited too long for a database thread".into(),
+                    )));
+                }
+                match pool.get_timeout(left) {
+                    Ok(mut conn) => {
+                        apply_query_only(&query_only, &mut conn);
+                        f(&mut conn)
+                    }
+                    Err(e) => Err(E::from(DbError::from(e))),
+                }
             })
             .await
             .map_err(DbError::from)?
     }
 
-    /// Readiness: the database answers within `timeout` (and, for SQLite, the file is still there).
+    /// Test hook (SQLite): `PRAGMA query_only` on every connection a job or readiness check
+    /// uses, so writes fail with `SQLITE_READONLY` as they do on a read-only file or a full disk
+    /// (the tests run as root, which ignores file modes). Not a setting; nothing but tests calls
+    /// it, and until it is called it costs one atomic load per job.
+    #[doc(hidden)]
+    pub fn set_query_only_for_tests(&self, on: bool) {
+        self.query_only
+            .store(if on { 1 } else { 2 }, Ordering::Relaxed);
+    }
+
+    /// Whether a write failed because the storage refuses writes and no probe write has worked
+    /// since.
+    pub fn refusing_writes(&self) -> bool {
+        self.refusing_writes.load(Ordering::Relaxed)
+    }
+
+    /// Readiness: the database answers within `timeout` (and, for SQLite, the file is still
+    /// there); after a write was refused, a probe write must work too.
     pub async fn ping(&self, timeout: Duration) -> Result<(), String> {
         if let DatabaseKind::Sqlite(path) = &*self.kind {
             if !std::path::Path::new(path).exists() {
@@ -110,23 +215,146 @@ impl Db {
             }
         }
         let pool = self.pool.clone();
+        let refusing_writes = self.refusing_writes.clone();
+        let query_only = self.query_only.clone();
         let (done, result) = tokio::sync::oneshot::channel();
         // Not through the job queue: readiness must answer even when the queue is long.
         std::thread::spawn(move || {
             let outcome = pool
                 .get_timeout(timeout)
-                .map_err(|e| e.to_string())
+                .map_err(|e| format!("database unreachable: {e}"))
                 .and_then(|mut conn| {
+                    apply_query_only(&query_only, &mut conn);
                     diesel::sql_query("SELECT 1")
                         .execute(&mut *conn)
-                        .map(|_| ())
-                        .map_err(|e| e.to_string())
+                        .map_err(|e| format!("database unreachable: {e}"))?;
+                    if refusing_writes.load(Ordering::Relaxed) {
+                        probe_write(&mut conn)
+                            .map_err(|e| format!("the database refuses writes: {e}"))?;
+                        refusing_writes.store(false, Ordering::Relaxed);
+                        tracing::info!("the database takes writes again");
+                    }
+                    Ok(())
                 });
             let _ = done.send(outcome);
         });
         match result.await {
-            Ok(r) => r.map_err(|e| format!("database unreachable: {e}")),
+            Ok(r) => r,
             Err(_) => Err("database check failed".to_string()),
         }
+    }
+}
+
+/// A write that changes nothing but needs the write lock (SQLite) or a writable transaction
+/// (PostgreSQL), rolled back.
+fn probe_write(conn: &mut DbConnection) -> diesel::QueryResult<()> {
+    let outcome = conn.transaction::<(), diesel::result::Error, _>(|c| {
+        diesel::sql_query("UPDATE login_throttle SET failures = failures WHERE 1 = 0")
+            .execute(c)?;
+        Err(diesel::result::Error::RollbackTransaction)
+    });
+    match outcome {
+        Err(diesel::result::Error::RollbackTransaction) | Ok(()) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+fn apply_query_only(state: &AtomicU8, conn: &mut DbConnection) {
+    let pragma = match state.load(Ordering::Relaxed) {
+        1 => "PRAGMA query_only = ON",
+        2 => "PRAGMA query_only = OFF",
+        _ => return,
+    };
+    if let DbConnection::Sqlite(c) = conn {
+        let _ = c.batch_execute(pragma);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sqlite(limits: DbLimits) -> (tempfile::TempDir, Db) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        (dir, Db::open_with(&url, limits).unwrap())
+    }
+
+    /// Holds the only database thread until the returned sender is dropped or sent to.
+    async fn occupy(db: &Db) -> std::sync::mpsc::Sender<()> {
+        let (gate, wait) = std::sync::mpsc::channel::<()>();
+        let db2 = db.clone();
+        tokio::spawn(async move {
+            db2.run(move |_| Ok::<_, DbError>(wait.recv().is_ok()))
+                .await
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        gate
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_is_unavailable_at_once() {
+        let (_dir, db) = sqlite(DbLimits {
+            pool_size: 1,
+            queue: 1,
+            timeout: Duration::from_secs(3),
+        });
+        let gate = occupy(&db).await;
+        let queued = {
+            let db = db.clone();
+            tokio::spawn(async move { db.run(|_| Ok::<_, DbError>(1)).await })
+        };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let started = Instant::now();
+        let refused = db.run(|_| Ok::<_, DbError>(0)).await;
+        assert!(
+            matches!(refused, Err(DbError::Unavailable(_))),
+            "{refused:?}"
+        );
+        assert!(started.elapsed() < Duration::from_millis(100));
+        gate.send(()).unwrap();
+        assert_eq!(queued.await.unwrap().unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_job_that_cannot_start_in_time_gives_up() {
+        let (_dir, db) = sqlite(DbLimits {
+            pool_size: 1,
+            queue: 8,
+            timeout: Duration::from_millis(300),
+        });
+        let gate = occupy(&db).await;
+        let late = {
+            let db = db.clone();
+            tokio::spawn(async move { db.run(|_| Ok::<_, DbError>(1)).await })
+        };
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        gate.send(()).unwrap();
+        let late = late.await.unwrap();
+        assert!(matches!(late, Err(DbError::Unavailable(_))), "{late:?}");
+        // The queue drained; the next job runs.
+        assert_eq!(db.run(|_| Ok::<_, DbError>(2)).await.unwrap(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_refused_write_makes_ping_fail_until_writes_work() {
+        let (_dir, db) = sqlite(DbLimits::with_pool(2));
+        db.migrate().unwrap();
+        assert_eq!(db.ping(Duration::from_secs(2)).await, Ok(()));
+        db.set_query_only_for_tests(true);
+        let write = db
+            .run(|c| {
+                diesel::sql_query("DELETE FROM login_throttle")
+                    .execute(c)
+                    .map_err(anyhow::Error::from)
+            })
+            .await
+            .unwrap_err();
+        assert!(super::super::outage::is_unavailable(&write), "{write:?}");
+        assert!(db.refusing_writes());
+        assert!(db.ping(Duration::from_secs(2)).await.is_err());
+        db.set_query_only_for_tests(false);
+        assert_eq!(db.ping(Duration::from_secs(2)).await, Ok(()));
+        assert!(!db.refusing_writes());
     }
 }

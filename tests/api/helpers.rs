@@ -148,6 +148,8 @@ pub struct TestApp {
     pub port: u16,
     pub api: reqwest::Client,
     pub db: Db,
+    /// The server's own pool (its test hooks, e.g. `set_query_only_for_tests`).
+    pub app_db: Db,
     pub clock: Arc<ManualClock>,
     pub settings: Settings,
     _keys_dir: TempDir,
@@ -201,6 +203,7 @@ pub async fn spawn_sibling(other: &TestApp) -> TestApp {
         .expect("the sibling builds");
     settings.issuer = app.issuer().to_string();
     let port = app.port();
+    let app_db = app.db().clone();
     let server = tokio::spawn(async move {
         let _ = app.run_until_stopped().await;
     });
@@ -209,6 +212,7 @@ pub async fn spawn_sibling(other: &TestApp) -> TestApp {
         port,
         api: other.api.clone(),
         db: Db::open(&settings.database_url, 2).unwrap(),
+        app_db,
         clock: other.clock.clone(),
         settings,
         _keys_dir: tempfile::tempdir().unwrap(),
@@ -224,6 +228,7 @@ async fn start(mut settings: Settings, test_db: TestDb, keys_dir: TempDir) -> Te
         .expect("the application builds");
     settings.issuer = app.issuer().to_string();
     let port = app.port();
+    let app_db = app.db().clone();
     let server = tokio::spawn(async move {
         let _ = app.run_until_stopped().await;
     });
@@ -237,6 +242,7 @@ async fn start(mut settings: Settings, test_db: TestDb, keys_dir: TempDir) -> Te
             .build()
             .unwrap(),
         db,
+        app_db,
         clock,
         settings,
         _keys_dir: keys_dir,

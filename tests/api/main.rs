@@ -27,6 +27,7 @@ mod keys;
 mod liveness;
 mod logs;
 mod oidc_flow;
+mod outage;
 mod pages;
 mod password_grant;
 mod readme;

@@ -2,7 +2,7 @@
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 
-use super::status_for;
+use super::{status_for, unavailable, UNAVAILABLE_RETRY_AFTER};
 use crate::identity::login::LoginError;
 use crate::identity::users::CreateError;
 use crate::oauth::OAuthError;
@@ -51,7 +51,16 @@ impl ApiError {
         self.extra(|e| e.retry_after = Some(secs))
     }
 
+    /// Our failure (500, cause logged), or 503 with `Retry-After` when the database is unavailable.
     pub fn internal(cause: anyhow::Error) -> ApiError {
+        if unavailable(&cause) {
+            return ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "the service is temporarily unavailable; try again shortly",
+            )
+            .with_retry_after(UNAVAILABLE_RETRY_AFTER);
+        }
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "server_error",

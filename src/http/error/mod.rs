@@ -1,5 +1,9 @@
 //! The one place that maps domain errors to HTTP responses: protocol errors (RFC 6749 JSON)
 //! here, the JSON APIs' `ApiError` in `api.rs`, the HTML pages' `PageError` in `page.rs`.
+//!
+//! An internal error whose cause is an unavailable database (`store::is_unavailable`: queue
+//! full, no connection in time, connection lost, storage refusing writes) is answered 503 with
+//! `Retry-After: 5` in each shape, never 500.
 mod api;
 mod page;
 
@@ -19,6 +23,18 @@ struct ErrorBody<'a> {
     error_description: &'a str,
 }
 
+/// Seconds a client is asked to wait while the database is unavailable.
+pub(super) const UNAVAILABLE_RETRY_AFTER: i64 = 5;
+
+/// The internal error is an unavailable database: 503, and a warning rather than an error log.
+pub(super) fn unavailable(cause: &anyhow::Error) -> bool {
+    let unavailable = crate::store::is_unavailable(cause);
+    if unavailable {
+        tracing::warn!(error = %capped(format_args!("{cause:#}")), "database unavailable");
+    }
+    unavailable
+}
+
 pub(super) fn status_for(code: ErrorCode) -> StatusCode {
     match code {
         ErrorCode::InvalidClient => StatusCode::UNAUTHORIZED,
@@ -35,6 +51,9 @@ impl ResponseError for OAuthError {
             OAuthError::RetryLater {
                 throttled: true, ..
             } => StatusCode::TOO_MANY_REQUESTS,
+            OAuthError::Internal(cause) if crate::store::is_unavailable(cause) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             other => status_for(other.code()),
         }
     }
@@ -72,6 +91,13 @@ impl ResponseError for OAuthError {
                     } else {
                         "the server is busy; try again shortly"
                     },
+                })
+            }
+            OAuthError::Internal(cause) if unavailable(cause) => {
+                resp.insert_header((header::RETRY_AFTER, UNAVAILABLE_RETRY_AFTER.to_string()));
+                resp.json(ErrorBody {
+                    error: "temporarily_unavailable",
+                    error_description: "the service is temporarily unavailable; try again shortly",
                 })
             }
             OAuthError::Internal(cause) => {

@@ -15,6 +15,8 @@ pub struct PageError {
     pub message: String,
     pub link: Option<(String, String)>,
     cause: Option<Box<anyhow::Error>>,
+    /// `Retry-After` of a 503 (seconds).
+    retry_after: i64,
 }
 
 impl PageError {
@@ -25,6 +27,7 @@ impl PageError {
             message: message.into(),
             link: None,
             cause: None,
+            retry_after: 1,
         }
     }
 
@@ -51,7 +54,20 @@ impl PageError {
         self
     }
 
+    /// Our failure (500, cause logged), or a 503 page with `Retry-After` when the database is
+    /// unavailable.
     pub fn internal(cause: anyhow::Error) -> PageError {
+        if super::unavailable(&cause) {
+            return PageError {
+                retry_after: super::UNAVAILABLE_RETRY_AFTER,
+                ..PageError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Temporarily unavailable",
+                    "The service can't complete this right now. Please try again in a few \
+                     seconds.",
+                )
+            };
+        }
         PageError {
             cause: Some(Box::new(cause)),
             ..PageError::new(
@@ -95,8 +111,10 @@ impl ResponseError for PageError {
             },
         );
         if self.status == StatusCode::SERVICE_UNAVAILABLE {
-            resp.headers_mut()
-                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+            resp.headers_mut().insert(
+                header::RETRY_AFTER,
+                header::HeaderValue::from(self.retry_after),
+            );
         }
         resp
     }
