@@ -12,6 +12,8 @@ pub const LOCKOUT: &str = "lockout";
 pub const PASSWORD_CHECK: &str = "password_check";
 pub const TOKEN_ISSUED: &str = "token_issued";
 pub const REFRESH_REUSE: &str = "refresh_reuse_detected";
+/// A retry of the just-rotated refresh token inside the grace window replaced its successor.
+pub const REFRESH_RETRY: &str = "refresh_retry";
 pub const LOGOUT: &str = "logout";
 pub const SESSION_ENDED: &str = "session_ended";
 pub const PASSWORD_CHANGED: &str = "password_changed";

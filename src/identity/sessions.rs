@@ -1,7 +1,8 @@
 //! Sessions and refresh tokens. A login starts a session; refresh tokens belong to a session
-//! and a family. Every refresh rotates the token; presenting a rotated one again (outside the
-//! grace window) revokes its whole family. All of it is decided by the database: the claim of a
-//! token is one conditional UPDATE, so two instances can never both redeem it.
+//! and a family. Every refresh rotates the token; presenting a rotated one again revokes its
+//! whole family, except a retry of the just-rotated token inside the grace window (see `rotate`).
+//! All of it is decided by the database: a rotation holds its session's row lock and claims the
+//! token with one conditional UPDATE, so two instances can never both redeem it.
 use serde_json::json;
 
 use super::audit::{self, Event};
@@ -95,6 +96,7 @@ pub fn issue_refresh_token(
             idle_expires_at: (now + policy.refresh_token_idle_secs).min(session.expires_at),
             rotated_at: None,
             revoked_at: None,
+            parent_id: None,
         },
     )?;
     Ok(NewRefreshToken { token, row_id })
@@ -127,52 +129,119 @@ pub struct Rotated {
     pub token: NewRefreshToken,
 }
 
+/// How long after its successor was issued (in whole seconds of the clock: within the same
+/// second) another presentation of the just-rotated token, whose successor is unused, counts as
+/// a concurrent duplicate of the request that rotated it: `invalid_grant`, nothing revoked. Requests sent
+/// "at once" reach the database milliseconds apart, some after the winner committed.
+pub const DUPLICATE_WINDOW_SECS: i64 = 1;
+
+/// A presented refresh token as it stood before the rotation's transaction began. Read outside
+/// any transaction, so a request that saw the token live and then found it rotated once it held
+/// the session's lock knows it lost a race against a concurrent duplicate (not a replay).
+#[derive(Debug, Clone)]
+pub struct Presented {
+    hash: String,
+    seen: Option<RefreshTokenRow>,
+}
+
+impl Presented {
+    pub fn read(conn: &mut DbConnection, token: &str) -> diesel::QueryResult<Presented> {
+        let hash = secret::hash_secret(token);
+        let seen = sessions::find_refresh_token(conn, &hash)?;
+        Ok(Presented { hash, seen })
+    }
+}
+
 /// Redeems `presented` for `client_id`: retires it and issues its successor in the same family.
+///
+/// Every rotation first locks the token's session row, then re-reads the token, so concurrent
+/// refreshes of one family run one after the other (on any instance) and in one lock order.
+/// - A live token is claimed and gets a successor.
+/// - Within `refresh_reuse_grace_secs`, the family's most recently rotated token whose successor
+///   was never used (a retry after a lost response) revokes that undelivered successor — and with
+///   it the access token issued alongside — and gets a new one: one live token per family. Unless
+///   it is a concurrent duplicate: the token was live when this request read it but rotated once
+///   it held the lock, or the successor is less than `DUPLICATE_WINDOW_SECS` old. Then it lost the
+///   race: `invalid_grant`, nothing revoked.
+/// - Any other rotated token is reuse: the whole family is revoked. With the default grace of 0
+///   (strict, RFC 9700 §4.14.2) that includes the losers of a race and an immediate replay alike:
+///   a duplicate that reaches the database after the winner committed cannot be told from one.
 pub fn rotate(
     conn: &mut DbConnection,
-    presented: &str,
+    presented: &Presented,
     client_id: &str,
     policy: &SessionSettings,
     meta: &RequestMeta,
     now: i64,
 ) -> Result<Rotated, RefreshError> {
-    let hash = secret::hash_secret(presented);
+    let Some(seen) = &presented.seen else {
+        return Err(RefreshError::Invalid("unknown refresh token"));
+    };
+    if seen.client_id != client_id {
+        return Err(RefreshError::Invalid(
+            "the refresh token was issued to another client",
+        ));
+    }
     write_transaction(conn, |c| {
-        // The claim comes first: exactly one caller, on any instance, retires a live token.
-        let claimed = sessions::claim_refresh_token(c, &hash, client_id, now)?;
-        let Some(row) = sessions::find_refresh_token(c, &hash)? else {
+        sessions::lock_session(c, &seen.session_id)?;
+        let Some(row) = sessions::find_refresh_token(c, &presented.hash)? else {
             return Ok(Err(RefreshError::Invalid("unknown refresh token")));
         };
-        if !claimed {
-            if row.client_id != client_id {
+        if row.revoked_at.is_some() {
+            return Ok(Err(RefreshError::Invalid("the refresh token was revoked")));
+        }
+        if now >= row.expires_at || now >= row.idle_expires_at {
+            return Ok(Err(RefreshError::Invalid("the refresh token has expired")));
+        }
+        if let Some(rotated_at) = row.rotated_at {
+            let grace = policy.refresh_reuse_grace_secs;
+            let undelivered = if grace > 0 && now - rotated_at <= grace {
+                sessions::live_successor(c, &row.id)?
+            } else {
+                None
+            };
+            let duplicate = undelivered.as_ref().is_some_and(|s| {
+                seen.rotated_at.is_none() || now - s.created_at < DUPLICATE_WINDOW_SECS
+            });
+            if duplicate {
                 return Ok(Err(RefreshError::Invalid(
-                    "the refresh token was issued to another client",
+                    "the refresh token was redeemed by a concurrent request",
                 )));
             }
-            if row.revoked_at.is_some() {
-                return Ok(Err(RefreshError::Invalid("the refresh token was revoked")));
+            match undelivered {
+                Some(successor) if sessions::revoke_unused(c, &successor.id, now)? => {
+                    audit::record(
+                        c,
+                        Event {
+                            kind: audit::REFRESH_RETRY,
+                            success: true,
+                            user_id: Some(&row.user_id),
+                            client_id: Some(client_id),
+                            meta: Some(meta),
+                            detail: Some(json!({ "family": row.family_id })),
+                        },
+                        now,
+                    )?;
+                }
+                _ => {
+                    let revoked = sessions::revoke_family(c, &row.family_id, now)?;
+                    audit::record(
+                        c,
+                        Event {
+                            kind: audit::REFRESH_REUSE,
+                            success: false,
+                            user_id: Some(&row.user_id),
+                            client_id: Some(client_id),
+                            meta: Some(meta),
+                            detail: Some(json!({ "family": row.family_id, "revoked": revoked })),
+                        },
+                        now,
+                    )?;
+                    return Ok(Err(RefreshError::Reused));
+                }
             }
-            if now >= row.expires_at || now >= row.idle_expires_at {
-                return Ok(Err(RefreshError::Invalid("the refresh token has expired")));
-            }
-            let grace = policy.refresh_reuse_grace_secs;
-            let in_grace = grace > 0 && row.rotated_at.is_some_and(|t| now - t <= grace);
-            if !in_grace {
-                let revoked = sessions::revoke_family(c, &row.family_id, now)?;
-                audit::record(
-                    c,
-                    Event {
-                        kind: audit::REFRESH_REUSE,
-                        success: false,
-                        user_id: Some(&row.user_id),
-                        client_id: Some(client_id),
-                        meta: Some(meta),
-                        detail: Some(json!({ "family": row.family_id, "revoked": revoked })),
-                    },
-                    now,
-                )?;
-                return Ok(Err(RefreshError::Reused));
-            }
+        } else if !sessions::claim_refresh_token(c, &presented.hash, client_id, now)? {
+            return Ok(Err(RefreshError::Invalid("the refresh token was revoked")));
         }
         let session = match sessions::find_session(c, &row.session_id)? {
             Some(s) if s.ended_at.is_none() && s.expires_at > now => s,
@@ -195,6 +264,7 @@ pub fn rotate(
                 idle_expires_at: (now + policy.refresh_token_idle_secs).min(row.expires_at),
                 rotated_at: None,
                 revoked_at: None,
+                parent_id: Some(row.id.clone()),
             },
         )?;
         sessions::touch_session(c, &session.id, now)?;

@@ -138,6 +138,18 @@ pub fn revert_all_migrations(conn: &mut DbConnection) -> anyhow::Result<()> {
     result.map_err(|e| anyhow::anyhow!("reverting migrations: {e}"))
 }
 
+/// Whether PostgreSQL aborted the transaction because of a concurrent one (a serialization
+/// failure, SQLSTATE 40001, or a deadlock, 40P01, which Diesel reports only by its message): the
+/// other transaction went first, and the caller may answer as if this one came after it.
+pub fn is_contention(e: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match e {
+        Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => true,
+        Error::DatabaseError(_, info) => info.message().contains("deadlock detected"),
+        _ => false,
+    }
+}
+
 /// Runs `f` in a transaction that takes the write lock up front. A SQLite transaction that
 /// reads before it writes would otherwise fail with `SQLITE_BUSY_SNAPSHOT` (no busy wait) when
 /// another connection wrote in between; a no-op write as the first statement makes it queue on

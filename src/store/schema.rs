@@ -71,6 +71,7 @@ diesel::table! {
         idle_expires_at -> BigInt,
         rotated_at -> Nullable<BigInt>,
         revoked_at -> Nullable<BigInt>,
+        parent_id -> Nullable<Text>,
     }
 }
 

@@ -41,6 +41,8 @@ pub struct RefreshTokenRow {
     pub idle_expires_at: i64,
     pub rotated_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    /// The token this one was issued in exchange for (`None` for the first of a family).
+    pub parent_id: Option<String>,
 }
 
 pub fn insert_session(conn: &mut DbConnection, row: &SessionRow) -> QueryResult<()> {
@@ -147,6 +149,48 @@ pub fn claim_refresh_token(
             .filter(refresh_tokens::idle_expires_at.gt(now)),
     )
     .set(refresh_tokens::rotated_at.eq(now))
+    .execute(conn)
+    .map(|n| n == 1)
+}
+
+/// Locks a session's row until the transaction ends: every rotation in the session's families
+/// takes this lock first, before touching any refresh-token row, so concurrent refreshes queue
+/// here in one order and cannot deadlock (`end_session` also locks the session row first).
+/// SQLite needs nothing: `write_transaction` already holds the database's write lock.
+pub fn lock_session(conn: &mut DbConnection, id: &str) -> QueryResult<()> {
+    if let DbConnection::Postgres(pg) = conn {
+        sessions::table
+            .find(id)
+            .select(sessions::id)
+            .for_no_key_update()
+            .load::<String>(pg)?;
+    }
+    Ok(())
+}
+
+/// The successor of `parent_id` that was issued but never used (nor revoked), if any.
+pub fn live_successor(
+    conn: &mut DbConnection,
+    parent_id: &str,
+) -> QueryResult<Option<RefreshTokenRow>> {
+    refresh_tokens::table
+        .filter(refresh_tokens::parent_id.eq(parent_id))
+        .filter(refresh_tokens::rotated_at.is_null())
+        .filter(refresh_tokens::revoked_at.is_null())
+        .select(RefreshTokenRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Revokes one token unless it was already used or revoked; `true` when it did.
+pub fn revoke_unused(conn: &mut DbConnection, id: &str, now: i64) -> QueryResult<bool> {
+    diesel::update(
+        refresh_tokens::table
+            .find(id)
+            .filter(refresh_tokens::rotated_at.is_null())
+            .filter(refresh_tokens::revoked_at.is_null()),
+    )
+    .set(refresh_tokens::revoked_at.eq(now))
     .execute(conn)
     .map(|n| n == 1)
 }

@@ -32,6 +32,7 @@ mod pages;
 mod password_grant;
 mod readme;
 mod refresh;
+mod refresh_grace;
 mod secrets;
 mod storage;
 mod token;

@@ -4,22 +4,39 @@ use super::super::{resource, scope, Client, ErrorCode, OAuthError, Params};
 use super::password::token_event;
 use super::user::{self, UserGrant};
 use crate::identity::roles::Roles;
-use crate::identity::sessions::{self, RefreshError};
+use crate::identity::sessions::{self, Presented, RefreshError};
 use crate::identity::users::User;
 use crate::identity::{audit, RequestMeta};
-use crate::store::{users, write_transaction, DbConnection};
+use crate::store::{is_contention, users, write_transaction, DbConnection};
 
 /// Rolls the transaction back (the presented token stays valid) and answers with the error.
 struct Rollback(OAuthError);
 
 impl From<diesel::result::Error> for Rollback {
     fn from(e: diesel::result::Error) -> Self {
-        Rollback(e.into())
+        Rollback(database_error(e))
     }
 }
 
 fn invalid(description: &str) -> OAuthError {
     OAuthError::new(ErrorCode::InvalidGrant, description)
+}
+
+/// A transaction PostgreSQL aborted for a concurrent one (which redeemed the token) lost the
+/// race: `invalid_grant`, like every other loser, never a 500.
+fn database_error(e: diesel::result::Error) -> OAuthError {
+    if is_contention(&e) {
+        tracing::info!("a concurrent refresh of the same token won");
+        return invalid("the refresh token was redeemed by a concurrent request");
+    }
+    e.into()
+}
+
+fn internal(e: anyhow::Error) -> OAuthError {
+    match e.downcast::<diesel::result::Error>() {
+        Ok(db) => database_error(db),
+        Err(other) => OAuthError::Internal(other),
+    }
 }
 
 pub fn grant(
@@ -37,15 +54,18 @@ pub fn grant(
         None => None,
     };
     let audiences = resource::audiences(params.all("resource"), client, ctx.default_audience)?;
+    // Read before the transaction: on SQLite it takes the write lock, behind which a concurrent
+    // duplicate would only ever see the token already rotated.
+    let presented = Presented::read(conn, presented).map_err(database_error)?;
     let result = write_transaction(conn, |c| {
-        let rotated = match sessions::rotate(c, presented, &client.id, ctx.sessions, meta, now) {
+        let rotated = match sessions::rotate(c, &presented, &client.id, ctx.sessions, meta, now) {
             Ok(r) => r,
             // Reuse already revoked the family: that must be committed, so not a rollback.
             Err(RefreshError::Reused) => {
                 return Ok(Err(invalid("the refresh token was already used")))
             }
             Err(RefreshError::Invalid(why)) => return Ok(Err(invalid(why))),
-            Err(RefreshError::Internal(e)) => return Err(Rollback(e.into())),
+            Err(RefreshError::Internal(e)) => return Err(Rollback(internal(e))),
         };
         let user = match users::find(c, &rotated.session.user_id)? {
             Some(row) if !row.disabled => User::from(&row),
