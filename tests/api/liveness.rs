@@ -145,26 +145,12 @@ async fn browser_tokens(app: &TestApp, n: usize) -> Held {
 
 /// What each place says of `token`: userinfo status, account API status, introspection body.
 async fn everywhere(app: &TestApp, rs: &TestClient, token: &str) -> (u16, u16, Value) {
-    let userinfo = app
-        .api
-        .get(app.url("/userinfo"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16();
-    let me = app
-        .api
-        .get(app.url("/api/auth/me"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16();
-    let introspected = introspect(app, rs, token).await;
-    (userinfo, me, introspected)
+    let status = |path: &str| {
+        let request = app.api.get(app.url(path)).bearer_auth(token);
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    let (userinfo, me) = (status("/userinfo").await, status("/api/auth/me").await);
+    (userinfo, me, introspect(app, rs, token).await)
 }
 
 async fn introspect(app: &TestApp, rs: &TestClient, token: &str) -> Value {

@@ -4,7 +4,8 @@ use serde_json::Value;
 
 use crate::both_backends;
 use crate::helpers::{
-    assert_oauth_error, spawn_app, spawn_app_with, spawn_sibling, Backend, PASSWORD,
+    assert_oauth_error, spawn_app, spawn_app_with, spawn_sibling, Backend, TestApp, TestClient,
+    PASSWORD,
 };
 
 both_backends!(
@@ -13,13 +14,55 @@ both_backends!(
     oldest_session_is_ended_beyond_the_limit,
 );
 
-async fn tokens(resp: reqwest::Response) -> Value {
+pub async fn tokens(resp: reqwest::Response) -> Value {
     assert_eq!(resp.status(), 200);
     resp.json().await.unwrap()
 }
 
-fn rt(v: &Value) -> String {
+pub fn rt(v: &Value) -> String {
     v["refresh_token"].as_str().unwrap().to_string()
+}
+
+/// `n` simultaneous refreshes of `token` by `client`, alternating between instances `a` and
+/// `b`: each answer's status and body.
+pub async fn refresh_concurrently(
+    a: &TestApp,
+    b: &TestApp,
+    client: &TestClient,
+    token: &str,
+    n: usize,
+) -> Vec<(u16, Value)> {
+    let tasks: Vec<_> = (0..n)
+        .map(|i| {
+            let url = if i % 2 == 0 {
+                a.url("/token")
+            } else {
+                b.url("/token")
+            };
+            let (http, id, secret, token) = (
+                a.api.clone(),
+                client.id.clone(),
+                client.secret.clone(),
+                token.to_string(),
+            );
+            tokio::spawn(async move {
+                let resp = http
+                    .post(url)
+                    .basic_auth(id, Some(secret))
+                    .form(&[("grant_type", "refresh_token"), ("refresh_token", &token)])
+                    .send()
+                    .await
+                    .unwrap();
+                let status = resp.status().as_u16();
+                (status, resp.json::<Value>().await.unwrap())
+            })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for t in tasks {
+        answers.push(t.await.unwrap());
+    }
+    answers
 }
 
 async fn rotation_and_reuse_revokes_only_that_family(backend: Backend) {
@@ -164,37 +207,11 @@ async fn concurrent_refresh_across_two_instances_on_postgres() {
     let user = a.create_user("race@example.com", "guest").await;
     let first = tokens(a.password_grant(&client, &user.email, PASSWORD).await).await;
     let token = rt(&first);
-    let mut tasks = Vec::new();
-    for i in 0..20 {
-        let url = if i % 2 == 0 {
-            a.url("/token")
-        } else {
-            b.url("/token")
-        };
-        let (http, id, secret, token) = (
-            a.api.clone(),
-            client.id.clone(),
-            client.secret.clone(),
-            token.clone(),
-        );
-        tasks.push(tokio::spawn(async move {
-            http.post(url)
-                .basic_auth(id, Some(secret))
-                .form(&[
-                    ("grant_type", "refresh_token"),
-                    ("refresh_token", token.as_str()),
-                ])
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        }));
-    }
-    let mut statuses = Vec::new();
-    for t in tasks {
-        statuses.push(t.await.unwrap());
-    }
+    let statuses: Vec<u16> = refresh_concurrently(&a, &b, &client, &token, 20)
+        .await
+        .into_iter()
+        .map(|(s, _)| s)
+        .collect();
     assert_eq!(
         statuses.iter().filter(|s| **s == 200).count(),
         1,

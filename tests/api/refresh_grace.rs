@@ -9,6 +9,7 @@ use crate::both_backends;
 use crate::helpers::{
     assert_oauth_error, spawn_app_with, spawn_sibling, Backend, TestApp, TestClient, PASSWORD,
 };
+use crate::refresh::{refresh_concurrently, rt, tokens};
 
 both_backends!(
     strict_immediate_replay_revokes_the_family,
@@ -18,15 +19,6 @@ both_backends!(
     concurrent_duplicates_strict,
     concurrent_duplicates_with_grace,
 );
-
-async fn tokens(resp: reqwest::Response) -> Value {
-    assert_eq!(resp.status(), 200);
-    resp.json().await.unwrap()
-}
-
-fn rt(v: &Value) -> String {
-    v["refresh_token"].as_str().unwrap().to_string()
-}
 
 fn at(v: &Value) -> &str {
     v["access_token"].as_str().unwrap()
@@ -164,35 +156,7 @@ async fn concurrent_duplicates(backend: Backend, grace: i64) {
         if grace == 0 || round == 0 {
             token = rt(&tokens(a.password_grant(&client, &user.email, PASSWORD).await).await);
         }
-        let mut tasks = Vec::new();
-        for i in 0..10 {
-            let url = if i % 2 == 0 {
-                a.url("/token")
-            } else {
-                b.url("/token")
-            };
-            let (http, id, secret, token) = (
-                a.api.clone(),
-                client.id.clone(),
-                client.secret.clone(),
-                token.clone(),
-            );
-            tasks.push(tokio::spawn(async move {
-                let resp = http
-                    .post(url)
-                    .basic_auth(id, Some(secret))
-                    .form(&[("grant_type", "refresh_token"), ("refresh_token", &token)])
-                    .send()
-                    .await
-                    .unwrap();
-                let status = resp.status().as_u16();
-                (status, resp.json::<Value>().await.unwrap())
-            }));
-        }
-        let mut answers = Vec::new();
-        for t in tasks {
-            answers.push(t.await.unwrap());
-        }
+        let answers = refresh_concurrently(&a, &b, &client, &token, 10).await;
         let statuses: Vec<u16> = answers.iter().map(|(s, _)| *s).collect();
         assert_eq!(
             statuses.iter().filter(|s| **s == 200).count(),
