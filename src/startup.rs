@@ -19,6 +19,7 @@ use crate::identity::roles::Roles;
 use crate::oidc;
 use crate::state::AppState;
 use crate::store::Db;
+use crate::tokens::keys::Policy;
 use crate::tokens::KeyStore;
 
 pub struct Application {
@@ -47,27 +48,22 @@ impl Application {
         }
 
         let (url, limits) = (settings.database_url.clone(), settings.db_limits());
-        let secret_now = clock.now();
-        let (db, csrf_secret) =
-            tokio::task::spawn_blocking(move || -> anyhow::Result<(Db, String)> {
+        let kek = crate::tokens::keys::kek::resolve(&settings, true)?;
+        let (policy, legacy_dir) = (Policy::from_settings(&settings), settings.keys_dir.clone());
+        let now = clock.now();
+        let (db, csrf_secret, keys) =
+            tokio::task::spawn_blocking(move || -> anyhow::Result<(Db, String, KeyStore)> {
                 let db = Db::open_with(&url, limits)?;
                 db.migrate()?;
                 let fresh = crate::tokens::secret::new_secret()?;
                 let mut conn = db.get()?;
-                let secret = crate::store::server_secrets::get_or_create(
-                    &mut conn, "csrf", &fresh, secret_now,
-                )?;
-                Ok((db, secret))
+                let secret =
+                    crate::store::server_secrets::get_or_create(&mut conn, "csrf", &fresh, now)?;
+                let keys = KeyStore::open(&mut conn, kek, policy, Some(&legacy_dir), now)
+                    .context("loading the signing keys")?;
+                Ok((db, secret, keys))
             })
             .await??;
-        let (dir, bits, max_ttl, now) = (
-            settings.keys_dir.clone(),
-            settings.keys.rsa_bits,
-            settings.tokens.max_access_token_ttl_secs,
-            clock.now(),
-        );
-        let keys =
-            tokio::task::spawn_blocking(move || KeyStore::open(&dir, bits, max_ttl, now)).await??;
 
         let hasher = Hasher::new(&settings.password)?;
         let roles = Roles::load(settings.users.roles_file.as_deref())?;
@@ -79,7 +75,10 @@ impl Application {
         }
         let proxies = TrustedProxies::new(&settings.trusted_proxies, settings.proxy_header)?;
         let federation = crate::federation::Providers::from_settings(&settings.federation)?;
-        let discovery_json = serde_json::to_string(&oidc::discovery::metadata(&settings.issuer))?;
+        let discovery_json = serde_json::to_string(&oidc::discovery::metadata(
+            &settings.issuer,
+            &settings.keys.algorithms,
+        ))?;
         let workers = settings.worker_count();
         let state = web::Data::new(AppState {
             db,
@@ -141,12 +140,17 @@ impl Application {
 
 async fn reload_keys(state: web::Data<AppState>) {
     let period = Duration::from_secs(state.settings.keys.reload_interval_secs);
-    let mut ticker = tokio::time::interval(period);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
     loop {
+        // Wake at the reload interval, or sooner when a key's status changes before then.
+        let until_change = state
+            .keys
+            .current()
+            .next_change()
+            .map(|t| Duration::from_secs(t.saturating_sub(state.clock.now()).max(0) as u64));
+        let wait = until_change.map_or(period, |d| d.min(period));
         let reason = tokio::select! {
-            _ = ticker.tick() => "timer",
+            _ = tokio::time::sleep(wait) => "timer",
             Some(_) = async {
                 match hangup.as_mut() {
                     Some(s) => s.recv().await,
@@ -155,15 +159,15 @@ async fn reload_keys(state: web::Data<AppState>) {
             } => "SIGHUP",
         };
         let (keys, now) = (state.keys.clone(), state.clock.now());
-        match tokio::task::spawn_blocking(move || keys.reload(now)).await {
-            Ok(Ok(true)) => {
-                tracing::info!(reason, kid = %state.keys.current().signing.kid, "signing keys reloaded")
+        match state.db.run(move |conn| keys.refresh(conn, now)).await {
+            Ok(true) => {
+                let signing = state.keys.current().signing_kids();
+                tracing::info!(reason, ?signing, "signing keys changed")
             }
-            Ok(Ok(false)) => {}
-            Ok(Err(e)) => {
+            Ok(false) => {}
+            Err(e) => {
                 tracing::error!(reason, error = %format!("{e:#}"), "reloading keys failed; keeping the current keys")
             }
-            Err(e) => tracing::error!(error = %e, "the key reload task failed"),
         }
     }
 }

@@ -169,6 +169,7 @@ impl Settings {
                 *s = Some("<redacted>".into());
             }
         };
+        hide(&mut copy.keys.encryption_key);
         hide(&mut copy.federation.google.client_secret);
         hide(&mut copy.federation.github.client_secret);
         for p in copy.federation.oidc.values_mut() {
@@ -196,6 +197,16 @@ impl Settings {
                     self.issuer
                 ));
             }
+        }
+        let postgres = !self.database_url.starts_with("sqlite://");
+        if (postgres || issuer_https) && !crate::tokens::keys::kek::is_explicit(self) {
+            problems.push(
+                "keys.encryption_key (or keys.encryption_key_file) is not set: the key that seals \
+                 the signing keys would be generated into keys_dir, a file every instance must \
+                 then share and that backups must keep apart from the database; set one \
+                 (`openssl rand -base64 32`)"
+                    .to_string(),
+            );
         }
         for (key, url) in self.federation.upstream_urls() {
             let plain = Url::parse(&url).is_ok_and(|u| {

@@ -17,5 +17,10 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
             .json(json!({ "status": "unavailable", "reason": reason }));
     }
     let keys = state.keys.current();
-    HttpResponse::Ok().json(json!({ "status": "ready", "signing_kid": keys.signing.kid }))
+    let default = keys.signer(keys.default_alg()).ok().map(|k| k.kid.clone());
+    HttpResponse::Ok().json(json!({
+        "status": "ready",
+        "signing_kid": default,
+        "signing_kids": keys.signing_kids(),
+    }))
 }

@@ -5,6 +5,7 @@ mod helpers;
 
 mod abuse;
 mod account;
+mod algorithms;
 mod authorize;
 mod bcp;
 mod browser;
@@ -23,7 +24,9 @@ mod federation_flow;
 mod health;
 mod hostile_input;
 mod introspection;
+mod key_helpers;
 mod keys;
+mod keys_shared;
 mod liveness;
 mod logs;
 mod oidc_flow;
