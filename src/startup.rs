@@ -80,6 +80,7 @@ impl Application {
             &settings.keys.algorithms,
         ))?;
         let workers = settings.worker_count();
+        let shutdown_secs = settings.shutdown_timeout_secs;
         let state = web::Data::new(AppState {
             db,
             keys: Arc::new(keys),
@@ -92,10 +93,12 @@ impl Application {
             discovery_json,
             known_origins: http::cors::KnownOrigins::default(),
             csrf_key: http::browser::cookies::CsrfKey::new(&csrf_secret),
+            draining: std::sync::atomic::AtomicBool::new(false),
         });
         let app_state = state.clone();
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(from_fn(http::drain))
                 .wrap(from_fn(http::body_deadline))
                 .wrap(DefaultHeaders::new().add(("X-Content-Type-Options", "nosniff")))
                 .wrap(from_fn(http::access_log::middleware))
@@ -104,7 +107,9 @@ impl Application {
                 .default_service(web::to(http::not_found))
         })
         .workers(workers)
-        .shutdown_timeout(10)
+        // Signals are ours (`run_until_stopped`): draining starts before the listener closes.
+        .disable_signals()
+        .shutdown_timeout(shutdown_secs)
         .listen(listener)?
         .run();
         Ok(Application {
@@ -128,14 +133,52 @@ impl Application {
         &self.state.settings.issuer
     }
 
-    /// Serves until SIGINT/SIGTERM (graceful: in-flight requests finish). Meanwhile re-reads the
-    /// keys directory on SIGHUP and every `keys.reload_interval_secs`.
+    /// Serves until SIGINT/SIGTERM, then drains: the listener closes, every request already
+    /// read is answered (with `Connection: close`, so keep-alive clients go elsewhere), and the
+    /// process goes on for at most `shutdown_timeout_secs`. Meanwhile re-reads the keys on SIGHUP
+    /// and every `keys.reload_interval_secs`.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let reloader = tokio::spawn(reload_keys(self.state.clone()));
+        let stopper = tokio::spawn(stop_on_signal(self.state.clone(), self.server.handle()));
         let result = self.server.await;
         reloader.abort();
+        stopper.abort();
         result.context("the HTTP server failed")
     }
+}
+
+/// How long a stopping server keeps accepting while telling every client to close.
+const DRAIN_NOTICE: Duration = Duration::from_secs(1);
+
+async fn stop_on_signal(state: web::Data<AppState>, handle: actix_web::dev::ServerHandle) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        tracing::error!("cannot listen for SIGTERM/SIGINT; stop the server with SIGKILL");
+        return;
+    };
+    let name = tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
+    };
+    // First a short notice: still accepting, but every answer says `Connection: close` and
+    // `/readyz` says 503, so keep-alive clients and load balancers move away while nothing is
+    // cut. Then the listener closes and connections still idle are closed; requests already
+    // read are answered within `shutdown_timeout_secs`.
+    state
+        .draining
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let notice = DRAIN_NOTICE.min(Duration::from_secs(state.settings.shutdown_timeout_secs) / 2);
+    tracing::info!(
+        signal = name,
+        notice_ms = notice.as_millis() as u64,
+        drain_secs = state.settings.shutdown_timeout_secs,
+        "stopping: answering with Connection: close, then no new connections"
+    );
+    tokio::time::sleep(notice).await;
+    handle.stop(true).await;
 }
 
 async fn reload_keys(state: web::Data<AppState>) {

@@ -58,6 +58,9 @@ pub struct Settings {
     pub trusted_proxies: Vec<String>,
     /// The header the trusted proxies set: `x-forwarded-for` or RFC 7239 `forwarded`.
     pub proxy_header: crate::identity::client_ip::ProxyHeader,
+    /// On SIGTERM/SIGINT: how long requests already read may take to be answered before the
+    /// server exits anyway.
+    pub shutdown_timeout_secs: u64,
 }
 
 impl Default for Settings {
@@ -83,6 +86,7 @@ impl Default for Settings {
             federation: FederationSettings::default(),
             trusted_proxies: Vec::new(),
             proxy_header: Default::default(),
+            shutdown_timeout_secs: 10,
         }
     }
 }

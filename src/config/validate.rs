@@ -44,6 +44,9 @@ impl Settings {
         if !(1..=60).contains(&self.keys.reload_interval_secs) {
             bail!("keys.reload_interval_secs must be between 1 and 60");
         }
+        if !(1..=300).contains(&self.shutdown_timeout_secs) {
+            bail!("shutdown_timeout_secs must be between 1 and 300");
+        }
         let k = &self.keys;
         if k.algorithms.is_empty() {
             bail!("keys.algorithms must name at least one of RS256, ES256, EdDSA");

@@ -11,6 +11,10 @@ pub async fn healthz() -> HttpResponse {
 }
 
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    if state.draining.load(std::sync::atomic::Ordering::Relaxed) {
+        return HttpResponse::ServiceUnavailable()
+            .json(json!({ "status": "unavailable", "reason": "shutting down" }));
+    }
     if let Err(reason) = state.db.ping(Duration::from_secs(2)).await {
         tracing::warn!(%reason, "not ready");
         return HttpResponse::ServiceUnavailable()

@@ -37,6 +37,7 @@ mod readme;
 mod refresh;
 mod refresh_grace;
 mod secrets;
+mod shutdown;
 mod storage;
 mod token;
 mod token_errors;
