@@ -27,6 +27,7 @@ mod introspection;
 mod key_helpers;
 mod keys;
 mod keys_shared;
+mod kill;
 mod liveness;
 mod logs;
 mod oidc_flow;
