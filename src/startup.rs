@@ -75,6 +75,7 @@ impl Application {
         }
         let proxies = TrustedProxies::new(&settings.trusted_proxies, settings.proxy_header)?;
         let federation = crate::federation::Providers::from_settings(&settings.federation)?;
+        let mailer = crate::email::Mailer::start(&settings.email)?;
         let discovery_json = serde_json::to_string(&oidc::discovery::metadata(
             &settings.issuer,
             &settings.keys.algorithms,
@@ -90,6 +91,7 @@ impl Application {
             roles: Arc::new(roles),
             proxies,
             federation: Arc::new(federation),
+            mailer,
             discovery_json,
             known_origins: http::cors::KnownOrigins::default(),
             csrf_key: http::browser::cookies::CsrfKey::new(&csrf_secret),

@@ -19,6 +19,8 @@ pub struct AppState {
     pub proxies: TrustedProxies,
     /// Upstream identity providers (federation).
     pub federation: Arc<crate::federation::Providers>,
+    /// Outgoing mail (disabled without `email.smtp_url`).
+    pub mailer: crate::email::Mailer,
     /// The discovery document, rendered once (the issuer never changes while running).
     pub discovery_json: String,
     /// Every client's allowed web origins, cached briefly (CORS preflights and `/userinfo`).

@@ -24,6 +24,9 @@ pub fn run(
         ConfigCommand::Check => {
             let mut problems = unknown_env.to_vec();
             problems.extend(settings.production_problems());
+            for note in settings.notes() {
+                eprintln!("note: {note}");
+            }
             if problems.is_empty() {
                 super::print_json(&serde_json::json!({ "ok": true }))
             } else {

@@ -13,11 +13,13 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 mod coerce;
+mod email;
 pub mod env;
 mod federation;
 mod sections;
 mod sources;
 mod validate;
+pub use email::EmailSettings;
 pub use federation::*;
 pub use sections::*;
 pub use sources::Loaded;
@@ -54,6 +56,7 @@ pub struct Settings {
     pub api_keys: ApiKeySettings,
     pub http: HttpSettings,
     pub federation: FederationSettings,
+    pub email: EmailSettings,
     /// Peers (IPs or CIDR ranges) whose `X-Forwarded-For` is believed for the client IP.
     pub trusted_proxies: Vec<String>,
     /// The header the trusted proxies set: `x-forwarded-for` or RFC 7239 `forwarded`.
@@ -84,6 +87,7 @@ impl Default for Settings {
             api_keys: ApiKeySettings::default(),
             http: HttpSettings::default(),
             federation: FederationSettings::default(),
+            email: EmailSettings::default(),
             trusted_proxies: Vec::new(),
             proxy_header: Default::default(),
             shutdown_timeout_secs: 10,
@@ -168,6 +172,7 @@ impl Settings {
         copy.database_pool_size = Some(self.pool_size());
         copy.password.hash_threads = Some(self.password.threads());
         copy.database_url = redact_url_password(&copy.database_url);
+        copy.email.redact();
         let hide = |s: &mut Option<String>| {
             if s.is_some() {
                 *s = Some("<redacted>".into());
@@ -224,7 +229,13 @@ impl Settings {
                 ));
             }
         }
+        problems.extend(self.email.problems(self.users.require_verified_email));
         problems
+    }
+
+    /// What `config check` points out without refusing (features that are off).
+    pub fn notes(&self) -> Vec<String> {
+        self.email.notes()
     }
 }
 

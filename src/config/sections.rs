@@ -83,6 +83,8 @@ pub struct UserSettings {
     /// Sign-ups from everywhere per `registration_window_secs`.
     pub registration_global_limit: i32,
     pub registration_window_secs: i64,
+    /// Password sign-ins are refused until the account's email address is verified.
+    pub require_verified_email: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -175,6 +177,7 @@ impl Default for UserSettings {
             registration_ip_limit: 10,
             registration_global_limit: 1000,
             registration_window_secs: 3600,
+            require_verified_email: false,
         }
     }
 }

@@ -136,6 +136,7 @@ impl Settings {
         ] {
             Url::parse(url).with_context(|| format!("federation.github.{key} is not a URL"))?;
         }
+        self.email.validate()?;
         for proxy in &self.trusted_proxies {
             crate::identity::client_ip::parse_net(proxy)?;
         }
