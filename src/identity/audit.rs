@@ -31,6 +31,14 @@ pub const CODE_REPLAY: &str = "code_replay_detected";
 pub const FEDERATED_LOGIN: &str = "federated_login";
 pub const IDENTITY_LINKED: &str = "identity_linked";
 pub const IDENTITY_UNLINKED: &str = "identity_unlinked";
+/// A verification link was sent (success), or asked for and not sent (failure: the reason).
+pub const EMAIL_VERIFICATION_SENT: &str = "email_verification_sent";
+/// A verification link was followed (success), or a bad one presented (failure).
+pub const EMAIL_VERIFIED: &str = "email_verified";
+/// "Forgot password": a reset link was sent (success), or not (failure: the reason).
+pub const PASSWORD_RESET_REQUESTED: &str = "password_reset_requested";
+/// A reset link was used to set a new password (success), or a bad one presented (failure).
+pub const PASSWORD_RESET: &str = "password_reset";
 
 #[derive(Debug, Clone, Default)]
 pub struct Event<'a> {

@@ -6,13 +6,16 @@ pub mod audit;
 pub mod browser;
 pub mod client_ip;
 pub mod email;
+pub mod email_tokens;
 pub mod guesses;
 pub mod login;
 pub mod password;
+pub mod reset;
 pub mod roles;
 pub mod sessions;
 pub mod text;
 pub mod users;
+pub mod verification;
 
 /// Who is asking, for throttling and the audit log.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

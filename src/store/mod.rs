@@ -8,6 +8,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod authorize;
 pub mod clients;
+pub mod email_tokens;
 pub mod federation;
 pub mod guesses;
 pub mod outage;

@@ -249,3 +249,18 @@ pub fn attach_cookie(
         .execute(conn)
         .map(|_| ())
 }
+
+/// Revokes every refresh token of a user still unrevoked (a password reset); returns how many.
+pub fn revoke_user_refresh_tokens(
+    conn: &mut DbConnection,
+    user_id: &str,
+    now: i64,
+) -> QueryResult<usize> {
+    diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::user_id.eq(user_id))
+            .filter(refresh_tokens::revoked_at.is_null()),
+    )
+    .set(refresh_tokens::revoked_at.eq(now))
+    .execute(conn)
+}

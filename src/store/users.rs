@@ -89,6 +89,18 @@ pub fn set_password_hash(
         .map(|n| n > 0)
 }
 
+/// Marks the account's email address verified; `false` when it already was (or no such user).
+pub fn set_email_verified(conn: &mut DbConnection, id: &str, now: i64) -> QueryResult<bool> {
+    diesel::update(
+        users::table
+            .find(id)
+            .filter(users::email_verified.eq(false)),
+    )
+    .set((users::email_verified.eq(true), users::updated_at.eq(now)))
+    .execute(conn)
+    .map(|n| n > 0)
+}
+
 /// Clears failure counters and any lock.
 pub fn clear_failures(conn: &mut DbConnection, id: &str) -> QueryResult<()> {
     diesel::update(users::table.find(id))
