@@ -27,6 +27,10 @@ pub enum UserCommand {
         /// Read the password from standard input (one line).
         #[arg(long)]
         password_stdin: bool,
+        /// The operator vouches for the address: `email_verified` is true from the start
+        /// (otherwise it becomes true when the user follows a verification link).
+        #[arg(long)]
+        email_verified: bool,
     },
     /// List users.
     List,
@@ -66,6 +70,7 @@ pub fn run(settings: &Settings, cmd: UserCommand) -> anyhow::Result<ExitCode> {
             name,
             role,
             password_stdin,
+            email_verified,
         } => {
             let password = read_password(password_stdin)?;
             let new = NewUser {
@@ -73,7 +78,7 @@ pub fn run(settings: &Settings, cmd: UserCommand) -> anyhow::Result<ExitCode> {
                 name,
                 password,
                 role,
-                email_verified: true,
+                email_verified,
             };
             let (email, role) = users::check_new(&new, &roles, settings).map_err(describe)?;
             let hash = Hasher::new(&settings.password)?.hash_blocking(&new.password)?;
@@ -82,10 +87,15 @@ pub fn run(settings: &Settings, cmd: UserCommand) -> anyhow::Result<ExitCode> {
                 name: new.name,
                 role,
                 password_hash: Some(hash),
-                email_verified: true,
+                email_verified,
             };
             let user = users::insert(&mut conn, record, None, now).map_err(describe)?;
-            super::print_json(&json!({ "id": user.id, "email": user.email, "role": user.role }))
+            super::print_json(&json!({
+                "id": user.id,
+                "email": user.email,
+                "role": user.role,
+                "email_verified": user.email_verified,
+            }))
         }
         UserCommand::List => {
             let all: Vec<User> = user_store::list(&mut conn)?

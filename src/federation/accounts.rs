@@ -147,6 +147,23 @@ pub fn complete_link(
         if !link(c, user_id, &identity, &row.email, meta, now)? {
             return Ok(None);
         }
+        // The provider vouched for the address the account has: it is verified now.
+        let same_address = user_store::find(c, user_id)?
+            .is_some_and(|u| u.email_lower == row.email.to_lowercase());
+        if same_address && user_store::set_email_verified(c, user_id, now)? {
+            audit::record(
+                c,
+                Event {
+                    kind: audit::EMAIL_VERIFIED,
+                    success: true,
+                    user_id: Some(user_id),
+                    meta: Some(meta),
+                    detail: Some(json!({ "via": identity.provider })),
+                    ..Event::default()
+                },
+                now,
+            )?;
+        }
         record(c, audit::FEDERATED_LOGIN, user_id, &identity, meta, now)?;
         Ok(Some(row))
     })

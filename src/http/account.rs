@@ -1,5 +1,5 @@
 //! The account JSON API (`/api/auth/*`): register, login, refresh, logout, me, password,
-//! sessions. Tokens come from the built-in first-party client `account`.
+//! sessions; the mail flows are in `email_links`. Tokens come from the built-in first-party client `account`.
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
@@ -14,6 +14,7 @@ use super::token::token_response;
 use crate::identity::audit::{self, Event};
 use crate::identity::password;
 use crate::identity::users::{self, NewUser, User};
+use crate::identity::verification;
 use crate::identity::{login, RequestMeta};
 use crate::oauth::client::account_client;
 use crate::oauth::grants::password::{finish, PasswordEnv};
@@ -50,6 +51,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/logout", web::post().to(logout))
             .route("/me", web::get().to(me))
             .route("/password", web::put().to(sessions::change_password))
+            .route(
+                "/password/forgot",
+                web::post().to(super::email_links::forgot),
+            )
+            .route("/password/reset", web::post().to(super::email_links::reset))
+            .route("/email/verify", web::post().to(super::email_links::verify))
+            .route("/email/resend", web::post().to(super::email_links::resend))
             .route("/sessions", web::get().to(sessions::list_sessions))
             .route("/sessions/{id}", web::delete().to(sessions::end_session))
             .route("/identities", web::get().to(super::identities::list))
@@ -81,6 +89,7 @@ async fn register(
         ));
     }
     let body = body.into_inner();
+    let (meta, now) = (request_meta(&req, &state), state.clock.now());
     let user = users::register(
         &state.db,
         &state.hasher,
@@ -93,10 +102,12 @@ async fn register(
             role: None,
             email_verified: false,
         },
-        request_meta(&req, &state),
-        state.clock.now(),
+        meta.clone(),
+        now,
     )
     .await?;
+    let (db, mailer, issuer) = (&state.db, &state.mailer, &state.settings.issuer);
+    verification::send_after_sign_up(db, mailer, issuer, &user, &meta, now).await;
     Ok(HttpResponse::Created().json(user_json(&user, &state)))
 }
 
@@ -118,7 +129,7 @@ async fn login(
     let user = login::password_login(
         &state.db,
         &state.hasher,
-        &state.settings.lockout,
+        login::LoginRules::of(&state.settings),
         login::Credentials {
             email: &body.email,
             password: &body.password,

@@ -8,6 +8,7 @@ pub mod cors;
 mod deadline;
 mod discovery;
 mod drain;
+mod email_links;
 pub mod error;
 mod form;
 mod health;

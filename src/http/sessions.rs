@@ -10,6 +10,7 @@ use super::bearer::Bearer;
 use super::error::ApiError;
 use super::json::Json;
 use super::meta::request_meta;
+use crate::email::messages;
 use crate::identity::audit;
 use crate::identity::login;
 use crate::identity::password;
@@ -84,6 +85,7 @@ pub async fn change_password(
     if !violations.is_empty() {
         return Err(users::CreateError::WeakPassword(violations).into());
     }
+    let email = user.email.clone();
     let hash = state
         .hasher
         .hash(body.new_password)
@@ -114,6 +116,14 @@ pub async fn change_password(
             .map_err(anyhow::Error::from)
         })
         .await?;
+    if state.mailer.enabled() {
+        match messages::password_changed(&state.settings.issuer, &email, now, false) {
+            Ok(mail) => {
+                state.mailer.send(mail);
+            }
+            Err(e) => tracing::error!(error = %e, "rendering a password-changed mail failed"),
+        }
+    }
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -2,6 +2,8 @@
 //! is hashed (`identity::guesses`: per source, per account, per trusted browser), so the limits
 //! hold across concurrent requests, restarts and instances. Unknown user, wrong password and
 //! disabled accounts all fail the same way and after the same work; a spent budget is a 429.
+//! With `users.require_verified_email`, a right password for an account whose address is not
+//! verified yet is refused as `Unverified` (only someone who knows the password learns it).
 use serde_json::json;
 
 use super::audit::{self, Event};
@@ -9,7 +11,7 @@ use super::guesses::{Guess, GuessFrom, Locked};
 use super::password::{HashError, Hasher};
 use super::users::User;
 use super::RequestMeta;
-use crate::config::LockoutSettings;
+use crate::config::{LockoutSettings, Settings};
 use crate::store::users::{self, UserRow};
 use crate::store::{guesses, write_transaction, Db, DbError};
 
@@ -21,6 +23,9 @@ pub enum LoginError {
     /// Bad credentials, or an account that may not sign in; deliberately one case.
     #[error("invalid credentials")]
     Failed,
+    /// The password is right, but the account's email address must be verified first.
+    #[error("the email address is not verified")]
+    Unverified,
     #[error("password hashing is saturated")]
     Busy,
     #[error(transparent)]
@@ -48,6 +53,23 @@ impl From<HashError> for LoginError {
     }
 }
 
+/// What a password sign-in requires besides the password.
+#[derive(Debug, Clone, Copy)]
+pub struct LoginRules<'a> {
+    pub lockout: &'a LockoutSettings,
+    /// Refuse accounts whose email address is not verified (`users.require_verified_email`).
+    pub require_verified_email: bool,
+}
+
+impl<'a> LoginRules<'a> {
+    pub fn of(settings: &'a Settings) -> LoginRules<'a> {
+        LoginRules {
+            lockout: &settings.lockout,
+            require_verified_email: settings.users.require_verified_email,
+        }
+    }
+}
+
 /// An email and password as typed.
 pub struct Credentials<'a> {
     pub email: &'a str,
@@ -61,7 +83,7 @@ pub struct Credentials<'a> {
 pub async fn password_login(
     db: &Db,
     hasher: &Hasher,
-    policy: &LockoutSettings,
+    rules: LoginRules<'_>,
     creds: Credentials<'_>,
     client_id: &str,
     meta: &RequestMeta,
@@ -69,7 +91,11 @@ pub async fn password_login(
     now: i64,
 ) -> Result<User, LoginError> {
     let email = super::users::lookup_form(creds.email);
-    let (policy_c, ip, device_c) = (policy.clone(), meta.ip.clone(), device.map(String::from));
+    let (policy_c, ip, device_c) = (
+        rules.lockout.clone(),
+        meta.ip.clone(),
+        device.map(String::from),
+    );
     // The guess is reserved before anything is hashed (identity::guesses).
     let (row, guess) = db
         .run(move |c| {
@@ -110,6 +136,7 @@ pub async fn password_login(
         None => Some("unknown_user"),
         Some(r) if r.disabled => Some("disabled"),
         Some(_) if !verified.ok => Some("bad_password"),
+        Some(r) if rules.require_verified_email && !r.email_verified => Some(UNVERIFIED),
         Some(_) => None,
     };
     let (meta, client_id) = (meta.clone(), client_id.to_string());
@@ -133,6 +160,16 @@ pub async fn password_login(
                     now,
                 )?;
                 Ok::<_, diesel::result::Error>(Ok(User::from(&row)))
+            }
+            (Some(row), Some(UNVERIFIED)) => {
+                // A right guess: its slots come back; the sign-in waits for the address.
+                guess.succeeded(c)?;
+                audit::record(
+                    c,
+                    login_event(Some(&row.id), &client_id, &meta, false, Some(UNVERIFIED)),
+                    now,
+                )?;
+                Ok(Err(LoginError::Unverified))
             }
             (row, refusal) => {
                 let reason = refusal.unwrap_or("bad_password");
@@ -220,6 +257,9 @@ pub async fn check_password(
     })
     .await
 }
+
+/// The refusal reason of a right password for an unverified address.
+const UNVERIFIED: &str = "email_unverified";
 
 /// The account API's client id, for audit events of password checks.
 const ACCOUNT_CLIENT: &str = "account";

@@ -477,10 +477,13 @@ async fn user_roles_audit_and_token_commands() {
     let created: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(created["email"], "Op@Example.com");
     assert_eq!(created["role"], "admin");
-    run_ok(
-        cli(&["user", "create", "--email", "env@example.com"])
+    // Unverified unless the operator vouches for the address.
+    assert_eq!(created["email_verified"], false);
+    let vouched = run_ok(
+        cli(&["user", "create", "--email", "env@example.com", "--email-verified"])
             .env("PORTCULLIS_PASSWORD", "From-The-Env-2"),
     );
+    assert_eq!(vouched["email_verified"], true);
     let err = run_err(
         cli(&["user", "create", "--email", "weak@example.com"]).env("PORTCULLIS_PASSWORD", "weak"),
     );

@@ -267,7 +267,11 @@ pub async fn submit_link(
     let result = login::password_login(
         &state.db,
         &state.hasher,
-        &state.settings.lockout,
+        // The upstream provider vouched for this address: linking verifies it (not required).
+        login::LoginRules {
+            require_verified_email: false,
+            ..login::LoginRules::of(&state.settings)
+        },
         Credentials {
             email: &link.row.email,
             password: params.get("password").unwrap_or(""),
@@ -280,7 +284,7 @@ pub async fn submit_link(
     .await;
     let user = match result {
         Ok(user) if user.id == link.row.user_id => user,
-        Ok(_) | Err(LoginError::Failed) => {
+        Ok(_) | Err(LoginError::Failed | LoginError::Unverified) => {
             let error = "That password is not right for this account.";
             return Ok(link_page(
                 &state,

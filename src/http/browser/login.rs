@@ -83,7 +83,7 @@ pub async fn submit(
     let result = login::password_login(
         &state.db,
         &state.hasher,
-        &state.settings.lockout,
+        login::LoginRules::of(&state.settings),
         Credentials {
             email: &username,
             password: &password,
@@ -124,6 +124,13 @@ pub async fn submit(
             resp.headers_mut()
                 .insert(header::RETRY_AFTER, header::HeaderValue::from(retry_after));
             return Ok(resp);
+        }
+        Err(LoginError::Unverified) => {
+            let error = "Confirm your email address first: follow the link we sent to it.";
+            let mut page = login_view(&state, &ctx, pending.as_ref(), Some(&username), Some(error));
+            let email: String = url::form_urlencoded::byte_serialize(username.as_bytes()).collect();
+            page.resend_href = Some(format!("/email/resend?email={email}"));
+            return Ok(pages::render(StatusCode::FORBIDDEN, &page));
         }
         Err(LoginError::Busy) => return Err(PageError::busy()),
         Err(LoginError::Internal(e)) => return Err(PageError::internal(e)),
@@ -232,36 +239,49 @@ pub fn login_page(
     status: StatusCode,
     error: Option<&str>,
 ) -> HttpResponse {
+    pages::render(status, &login_view(state, ctx, pending, username, error))
+}
+
+fn login_view(
+    state: &AppState,
+    ctx: &Ctx,
+    pending: Option<&Pending>,
+    username: Option<&str>,
+    error: Option<&str>,
+) -> LoginPage {
     let request = pending.map(|p| p.id.clone());
     let query = request_query(request.as_deref());
     let username = username
         .map(str::to_string)
         .or_else(|| pending.and_then(|p| p.request.login_hint.clone()))
         .unwrap_or_default();
-    pages::render(
-        status,
-        &LoginPage {
-            csrf_token: ctx.browser.csrf_token(),
-            register_href: state
-                .settings
-                .users
-                .registration_enabled
-                .then(|| format!("/register{}", request_query(request.as_deref()))),
-            client_name: pending.map(|p| p.client.name.clone()),
-            request,
-            username,
-            error: error.map(str::to_string),
-            providers: state
-                .federation
-                .enabled()
-                .iter()
-                .map(|p| ProviderButton {
-                    display_name: p.display_name.clone(),
-                    href: format!("/federation/{}/start{query}", p.name),
-                })
-                .collect(),
-        },
-    )
+    LoginPage {
+        csrf_token: ctx.browser.csrf_token(),
+        register_href: state
+            .settings
+            .users
+            .registration_enabled
+            .then(|| format!("/register{query}")),
+        // Only when mail can be sent (a reset link is the only way back in).
+        forgot_href: state
+            .mailer
+            .enabled()
+            .then(|| format!("/password/forgot{query}")),
+        resend_href: None,
+        client_name: pending.map(|p| p.client.name.clone()),
+        request,
+        username,
+        error: error.map(str::to_string),
+        providers: state
+            .federation
+            .enabled()
+            .iter()
+            .map(|p| ProviderButton {
+                display_name: p.display_name.clone(),
+                href: format!("/federation/{}/start{query}", p.name),
+            })
+            .collect(),
+    }
 }
 
 fn signed_in_page(ctx: &Ctx, user: &SignedIn) -> HttpResponse {

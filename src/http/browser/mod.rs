@@ -1,13 +1,15 @@
-//! The browser side: `/authorize`, the login, registration and consent pages, `/logout`, and
-//! the static assets. Handlers parse, call `oauth::authorize` / `identity`, and render.
+//! The browser side: `/authorize`, the login, registration and consent pages, `/logout`, the
+//! password-reset and email-verification pages, and the static assets. Handlers parse, call `oauth::authorize` / `identity`, and render.
 mod assets;
 mod authorize;
 mod consent;
 pub mod cookies;
+mod email_verification;
 mod federation;
 mod login;
 mod logout;
 pub mod pages;
+mod password_reset;
 mod register;
 
 use actix_web::http::{header, Method, StatusCode};
@@ -55,6 +57,29 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::resource("/logout")
             .route(web::get().to(logout::logout))
             .route(web::post().to(logout::logout))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource("/password/forgot")
+            .route(web::get().to(password_reset::show_forgot))
+            .route(web::post().to(password_reset::submit_forgot))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource("/password/reset")
+            .route(web::get().to(password_reset::show_reset))
+            .route(web::post().to(password_reset::submit_reset))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource("/email/verify")
+            .route(web::get().to(email_verification::verify))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource("/email/resend")
+            .route(web::get().to(email_verification::show_resend))
+            .route(web::post().to(email_verification::submit_resend))
             .default_service(web::to(method_not_allowed)),
     )
     .service(

@@ -26,6 +26,10 @@ pub struct LoginPage {
     pub error: Option<String>,
     /// Link to the registration page, when registration is enabled.
     pub register_href: Option<String>,
+    /// "Forgot password?", when mail can be sent.
+    pub forgot_href: Option<String>,
+    /// "Send a new link", after a sign-in refused for an unverified address.
+    pub resend_href: Option<String>,
     pub providers: Vec<ProviderButton>,
 }
 
@@ -63,6 +67,81 @@ pub struct RegisterPage {
     pub rules: Vec<RuleView>,
     pub error: Option<String>,
     pub login_href: String,
+}
+
+/// The policy's rules as shown under a new-password field, marking those `broken` (and, when
+/// some are, the others as met).
+pub fn rule_views(
+    policy: &crate::config::PasswordSettings,
+    broken: &[crate::identity::password::Violation],
+) -> Vec<RuleView> {
+    let mut rules: Vec<RuleView> = crate::identity::password::policy_rules(policy)
+        .into_iter()
+        .map(|r| {
+            let is_broken = broken.iter().any(|b| b.rule == r.rule);
+            RuleView {
+                broken: is_broken,
+                // Rules are only known to be met when the password was checked and failed others.
+                met: !is_broken && !broken.is_empty(),
+                text: capitalized(&r.message),
+            }
+        })
+        .collect();
+    for b in broken {
+        if !rules.iter().any(|r| r.text == capitalized(&b.message)) {
+            rules.push(RuleView {
+                text: capitalized(&b.message),
+                broken: true,
+                met: false,
+            });
+        }
+    }
+    rules
+}
+
+fn capitalized(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// Asking for a link by address: "forgot password", "send a new verification link".
+#[derive(Template)]
+#[template(path = "email_request.html")]
+pub struct EmailRequestPage {
+    pub title: String,
+    pub intro: String,
+    /// Where the form posts, its id and its button.
+    pub action: &'static str,
+    pub form_id: &'static str,
+    pub button: &'static str,
+    pub csrf_token: String,
+    pub request: Option<String>,
+    pub email: String,
+    pub error: Option<String>,
+    pub login_href: String,
+}
+
+/// A new password, from a reset link.
+#[derive(Template)]
+#[template(path = "reset.html")]
+pub struct ResetPage {
+    pub csrf_token: String,
+    pub token: String,
+    pub email: String,
+    pub rules: Vec<RuleView>,
+    pub error: Option<String>,
+}
+
+/// What happened, and a way on ("check your email", "password changed", "email confirmed").
+#[derive(Template)]
+#[template(path = "notice.html")]
+pub struct NoticePage {
+    pub title: String,
+    pub message: String,
+    pub link: Option<(String, String)>,
 }
 
 /// A scope on the consent page.

@@ -1,14 +1,17 @@
 //! The registration page: the password policy shown up front and enforced rule by rule; a new
-//! account is signed in and the pending request continues as after a login.
+//! account gets a verification link by mail (when mail is on) and is signed in, and the pending
+//! request continues as after a login — unless `users.require_verified_email` makes the sign-in
+//! wait for the address.
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::login::{complete_sign_in, load};
-use super::pages::{self, RegisterPage, RuleView};
+use super::pages::{self, NoticePage, RegisterPage};
 use super::{read_params, request_query, Ctx, Pending};
 use crate::http::error::PageError;
-use crate::identity::password::{self, Violation};
+use crate::identity::password::Violation;
 use crate::identity::users::{self, CreateError, NewUser};
+use crate::identity::verification;
 use crate::state::AppState;
 
 fn enabled(state: &AppState) -> Result<(), PageError> {
@@ -156,6 +159,27 @@ pub async fn submit(
         }
         Err(CreateError::Internal(e)) => return Err(PageError::internal(e)),
     };
+    let (db, mailer, issuer) = (&state.db, &state.mailer, &state.settings.issuer);
+    verification::send_after_sign_up(db, mailer, issuer, &user, &ctx.meta, ctx.now).await;
+    if state.settings.users.require_verified_email && !user.email_verified {
+        // Signing in waits for the address (`users.require_verified_email`).
+        let request = pending.as_ref().map(|p| p.id.as_str());
+        return Ok(pages::render(
+            StatusCode::OK,
+            &NoticePage {
+                title: "Confirm your email address".into(),
+                message: format!(
+                    "Your account is ready. We've sent a link to {}: follow it to confirm \
+                     your address, then sign in.",
+                    user.email
+                ),
+                link: Some((
+                    format!("/login{}", request_query(request)),
+                    "Sign in".into(),
+                )),
+            },
+        ));
+    }
     complete_sign_in(&state, &ctx, user, "pwd", pending).await
 }
 
@@ -175,27 +199,7 @@ fn page(
     error: Option<&str>,
     broken: &[Violation],
 ) -> HttpResponse {
-    let mut rules: Vec<RuleView> = password::policy_rules(&state.settings.password)
-        .into_iter()
-        .map(|r| {
-            let is_broken = broken.iter().any(|b| b.rule == r.rule);
-            RuleView {
-                broken: is_broken,
-                // Rules are only known to be met when the password was checked and failed others.
-                met: !is_broken && !broken.is_empty(),
-                text: capitalized(&r.message),
-            }
-        })
-        .collect();
-    for b in broken {
-        if !rules.iter().any(|r| r.text == capitalized(&b.message)) {
-            rules.push(RuleView {
-                text: capitalized(&b.message),
-                broken: true,
-                met: false,
-            });
-        }
-    }
+    let rules = pages::rule_views(&state.settings.password, broken);
     let request = pending.map(|p| p.id.clone());
     pages::render(
         status,
@@ -210,12 +214,4 @@ fn page(
             error: error.map(str::to_string),
         },
     )
-}
-
-fn capitalized(s: &str) -> String {
-    let mut chars = s.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
 }

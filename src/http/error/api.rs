@@ -3,6 +3,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 
 use super::{status_for, unavailable, UNAVAILABLE_RETRY_AFTER};
+use crate::identity::email_tokens::LinkError;
 use crate::identity::login::LoginError;
 use crate::identity::users::CreateError;
 use crate::oauth::OAuthError;
@@ -197,9 +198,36 @@ impl From<LoginError> for ApiError {
                 "invalid_credentials",
                 "invalid email or password",
             ),
+            LoginError::Unverified => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "email_not_verified",
+                "confirm your email address first: follow the link sent to it, or ask for a new \
+                 one at POST /api/auth/email/resend",
+            ),
             LoginError::Throttled { retry_after } => ApiError::throttled(retry_after),
             LoginError::Busy => ApiError::busy(),
             LoginError::Internal(e) => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<LinkError> for ApiError {
+    fn from(e: LinkError) -> Self {
+        match e {
+            LinkError::Disabled => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "email_disabled",
+                "this server sends no email: password reset and email verification are off",
+            ),
+            LinkError::Throttled { retry_after } => ApiError::throttled(retry_after),
+            LinkError::InvalidToken => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_link",
+                "the link is invalid, was already used, or has expired",
+            ),
+            LinkError::WeakPassword(rules) => CreateError::WeakPassword(rules).into(),
+            LinkError::Busy => ApiError::busy(),
+            LinkError::Internal(e) => ApiError::internal(e),
         }
     }
 }

@@ -3,6 +3,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 
 use crate::http::browser::pages::{self, ErrorPage};
+use crate::identity::email_tokens::LinkError;
 use crate::oauth::OAuthError;
 use crate::telemetry::capped;
 
@@ -15,7 +16,7 @@ pub struct PageError {
     pub message: String,
     pub link: Option<(String, String)>,
     cause: Option<Box<anyhow::Error>>,
-    /// `Retry-After` of a 503 (seconds).
+    /// `Retry-After` of a 503 or 429 (seconds).
     retry_after: i64,
 }
 
@@ -87,6 +88,41 @@ impl PageError {
     }
 }
 
+/// The mail flows' failures as pages, where the page itself does not handle them.
+impl From<LinkError> for PageError {
+    fn from(e: LinkError) -> Self {
+        match e {
+            LinkError::Disabled => PageError::new(
+                StatusCode::NOT_FOUND,
+                "Not available here",
+                "This server doesn't send email, so password reset and email confirmation \
+                 aren't available. Ask your administrator for help.",
+            )
+            .with_link("/login", "Back to sign in"),
+            LinkError::Throttled { retry_after } => PageError {
+                retry_after,
+                ..PageError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "Too many requests",
+                    "Too many emails were asked for from your network. Please try again later.",
+                )
+            },
+            LinkError::InvalidToken => PageError::new(
+                StatusCode::BAD_REQUEST,
+                "This link can't be used",
+                "The link is not valid: it was already used, it has expired, or it was copied \
+                 incompletely.",
+            )
+            .with_link("/login", "Back to sign in"),
+            LinkError::WeakPassword(_) => {
+                PageError::bad_request("The new password does not meet the password policy.")
+            }
+            LinkError::Busy => PageError::busy(),
+            LinkError::Internal(e) => PageError::internal(e),
+        }
+    }
+}
+
 impl std::fmt::Display for PageError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}: {}", self.status, self.title)
@@ -110,7 +146,10 @@ impl ResponseError for PageError {
                 link: self.link.clone(),
             },
         );
-        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+        if matches!(
+            self.status,
+            StatusCode::SERVICE_UNAVAILABLE | StatusCode::TOO_MANY_REQUESTS
+        ) {
             resp.headers_mut().insert(
                 header::RETRY_AFTER,
                 header::HeaderValue::from(self.retry_after),

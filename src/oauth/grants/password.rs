@@ -37,7 +37,7 @@ pub async fn grant(
     let user = login::password_login(
         env.db,
         env.hasher,
-        &env.settings.lockout,
+        login::LoginRules::of(env.settings),
         login::Credentials {
             email: &username,
             password: &password,
@@ -134,6 +134,10 @@ pub fn login_error(e: LoginError) -> OAuthError {
         LoginError::Failed => OAuthError::new(
             super::super::ErrorCode::InvalidGrant,
             "invalid username or password",
+        ),
+        LoginError::Unverified => OAuthError::new(
+            super::super::ErrorCode::InvalidGrant,
+            "the account's email address is not verified yet",
         ),
         LoginError::Throttled { retry_after } => OAuthError::RetryLater {
             throttled: true,

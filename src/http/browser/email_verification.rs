@@ -1,0 +1,133 @@
+//! Email verification pages: `/email/verify?token=…` (the mailed link) confirms the address;
+//! `/email/resend` sends a new link to an account not verified yet, answering the same whatever
+//! the address (`identity::verification`).
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use super::pages::{self, EmailRequestPage, NoticePage};
+use super::password_reset::mail_available;
+use super::{read_params, request_query, Ctx};
+use crate::http::error::PageError;
+use crate::identity::email_tokens::{LinkError, Purpose};
+use crate::identity::verification;
+use crate::state::AppState;
+
+/// `GET /email/verify?token=…`: the link is used up and the address verified.
+pub async fn verify(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, PageError> {
+    let params = read_params(&req, payload).await?;
+    let ctx = Ctx::new(&req, &state)?;
+    let token = params.get("token").unwrap_or("");
+    match verification::verify(&state.db, token, &ctx.meta, ctx.now).await {
+        Ok(user) => Ok(pages::render(
+            StatusCode::OK,
+            &NoticePage {
+                title: "Your email address is confirmed".into(),
+                message: format!(
+                    "Thank you: {} is confirmed. You can sign in now.",
+                    user.email
+                ),
+                link: Some(("/login".into(), "Sign in".into())),
+            },
+        )),
+        Err(LinkError::InvalidToken) if state.mailer.enabled() => {
+            Err(PageError::from(LinkError::InvalidToken)
+                .with_link("/email/resend", "Send a new link"))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn show_resend(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, PageError> {
+    mail_available(&state)?;
+    let params = read_params(&req, payload).await?;
+    let ctx = Ctx::new(&req, &state)?;
+    let request = params.get("request").map(str::to_string);
+    let email = params.get("email").unwrap_or("").trim().to_string();
+    let mut resp = resend_page(&ctx, request, &email, StatusCode::OK, None);
+    ctx.browser.set_cookie(&mut resp);
+    Ok(resp)
+}
+
+pub async fn submit_resend(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, PageError> {
+    mail_available(&state)?;
+    let params = read_params(&req, payload).await?;
+    let ctx = Ctx::new(&req, &state)?;
+    if !ctx.check_csrf(params.get("csrf_token")) {
+        return Err(PageError::csrf());
+    }
+    let request = params.get("request").map(str::to_string);
+    let email = params.get("email").unwrap_or("").trim().to_string();
+    if email.is_empty() {
+        let error = Some("Enter the email address of your account.");
+        return Ok(resend_page(
+            &ctx,
+            request,
+            "",
+            StatusCode::BAD_REQUEST,
+            error,
+        ));
+    }
+    verification::resend(
+        &state.db,
+        &state.mailer,
+        &state.settings,
+        &email,
+        &ctx.meta,
+        ctx.now,
+    )
+    .await?;
+    // The same page whether or not the address has an account that needs confirming.
+    Ok(pages::render(
+        StatusCode::OK,
+        &NoticePage {
+            title: "Check your email".into(),
+            message: format!(
+                "If {email} belongs to an account that still needs confirming, we've sent a new \
+                 link to it. The link works once, within {} hours.",
+                Purpose::VerifyEmail.ttl_secs() / 3600
+            ),
+            link: Some((
+                format!("/login{}", request_query(request.as_deref())),
+                "Back to sign in".into(),
+            )),
+        },
+    ))
+}
+
+fn resend_page(
+    ctx: &Ctx,
+    request: Option<String>,
+    email: &str,
+    status: StatusCode,
+    error: Option<&str>,
+) -> HttpResponse {
+    pages::render(
+        status,
+        &EmailRequestPage {
+            title: "Confirm your email address".into(),
+            intro: "Enter the email address of your account, and we'll send you a new link to \
+                    confirm it."
+                .into(),
+            action: "/email/resend",
+            form_id: "resend-form",
+            button: "Send a new link",
+            csrf_token: ctx.browser.csrf_token(),
+            login_href: format!("/login{}", request_query(request.as_deref())),
+            request,
+            email: email.to_string(),
+            error: error.map(str::to_string),
+        },
+    )
+}

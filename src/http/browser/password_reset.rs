@@ -1,0 +1,209 @@
+//! "Forgot password?": `/password/forgot` asks for the address and answers the same whether or
+//! not it has an account; the mailed link opens `/password/reset`, which sets a new password
+//! under the policy (`identity::reset`). Only offered when mail can be sent (else 404).
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use super::pages::{self, EmailRequestPage, NoticePage, ResetPage};
+use super::{read_params, request_query, Ctx};
+use crate::http::error::PageError;
+use crate::identity::email_tokens::{LinkError, Purpose};
+use crate::identity::password::Violation;
+use crate::identity::reset;
+use crate::state::AppState;
+
+/// The pages that send mail exist only when mail can be sent (else 404).
+pub(super) fn mail_available(state: &AppState) -> Result<(), PageError> {
+    if state.mailer.enabled() {
+        Ok(())
+    } else {
+        Err(LinkError::Disabled.into())
+    }
+}
+
+pub async fn show_forgot(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, PageError> {
+    mail_available(&state)?;
+    let params = read_params(&req, payload).await?;
+    let ctx = Ctx::new(&req, &state)?;
+    let request = params.get("request").map(str::to_string);
+    let mut resp = forgot_page(&ctx, request, "", StatusCode::OK, None);
+    ctx.browser.set_cookie(&mut resp);
+    Ok(resp)
+}
+
+pub async fn submit_forgot(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, PageError> {
+    mail_available(&state)?;
+    let params = read_params(&req, payload).await?;
+    let ctx = Ctx::new(&req, &state)?;
+    if !ctx.check_csrf(params.get("csrf_token")) {
+        return Err(PageError::csrf());
+    }
+    let request = params.get("request").map(str::to_string);
+    let email = params.get("email").unwrap_or("").trim().to_string();
+    if email.is_empty() {
+        let error = Some("Enter the email address of your account.");
+        return Ok(forgot_page(
+            &ctx,
+            request,
+            "",
+            StatusCode::BAD_REQUEST,
+            error,
+        ));
+    }
+    let sent = reset::request(
+        &state.db,
+        &state.mailer,
+        &state.settings,
+        &email,
+        &ctx.meta,
+        ctx.now,
+    )
+    .await;
+    match sent {
+        // The same page whether or not the address has an account.
+        Ok(()) => Ok(pages::render(
+            StatusCode::OK,
+            &NoticePage {
+                title: "Check your email".into(),
+                message: format!(
+                    "If an account uses {email}, we've sent a link to it to choose a new \
+                     password. The link works once, within {} minutes.",
+                    Purpose::ResetPassword.ttl_secs() / 60
+                ),
+                link: Some((login_href(request.as_deref()), "Back to sign in".into())),
+            },
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn show_reset(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, PageError> {
+    let params = read_params(&req, payload).await?;
+    let ctx = Ctx::new(&req, &state)?;
+    let token = params.get("token").unwrap_or("").to_string();
+    let email = reset::check(&state.db, &token, ctx.now)
+        .await
+        .map_err(invalid_link)?;
+    let mut resp = reset_page(&state, &ctx, token, email, StatusCode::OK, None, &[]);
+    ctx.browser.set_cookie(&mut resp);
+    Ok(resp)
+}
+
+pub async fn submit_reset(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, PageError> {
+    let params = read_params(&req, payload).await?;
+    let ctx = Ctx::new(&req, &state)?;
+    if !ctx.check_csrf(params.get("csrf_token")) {
+        return Err(PageError::csrf());
+    }
+    let token = params.get("token").unwrap_or("").to_string();
+    let password = params.get("password").unwrap_or("");
+    let result = reset::reset(
+        &state.db,
+        &state.hasher,
+        &state.mailer,
+        &state.settings,
+        &token,
+        password,
+        &ctx.meta,
+        ctx.now,
+    )
+    .await;
+    match result {
+        Ok(_) => Ok(pages::render(
+            StatusCode::OK,
+            &NoticePage {
+                title: "Your password has been changed".into(),
+                message: "Every device that was signed in to your account has been signed out. \
+                          Sign in with your new password."
+                    .into(),
+                link: Some(("/login".into(), "Sign in".into())),
+            },
+        )),
+        Err(LinkError::WeakPassword(broken)) => {
+            let email = reset::check(&state.db, &token, ctx.now)
+                .await
+                .map_err(invalid_link)?;
+            let error = Some("Choose a password that meets every rule below.");
+            let bad = StatusCode::BAD_REQUEST;
+            Ok(reset_page(&state, &ctx, token, email, bad, error, &broken))
+        }
+        Err(e) => Err(invalid_link(e)),
+    }
+}
+
+/// A bad link leads back to asking for a new one.
+fn invalid_link(e: LinkError) -> PageError {
+    match e {
+        LinkError::InvalidToken => {
+            PageError::from(e).with_link("/password/forgot", "Ask for a new link")
+        }
+        other => other.into(),
+    }
+}
+
+fn login_href(request: Option<&str>) -> String {
+    format!("/login{}", request_query(request))
+}
+
+fn forgot_page(
+    ctx: &Ctx,
+    request: Option<String>,
+    email: &str,
+    status: StatusCode,
+    error: Option<&str>,
+) -> HttpResponse {
+    pages::render(
+        status,
+        &EmailRequestPage {
+            title: "Reset your password".into(),
+            intro: "Enter the email address of your account, and we'll send you a link to \
+                    choose a new password."
+                .into(),
+            action: "/password/forgot",
+            form_id: "forgot-form",
+            button: "Send reset link",
+            csrf_token: ctx.browser.csrf_token(),
+            login_href: login_href(request.as_deref()),
+            request,
+            email: email.to_string(),
+            error: error.map(str::to_string),
+        },
+    )
+}
+
+fn reset_page(
+    state: &AppState,
+    ctx: &Ctx,
+    token: String,
+    email: String,
+    status: StatusCode,
+    error: Option<&str>,
+    broken: &[Violation],
+) -> HttpResponse {
+    pages::render(
+        status,
+        &ResetPage {
+            csrf_token: ctx.browser.csrf_token(),
+            token,
+            email,
+            rules: pages::rule_views(&state.settings.password, broken),
+            error: error.map(str::to_string),
+        },
+    )
+}
