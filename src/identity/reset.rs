@@ -111,9 +111,10 @@ pub async fn reset(
     }
     let hash = hasher.hash(new_password.to_string()).await?;
     let (token, meta) = (token.to_string(), meta.clone());
+    // A refusal is committed with its audit event.
     let done = db
         .run(move |c| write_transaction(c, |c| reset_in(c, &token, &hash, &meta, now)))
-        .await?;
+        .await??;
     match messages::password_changed(&settings.issuer, &done.email, now, true) {
         Ok(mail) => {
             mailer.send(mail);
@@ -129,16 +130,17 @@ fn reset_in(
     hash: &str,
     meta: &RequestMeta,
     now: i64,
-) -> Result<Done, LinkError> {
+) -> Result<Result<Done, LinkError>, LinkError> {
     // The link is used up here: of two concurrent resets with one link, one wins.
     let Some(link) = email_tokens::redeem(c, Purpose::ResetPassword, token, now)? else {
-        return Err(LinkError::InvalidToken);
+        refused(c, None, meta, now)?;
+        return Ok(Err(LinkError::InvalidToken));
     };
     let user = match user_store::find(c, &link.user_id)? {
         Some(u) if usable(&u, &link.email) => u,
         _ => {
             refused(c, Some(&link.user_id), meta, now)?;
-            return Err(LinkError::InvalidToken);
+            return Ok(Err(LinkError::InvalidToken));
         }
     };
     user_store::lock_row(c, &user.id)?;
@@ -168,11 +170,11 @@ fn reset_in(
         },
         now,
     )?;
-    Ok(Done {
+    Ok(Ok(Done {
         user_id: user.id,
         email: user.email,
         sessions_ended,
-    })
+    }))
 }
 
 /// Audits a reset refused for its link.

@@ -101,8 +101,9 @@ fn refusal(row: &crate::store::users::UserRow) -> Option<&'static str> {
 /// address the account no longer has.
 pub async fn verify(db: &Db, token: &str, meta: &RequestMeta, now: i64) -> Result<User, LinkError> {
     let (token, meta) = (token.to_string(), meta.clone());
+    // The refusal is committed with its audit event (and the link stays used).
     db.run(move |c| write_transaction(c, |c| verify_in(c, &token, &meta, now)))
-        .await
+        .await?
 }
 
 fn verify_in(
@@ -110,7 +111,7 @@ fn verify_in(
     token: &str,
     meta: &RequestMeta,
     now: i64,
-) -> Result<User, LinkError> {
+) -> Result<Result<User, LinkError>, LinkError> {
     let redeemed = email_tokens::redeem(c, Purpose::VerifyEmail, token, now)?;
     let user = match &redeemed {
         Some(link) => {
@@ -131,8 +132,7 @@ fn verify_in(
             },
             now,
         )?;
-        // A link that was used up here for nothing stays used: it can't be retried anyway.
-        return Err(LinkError::InvalidToken);
+        return Ok(Err(LinkError::InvalidToken));
     };
     user_store::set_email_verified(c, &user.id, now)?;
     token_store::retire(c, &user.id, Purpose::VerifyEmail.as_str(), now)?;
@@ -149,7 +149,7 @@ fn verify_in(
         now,
     )?;
     user.email_verified = true;
-    Ok(User::from(&user))
+    Ok(Ok(User::from(&user)))
 }
 
 fn sent_event<'a>(user_id: &'a str, meta: &'a RequestMeta) -> Event<'a> {

@@ -480,8 +480,14 @@ async fn user_roles_audit_and_token_commands() {
     // Unverified unless the operator vouches for the address.
     assert_eq!(created["email_verified"], false);
     let vouched = run_ok(
-        cli(&["user", "create", "--email", "env@example.com", "--email-verified"])
-            .env("PORTCULLIS_PASSWORD", "From-The-Env-2"),
+        cli(&[
+            "user",
+            "create",
+            "--email",
+            "env@example.com",
+            "--email-verified",
+        ])
+        .env("PORTCULLIS_PASSWORD", "From-The-Env-2"),
     );
     assert_eq!(vouched["email_verified"], true);
     let err = run_err(
