@@ -15,10 +15,12 @@ use url::Url;
 mod coerce;
 pub mod env;
 mod federation;
+mod retention;
 mod sections;
 mod sources;
 mod validate;
 pub use federation::*;
+pub use retention::*;
 pub use sections::*;
 pub use sources::Loaded;
 
@@ -51,6 +53,10 @@ pub struct Settings {
     pub password: PasswordSettings,
     pub lockout: LockoutSettings,
     pub sessions: SessionSettings,
+    /// The purge of dead rows (`purge`).
+    pub purge: PurgeSettings,
+    /// The audit log's retention.
+    pub audit: AuditSettings,
     pub api_keys: ApiKeySettings,
     pub http: HttpSettings,
     pub federation: FederationSettings,
@@ -78,6 +84,8 @@ impl Default for Settings {
             password: PasswordSettings::default(),
             lockout: LockoutSettings::default(),
             sessions: SessionSettings::default(),
+            purge: PurgeSettings::default(),
+            audit: AuditSettings::default(),
             api_keys: ApiKeySettings::default(),
             http: HttpSettings::default(),
             federation: FederationSettings::default(),
