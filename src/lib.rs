@@ -9,6 +9,7 @@ pub mod http;
 pub mod identity;
 pub mod oauth;
 pub mod oidc;
+pub mod purge;
 pub mod startup;
 pub mod state;
 pub mod store;

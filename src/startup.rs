@@ -17,6 +17,7 @@ use crate::identity::client_ip::TrustedProxies;
 use crate::identity::password::Hasher;
 use crate::identity::roles::Roles;
 use crate::oidc;
+use crate::purge;
 use crate::state::AppState;
 use crate::store::Db;
 use crate::tokens::KeyStore;
@@ -93,6 +94,8 @@ impl Application {
             discovery_json,
             known_origins: http::cors::KnownOrigins::default(),
             csrf_key: http::browser::cookies::CsrfKey::new(&csrf_secret),
+            purge: Arc::new(crate::purge::Totals::default()),
+            lease_holder: crate::purge::holder_id("serve")?,
         });
         let app_state = state.clone();
         let server = HttpServer::new(move || {
@@ -129,12 +132,34 @@ impl Application {
         &self.state.settings.issuer
     }
 
+    /// What this server's purges deleted (the task runs every `purge.interval_secs`).
+    pub fn purge_totals(&self) -> Arc<crate::purge::Totals> {
+        self.state.purge.clone()
+    }
+
     /// Serves until SIGINT/SIGTERM (graceful: in-flight requests finish). Meanwhile re-reads the
-    /// keys directory on SIGHUP and every `keys.reload_interval_secs`.
+    /// keys directory on SIGHUP and every `keys.reload_interval_secs`, and purges dead rows every
+    /// `purge.interval_secs` (0: never).
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let reloader = tokio::spawn(reload_keys(self.state.clone()));
+        let purger = match self.state.settings.purge.interval_secs {
+            0 => None,
+            secs => Some(tokio::spawn(purge::task::every(
+                Duration::from_secs(secs),
+                purge::task::Purger {
+                    db: self.state.db.clone(),
+                    clock: self.state.clock.clone(),
+                    policy: purge::Policy::from_settings(&self.state.settings),
+                    holder: self.state.lease_holder.clone(),
+                    totals: self.state.purge.clone(),
+                },
+            ))),
+        };
         let result = self.server.await;
         reloader.abort();
+        if let Some(p) = purger {
+            p.abort();
+        }
         result.context("the HTTP server failed")
     }
 }

@@ -25,4 +25,8 @@ pub struct AppState {
     pub known_origins: crate::http::cors::KnownOrigins,
     /// The server secret CSRF tokens are bound with (from the database: every instance agrees).
     pub csrf_key: crate::http::browser::cookies::CsrfKey,
+    /// What this process's purges deleted (the last run, and since start), for monitoring.
+    pub purge: Arc<crate::purge::Totals>,
+    /// This process's id as the holder of database leases (`store::leases`).
+    pub lease_holder: String,
 }
