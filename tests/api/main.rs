@@ -30,6 +30,8 @@ mod oidc_flow;
 mod outage;
 mod pages;
 mod password_grant;
+mod purge;
+mod purge_lease;
 mod readme;
 mod refresh;
 mod refresh_grace;
