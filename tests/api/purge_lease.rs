@@ -193,7 +193,7 @@ async fn cli_purge_and_migrate_dry_run(backend: Backend) {
     // While another instance holds the lease, the CLI says so and does nothing.
     let store = portcullis::store::Db::open(&db.url, 1).unwrap();
     let far = i64::MAX / 2;
-    assert!(leases::claim(&mut *store.get().unwrap(), LEASE, "server", far - 1, far).unwrap());
+    assert!(leases::claim(&mut store.get().unwrap(), LEASE, "server", far - 1, far).unwrap());
     let out = run_ok(&mut cli(&["purge"]));
     assert_eq!(out["ran"], false, "{out}");
     assert_eq!(out["held_by"], "server");
