@@ -39,5 +39,6 @@ mod secrets;
 mod storage;
 mod token;
 mod token_errors;
+mod upgrade;
 mod verify_live;
 mod web;
