@@ -79,6 +79,15 @@ impl Settings {
         if !(1..=3600).contains(&self.http.body_timeout_secs) {
             bail!("http.body_timeout_secs must be between 1 and 3600");
         }
+        self.metrics_bind_addr()?;
+        if self
+            .metrics
+            .bearer_token
+            .as_ref()
+            .is_some_and(|t| t.trim().is_empty())
+        {
+            bail!("metrics.bearer_token must not be empty (leave it unset for no token)");
+        }
         if self.api_keys.rotation_overlap_secs < 0 {
             bail!("api_keys.rotation_overlap_secs must not be negative");
         }

@@ -18,7 +18,7 @@ pub mod sessions;
 pub mod users;
 
 pub use outage::is_unavailable;
-pub use pool::{Db, DbError, DbLimits};
+pub use pool::{Db, DbError, DbLimits, PoolState};
 
 use anyhow::{bail, Context};
 use diesel::connection::SimpleConnection;
