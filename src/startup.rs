@@ -25,6 +25,8 @@ pub struct Application {
     port: u16,
     server: Server,
     state: web::Data<AppState>,
+    /// The separate `/metrics` server (`metrics.bind`) and its port.
+    metrics_server: Option<(Server, u16)>,
 }
 
 impl Application {
@@ -40,6 +42,7 @@ impl Application {
         let addr = settings.bind_addr()?;
         let listener = TcpListener::bind(addr).with_context(|| format!("binding {addr}"))?;
         let port = listener.local_addr()?.port();
+        let metrics_listener = http::metrics::bind(&settings)?;
         let mut issuer = settings.issuer_url()?;
         if issuer.port() == Some(0) {
             let _ = issuer.set_port(Some(port));
@@ -60,6 +63,8 @@ impl Application {
                 Ok((db, secret))
             })
             .await??;
+        let metrics = crate::metrics::Metrics::new(settings.metrics.enabled)?;
+        let db = db.observe_waits(metrics.db_wait_histogram());
         let (dir, bits, max_ttl, now) = (
             settings.keys_dir.clone(),
             settings.keys.rsa_bits,
@@ -93,8 +98,10 @@ impl Application {
             discovery_json,
             known_origins: http::cors::KnownOrigins::default(),
             csrf_key: http::browser::cookies::CsrfKey::new(&csrf_secret),
+            metrics,
         });
         let app_state = state.clone();
+        let metrics_here = http::metrics::on_main_listener(&state.settings);
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(from_fn(http::body_deadline))
@@ -102,21 +109,31 @@ impl Application {
                 .wrap(from_fn(http::access_log::middleware))
                 .app_data(app_state.clone())
                 .configure(http::configure)
+                .configure(|cfg| http::metrics::configure(cfg, metrics_here))
                 .default_service(web::to(http::not_found))
         })
         .workers(workers)
         .shutdown_timeout(10)
         .listen(listener)?
         .run();
+        let metrics_server = metrics_listener
+            .map(|l| http::metrics::server(l, state.clone()))
+            .transpose()?;
         Ok(Application {
             port,
             server,
             state,
+            metrics_server,
         })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The port of the separate `/metrics` server (`metrics.bind`), if there is one.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics_server.as_ref().map(|(_, port)| *port)
     }
 
     /// The database handle the server uses (tests reach its hooks through it).
@@ -133,7 +150,8 @@ impl Application {
     /// keys directory on SIGHUP and every `keys.reload_interval_secs`.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let reloader = tokio::spawn(reload_keys(self.state.clone()));
-        let result = self.server.await;
+        let metrics = self.metrics_server.map(|(server, _)| server);
+        let result = http::metrics::run_beside(self.server, metrics).await;
         reloader.abort();
         result.context("the HTTP server failed")
     }

@@ -1,4 +1,4 @@
-//! What every handler gets: the pool, the key store, the settings and the clock.
+//! What every handler gets: the pool, the key store, the settings, the clock and the metrics.
 use std::sync::Arc;
 
 use crate::clock::Clock;
@@ -25,4 +25,6 @@ pub struct AppState {
     pub known_origins: crate::http::cors::KnownOrigins,
     /// The server secret CSRF tokens are bound with (from the database: every instance agrees).
     pub csrf_key: crate::http::browser::cookies::CsrfKey,
+    /// This application's metrics registry (`/metrics`); empty when disabled.
+    pub metrics: crate::metrics::Metrics,
 }

@@ -13,6 +13,7 @@ mod health;
 mod identities;
 mod json;
 mod meta;
+pub mod metrics;
 mod resource;
 mod sessions;
 mod token;
