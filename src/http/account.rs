@@ -133,6 +133,7 @@ async fn login(
     let scopes = client.scopes.clone();
     let audience = vec![state.settings.issuer.clone()];
     let tokens = finish(&env, client, user, scopes, audience, &meta, now).await?;
+    crate::metrics::token_issued("password", crate::metrics::signing_alg(&env.keys));
     Ok(token_response(&tokens))
 }
 
@@ -154,6 +155,7 @@ async fn refresh(
         state.roles.clone(),
         state.keys.current(),
     );
+    let alg = crate::metrics::signing_alg(&keys);
     let token = body.into_inner().refresh_token;
     let response = state
         .db
@@ -171,6 +173,7 @@ async fn refresh(
             Ok::<_, crate::oauth::OAuthError>(issued.sign(&keys)?)
         })
         .await?;
+    crate::metrics::token_issued("refresh_token", alg);
     Ok(token_response(&response))
 }
 
