@@ -26,6 +26,7 @@ mod introspection;
 mod keys;
 mod liveness;
 mod logs;
+mod metrics;
 mod oidc_flow;
 mod outage;
 mod pages;
