@@ -25,6 +25,8 @@ pub struct AppState {
     pub known_origins: crate::http::cors::KnownOrigins,
     /// The server secret CSRF tokens are bound with (from the database: every instance agrees).
     pub csrf_key: crate::http::browser::cookies::CsrfKey,
+    /// Set on SIGTERM/SIGINT: every answer from then on closes its connection.
+    pub draining: std::sync::atomic::AtomicBool,
     /// This application's metrics registry (`/metrics`); empty when disabled.
     pub metrics: crate::metrics::Metrics,
 }

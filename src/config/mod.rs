@@ -59,6 +59,9 @@ pub struct Settings {
     pub trusted_proxies: Vec<String>,
     /// The header the trusted proxies set: `x-forwarded-for` or RFC 7239 `forwarded`.
     pub proxy_header: crate::identity::client_ip::ProxyHeader,
+    /// On SIGTERM/SIGINT: how long requests already read may take to be answered before the
+    /// server exits anyway.
+    pub shutdown_timeout_secs: u64,
 }
 
 impl Default for Settings {
@@ -85,6 +88,7 @@ impl Default for Settings {
             federation: FederationSettings::default(),
             trusted_proxies: Vec::new(),
             proxy_header: Default::default(),
+            shutdown_timeout_secs: 10,
         }
     }
 }
@@ -184,6 +188,7 @@ impl Settings {
                 *s = Some("<redacted>".into());
             }
         };
+        hide(&mut copy.keys.encryption_key);
         hide(&mut copy.federation.google.client_secret);
         hide(&mut copy.federation.github.client_secret);
         hide(&mut copy.metrics.bearer_token);
@@ -212,6 +217,16 @@ impl Settings {
                     self.issuer
                 ));
             }
+        }
+        let postgres = !self.database_url.starts_with("sqlite://");
+        if (postgres || issuer_https) && !crate::tokens::keys::kek::is_explicit(self) {
+            problems.push(
+                "keys.encryption_key (or keys.encryption_key_file) is not set: the key that seals \
+                 the signing keys would be generated into keys_dir, a file every instance must \
+                 then share and that backups must keep apart from the database; set one \
+                 (`openssl rand -base64 32`)"
+                    .to_string(),
+            );
         }
         for (key, url) in self.federation.upstream_urls() {
             let plain = Url::parse(&url).is_ok_and(|u| {

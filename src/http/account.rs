@@ -133,7 +133,7 @@ async fn login(
     let scopes = client.scopes.clone();
     let audience = vec![state.settings.issuer.clone()];
     let tokens = finish(&env, client, user, scopes, audience, &meta, now).await?;
-    crate::metrics::token_issued("password", crate::metrics::signing_alg(&env.keys));
+    crate::metrics::token_issued("password", tokens.access_alg.name());
     Ok(token_response(&tokens))
 }
 
@@ -155,7 +155,6 @@ async fn refresh(
         state.roles.clone(),
         state.keys.current(),
     );
-    let alg = crate::metrics::signing_alg(&keys);
     let token = body.into_inner().refresh_token;
     let response = state
         .db
@@ -173,7 +172,7 @@ async fn refresh(
             Ok::<_, crate::oauth::OAuthError>(issued.sign(&keys)?)
         })
         .await?;
-    crate::metrics::token_issued("refresh_token", alg);
+    crate::metrics::token_issued("refresh_token", response.access_alg.name());
     Ok(token_response(&response))
 }
 

@@ -58,6 +58,8 @@ pub fn server(listener: TcpListener, state: web::Data<AppState>) -> std::io::Res
             .default_service(web::to(super::not_found))
     })
     .workers(1)
+    // Stopped by `run_beside` once the main server has drained, so it answers while it drains.
+    .disable_signals()
     .shutdown_timeout(5)
     .listen(listener)?
     .run();
@@ -65,7 +67,7 @@ pub fn server(listener: TcpListener, state: web::Data<AppState>) -> std::io::Res
 }
 
 /// Runs the main server and, when there is one, the metrics server beside it; the metrics
-/// server stops when the main one has.
+/// server stops when the main one has (after its drain).
 pub async fn run_beside(main: Server, metrics: Option<Server>) -> std::io::Result<()> {
     let Some(metrics) = metrics else {
         return main.await;

@@ -43,7 +43,6 @@ async fn issue(
     };
     let meta = meta::request_meta(&req, &state);
     let keys = state.keys.current();
-    let alg = crate::metrics::signing_alg(&keys);
     let (settings, roles, now) = (
         state.settings.clone(),
         state.roles.clone(),
@@ -76,7 +75,7 @@ async fn issue(
             password::grant(&env, client, &params, &meta, now).await?
         }
     };
-    crate::metrics::token_issued(grant_of(&params), alg);
+    crate::metrics::token_issued(grant_of(&params), response.access_alg.name());
     Ok(token_response(&response))
 }
 

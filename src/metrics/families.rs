@@ -112,10 +112,10 @@ impl Families {
             key_age_seconds: IntGaugeVec::new(
                 Opts::new(
                     "portcullis_signing_key_age_seconds",
-                    "Seconds since each published signing key started signing, by kid and \
-                     status (active, retired).",
+                    "Seconds since each published signing key started signing, by kid, \
+                     algorithm and status (active, retired).",
                 ),
-                &["kid", "status"],
+                &["kid", "alg", "status"],
             )?,
             purged_rows: IntCounterVec::new(
                 Opts::new(

@@ -27,7 +27,6 @@ mod scrape;
 use families::Families;
 
 use crate::state::AppState;
-use crate::tokens::KeySet;
 
 /// The application's metrics registry (cheap to clone); empty when metrics are disabled.
 #[derive(Clone, Default)]
@@ -63,7 +62,7 @@ impl Metrics {
         }
     }
 
-    /// An access token issued with `grant`, signed with `alg` (see [`signing_alg`]).
+    /// An access token issued with `grant`, signed with `alg` (`TokenResponse::access_alg`).
     pub fn token_issued(&self, grant: &str, alg: &str) {
         if let Some(f) = &self.0 {
             f.tokens_issued.with_label_values(&[grant, alg]).inc();
@@ -124,12 +123,6 @@ pub fn scope<F: Future>(metrics: Metrics, fut: F) -> impl Future<Output = F::Out
 
 fn with_current(f: impl FnOnce(&Metrics)) {
     let _ = CURRENT.try_with(f);
-}
-
-/// The algorithm tokens signed with `keys` carry. Today every key is RSA and `tokens::sign`
-/// uses RS256; the per-client algorithms (RS256/ES256/EdDSA) will answer from the key here.
-pub fn signing_alg(_keys: &KeySet) -> &'static str {
-    "RS256"
 }
 
 /// See [`Metrics::token_issued`].

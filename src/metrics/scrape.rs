@@ -37,18 +37,19 @@ fn count(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-/// One gauge per published key: seconds since it started signing. Today a key signs from its
-/// creation (the newest file signs); keys no longer published are left out.
+/// One gauge per key that signs or signed and is still published (active, retired): seconds
+/// since it started signing (`signs_from`). Pending keys (published, not signing yet) and
+/// removed ones are left out.
 fn key_ages(gauge: &IntGaugeVec, keys: &KeySet, now: i64) {
     gauge.reset();
     for info in keys.infos() {
         let status = match info.status {
             KeyStatus::Active => "active",
             KeyStatus::Retired => "retired",
-            KeyStatus::Expired => continue,
+            KeyStatus::Scheduled | KeyStatus::Pending | KeyStatus::Removed => continue,
         };
         gauge
-            .with_label_values(&[info.kid.as_str(), status])
-            .set((now - info.created_at).max(0));
+            .with_label_values(&[info.kid.as_str(), info.alg.name(), status])
+            .set((now - info.timeline.signs_from).max(0));
     }
 }

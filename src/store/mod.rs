@@ -15,6 +15,7 @@ mod pool;
 pub mod schema;
 pub mod server_secrets;
 pub mod sessions;
+pub mod signing_keys;
 pub mod users;
 
 pub use outage::is_unavailable;

@@ -4,7 +4,9 @@ use std::sync::Arc;
 
 use portcullis::clock::ManualClock;
 use portcullis::config::Settings;
+use portcullis::oauth::registration::ClientSpec;
 use portcullis::startup::Application;
+use portcullis::tokens::Alg;
 use prometheus_parse::{Scrape, Value as Metric};
 use serde_json::{json, Value};
 
@@ -82,14 +84,29 @@ async fn account_login(app: &TestApp, email: &str, password: &str) -> u16 {
 
 async fn families_after_traffic(backend: Backend) {
     // One failed guess locks the account budget, so a lockout and a throttle happen too.
-    let app = spawn_app_with(backend, |s| s.lockout.account_max_failures = 1).await;
+    let app = spawn_app_with(backend, |s| {
+        s.lockout.account_max_failures = 1;
+        s.keys.algorithms = vec![Alg::RS256, Alg::ES256];
+    })
+    .await;
     let client = app.service_client();
+    let es_client = app.create_client(ClientSpec {
+        name: "es256 service".into(),
+        grant_types: vec!["client_credentials".into()],
+        scopes: vec!["read".into()],
+        token_alg: Some("ES256".into()),
+        ..ClientSpec::default()
+    });
     let user = app.create_user("metrics@example.com", "student").await;
 
     let ok = app
         .token_basic(&client, &[("grant_type", "client_credentials")])
         .await;
     assert_eq!(ok.status(), 200);
+    let es = app
+        .token_basic(&es_client, &[("grant_type", "client_credentials")])
+        .await;
+    assert_eq!(es.status(), 200);
     let bad_secret = app
         .api
         .post(app.url("/token"))
@@ -110,7 +127,7 @@ async fn families_after_traffic(backend: Backend) {
     let s = scrape(&app).await;
 
     // Requests by route pattern and status; unmatched paths share one label.
-    assert_eq!(requests(&s, "POST", "/token", "200"), Some(1.0));
+    assert_eq!(requests(&s, "POST", "/token", "200"), Some(2.0));
     assert_eq!(requests(&s, "POST", "/token", "401"), Some(1.0));
     assert_eq!(requests(&s, "POST", "/token", "400"), Some(1.0));
     assert_eq!(requests(&s, "POST", "/api/auth/login", "200"), Some(1.0));
@@ -127,10 +144,10 @@ async fn families_after_traffic(backend: Backend) {
     let latency = buckets(&s, "portcullis_http_request_duration_seconds", &token_ok);
     assert_eq!(latency.len(), 14, "13 buckets and +Inf: {latency:?}");
     assert_eq!(latency.first().map(|b| b.0), Some(0.0005));
-    assert_eq!(latency.last(), Some(&(f64::INFINITY, 1.0)));
+    assert_eq!(latency.last(), Some(&(f64::INFINITY, 2.0)));
     assert!(latency.windows(2).all(|w| w[0].1 <= w[1].1), "{latency:?}");
     let count = "portcullis_http_request_duration_seconds_count";
-    assert_eq!(value(&s, count, &token_ok), Some(1.0));
+    assert_eq!(value(&s, count, &token_ok), Some(2.0));
     let sum = value(
         &s,
         "portcullis_http_request_duration_seconds_sum",
@@ -143,6 +160,8 @@ async fn families_after_traffic(backend: Backend) {
     let issued = "portcullis_tokens_issued_total";
     let cc = [("grant", "client_credentials"), ("alg", "RS256")];
     assert_eq!(value(&s, issued, &cc), Some(1.0));
+    let cc_es = [("grant", "client_credentials"), ("alg", "ES256")];
+    assert_eq!(value(&s, issued, &cc_es), Some(1.0));
     let pw = [("grant", "password"), ("alg", "RS256")];
     assert_eq!(value(&s, issued, &pw), Some(1.0));
     let errors = "portcullis_token_errors_total";
@@ -189,13 +208,18 @@ async fn families_after_traffic(backend: Backend) {
         .json()
         .await
         .unwrap();
+    let ages = "portcullis_signing_key_age_seconds";
+    for alg in ["RS256", "ES256"] {
+        let kid = ready["signing_kids"][alg].as_str().unwrap();
+        let key = [("kid", kid), ("alg", alg), ("status", "active")];
+        let age = value(&s, ages, &key).unwrap();
+        assert!((0.0..120.0).contains(&age), "{alg}: {age}");
+    }
     let kid = ready["signing_kid"].as_str().unwrap();
-    let key = [("kid", kid), ("status", "active")];
-    let age = value(&s, "portcullis_signing_key_age_seconds", &key).unwrap();
-    assert!((0.0..120.0).contains(&age), "{age}");
+    let key = [("kid", kid), ("alg", "RS256"), ("status", "active")];
     app.clock.advance(3600);
     let later = scrape(&app).await;
-    let aged = value(&later, "portcullis_signing_key_age_seconds", &key).unwrap();
+    let aged = value(&later, ages, &key).unwrap();
     assert!((3600.0..3720.0).contains(&aged), "{aged}");
     // The first scrape is counted like any request.
     assert_eq!(requests(&later, "GET", "/metrics", "200"), Some(1.0));
@@ -266,7 +290,7 @@ async fn a_bearer_token_guards_metrics(backend: Backend) {
 async fn a_separate_listener_serves_metrics_alone(backend: Backend) {
     let test_db = TestDb::new(backend);
     let keys = tempfile::tempdir().unwrap();
-    let settings = Settings {
+    let mut settings = Settings {
         issuer: "http://127.0.0.1:0".into(),
         database_url: test_db.url.clone(),
         database_pool_size: Some(2),
@@ -278,6 +302,9 @@ async fn a_separate_listener_serves_metrics_alone(backend: Backend) {
         },
         ..Settings::default()
     };
+    if backend == Backend::Postgres {
+        settings.keys.encryption_key = Some(crate::key_helpers::TEST_KEK.into());
+    }
     let app = Application::build_with_clock(settings, Arc::new(ManualClock::starting_now()))
         .await
         .unwrap();
