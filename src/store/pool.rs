@@ -117,6 +117,9 @@ pub struct PoolState {
     pub max: u32,
 }
 
+/// The longest r2d2 waits between attempts to reconnect (half of it, see `Db::open_with`).
+const RECONNECT_BOUND: Duration = Duration::from_secs(1);
+
 impl Db {
     /// Opens the pool with the default queue and timeout; at least one connection must succeed.
     pub fn open(url: &str, max_size: u32) -> anyhow::Result<Db> {
@@ -130,15 +133,21 @@ impl Db {
         let pool = r2d2::Pool::builder()
             .max_size(limits.pool_size)
             .min_idle(Some(1))
-            .connection_timeout(limits.timeout)
+            // r2d2 retries a failed connection with a backoff that doubles up to half of this:
+            // kept at 1 s so connections come back within half a second of the database's
+            // return. Every wait for a connection passes its own timeout (`limits.timeout`).
+            .connection_timeout(RECONNECT_BOUND.min(limits.timeout))
             // A network connection can die between uses; a SQLite file connection cannot, so
             // it skips the per-checkout `SELECT 1`.
             .test_on_check_out(matches!(kind, DatabaseKind::Postgres(_)))
-            .build(Manager {
+            .build_unchecked(Manager {
                 kind: kind.clone(),
                 refusing_writes: refusing_writes.clone(),
-            })
-            .map_err(|e| anyhow::anyhow!("cannot connect to the database: {e}"))?;
+            });
+        drop(
+            pool.get_timeout(limits.timeout)
+                .map_err(|e| anyhow::anyhow!("cannot connect to the database: {e}"))?,
+        );
         Ok(Db {
             pool,
             kind: Arc::new(kind),
@@ -176,7 +185,7 @@ impl Db {
 
     /// Applies pending migrations; returns how many ran.
     pub fn migrate(&self) -> anyhow::Result<usize> {
-        let mut conn = self.pool.get()?;
+        let mut conn = self.pool.get_timeout(self.timeout)?;
         super::run_migrations(&mut conn)
     }
 
@@ -186,7 +195,7 @@ impl Db {
 
     /// A connection for synchronous callers (the CLI). Async code uses [`Db::run`].
     pub fn get(&self) -> Result<r2d2::PooledConnection<Manager>, DbError> {
-        Ok(self.pool.get()?)
+        Ok(self.pool.get_timeout(self.timeout)?)
     }
 
     /// Runs `f` with a pooled connection on the database threads. Gives up with
