@@ -7,6 +7,7 @@ pub mod config;
 pub mod federation;
 pub mod http;
 pub mod identity;
+pub mod metrics;
 pub mod oauth;
 pub mod oidc;
 pub mod purge;

@@ -20,12 +20,15 @@ use crate::oidc;
 use crate::purge;
 use crate::state::AppState;
 use crate::store::Db;
+use crate::tokens::keys::Policy;
 use crate::tokens::KeyStore;
 
 pub struct Application {
     port: u16,
     server: Server,
     state: web::Data<AppState>,
+    /// The separate `/metrics` server (`metrics.bind`) and its port.
+    metrics_server: Option<(Server, u16)>,
 }
 
 impl Application {
@@ -41,6 +44,7 @@ impl Application {
         let addr = settings.bind_addr()?;
         let listener = TcpListener::bind(addr).with_context(|| format!("binding {addr}"))?;
         let port = listener.local_addr()?.port();
+        let metrics_listener = http::metrics::bind(&settings)?;
         let mut issuer = settings.issuer_url()?;
         if issuer.port() == Some(0) {
             let _ = issuer.set_port(Some(port));
@@ -48,27 +52,24 @@ impl Application {
         }
 
         let (url, limits) = (settings.database_url.clone(), settings.db_limits());
-        let secret_now = clock.now();
-        let (db, csrf_secret) =
-            tokio::task::spawn_blocking(move || -> anyhow::Result<(Db, String)> {
+        let kek = crate::tokens::keys::kek::resolve(&settings, true)?;
+        let (policy, legacy_dir) = (Policy::from_settings(&settings), settings.keys_dir.clone());
+        let now = clock.now();
+        let (db, csrf_secret, keys) =
+            tokio::task::spawn_blocking(move || -> anyhow::Result<(Db, String, KeyStore)> {
                 let db = Db::open_with(&url, limits)?;
                 db.migrate()?;
                 let fresh = crate::tokens::secret::new_secret()?;
                 let mut conn = db.get()?;
-                let secret = crate::store::server_secrets::get_or_create(
-                    &mut conn, "csrf", &fresh, secret_now,
-                )?;
-                Ok((db, secret))
+                let secret =
+                    crate::store::server_secrets::get_or_create(&mut conn, "csrf", &fresh, now)?;
+                let keys = KeyStore::open(&mut conn, kek, policy, Some(&legacy_dir), now)
+                    .context("loading the signing keys")?;
+                Ok((db, secret, keys))
             })
             .await??;
-        let (dir, bits, max_ttl, now) = (
-            settings.keys_dir.clone(),
-            settings.keys.rsa_bits,
-            settings.tokens.max_access_token_ttl_secs,
-            clock.now(),
-        );
-        let keys =
-            tokio::task::spawn_blocking(move || KeyStore::open(&dir, bits, max_ttl, now)).await??;
+        let metrics = crate::metrics::Metrics::new(settings.metrics.enabled)?;
+        let db = db.observe_waits(metrics.db_wait_histogram());
 
         let hasher = Hasher::new(&settings.password)?;
         let roles = Roles::load(settings.users.roles_file.as_deref())?;
@@ -80,8 +81,12 @@ impl Application {
         }
         let proxies = TrustedProxies::new(&settings.trusted_proxies, settings.proxy_header)?;
         let federation = crate::federation::Providers::from_settings(&settings.federation)?;
-        let discovery_json = serde_json::to_string(&oidc::discovery::metadata(&settings.issuer))?;
+        let discovery_json = serde_json::to_string(&oidc::discovery::metadata(
+            &settings.issuer,
+            &settings.keys.algorithms,
+        ))?;
         let workers = settings.worker_count();
+        let shutdown_secs = settings.shutdown_timeout_secs;
         let state = web::Data::new(AppState {
             db,
             keys: Arc::new(keys),
@@ -96,30 +101,46 @@ impl Application {
             csrf_key: http::browser::cookies::CsrfKey::new(&csrf_secret),
             purge: Arc::new(crate::purge::Totals::default()),
             lease_holder: crate::purge::holder_id("serve")?,
+            draining: std::sync::atomic::AtomicBool::new(false),
+            metrics,
         });
         let app_state = state.clone();
+        let metrics_here = http::metrics::on_main_listener(&state.settings);
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(from_fn(http::drain))
                 .wrap(from_fn(http::body_deadline))
                 .wrap(DefaultHeaders::new().add(("X-Content-Type-Options", "nosniff")))
                 .wrap(from_fn(http::access_log::middleware))
                 .app_data(app_state.clone())
                 .configure(http::configure)
+                .configure(|cfg| http::metrics::configure(cfg, metrics_here))
                 .default_service(web::to(http::not_found))
         })
         .workers(workers)
-        .shutdown_timeout(10)
+        // Signals are ours (`run_until_stopped`): draining starts before the listener closes.
+        .disable_signals()
+        .shutdown_timeout(shutdown_secs)
         .listen(listener)?
         .run();
+        let metrics_server = metrics_listener
+            .map(|l| http::metrics::server(l, state.clone()))
+            .transpose()?;
         Ok(Application {
             port,
             server,
             state,
+            metrics_server,
         })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The port of the separate `/metrics` server (`metrics.bind`), if there is one.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics_server.as_ref().map(|(_, port)| *port)
     }
 
     /// The database handle the server uses (tests reach its hooks through it).
@@ -137,11 +158,14 @@ impl Application {
         self.state.purge.clone()
     }
 
-    /// Serves until SIGINT/SIGTERM (graceful: in-flight requests finish). Meanwhile re-reads the
-    /// keys directory on SIGHUP and every `keys.reload_interval_secs`, and purges dead rows every
-    /// `purge.interval_secs` (0: never).
+    /// Serves until SIGINT/SIGTERM, then drains: the listener closes, every request already
+    /// read is answered (with `Connection: close`, so keep-alive clients go elsewhere), and the
+    /// process goes on for at most `shutdown_timeout_secs`. Meanwhile re-reads the keys on SIGHUP
+    /// and every `keys.reload_interval_secs`, and purges dead rows every `purge.interval_secs`
+    /// (0: never).
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let reloader = tokio::spawn(reload_keys(self.state.clone()));
+        let stopper = tokio::spawn(stop_on_signal(self.state.clone(), self.server.handle()));
         let purger = match self.state.settings.purge.interval_secs {
             0 => None,
             secs => Some(tokio::spawn(purge::task::every(
@@ -152,11 +176,14 @@ impl Application {
                     policy: purge::Policy::from_settings(&self.state.settings),
                     holder: self.state.lease_holder.clone(),
                     totals: self.state.purge.clone(),
+                    metrics: self.state.metrics.clone(),
                 },
             ))),
         };
-        let result = self.server.await;
+        let metrics = self.metrics_server.map(|(server, _)| server);
+        let result = http::metrics::run_beside(self.server, metrics).await;
         reloader.abort();
+        stopper.abort();
         if let Some(p) = purger {
             p.abort();
         }
@@ -164,14 +191,53 @@ impl Application {
     }
 }
 
+/// How long a stopping server keeps accepting while telling every client to close.
+const DRAIN_NOTICE: Duration = Duration::from_secs(1);
+
+async fn stop_on_signal(state: web::Data<AppState>, handle: actix_web::dev::ServerHandle) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        tracing::error!("cannot listen for SIGTERM/SIGINT; stop the server with SIGKILL");
+        return;
+    };
+    let name = tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
+    };
+    // First a short notice: still accepting, but every answer says `Connection: close` and
+    // `/readyz` says 503, so keep-alive clients and load balancers move away while nothing is
+    // cut. Then the listener closes and connections still idle are closed; requests already
+    // read are answered within `shutdown_timeout_secs`.
+    state
+        .draining
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let notice = DRAIN_NOTICE.min(Duration::from_secs(state.settings.shutdown_timeout_secs) / 2);
+    tracing::info!(
+        signal = name,
+        notice_ms = notice.as_millis() as u64,
+        drain_secs = state.settings.shutdown_timeout_secs,
+        "stopping: answering with Connection: close, then no new connections"
+    );
+    tokio::time::sleep(notice).await;
+    handle.stop(true).await;
+}
+
 async fn reload_keys(state: web::Data<AppState>) {
     let period = Duration::from_secs(state.settings.keys.reload_interval_secs);
-    let mut ticker = tokio::time::interval(period);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
     loop {
+        // Wake at the reload interval, or sooner when a key's status changes before then.
+        let until_change = state
+            .keys
+            .current()
+            .next_change()
+            .map(|t| Duration::from_secs(t.saturating_sub(state.clock.now()).max(0) as u64));
+        let wait = until_change.map_or(period, |d| d.min(period));
         let reason = tokio::select! {
-            _ = ticker.tick() => "timer",
+            _ = tokio::time::sleep(wait) => "timer",
             Some(_) = async {
                 match hangup.as_mut() {
                     Some(s) => s.recv().await,
@@ -180,15 +246,15 @@ async fn reload_keys(state: web::Data<AppState>) {
             } => "SIGHUP",
         };
         let (keys, now) = (state.keys.clone(), state.clock.now());
-        match tokio::task::spawn_blocking(move || keys.reload(now)).await {
-            Ok(Ok(true)) => {
-                tracing::info!(reason, kid = %state.keys.current().signing.kid, "signing keys reloaded")
+        match state.db.run(move |conn| keys.refresh(conn, now)).await {
+            Ok(true) => {
+                let signing = state.keys.current().signing_kids();
+                tracing::info!(reason, ?signing, "signing keys changed")
             }
-            Ok(Ok(false)) => {}
-            Ok(Err(e)) => {
+            Ok(false) => {}
+            Err(e) => {
                 tracing::error!(reason, error = %format!("{e:#}"), "reloading keys failed; keeping the current keys")
             }
-            Err(e) => tracing::error!(error = %e, "the key reload task failed"),
         }
     }
 }

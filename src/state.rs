@@ -1,4 +1,4 @@
-//! What every handler gets: the pool, the key store, the settings and the clock.
+//! What every handler gets: the pool, the key store, the settings, the clock and the metrics.
 use std::sync::Arc;
 
 use crate::clock::Clock;
@@ -29,4 +29,8 @@ pub struct AppState {
     pub purge: Arc<crate::purge::Totals>,
     /// This process's id as the holder of database leases (`store::leases`).
     pub lease_holder: String,
+    /// Set on SIGTERM/SIGINT: every answer from then on closes its connection.
+    pub draining: std::sync::atomic::AtomicBool,
+    /// This application's metrics registry (`/metrics`); empty when disabled.
+    pub metrics: crate::metrics::Metrics,
 }

@@ -7,6 +7,7 @@ use crate::config::Settings;
 use crate::identity::audit::Printed;
 use crate::identity::users;
 use crate::store::audit;
+use crate::tokens::keys::Policy;
 use crate::tokens::{self, KeyStore};
 
 pub struct AuditFilter {
@@ -46,10 +47,10 @@ pub fn list(settings: &Settings, f: AuditFilter) -> anyhow::Result<ExitCode> {
 
 /// Verifies a token against the current keys; prints its claims, or the reason and exit 1.
 pub fn verify(settings: &Settings, token: &str) -> anyhow::Result<ExitCode> {
-    let keys = KeyStore::open(
-        &settings.keys_dir,
-        settings.keys.rsa_bits,
-        settings.tokens.max_access_token_ttl_secs,
+    let db = super::database::open(settings, super::Access::Read)?;
+    let keys = KeyStore::verify_only(
+        &mut *db.get()?,
+        Policy::from_settings(settings),
         super::now(),
     )?;
     match tokens::verify_access_token(

@@ -46,6 +46,12 @@ pub enum ClientCommand {
         /// from, beside the origins of the redirect URIs.
         #[arg(long = "web-origin", value_name = "ORIGIN")]
         web_origins: Vec<String>,
+        /// The algorithm of its access tokens (RS256, ES256 or EdDSA; one of keys.algorithms).
+        #[arg(long, value_name = "ALG")]
+        token_alg: Option<String>,
+        /// Its id_token_signed_response_alg (RS256, ES256 or EdDSA; one of keys.algorithms).
+        #[arg(long, value_name = "ALG")]
+        id_token_alg: Option<String>,
     },
     /// Change a client's web origins (CORS); prints the client like `show`.
     Update {
@@ -87,7 +93,22 @@ pub fn run(settings: &Settings, cmd: ClientCommand) -> anyhow::Result<ExitCode> 
             introspect,
             pkce_optional,
             web_origins,
+            token_alg,
+            id_token_alg,
         } => {
+            for (flag, alg) in [
+                ("--token-alg", &token_alg),
+                ("--id-token-alg", &id_token_alg),
+            ] {
+                if let Some(Ok(a)) = alg.as_deref().map(str::parse::<crate::tokens::Alg>) {
+                    if !settings.keys.algorithms.contains(&a) {
+                        anyhow::bail!(
+                            "invalid client: {flag}: {a} is not in keys.algorithms ({:?}); add it there first",
+                            settings.keys.algorithms
+                        );
+                    }
+                }
+            }
             let spec = ClientSpec {
                 name,
                 grant_types: grants,
@@ -101,6 +122,8 @@ pub fn run(settings: &Settings, cmd: ClientCommand) -> anyhow::Result<ExitCode> 
                 can_introspect: introspect,
                 pkce_optional,
                 web_origins,
+                token_alg,
+                id_token_alg,
             };
             let reg = registration::register(
                 &mut conn,
@@ -210,6 +233,8 @@ fn client_json(c: &Client) -> serde_json::Value {
         "can_introspect": c.can_introspect,
         "pkce_required": c.pkce_required,
         "web_origins": c.web_origins,
+        "token_alg": c.access_token_alg,
+        "id_token_signed_response_alg": c.id_token_alg,
         // What CORS answers for: the redirect URIs' origins and the web origins.
         "allowed_origins": origins::allowed_origins(c),
         "created_at": c.created_at,

@@ -59,11 +59,15 @@ pub struct Settings {
     pub audit: AuditSettings,
     pub api_keys: ApiKeySettings,
     pub http: HttpSettings,
+    pub metrics: MetricsSettings,
     pub federation: FederationSettings,
     /// Peers (IPs or CIDR ranges) whose `X-Forwarded-For` is believed for the client IP.
     pub trusted_proxies: Vec<String>,
     /// The header the trusted proxies set: `x-forwarded-for` or RFC 7239 `forwarded`.
     pub proxy_header: crate::identity::client_ip::ProxyHeader,
+    /// On SIGTERM/SIGINT: how long requests already read may take to be answered before the
+    /// server exits anyway.
+    pub shutdown_timeout_secs: u64,
 }
 
 impl Default for Settings {
@@ -88,9 +92,11 @@ impl Default for Settings {
             audit: AuditSettings::default(),
             api_keys: ApiKeySettings::default(),
             http: HttpSettings::default(),
+            metrics: MetricsSettings::default(),
             federation: FederationSettings::default(),
             trusted_proxies: Vec::new(),
             proxy_header: Default::default(),
+            shutdown_timeout_secs: 10,
         }
     }
 }
@@ -123,6 +129,19 @@ impl Settings {
             None => bail!("issuer has no host"),
         };
         Ok(SocketAddr::new(ip, port))
+    }
+
+    /// Where `/metrics` is served apart from the main listener (`metrics.bind`), if anywhere.
+    pub fn metrics_bind_addr(&self) -> anyhow::Result<Option<SocketAddr>> {
+        let Some(b) = &self.metrics.bind else {
+            return Ok(None);
+        };
+        let addr = b
+            .to_socket_addrs()
+            .with_context(|| format!("metrics.bind {b:?} is not host:port"))?
+            .next()
+            .with_context(|| format!("metrics.bind {b:?} does not resolve"))?;
+        Ok(Some(addr))
     }
 
     /// The effective pool size (see `database_pool_size`).
@@ -177,8 +196,10 @@ impl Settings {
                 *s = Some("<redacted>".into());
             }
         };
+        hide(&mut copy.keys.encryption_key);
         hide(&mut copy.federation.google.client_secret);
         hide(&mut copy.federation.github.client_secret);
+        hide(&mut copy.metrics.bearer_token);
         for p in copy.federation.oidc.values_mut() {
             hide(&mut p.client_secret);
         }
@@ -204,6 +225,16 @@ impl Settings {
                     self.issuer
                 ));
             }
+        }
+        let postgres = !self.database_url.starts_with("sqlite://");
+        if (postgres || issuer_https) && !crate::tokens::keys::kek::is_explicit(self) {
+            problems.push(
+                "keys.encryption_key (or keys.encryption_key_file) is not set: the key that seals \
+                 the signing keys would be generated into keys_dir, a file every instance must \
+                 then share and that backups must keep apart from the database; set one \
+                 (`openssl rand -base64 32`)"
+                    .to_string(),
+            );
         }
         for (key, url) in self.federation.upstream_urls() {
             let plain = Url::parse(&url).is_ok_and(|u| {
@@ -268,5 +299,26 @@ mod tests {
         assert!(s.production_problems().is_empty(), "a provider that is off");
         s.keys.rsa_bits = 1024;
         assert!(s.validate().is_err());
+    }
+
+    #[test]
+    fn metrics_settings() {
+        let mut s = Settings::default();
+        assert!(s.metrics.enabled);
+        assert_eq!(s.metrics_bind_addr().unwrap(), None);
+        s.metrics.bind = Some("127.0.0.1:9100".into());
+        assert_eq!(
+            s.metrics_bind_addr().unwrap(),
+            Some("127.0.0.1:9100".parse().unwrap())
+        );
+        s.metrics.bind = Some("nowhere".into());
+        assert!(s.validate().is_err());
+        s.metrics.bind = None;
+        s.metrics.bearer_token = Some(" ".into());
+        assert!(s.validate().is_err());
+        s.metrics.bearer_token = Some("t0ken-for-scrapers".into());
+        assert!(s.validate().is_ok());
+        let shown = s.redacted();
+        assert_eq!(shown["metrics"]["bearer_token"], "<redacted>");
     }
 }

@@ -24,11 +24,24 @@ pub struct TokenSettings {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct KeySettings {
+    /// The algorithms kept published and rotated (RS256, ES256, EdDSA); the first is the
+    /// default for clients that name none.
+    pub algorithms: Vec<crate::tokens::keys::Alg>,
     pub rsa_bits: usize,
-    /// How often a running server re-reads `keys_dir` (it also does on SIGHUP).
+    /// How often a running server re-reads the keys from the database (it also does on SIGHUP).
     pub reload_interval_secs: u64,
     /// `Cache-Control: max-age` of `/jwks.json`.
     pub jwks_max_age_secs: u64,
+    /// How long a new key is published before it signs: more than `reload_interval_secs` plus
+    /// `jwks_max_age_secs`, so every instance and every cached JWKS has it first.
+    pub publish_ahead_secs: i64,
+    /// Automatic rotation: a new key signs this long after the current one started (0: never).
+    pub rotate_every_days: u32,
+    /// The key-encryption key sealing private keys in the database: standard base64 of 32
+    /// bytes (`openssl rand -base64 32`). Required with PostgreSQL; on SQLite, generated into
+    /// `keys_dir/encryption.key` when neither this nor `encryption_key_file` is set.
+    pub encryption_key: Option<String>,
+    pub encryption_key_file: Option<PathBuf>,
 }
 
 impl Default for TokenSettings {
@@ -44,9 +57,14 @@ impl Default for TokenSettings {
 impl Default for KeySettings {
     fn default() -> Self {
         KeySettings {
+            algorithms: vec![crate::tokens::keys::Alg::RS256],
             rsa_bits: 2048,
-            reload_interval_secs: 30,
+            reload_interval_secs: 10,
             jwks_max_age_secs: 300,
+            publish_ahead_secs: 3_600,
+            rotate_every_days: 90,
+            encryption_key: None,
+            encryption_key_file: None,
         }
     }
 }
@@ -136,6 +154,29 @@ impl Default for HttpSettings {
     fn default() -> Self {
         HttpSettings {
             body_timeout_secs: 10,
+        }
+    }
+}
+
+/// `GET /metrics` (Prometheus text format).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsSettings {
+    /// Whether metrics are recorded and served at all (off: `/metrics` is 404).
+    pub enabled: bool,
+    /// A separate `host:port` for `/metrics` alone (e.g. an internal interface); when set, the
+    /// main listener answers 404 for `/metrics`.
+    pub bind: Option<String>,
+    /// When set, `/metrics` requires `Authorization: Bearer <this>` (401 otherwise).
+    pub bearer_token: Option<String>,
+}
+
+impl Default for MetricsSettings {
+    fn default() -> Self {
+        MetricsSettings {
+            enabled: true,
+            bind: None,
+            bearer_token: None,
         }
     }
 }

@@ -44,6 +44,33 @@ impl Settings {
         if !(1..=60).contains(&self.keys.reload_interval_secs) {
             bail!("keys.reload_interval_secs must be between 1 and 60");
         }
+        if !(1..=300).contains(&self.shutdown_timeout_secs) {
+            bail!("shutdown_timeout_secs must be between 1 and 300");
+        }
+        let k = &self.keys;
+        if k.algorithms.is_empty() {
+            bail!("keys.algorithms must name at least one of RS256, ES256, EdDSA");
+        }
+        if (1..k.algorithms.len()).any(|i| k.algorithms[..i].contains(&k.algorithms[i])) {
+            bail!("keys.algorithms lists an algorithm twice");
+        }
+        let floor = (k.reload_interval_secs + k.jwks_max_age_secs) as i64;
+        if k.publish_ahead_secs <= floor {
+            bail!(
+                "keys.publish_ahead_secs ({}) must exceed keys.reload_interval_secs + \
+                 keys.jwks_max_age_secs ({floor}): every instance and every cached JWKS must \
+                 have a new key before it signs",
+                k.publish_ahead_secs
+            );
+        }
+        if k.rotate_every_days != 0
+            && i64::from(k.rotate_every_days) * 86_400 <= k.publish_ahead_secs
+        {
+            bail!("keys.rotate_every_days must be longer than keys.publish_ahead_secs (or 0)");
+        }
+        if let Some(text) = &k.encryption_key {
+            crate::tokens::keys::Kek::from_base64(text).context("keys.encryption_key")?;
+        }
         let p = &self.password;
         if p.min_length == 0 || p.min_length > p.max_length {
             bail!("password.min_length must be at least 1 and at most password.max_length");
@@ -88,6 +115,15 @@ impl Settings {
         }
         if !(1..=3600).contains(&self.http.body_timeout_secs) {
             bail!("http.body_timeout_secs must be between 1 and 3600");
+        }
+        self.metrics_bind_addr()?;
+        if self
+            .metrics
+            .bearer_token
+            .as_ref()
+            .is_some_and(|t| t.trim().is_empty())
+        {
+            bail!("metrics.bearer_token must not be empty (leave it unset for no token)");
         }
         if self.api_keys.rotation_overlap_secs < 0 {
             bail!("api_keys.rotation_overlap_secs must not be negative");

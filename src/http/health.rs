@@ -11,11 +11,20 @@ pub async fn healthz() -> HttpResponse {
 }
 
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    if state.draining.load(std::sync::atomic::Ordering::Relaxed) {
+        return HttpResponse::ServiceUnavailable()
+            .json(json!({ "status": "unavailable", "reason": "shutting down" }));
+    }
     if let Err(reason) = state.db.ping(Duration::from_secs(2)).await {
         tracing::warn!(%reason, "not ready");
         return HttpResponse::ServiceUnavailable()
             .json(json!({ "status": "unavailable", "reason": reason }));
     }
     let keys = state.keys.current();
-    HttpResponse::Ok().json(json!({ "status": "ready", "signing_kid": keys.signing.kid }))
+    let default = keys.signer(keys.default_alg()).ok().map(|k| k.kid.clone());
+    HttpResponse::Ok().json(json!({
+        "status": "ready",
+        "signing_kid": default,
+        "signing_kids": keys.signing_kids(),
+    }))
 }

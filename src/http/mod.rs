@@ -7,12 +7,14 @@ pub mod browser;
 pub mod cors;
 mod deadline;
 mod discovery;
+mod drain;
 pub mod error;
 mod form;
 mod health;
 mod identities;
 mod json;
 mod meta;
+pub mod metrics;
 mod resource;
 mod sessions;
 mod token;
@@ -22,6 +24,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{http::header, web, HttpResponse};
 
 pub use deadline::body_deadline;
+pub use drain::drain;
 
 /// CORS (`cors.rs`) wraps only discovery, the JWKS, `/token`, `/revoke` and `/userinfo`:
 /// `/introspect` (server to server), the HTML pages and `/api/*` get no CORS headers.

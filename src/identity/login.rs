@@ -56,9 +56,32 @@ pub struct Credentials<'a> {
 
 /// Checks credentials for `client_id`; returns the user on success. `device` is the hash of the
 /// browser's device cookie (browser sign-ins only): a browser that signed in to the account
-/// before keeps a guess budget of its own, and a successful sign-in makes it trusted.
+/// before keeps a guess budget of its own, and a successful sign-in makes it trusted. Counted in
+/// `portcullis_logins_total` by result.
 #[allow(clippy::too_many_arguments)]
 pub async fn password_login(
+    db: &Db,
+    hasher: &Hasher,
+    policy: &LockoutSettings,
+    creds: Credentials<'_>,
+    client_id: &str,
+    meta: &RequestMeta,
+    device: Option<&str>,
+    now: i64,
+) -> Result<User, LoginError> {
+    let result = attempt(db, hasher, policy, creds, client_id, meta, device, now).await;
+    crate::metrics::login(match &result {
+        Ok(_) => "success",
+        Err(LoginError::Failed) => "bad_credentials",
+        Err(LoginError::Throttled { .. }) => "throttled",
+        Err(LoginError::Busy) => "busy",
+        Err(LoginError::Internal(_)) => "error",
+    });
+    result
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn attempt(
     db: &Db,
     hasher: &Hasher,
     policy: &LockoutSettings,
@@ -137,7 +160,8 @@ pub async fn password_login(
             (row, refusal) => {
                 let reason = refusal.unwrap_or("bad_password");
                 let user_id = row.as_ref().map(|r| r.id.as_str());
-                if let Some(locked) = guess.failed(c, now)? {
+                let locked = guess.failed(c, now)?;
+                if let Some(locked) = locked {
                     record_lockout(c, user_id, &client_id, &meta, locked, now)?;
                 }
                 audit::record(
@@ -145,12 +169,30 @@ pub async fn password_login(
                     login_event(user_id, &client_id, &meta, false, Some(reason)),
                     now,
                 )?;
-                Ok(Err(LoginError::Failed))
+                Ok(Err(Refused {
+                    locked: locked.is_some(),
+                }))
             }
         })
         .map_err(LoginError::from)
     })
     .await?
+    .map_err(Refused::settle)
+}
+
+/// A wrong guess, and whether it locked an account budget.
+struct Refused {
+    locked: bool,
+}
+
+impl Refused {
+    /// Once committed: counts the lockout, and answers as every wrong guess does.
+    fn settle(self) -> LoginError {
+        if self.locked {
+            crate::metrics::lockout();
+        }
+        LoginError::Failed
+    }
 }
 
 /// Checks the password of a signed-in user (the account API's password change), under the same
@@ -197,9 +239,10 @@ pub async fn check_password(
         write_transaction(c, |c| {
             if verified.ok {
                 guess.succeeded(c)?;
-                return Ok::<_, diesel::result::Error>(true);
+                return Ok::<_, diesel::result::Error>(Ok(()));
             }
-            if let Some(locked) = guess.failed(c, now)? {
+            let locked = guess.failed(c, now)?;
+            if let Some(locked) = locked {
                 record_lockout(c, Some(&user_id), ACCOUNT_CLIENT, &meta, locked, now)?;
             }
             audit::record(
@@ -214,11 +257,14 @@ pub async fn check_password(
                 },
                 now,
             )?;
-            Ok(false)
+            Ok(Err(Refused {
+                locked: locked.is_some(),
+            }))
         })
         .map_err(LoginError::from)
     })
     .await
+    .map(|checked| checked.map_err(Refused::settle).is_ok())
 }
 
 /// The account API's client id, for audit events of password checks.

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::store::clients::{self, ClientRow};
 use crate::store::DbConnection;
+use crate::tokens::Alg;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -82,6 +83,10 @@ pub struct Client {
     /// Origins added by the operator for browser apps (CORS), beside the origins of the
     /// redirect URIs; `oauth::origins` holds the rule.
     pub web_origins: Vec<String>,
+    /// The algorithm of its access tokens; `None`: the server's default.
+    pub access_token_alg: Option<Alg>,
+    /// OIDC Dynamic Registration's `id_token_signed_response_alg`; `None`: the default.
+    pub id_token_alg: Option<Alg>,
 }
 
 impl Client {
@@ -107,6 +112,8 @@ impl Client {
             can_introspect: self.can_introspect,
             pkce_required: self.pkce_required,
             web_origins: serde_json::to_string(&self.web_origins)?,
+            access_token_alg: self.access_token_alg.map(|a| a.name().to_string()),
+            id_token_signed_response_alg: self.id_token_alg.map(|a| a.name().to_string()),
         })
     }
 }
@@ -130,6 +137,16 @@ impl TryFrom<ClientRow> for Client {
             )?,
             audiences: list("audiences", &row.audiences)?,
             web_origins: list("web_origins", &row.web_origins)?,
+            access_token_alg: row
+                .access_token_alg
+                .as_deref()
+                .map(str::parse)
+                .transpose()?,
+            id_token_alg: row
+                .id_token_signed_response_alg
+                .as_deref()
+                .map(str::parse)
+                .transpose()?,
             id: row.id,
             name: row.name,
             secret_hash: row.secret_hash,
@@ -170,6 +187,8 @@ pub fn account_client() -> Client {
         can_introspect: false,
         pkce_required: true,
         web_origins: vec![],
+        access_token_alg: None,
+        id_token_alg: None,
     }
 }
 

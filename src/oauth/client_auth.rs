@@ -179,6 +179,8 @@ mod tests {
             can_introspect: false,
             pkce_required: true,
             web_origins: vec![],
+            access_token_alg: None,
+            id_token_alg: None,
         };
         Clients(HashMap::from([("svc".to_string(), client)]))
     }

@@ -7,7 +7,7 @@ use super::client::{Client, ClientStore, GrantType};
 use super::origins;
 use super::scope;
 use crate::store::{clients, DbConnection};
-use crate::tokens::secret;
+use crate::tokens::{secret, Alg};
 
 /// What an operator asks for; lists may hold comma- or space-separated items.
 #[derive(Debug, Clone, Default)]
@@ -27,6 +27,10 @@ pub struct ClientSpec {
     pub pkce_optional: bool,
     /// Extra origins browser apps may call from (CORS), beside the redirect URIs' origins.
     pub web_origins: Vec<String>,
+    /// The access tokens' algorithm (RS256, ES256, EdDSA); `None`: the server's default.
+    pub token_alg: Option<String>,
+    /// `id_token_signed_response_alg`; `None`: the server's default.
+    pub id_token_alg: Option<String>,
 }
 
 /// Every rule the spec broke, one message each.
@@ -120,6 +124,17 @@ pub fn validate(spec: &ClientSpec, max_ttl_secs: i64) -> Result<Client, SpecErro
             ));
         }
     }
+    let mut alg = |flag: &str, value: &Option<String>| match value.as_deref().map(str::parse::<Alg>)
+    {
+        None => None,
+        Some(Ok(a)) => Some(a),
+        Some(Err(e)) => {
+            problems.push(format!("{flag}: {e}"));
+            None
+        }
+    };
+    let access_token_alg = alg("--token-alg", &spec.token_alg);
+    let id_token_alg = alg("--id-token-alg", &spec.id_token_alg);
     if !problems.is_empty() {
         return Err(SpecError(problems));
     }
@@ -140,6 +155,8 @@ pub fn validate(spec: &ClientSpec, max_ttl_secs: i64) -> Result<Client, SpecErro
         can_introspect: spec.can_introspect,
         pkce_required: spec.public || !spec.pkce_optional,
         web_origins,
+        access_token_alg,
+        id_token_alg,
     })
 }
 

@@ -10,7 +10,7 @@ use crate::identity::roles::Roles;
 use crate::identity::RequestMeta;
 use crate::oidc::id_token::{self, IdTokenClaims};
 use crate::store::DbConnection;
-use crate::tokens::{self, secret, AccessTokenClaims, Audience, KeySet};
+use crate::tokens::{self, secret, AccessTokenClaims, Alg, Audience, KeySet};
 
 /// Parameters that may appear more than once in a token request.
 pub const REPEATABLE: &[&str] = &["resource"];
@@ -47,6 +47,9 @@ pub struct TokenResponse {
     pub refresh_token: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_token: Option<String>,
+    /// The algorithm the access token is signed with (metrics; not part of the answer).
+    #[serde(skip)]
+    pub access_alg: Alg,
 }
 
 /// The outcome of a grant: everything decided and stored, nothing signed yet. Signing is pure
@@ -59,16 +62,22 @@ pub struct Issued {
     /// Already stored (as a hash); in clear here to hand out once.
     pub refresh_token: Option<String>,
     pub id_token: Option<IdTokenClaims>,
+    /// The client's algorithms (`None`: the server's default).
+    pub access_alg: Option<Alg>,
+    pub id_token_alg: Option<Alg>,
 }
 
 impl Issued {
-    /// Signs the tokens with the active key and builds the RFC 6749 §5.1 response.
+    /// Signs the tokens with the active keys of the client's algorithms and builds the RFC 6749
+    /// §5.1 response.
     pub fn sign(self, keys: &KeySet) -> anyhow::Result<TokenResponse> {
-        let access_token = tokens::sign(keys, tokens::ACCESS_TOKEN_TYP, &self.access)?;
+        let access_alg = self.access_alg.unwrap_or(keys.default_alg());
+        let access_token = tokens::sign(keys, access_alg, tokens::ACCESS_TOKEN_TYP, &self.access)?;
         let id_token = match self.id_token {
             Some(mut claims) => {
-                claims.at_hash = Some(id_token::at_hash(&access_token));
-                Some(tokens::sign(keys, "JWT", &claims)?)
+                let alg = self.id_token_alg.unwrap_or(keys.default_alg());
+                claims.at_hash = Some(id_token::at_hash(alg, &access_token));
+                Some(tokens::sign(keys, alg, "JWT", &claims)?)
             }
             None => None,
         };
@@ -79,6 +88,7 @@ impl Issued {
             scope: join_scopes(&self.scopes),
             refresh_token: self.refresh_token,
             id_token,
+            access_alg,
         })
     }
 }
@@ -132,6 +142,8 @@ pub fn access_token(
         scopes: req.scopes,
         refresh_token: None,
         id_token: None,
+        access_alg: client.access_token_alg,
+        id_token_alg: client.id_token_alg,
     })
 }
 

@@ -2,6 +2,8 @@
 //! as features land.
 use serde::Serialize;
 
+use crate::tokens::Alg;
+
 #[derive(Debug, Serialize)]
 pub struct Metadata {
     pub issuer: String,
@@ -29,7 +31,7 @@ pub struct Metadata {
     pub claims_supported: Vec<&'static str>,
 }
 
-pub fn metadata(issuer: &str) -> Metadata {
+pub fn metadata(issuer: &str, algorithms: &[Alg]) -> Metadata {
     Metadata {
         issuer: issuer.to_string(),
         authorization_endpoint: format!("{issuer}/authorize"),
@@ -68,7 +70,7 @@ pub fn metadata(issuer: &str) -> Metadata {
         // Identity scopes; permission scopes depend on the roles and clients configured.
         scopes_supported: vec!["openid", "profile", "email", "offline_access"],
         subject_types_supported: vec!["public"],
-        id_token_signing_alg_values_supported: vec!["RS256"],
+        id_token_signing_alg_values_supported: algorithms.iter().map(|a| a.name()).collect(),
         claims_supported: vec![
             "sub",
             "iss",

@@ -1,10 +1,8 @@
 //! ID token claims (OIDC Core §2), with profile and email claims by granted scope.
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::identity::users::User;
+use crate::tokens::Alg;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IdTokenClaims {
@@ -67,19 +65,21 @@ pub fn claims(input: IdTokenInput, now: i64) -> IdTokenClaims {
     }
 }
 
-/// `at_hash`: base64url of the left half of SHA-256 over the access token (RS256).
-pub fn at_hash(access_token: &str) -> String {
-    let digest = Sha256::digest(access_token.as_bytes());
-    URL_SAFE_NO_PAD.encode(&digest[..16])
+/// `at_hash`: base64url of the left half of the hash of the id_token's algorithm over the
+/// access token (SHA-256 for RS256 and ES256, SHA-512 for EdDSA).
+pub fn at_hash(alg: Alg, access_token: &str) -> String {
+    alg.half_hash(access_token)
 }
 
 #[cfg(test)]
 mod tests {
+    use crate::tokens::Alg;
+
     #[test]
     fn at_hash_matches_the_oidc_example() {
         // OIDC Core, Appendix A.3: at_hash of the access token "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y".
         assert_eq!(
-            super::at_hash("jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y"),
+            super::at_hash(Alg::RS256, "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y"),
             "77QmUPtjPfzWtF2AnpK9RQ"
         );
     }

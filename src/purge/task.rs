@@ -1,5 +1,6 @@
 //! The purge in a running server: every `purge.interval_secs` (the first one interval after
-//! start), on a blocking thread, recorded in `AppState::purge` and logged in one line.
+//! start), on a blocking thread, recorded in `AppState::purge` and the application's metrics
+//! (`portcullis_purged_rows_total{table}`), and logged in one line.
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,6 +16,8 @@ pub struct Purger {
     /// This process's lease holder id (`purge::holder_id`).
     pub holder: String,
     pub totals: Arc<Totals>,
+    /// The application's metrics (`portcullis_purged_rows_total{table}`).
+    pub metrics: crate::metrics::Metrics,
 }
 
 /// Runs the purge every `period` until the task is dropped. Never returns.
@@ -39,6 +42,9 @@ pub fn once(p: &Purger) {
     match super::run(&p.db, &p.holder, &p.policy, now) {
         Ok(Outcome::Ran { counts, complete }) => {
             p.totals.record(&counts, p.clock.now());
+            for (table, n) in counts.iter() {
+                p.metrics.record_purged(table, n);
+            }
             tracing::info!(
                 deleted = counts.total(),
                 complete,

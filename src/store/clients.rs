@@ -23,6 +23,8 @@ pub struct ClientRow {
     pub can_introspect: bool,
     pub pkce_required: bool,
     pub web_origins: String,
+    pub access_token_alg: Option<String>,
+    pub id_token_signed_response_alg: Option<String>,
 }
 
 pub fn insert(conn: &mut DbConnection, row: &ClientRow) -> QueryResult<()> {

@@ -17,10 +17,11 @@ pub mod purge;
 pub mod schema;
 pub mod server_secrets;
 pub mod sessions;
+pub mod signing_keys;
 pub mod users;
 
 pub use outage::is_unavailable;
-pub use pool::{Db, DbError, DbLimits};
+pub use pool::{Db, DbError, DbLimits, PoolState};
 
 use anyhow::{bail, Context};
 use diesel::connection::SimpleConnection;

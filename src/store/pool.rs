@@ -105,7 +105,20 @@ pub struct Db {
     refusing_writes: Arc<AtomicBool>,
     /// Test hook, see [`Db::set_query_only_for_tests`]: 0 never used, 1 on, 2 off.
     query_only: Arc<AtomicU8>,
+    /// Where each job's wait (queue, then connection checkout) is recorded (metrics).
+    waits: Option<prometheus::Histogram>,
 }
+
+/// The pool's connections now (`r2d2::Pool::state`) and its size.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolState {
+    pub connections: u32,
+    pub idle: u32,
+    pub max: u32,
+}
+
+/// The longest r2d2 waits between attempts to reconnect (half of it, see `Db::open_with`).
+const RECONNECT_BOUND: Duration = Duration::from_secs(1);
 
 impl Db {
     /// Opens the pool with the default queue and timeout; at least one connection must succeed.
@@ -120,15 +133,21 @@ impl Db {
         let pool = r2d2::Pool::builder()
             .max_size(limits.pool_size)
             .min_idle(Some(1))
-            .connection_timeout(limits.timeout)
+            // r2d2 retries a failed connection with a backoff that doubles up to half of this:
+            // kept at 1 s so connections come back within half a second of the database's
+            // return. Every wait for a connection passes its own timeout (`limits.timeout`).
+            .connection_timeout(RECONNECT_BOUND.min(limits.timeout))
             // A network connection can die between uses; a SQLite file connection cannot, so
             // it skips the per-checkout `SELECT 1`.
             .test_on_check_out(matches!(kind, DatabaseKind::Postgres(_)))
-            .build(Manager {
+            .build_unchecked(Manager {
                 kind: kind.clone(),
                 refusing_writes: refusing_writes.clone(),
-            })
-            .map_err(|e| anyhow::anyhow!("cannot connect to the database: {e}"))?;
+            });
+        drop(
+            pool.get_timeout(limits.timeout)
+                .map_err(|e| anyhow::anyhow!("cannot connect to the database: {e}"))?,
+        );
         Ok(Db {
             pool,
             kind: Arc::new(kind),
@@ -140,12 +159,33 @@ impl Db {
             timeout: limits.timeout,
             refusing_writes,
             query_only: Arc::new(AtomicU8::new(0)),
+            waits: None,
         })
+    }
+
+    /// Records every job's wait for a thread and a connection in `histogram`.
+    pub fn observe_waits(mut self, histogram: Option<prometheus::Histogram>) -> Db {
+        self.waits = histogram;
+        self
+    }
+
+    /// Jobs waiting for a database thread now.
+    pub fn queued(&self) -> usize {
+        self.workers.queued()
+    }
+
+    pub fn pool_state(&self) -> PoolState {
+        let state = self.pool.state();
+        PoolState {
+            connections: state.connections,
+            idle: state.idle_connections,
+            max: self.pool.max_size(),
+        }
     }
 
     /// Applies pending migrations; returns how many ran.
     pub fn migrate(&self) -> anyhow::Result<usize> {
-        let mut conn = self.pool.get()?;
+        let mut conn = self.pool.get_timeout(self.timeout)?;
         super::run_migrations(&mut conn)
     }
 
@@ -155,7 +195,7 @@ impl Db {
 
     /// A connection for synchronous callers (the CLI). Async code uses [`Db::run`].
     pub fn get(&self) -> Result<r2d2::PooledConnection<Manager>, DbError> {
-        Ok(self.pool.get()?)
+        Ok(self.pool.get_timeout(self.timeout)?)
     }
 
     /// Runs `f` with a pooled connection on the database threads. Gives up with
@@ -168,17 +208,23 @@ impl Db {
         E: From<DbError> + Send + 'static,
     {
         let pool = self.pool.clone();
-        let deadline = Instant::now() + self.timeout;
+        let queued = Instant::now();
+        let deadline = queued + self.timeout;
         let query_only = self.query_only.clone();
+        let waits = self.waits.clone();
         self.workers
             .run(move || {
                 let left = deadline.saturating_duration_since(Instant::now());
-                if left.is_zero() {
+                let conn = (!left.is_zero()).then(|| pool.get_timeout(left));
+                if let Some(h) = &waits {
+                    h.observe(queued.elapsed().as_secs_f64());
+                }
+                let Some(conn) = conn else {
                     return Err(E::from(DbError::Unavailable(
                         "the job waited too long for a database thread".into(),
                     )));
-                }
-                match pool.get_timeout(left) {
+                };
+                match conn {
                     Ok(mut conn) => {
                         apply_query_only(&query_only, &mut conn);
                         f(&mut conn)

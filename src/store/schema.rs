@@ -18,6 +18,8 @@ diesel::table! {
         can_introspect -> Bool,
         pkce_required -> Bool,
         web_origins -> Text,
+        access_token_alg -> Nullable<Text>,
+        id_token_signed_response_alg -> Nullable<Text>,
     }
 }
 
@@ -107,6 +109,20 @@ diesel::table! {
         name -> Text,
         value -> Text,
         created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    signing_keys (kid) {
+        kid -> Text,
+        alg -> Text,
+        generation -> BigInt,
+        public_jwk -> Text,
+        private_key -> Text,
+        kek_id -> Text,
+        created_at -> BigInt,
+        published_at -> BigInt,
+        signs_from -> BigInt,
     }
 }
 

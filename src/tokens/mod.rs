@@ -8,26 +8,34 @@ use josekit::jws::JwsHeader;
 use serde::Serialize;
 
 pub use claims::{AccessTokenClaims, Audience};
-pub use keys::{KeySet, KeyStore};
+pub use keys::{Alg, KeySet, KeyStore, NoSigningKey};
 
 /// `typ` of access tokens (RFC 9068 §2.1).
 pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
 
-/// Signs `claims` as a compact JWS with the active key: `alg: RS256`, the key's `kid`, and `typ`.
-pub fn sign<T: Serialize>(keys: &KeySet, typ: &str, claims: &T) -> anyhow::Result<String> {
+/// Signs `claims` as a compact JWS with the active key of `alg`: the key's `kid`, and `typ`.
+/// Fails with `NoSigningKey` when no key of `alg` signs yet.
+pub fn sign<T: Serialize>(
+    keys: &KeySet,
+    alg: Alg,
+    typ: &str,
+    claims: &T,
+) -> anyhow::Result<String> {
+    let key = keys.signer(alg)?;
     let mut header = JwsHeader::new();
     header.set_token_type(typ);
-    header.set_key_id(&keys.signing.kid);
+    header.set_key_id(&key.kid);
     let payload = serde_json::to_vec(claims)?;
     Ok(josekit::jws::serialize_compact(
         &payload,
         &header,
-        &keys.signing.signer,
+        key.signer.as_ref(),
     )?)
 }
 
-/// Verifies a compact JWS against the published keys (by `kid`); returns header and payload
-/// JSON. Signature only: claim checks (`exp`, `iss`, `aud`) are the caller's.
+/// Verifies a compact JWS against the published keys (by `kid`, in the one algorithm that key
+/// is for: never `none`, never HMAC); returns header and payload JSON. Signature only: claim
+/// checks (`exp`, `iss`, `aud`) are the caller's.
 pub fn verify_signature(
     keys: &KeySet,
     token: &str,
@@ -39,14 +47,15 @@ pub fn verify_signature(
         let kid = header
             .key_id()
             .ok_or_else(|| josekit::JoseError::InvalidJwsFormat(anyhow::anyhow!("no kid")))?;
-        if header.algorithm() != Some("RS256") {
+        let Some((alg, verifier)) = keys.verifier(kid) else {
+            return Ok(None);
+        };
+        if header.algorithm() != Some(alg.name()) {
             return Err(josekit::JoseError::UnsupportedSignatureAlgorithm(
-                anyhow::anyhow!("only RS256 is accepted"),
+                anyhow::anyhow!("the key {kid} verifies {alg} only"),
             ));
         }
-        Ok(keys
-            .verifier(kid)
-            .map(|v| v as &dyn josekit::jws::JwsVerifier))
+        Ok(Some(verifier))
     })?;
     let header: serde_json::Map<String, serde_json::Value> = header.into();
     Ok((header, serde_json::from_slice(&payload)?))
@@ -81,7 +90,7 @@ pub fn check_not_before(payload: &serde_json::Value, now: i64) -> Result<(), Inv
     Ok(())
 }
 
-/// Validates one of our access tokens: RS256 signature by a published key, `typ: at+jwt`,
+/// Validates one of our access tokens: a signature by a published key in its algorithm, `typ: at+jwt`,
 /// `iss`, `aud` containing a value `audience` accepts, not expired, and neither `nbf` nor `iat`
 /// in the future (`check_not_before`).
 pub fn verify_access_token(
@@ -152,11 +161,9 @@ mod tests {
 
     #[test]
     fn verify_access_token_applies_the_rule() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = KeyStore::open(dir.path(), 2048, 900, NOW).unwrap();
-        let keys = store.current();
+        let keys = keys::ephemeral(&[Alg::RS256], NOW).unwrap();
         let verify = |c: serde_json::Value| {
-            let token = sign(&keys, ACCESS_TOKEN_TYP, &c).unwrap();
+            let token = sign(&keys, Alg::RS256, ACCESS_TOKEN_TYP, &c).unwrap();
             verify_access_token(&keys, &token, ISS, |a| a == ISS, NOW)
         };
         assert!(verify(claims(json!({}))).is_ok());
@@ -169,5 +176,37 @@ mod tests {
             verify(claims(json!({ "iat": NOW + 120 }))).unwrap_err(),
             InvalidToken("the token was issued in the future")
         );
+    }
+
+    #[test]
+    fn each_algorithm_verifies_only_as_itself() {
+        let keys = keys::ephemeral(&[Alg::RS256, Alg::ES256, Alg::EdDSA], NOW).unwrap();
+        for alg in [Alg::RS256, Alg::ES256, Alg::EdDSA] {
+            let token = sign(&keys, alg, ACCESS_TOKEN_TYP, &claims(json!({}))).unwrap();
+            let (header, _) = verify_signature(&keys, &token).unwrap();
+            assert_eq!(header["alg"], alg.name());
+            assert!(verify_access_token(&keys, &token, ISS, |a| a == ISS, NOW).is_ok());
+            // The same kid with another alg in the header is refused (no algorithm confusion).
+            let mut parts: Vec<String> = token.split('.').map(str::to_string).collect();
+            let mut h: serde_json::Value = serde_json::from_slice(
+                &base64::Engine::decode(
+                    &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+                    &parts[0],
+                )
+                .unwrap(),
+            )
+            .unwrap();
+            h["alg"] = json!(if alg == Alg::RS256 { "ES256" } else { "RS256" });
+            parts[0] = base64::Engine::encode(
+                &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+                h.to_string(),
+            );
+            assert!(verify_signature(&keys, &parts.join(".")).is_err());
+        }
+        let only_rsa = keys::ephemeral(&[Alg::RS256], NOW).unwrap();
+        assert!(sign(&only_rsa, Alg::ES256, "JWT", &json!({}))
+            .unwrap_err()
+            .downcast_ref::<NoSigningKey>()
+            .is_some());
     }
 }

@@ -131,13 +131,7 @@ async fn tokens_not_valid_yet_are_refused_everywhere(backend: Backend) {
         can_introspect: true,
         ..ClientSpec::default()
     });
-    let store = portcullis::tokens::KeyStore::open(
-        &app.settings.keys_dir,
-        2048,
-        app.settings.tokens.access_token_ttl_secs,
-        app.clock_now(),
-    )
-    .unwrap();
+    let store = app.key_store();
     // The account token's own claims, re-signed with a shifted nbf or iat.
     let access = login["access_token"].as_str().unwrap();
     let payload = access.split('.').nth(1).unwrap();
@@ -170,7 +164,13 @@ async fn tokens_not_valid_yet_are_refused_everywhere(backend: Backend) {
     ] {
         let mut c = claims.clone();
         c[claim] = serde_json::json!(at);
-        let token = portcullis::tokens::sign(&store.current(), "at+jwt", &c).unwrap();
+        let token = portcullis::tokens::sign(
+            &store.current(),
+            portcullis::tokens::Alg::RS256,
+            "at+jwt",
+            &c,
+        )
+        .unwrap();
         let answer: serde_json::Value = introspect(token.clone())
             .await
             .unwrap()

@@ -208,11 +208,23 @@ fn config_show_check_and_unknown_keys() {
             .env("PORTCULLIS_ISSUER", "http://id.example.com"),
     );
     assert!(err.contains("plain http"), "{err}");
-    run_ok(
+    // An https issuer is a production setup: the key-encryption key must be given.
+    let err = run_err(
         portcullis()
             .args(["config", "check"])
             .env("PORTCULLIS_ISSUER", "https://id.example.com")
             .env("PORTCULLIS_BIND", "0.0.0.0:8080"),
+    );
+    assert!(err.contains("keys.encryption_key"), "{err}");
+    run_ok(
+        portcullis()
+            .args(["config", "check"])
+            .env("PORTCULLIS_ISSUER", "https://id.example.com")
+            .env("PORTCULLIS_BIND", "0.0.0.0:8080")
+            .env(
+                "PORTCULLIS_KEYS__ENCRYPTION_KEY",
+                crate::key_helpers::TEST_KEK,
+            ),
     );
 
     let file = dir.path().join("portcullis.toml");

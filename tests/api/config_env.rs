@@ -84,6 +84,11 @@ async fn a_server_configured_only_by_the_environment_signs_in_through_its_provid
             dir.path().join("keys").to_str().unwrap(),
         ),
         ("PORTCULLIS_TRUSTED_PROXIES", "10.0.0.0/8,127.0.0.1"),
+        // Required with PostgreSQL (any backend accepts it).
+        (
+            "PORTCULLIS_KEYS__ENCRYPTION_KEY",
+            crate::key_helpers::TEST_KEK,
+        ),
         ("PORTCULLIS_WORKERS", "2"),
         ("PORTCULLIS_FEDERATION__OIDC__ACME__ISSUER", &up.address),
         (

@@ -220,7 +220,13 @@ pub fn oidc(keys: Arc<portcullis::tokens::KeySet>, behaviour: OidcBehaviour) -> 
                             "email": "victim@example.com", "email_verified": true,
                             "name": b.name
                         });
-                        let token = portcullis::tokens::sign(&keys, "JWT", &claims).unwrap();
+                        let token = portcullis::tokens::sign(
+                            &keys,
+                            portcullis::tokens::Alg::RS256,
+                            "JWT",
+                            &claims,
+                        )
+                        .unwrap();
                         let mut bytes = token.into_bytes();
                         if b.tamper {
                             // Flip one character of the signature.

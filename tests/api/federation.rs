@@ -396,10 +396,11 @@ async fn a_slow_upstream_times_out_into_the_error_page() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bad_id_token_signature_or_a_dead_upstream_gives_the_error_page() {
-    let dir = tempfile::tempdir().unwrap();
-    let keys = portcullis::tokens::KeyStore::open(dir.path(), 2048, 3600, 0).unwrap();
+    let keys = std::sync::Arc::new(
+        portcullis::tokens::keys::ephemeral(&[portcullis::tokens::Alg::RS256], 0).unwrap(),
+    );
     let evil = crate::fakes::oidc(
-        keys.current(),
+        keys,
         crate::fakes::OidcBehaviour {
             tamper: true,
             name: "Eve".into(),
@@ -464,10 +465,11 @@ async fn a_bad_id_token_signature_or_a_dead_upstream_gives_the_error_page() {
 crate::both_backends!(hostile_upstream_claims_are_cleaned_not_stored_raw);
 
 async fn hostile_upstream_claims_are_cleaned_not_stored_raw(backend: Backend) {
-    let dir = tempfile::tempdir().unwrap();
-    let keys = portcullis::tokens::KeyStore::open(dir.path(), 2048, 3600, 0).unwrap();
+    let keys = std::sync::Arc::new(
+        portcullis::tokens::keys::ephemeral(&[portcullis::tokens::Alg::RS256], 0).unwrap(),
+    );
     let fake = crate::fakes::oidc(
-        keys.current(),
+        keys,
         crate::fakes::OidcBehaviour {
             tamper: false,
             name: "Eve\u{0}\u{1b}[31m Mallory".into(),
@@ -514,7 +516,7 @@ async fn an_upstream_key_rotation_is_picked_up() {
     let resp = via_upstream(&p, &bd, &bu, "acme", "rot@example.com").await;
     assert_eq!(resp.status(), 303);
     // The downstream has the upstream's JWKS cached; the upstream now signs with a new key.
-    portcullis::tokens::keys::rotate(&p.up.settings.keys_dir, 2048, p.up.clock_now() + 1).unwrap();
+    p.up.rotate_keys_now(portcullis::tokens::Alg::RS256);
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
     let (bd2, bu2) = (browser(), browser());
     let resp = via_upstream(&p, &bd2, &bu2, "acme", "rot@example.com").await;

@@ -189,15 +189,29 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Settings))
         workers: Some(2),
         ..Settings::default()
     };
+    // PostgreSQL needs an explicit key-encryption key; SQLite generates one into keys_dir.
+    if backend == Backend::Postgres {
+        settings.keys.encryption_key = Some(crate::key_helpers::TEST_KEK.into());
+    }
     tweak(&mut settings);
     start(settings, test_db, keys_dir).await
 }
 
 /// A second instance sharing `other`'s database and keys (what a load balancer spreads over).
 pub async fn spawn_sibling(other: &TestApp) -> TestApp {
+    spawn_sibling_with(other, |_, _| {}).await
+}
+
+/// A sibling whose settings `tweak` adjusts; it gets a keys directory of its own to use.
+pub async fn spawn_sibling_with(
+    other: &TestApp,
+    tweak: impl FnOnce(&mut Settings, &std::path::Path),
+) -> TestApp {
+    let own_dir = tempfile::tempdir().unwrap();
     let mut settings = other.settings.clone();
     settings.issuer = "http://127.0.0.1:0".into();
     settings.bind = None;
+    tweak(&mut settings, own_dir.path());
     let app = Application::build_with_clock(settings.clone(), other.clock.clone())
         .await
         .expect("the sibling builds");
@@ -208,14 +222,15 @@ pub async fn spawn_sibling(other: &TestApp) -> TestApp {
         let _ = app.run_until_stopped().await;
     });
     TestApp {
-        address: settings.issuer.clone(),
+        // Its own address (the issuer may be another's, as behind a load balancer).
+        address: format!("http://127.0.0.1:{port}"),
         port,
         api: other.api.clone(),
         db: Db::open(&settings.database_url, 2).unwrap(),
         app_db,
         clock: other.clock.clone(),
         settings,
-        _keys_dir: tempfile::tempdir().unwrap(),
+        _keys_dir: own_dir,
         test_db: TestDb::borrowed(&other.test_db),
         server,
     }
@@ -350,12 +365,18 @@ pub fn verify_with_jwks(
         .iter()
         .find(|k| k["kid"] == kid.as_str())
         .unwrap_or_else(|| panic!("kid {kid} not in the JWKS"));
-    let key = jsonwebtoken::DecodingKey::from_rsa_components(
-        jwk["n"].as_str().unwrap(),
-        jwk["e"].as_str().unwrap(),
-    )
-    .unwrap();
-    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+    // Any of our algorithms (RS256, ES256, EdDSA): the key from its JWK, the algorithm the
+    // JWK names, which must be the header's.
+    let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(jwk.clone()).unwrap();
+    let key = jsonwebtoken::DecodingKey::from_jwk(&jwk).unwrap();
+    let alg = match jwk.common.key_algorithm.expect("alg in the JWK") {
+        jsonwebtoken::jwk::KeyAlgorithm::RS256 => jsonwebtoken::Algorithm::RS256,
+        jsonwebtoken::jwk::KeyAlgorithm::ES256 => jsonwebtoken::Algorithm::ES256,
+        jsonwebtoken::jwk::KeyAlgorithm::EdDSA => jsonwebtoken::Algorithm::EdDSA,
+        other => panic!("unexpected JWK alg {other:?}"),
+    };
+    assert_eq!(header.alg, alg);
+    let mut validation = jsonwebtoken::Validation::new(alg);
     validation.set_issuer(&[issuer]);
     validation.set_audience(&[audience]);
     validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);

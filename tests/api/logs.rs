@@ -37,7 +37,11 @@ fn cli(dir: &std::path::Path, issuer: &str, db_url: &str) -> Command {
     let mut c = portcullis();
     c.current_dir(dir)
         .env("PORTCULLIS_ISSUER", issuer)
-        .env("PORTCULLIS_DATABASE_URL", db_url);
+        .env("PORTCULLIS_DATABASE_URL", db_url)
+        .env(
+            "PORTCULLIS_KEYS__ENCRYPTION_KEY",
+            crate::key_helpers::TEST_KEK,
+        );
     c
 }
 

@@ -1,39 +1,60 @@
 //! The whole browser sign-in with the `openidconnect` crate as the relying party: discovery,
 //! PKCE S256, nonce, ID token verification, userinfo, refresh and RP-initiated logout. The
 //! HTML forms are filled by a reqwest "browser" with its own cookies.
-use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
+use openidconnect::core::{
+    CoreAuthenticationFlow, CoreClient, CoreJwsSigningAlgorithm, CoreProviderMetadata,
+};
 use openidconnect::{
     AccessTokenHash, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce,
     OAuth2TokenResponse, PkceCodeChallenge, RedirectUrl, Scope, TokenResponse,
 };
+use portcullis::tokens::Alg;
 
-use crate::helpers::{spawn_app, Backend};
+use crate::helpers::{spawn_app_with, Backend};
 use crate::web::{self, browser, REDIRECT_URI};
 
 crate::both_backends!(
     relying_party_signs_in_refreshes_and_logs_out,
-    api_audience_client_signs_in_and_reads_userinfo
+    api_audience_client_signs_in_and_reads_userinfo,
+    es256_and_eddsa_id_tokens_verify_in_the_rp_library
 );
 
 /// The API a client may be registered for with `--audience`.
 const API: &str = "https://api.example.com";
 
 async fn relying_party_signs_in_refreshes_and_logs_out(backend: Backend) {
-    relying_party_flow(backend, None).await
+    relying_party_flow(backend, None, None).await
+}
+
+/// Clients registered with `id_token_signed_response_alg` ES256 or EdDSA (and access tokens
+/// of the same algorithm): the RP library, told to expect that algorithm, verifies the
+/// id_token and its `at_hash`; the access token verifies with jsonwebtoken and
+/// portcullis-verify.
+async fn es256_and_eddsa_id_tokens_verify_in_the_rp_library(backend: Backend) {
+    relying_party_flow(backend, Some(API), Some(Alg::ES256)).await;
+    relying_party_flow(backend, Some(API), Some(Alg::EdDSA)).await;
 }
 
 /// A client with an API audience: its access token is for the API and also works at
 /// `/userinfo` (so RP libraries complete the sign-in), and `portcullis-verify` configured for
 /// the API accepts it.
 async fn api_audience_client_signs_in_and_reads_userinfo(backend: Backend) {
-    relying_party_flow(backend, Some(API)).await
+    relying_party_flow(backend, Some(API), None).await
 }
 
-async fn relying_party_flow(backend: Backend, audience: Option<&str>) {
-    let app = spawn_app(backend).await;
+async fn relying_party_flow(backend: Backend, audience: Option<&str>, alg: Option<Alg>) {
+    let app = spawn_app_with(backend, |s| {
+        if let Some(a) = alg {
+            s.keys.algorithms = vec![Alg::RS256, a];
+        }
+    })
+    .await;
     let user = app.create_user("ada@example.com", "student").await;
-    let registered = app
-        .code_client_with(|spec| spec.audiences = audience.into_iter().map(String::from).collect());
+    let registered = app.code_client_with(|spec| {
+        spec.audiences = audience.into_iter().map(String::from).collect();
+        spec.id_token_alg = alg.map(|a| a.name().to_string());
+        spec.token_alg = alg.map(|a| a.name().to_string());
+    });
     // The RP's own HTTP client: no redirects (as openidconnect advises, against SSRF).
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -126,7 +147,14 @@ async fn relying_party_flow(backend: Backend, audience: Option<&str>) {
         .await
         .expect("code exchange");
     let id_token = tokens.id_token().expect("an id_token");
-    let verifier = client.id_token_verifier();
+    let verifier = match alg {
+        None => client.id_token_verifier(),
+        Some(a) => client.id_token_verifier().set_allowed_algs(vec![match a {
+            Alg::ES256 => CoreJwsSigningAlgorithm::EcdsaP256Sha256,
+            Alg::EdDSA => CoreJwsSigningAlgorithm::EdDsa,
+            Alg::RS256 => CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+        }]),
+    };
     let claims = id_token
         .claims(&verifier, &nonce)
         .expect("a valid id_token");
@@ -164,9 +192,14 @@ async fn relying_party_flow(backend: Backend, audience: Option<&str>) {
     match audience {
         Some(api) => {
             assert_eq!(at["aud"], serde_json::json!([api, app.url("/userinfo")]));
-            let verifier = portcullis_verify::Verifier::from_issuer(&app.address, api)
-                .await
-                .unwrap();
+            let verifier = portcullis_verify::Verifier::from_issuer_with_config(
+                &app.address,
+                api,
+                portcullis_verify::Config::new()
+                    .allowed_algorithms([alg.unwrap_or(Alg::RS256).name()]),
+            )
+            .await
+            .unwrap();
             let verified = verifier
                 .verify(tokens.access_token().secret())
                 .await
@@ -176,6 +209,11 @@ async fn relying_party_flow(backend: Backend, audience: Option<&str>) {
         None => assert_eq!(at["aud"], app.address.as_str()),
     }
     assert_eq!(header.typ.as_deref(), Some("at+jwt"));
+    assert_eq!(
+        format!("{:?}", header.alg),
+        alg.unwrap_or(Alg::RS256).name(),
+        "the client's access-token algorithm"
+    );
     assert_eq!(at["client_id"], registered.id.as_str());
     assert_eq!(at["sub"], user.id.as_str());
     assert_eq!(at["auth_time"], auth_time.timestamp());

@@ -231,3 +231,160 @@ async fn sqlite_read_only_storage_answers_503_and_is_not_ready() {
     let resp = app.password_grant(&client, &user.email, PASSWORD).await;
     assert_eq!(resp.status(), 200);
 }
+
+/// One answer of the load in `postgres_stopped_for_10_s_under_load`.
+struct Sample {
+    sent: Duration,
+    took: Duration,
+    status: u16,
+    retry_after: Option<String>,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[cfg_attr(
+    not(portcullis_test_postgres),
+    ignore = "PostgreSQL skipped: PORTCULLIS_TEST_POSTGRES_URL was not set at build time"
+)]
+/// PostgreSQL gone for 10 s under client_credentials and login load: no 500 ever; every request
+/// sent during the outage answered 503 with `Retry-After` within 5 s; `/readyz` 503 throughout;
+/// everything works again within 1 s of the database returning.
+async fn postgres_stopped_for_10_s_under_load() {
+    let Some(admin) = postgres_admin_url() else {
+        return;
+    };
+    let admin = url::Url::parse(&admin).unwrap();
+    let upstream: SocketAddr = format!(
+        "{}:{}",
+        admin.host_str().unwrap(),
+        admin.port().unwrap_or(5432)
+    )
+    .parse()
+    .unwrap();
+    let proxy = Proxy::start(upstream).await;
+    let proxy_addr = proxy.addr;
+    let app = spawn_app_with(Backend::Postgres, |s| {
+        let mut url = url::Url::parse(&s.database_url).unwrap();
+        url.set_host(Some(&proxy_addr.ip().to_string())).unwrap();
+        url.set_port(Some(proxy_addr.port())).unwrap();
+        s.database_url = url.to_string();
+        s.sessions.max_per_user = 1_000;
+    })
+    .await;
+    let client = app.service_client();
+    let user = app.create_user("load@example.com", "guest").await;
+    let start = Instant::now();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut load = Vec::new();
+    for i in 0..4 {
+        let (api, stop) = (app.api.clone(), stop.clone());
+        let (token_url, login_url) = (app.url("/token"), app.url("/api/auth/login"));
+        let (id, secret, email) = (client.id.clone(), client.secret.clone(), user.email.clone());
+        load.push(tokio::spawn(async move {
+            let mut samples = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                let sent = start.elapsed();
+                let resp = if i % 2 == 0 {
+                    api.post(&token_url)
+                        .basic_auth(&id, Some(&secret))
+                        .form(&[("grant_type", "client_credentials")])
+                        .send()
+                        .await
+                } else {
+                    api.post(&login_url)
+                        .json(&json!({ "email": email, "password": PASSWORD }))
+                        .send()
+                        .await
+                }
+                .unwrap();
+                samples.push(Sample {
+                    sent,
+                    took: start.elapsed() - sent,
+                    status: resp.status().as_u16(),
+                    retry_after: resp
+                        .headers()
+                        .get("retry-after")
+                        .map(|v| v.to_str().unwrap().to_string()),
+                });
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            samples
+        }));
+    }
+    let ready = {
+        let (api, url, stop) = (app.api.clone(), app.url("/readyz"), stop.clone());
+        tokio::spawn(async move {
+            let mut samples = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                let sent = start.elapsed();
+                let status = api.get(&url).send().await.unwrap().status().as_u16();
+                samples.push((sent, status));
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            samples
+        })
+    };
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let down_at = start.elapsed();
+    proxy.set_up(false);
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let up_at = start.elapsed();
+    proxy.set_up(true);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let mut samples: Vec<Sample> = Vec::new();
+    for l in load {
+        samples.extend(l.await.unwrap());
+    }
+    let ready = ready.await.unwrap();
+
+    assert!(samples.iter().all(|s| s.status != 500), "a 500");
+    let before = samples.iter().filter(|s| s.sent + s.took < down_at);
+    assert!(before.clone().count() > 10 && before.clone().all(|s| s.status == 200));
+    // Every request sent during the outage is answered within 5 s…
+    for s in samples
+        .iter()
+        .filter(|s| s.sent > down_at && s.sent < up_at)
+    {
+        assert!(s.took < Duration::from_secs(5), "took {:?}", s.took);
+    }
+    // …and, answered before it ended, with 503 and Retry-After.
+    let during: Vec<&Sample> = samples
+        .iter()
+        .filter(|s| s.sent > down_at + Duration::from_millis(100) && s.sent + s.took < up_at)
+        .collect();
+    assert!(
+        during.len() >= 4,
+        "load during the outage: {}",
+        during.len()
+    );
+    for s in &during {
+        assert_eq!(s.status, 503, "at {:?}", s.sent);
+        assert_eq!(s.retry_after.as_deref(), Some("5"));
+        assert!(s.took < Duration::from_secs(5), "took {:?}", s.took);
+    }
+    for (at, status) in &ready {
+        if *at > down_at + Duration::from_millis(100) && *at + Duration::from_secs(2) < up_at {
+            assert_eq!(*status, 503, "/readyz at {at:?}");
+        }
+    }
+    // Recovery: the first success within 1 s of the database's return, then only successes.
+    let first_ok = samples
+        .iter()
+        .filter(|s| s.sent >= up_at && s.status == 200)
+        .map(|s| s.sent + s.took)
+        .min()
+        .expect("recovered");
+    assert!(
+        first_ok - up_at <= Duration::from_secs(1),
+        "recovered after {:?}",
+        first_ok - up_at
+    );
+    let after = samples
+        .iter()
+        .filter(|s| s.sent > up_at + Duration::from_secs(1));
+    assert!(after.clone().count() > 10 && after.clone().all(|s| s.status == 200));
+    assert!(ready
+        .iter()
+        .filter(|(at, _)| *at > up_at + Duration::from_secs(1))
+        .all(|(_, s)| *s == 200));
+}

@@ -57,7 +57,11 @@ async fn password_grant_issues_access_refresh_and_id_tokens(backend: Backend) {
     assert_eq!(id["auth_time"], at["auth_time"]);
     assert_eq!(
         id["at_hash"],
-        portcullis::oidc::id_token::at_hash(body["access_token"].as_str().unwrap()).as_str()
+        portcullis::oidc::id_token::at_hash(
+            portcullis::tokens::Alg::RS256,
+            body["access_token"].as_str().unwrap()
+        )
+        .as_str()
     );
 
     // Without openid: no id_token; a scope the client lacks: invalid_scope; one the role
