@@ -157,6 +157,29 @@ async fn the_server_purges_on_its_interval(backend: Backend) {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert_eq!(count(&app, "refresh_tokens"), 0);
+    // Counted in the application's metrics.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let text = app
+            .api
+            .get(app.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let purged = text.lines().find_map(|l| {
+            l.strip_prefix("portcullis_purged_rows_total{table=\"sessions\"} ")?
+                .parse::<u64>()
+                .ok()
+        });
+        if purged == Some(3) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "purged sessions: {purged:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 async fn cli_purge_and_migrate_dry_run(backend: Backend) {
