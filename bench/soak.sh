@@ -9,6 +9,8 @@
 #   SAMPLE=30           seconds between samples (DB size, row counts, server RSS)
 #   PURGE_INTERVAL=60   purge.interval_secs of the server under test
 #   GRACE=60            purge.grace_secs (dead rows kept this long)
+#   AUDIT_RETENTION=180 audit.retention_secs (the default of 90 days would grow the audit log
+#                       through any soak; 0 keeps events)
 #   LOGIN_RPS=3 REFRESH_RPS=6 CC_RPS=10   request rates (password grant, refresh, client_credentials)
 #   USERS=20            users the logins spread over (5 live sessions each at most)
 #   DATABASE_URL=...    a postgres:// database to soak instead of a fresh SQLite file (its
@@ -23,6 +25,7 @@ DURATION="${DURATION:-600}"
 SAMPLE="${SAMPLE:-30}"
 PURGE_INTERVAL="${PURGE_INTERVAL:-60}"
 GRACE="${GRACE:-60}"
+AUDIT_RETENTION="${AUDIT_RETENTION:-180}"
 USERS="${USERS:-20}"
 PORT="${PORT:-18090}"
 OUT="$(realpath -m "${OUT:-soak-$(date -u +%Y%m%dT%H%M%SZ).tsv}")"
@@ -67,6 +70,7 @@ export PORTCULLIS_KEYS_DIR="$TMP/keys"
 export PORTCULLIS_ISSUER="$BASE_URL"
 export PORTCULLIS_PURGE__INTERVAL_SECS="$PURGE_INTERVAL"
 export PORTCULLIS_PURGE__GRACE_SECS="$GRACE"
+export PORTCULLIS_AUDIT__RETENTION_SECS="$AUDIT_RETENTION"
 # Access tokens of a minute, so revoked refresh tokens (kept until the access token issued with
 # them expires) go within the soak too.
 export PORTCULLIS_TOKENS__ACCESS_TOKEN_TTL_SECS=60

@@ -29,10 +29,26 @@ impl Default for PurgeSettings {
 pub struct AuditSettings {
     /// Audit events older than this many days are purged (0: kept forever).
     pub retention_days: i64,
+    /// The same in seconds, for retention shorter than a day (test and soak environments);
+    /// replaces `retention_days` when set (0: kept forever).
+    pub retention_secs: Option<i64>,
 }
 
 impl Default for AuditSettings {
     fn default() -> Self {
-        AuditSettings { retention_days: 90 }
+        AuditSettings {
+            retention_days: 90,
+            retention_secs: None,
+        }
+    }
+}
+
+impl AuditSettings {
+    /// How long audit events are kept, in seconds; `None`: forever.
+    pub fn retention(&self) -> Option<i64> {
+        let secs = self
+            .retention_secs
+            .unwrap_or(self.retention_days.saturating_mul(86_400));
+        (secs > 0).then_some(secs)
     }
 }

@@ -110,7 +110,7 @@ impl Settings {
         if purge.interval_secs > 7 * 86_400 {
             bail!("purge.interval_secs must be at most 604800 (a week); 0 turns it off");
         }
-        if self.audit.retention_days < 0 {
+        if self.audit.retention_days < 0 || self.audit.retention_secs.is_some_and(|s| s < 0) {
             bail!("audit.retention_days must not be negative (0 keeps events forever)");
         }
         if !(1..=3600).contains(&self.http.body_timeout_secs) {

@@ -13,7 +13,7 @@
 //! - guess budgets: idle for a day and not locked (`store::guesses::forget_idle`, the same rule
 //!   that forgets a few whenever a budget is created);
 //! - trusted browsers: unused for longer than the device cookie lives, plus `grace`;
-//! - audit events: after `audit.retention_days` (0 keeps them forever).
+//! - audit events: after `audit.retention_days` or `audit.retention_secs` (0 keeps them forever).
 //!
 //! Users, clients, consents, linked identities, API keys (the owner lists revoked ones) and
 //! server secrets are entities, not traffic: they are deleted only by someone deleting them.
@@ -49,8 +49,8 @@ const PAUSE: Duration = Duration::from_millis(5);
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Policy {
     pub grace_secs: i64,
-    /// 0: audit events are kept forever.
-    pub audit_retention_days: i64,
+    /// Seconds audit events are kept; `None`: forever.
+    pub audit_retention_secs: Option<i64>,
     pub batch_size: i64,
     /// The longest an access token lives (`tokens.max_access_token_ttl_secs`).
     pub max_access_token_ttl_secs: i64,
@@ -60,7 +60,7 @@ impl Policy {
     pub fn from_settings(s: &Settings) -> Policy {
         Policy {
             grace_secs: s.purge.grace_secs,
-            audit_retention_days: s.audit.retention_days,
+            audit_retention_secs: s.audit.retention(),
             batch_size: s.purge.batch_size.max(1),
             max_access_token_ttl_secs: s.tokens.max_access_token_ttl_secs,
         }
@@ -99,8 +99,7 @@ impl Cutoffs {
             dead,
             issued: dead.saturating_sub(p.max_access_token_ttl_secs),
             devices: dead.saturating_sub(DEVICE_COOKIE_SECS),
-            audit: (p.audit_retention_days > 0)
-                .then(|| now.saturating_sub(p.audit_retention_days.saturating_mul(86_400))),
+            audit: p.audit_retention_secs.map(|r| now.saturating_sub(r)),
         }
     }
 }

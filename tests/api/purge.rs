@@ -349,7 +349,7 @@ async fn audit_events_follow_the_retention(backend: Backend) {
     // retention_days = 0 keeps them forever.
     app.clock.advance(1000 * DAY);
     let forever = Policy {
-        audit_retention_days: 0,
+        audit_retention_secs: None,
         ..Policy::from_settings(&app.settings)
     };
     assert_eq!(purge_with(&app, forever).await.get("audit_events"), 0);
