@@ -17,6 +17,7 @@ use crate::identity::client_ip::TrustedProxies;
 use crate::identity::password::Hasher;
 use crate::identity::roles::Roles;
 use crate::oidc;
+use crate::purge;
 use crate::state::AppState;
 use crate::store::Db;
 use crate::tokens::keys::Policy;
@@ -26,6 +27,8 @@ pub struct Application {
     port: u16,
     server: Server,
     state: web::Data<AppState>,
+    /// The separate `/metrics` server (`metrics.bind`) and its port.
+    metrics_server: Option<(Server, u16)>,
 }
 
 impl Application {
@@ -41,6 +44,7 @@ impl Application {
         let addr = settings.bind_addr()?;
         let listener = TcpListener::bind(addr).with_context(|| format!("binding {addr}"))?;
         let port = listener.local_addr()?.port();
+        let metrics_listener = http::metrics::bind(&settings)?;
         let mut issuer = settings.issuer_url()?;
         if issuer.port() == Some(0) {
             let _ = issuer.set_port(Some(port));
@@ -64,6 +68,8 @@ impl Application {
                 Ok((db, secret, keys))
             })
             .await??;
+        let metrics = crate::metrics::Metrics::new(settings.metrics.enabled)?;
+        let db = db.observe_waits(metrics.db_wait_histogram());
 
         let hasher = Hasher::new(&settings.password)?;
         let roles = Roles::load(settings.users.roles_file.as_deref())?;
@@ -95,9 +101,13 @@ impl Application {
             discovery_json,
             known_origins: http::cors::KnownOrigins::default(),
             csrf_key: http::browser::cookies::CsrfKey::new(&csrf_secret),
+            purge: Arc::new(crate::purge::Totals::default()),
+            lease_holder: crate::purge::holder_id("serve")?,
             draining: std::sync::atomic::AtomicBool::new(false),
+            metrics,
         });
         let app_state = state.clone();
+        let metrics_here = http::metrics::on_main_listener(&state.settings);
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(from_fn(http::drain))
@@ -106,6 +116,7 @@ impl Application {
                 .wrap(from_fn(http::access_log::middleware))
                 .app_data(app_state.clone())
                 .configure(http::configure)
+                .configure(|cfg| http::metrics::configure(cfg, metrics_here))
                 .default_service(web::to(http::not_found))
         })
         .workers(workers)
@@ -114,15 +125,24 @@ impl Application {
         .shutdown_timeout(shutdown_secs)
         .listen(listener)?
         .run();
+        let metrics_server = metrics_listener
+            .map(|l| http::metrics::server(l, state.clone()))
+            .transpose()?;
         Ok(Application {
             port,
             server,
             state,
+            metrics_server,
         })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The port of the separate `/metrics` server (`metrics.bind`), if there is one.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics_server.as_ref().map(|(_, port)| *port)
     }
 
     /// The database handle the server uses (tests reach its hooks through it).
@@ -135,16 +155,40 @@ impl Application {
         &self.state.settings.issuer
     }
 
+    /// What this server's purges deleted (the task runs every `purge.interval_secs`).
+    pub fn purge_totals(&self) -> Arc<crate::purge::Totals> {
+        self.state.purge.clone()
+    }
+
     /// Serves until SIGINT/SIGTERM, then drains: the listener closes, every request already
     /// read is answered (with `Connection: close`, so keep-alive clients go elsewhere), and the
     /// process goes on for at most `shutdown_timeout_secs`. Meanwhile re-reads the keys on SIGHUP
-    /// and every `keys.reload_interval_secs`.
+    /// and every `keys.reload_interval_secs`, and purges dead rows every `purge.interval_secs`
+    /// (0: never).
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let reloader = tokio::spawn(reload_keys(self.state.clone()));
         let stopper = tokio::spawn(stop_on_signal(self.state.clone(), self.server.handle()));
-        let result = self.server.await;
+        let purger = match self.state.settings.purge.interval_secs {
+            0 => None,
+            secs => Some(tokio::spawn(purge::task::every(
+                Duration::from_secs(secs),
+                purge::task::Purger {
+                    db: self.state.db.clone(),
+                    clock: self.state.clock.clone(),
+                    policy: purge::Policy::from_settings(&self.state.settings),
+                    holder: self.state.lease_holder.clone(),
+                    totals: self.state.purge.clone(),
+                    metrics: self.state.metrics.clone(),
+                },
+            ))),
+        };
+        let metrics = self.metrics_server.map(|(server, _)| server);
+        let result = http::metrics::run_beside(self.server, metrics).await;
         reloader.abort();
         stopper.abort();
+        if let Some(p) = purger {
+            p.abort();
+        }
         result.context("the HTTP server failed")
     }
 }

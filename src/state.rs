@@ -1,4 +1,4 @@
-//! What every handler gets: the pool, the key store, the settings and the clock.
+//! What every handler gets: the pool, the key store, the settings, the clock and the metrics.
 use std::sync::Arc;
 
 use crate::clock::Clock;
@@ -27,6 +27,12 @@ pub struct AppState {
     pub known_origins: crate::http::cors::KnownOrigins,
     /// The server secret CSRF tokens are bound with (from the database: every instance agrees).
     pub csrf_key: crate::http::browser::cookies::CsrfKey,
+    /// What this process's purges deleted (the last run, and since start), for monitoring.
+    pub purge: Arc<crate::purge::Totals>,
+    /// This process's id as the holder of database leases (`store::leases`).
+    pub lease_holder: String,
     /// Set on SIGTERM/SIGINT: every answer from then on closes its connection.
     pub draining: std::sync::atomic::AtomicBool,
+    /// This application's metrics registry (`/metrics`); empty when disabled.
+    pub metrics: crate::metrics::Metrics,
 }

@@ -44,6 +44,11 @@ impl Workers {
         Ok(Workers { jobs })
     }
 
+    /// Jobs waiting for a thread now.
+    pub fn queued(&self) -> usize {
+        self.jobs.len()
+    }
+
     /// Runs `f` on a worker thread and waits for its result without blocking the caller's
     /// thread. A full bounded queue answers `Busy` at once.
     pub async fn run<T, F>(&self, f: F) -> Result<T, WorkerError>

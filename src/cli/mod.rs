@@ -12,7 +12,9 @@ mod config;
 mod database;
 mod health;
 mod keys;
+mod migrate;
 mod output;
+mod purge;
 mod serve;
 mod user;
 
@@ -45,7 +47,13 @@ pub enum Command {
     /// Run the server (the default).
     Serve,
     /// Apply pending database migrations.
-    Migrate,
+    Migrate {
+        /// Only list the pending migrations; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Delete expired and dead rows now (sessions, refresh tokens, codes, old audit events, …).
+    Purge,
     /// Manage OAuth clients.
     #[command(subcommand)]
     Client(client::ClientCommand),
@@ -135,7 +143,8 @@ pub fn run(cli: Cli) -> ExitCode {
     }
     let result = match command {
         Command::Serve => serve::serve(settings),
-        Command::Migrate => serve::migrate(&settings),
+        Command::Migrate { dry_run } => migrate::run(&settings, dry_run),
+        Command::Purge => purge::run(&settings),
         Command::Client(c) => client::run(&settings, c),
         Command::Keys(c) => keys::run(&settings, c),
         Command::Config(c) => config::run(&settings, &loaded.unknown_env, c),

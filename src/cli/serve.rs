@@ -1,9 +1,8 @@
-//! `portcullis serve` and `portcullis migrate`.
+//! `portcullis serve`.
 use std::process::ExitCode;
 
 use crate::config::Settings;
 use crate::startup::Application;
-use crate::store::Db;
 
 pub fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
     for problem in settings.production_problems() {
@@ -16,14 +15,4 @@ pub fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
         tracing::info!("stopped");
         Ok(ExitCode::SUCCESS)
     })
-}
-
-pub fn migrate(settings: &Settings) -> anyhow::Result<ExitCode> {
-    eprintln!(
-        "using database {}",
-        crate::config::redact_url_password(&settings.database_url)
-    );
-    let db = Db::open(&settings.database_url, 1)?;
-    let applied = db.migrate()?;
-    super::print_json(&serde_json::json!({ "applied": applied }))
 }

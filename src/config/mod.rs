@@ -16,11 +16,13 @@ mod coerce;
 mod email;
 pub mod env;
 mod federation;
+mod retention;
 mod sections;
 mod sources;
 mod validate;
 pub use email::EmailSettings;
 pub use federation::*;
+pub use retention::*;
 pub use sections::*;
 pub use sources::Loaded;
 
@@ -53,8 +55,13 @@ pub struct Settings {
     pub password: PasswordSettings,
     pub lockout: LockoutSettings,
     pub sessions: SessionSettings,
+    /// The purge of dead rows (`purge`).
+    pub purge: PurgeSettings,
+    /// The audit log's retention.
+    pub audit: AuditSettings,
     pub api_keys: ApiKeySettings,
     pub http: HttpSettings,
+    pub metrics: MetricsSettings,
     pub federation: FederationSettings,
     pub email: EmailSettings,
     /// Peers (IPs or CIDR ranges) whose `X-Forwarded-For` is believed for the client IP.
@@ -84,8 +91,11 @@ impl Default for Settings {
             password: PasswordSettings::default(),
             lockout: LockoutSettings::default(),
             sessions: SessionSettings::default(),
+            purge: PurgeSettings::default(),
+            audit: AuditSettings::default(),
             api_keys: ApiKeySettings::default(),
             http: HttpSettings::default(),
+            metrics: MetricsSettings::default(),
             federation: FederationSettings::default(),
             email: EmailSettings::default(),
             trusted_proxies: Vec::new(),
@@ -123,6 +133,19 @@ impl Settings {
             None => bail!("issuer has no host"),
         };
         Ok(SocketAddr::new(ip, port))
+    }
+
+    /// Where `/metrics` is served apart from the main listener (`metrics.bind`), if anywhere.
+    pub fn metrics_bind_addr(&self) -> anyhow::Result<Option<SocketAddr>> {
+        let Some(b) = &self.metrics.bind else {
+            return Ok(None);
+        };
+        let addr = b
+            .to_socket_addrs()
+            .with_context(|| format!("metrics.bind {b:?} is not host:port"))?
+            .next()
+            .with_context(|| format!("metrics.bind {b:?} does not resolve"))?;
+        Ok(Some(addr))
     }
 
     /// The effective pool size (see `database_pool_size`).
@@ -181,6 +204,7 @@ impl Settings {
         hide(&mut copy.keys.encryption_key);
         hide(&mut copy.federation.google.client_secret);
         hide(&mut copy.federation.github.client_secret);
+        hide(&mut copy.metrics.bearer_token);
         for p in copy.federation.oidc.values_mut() {
             hide(&mut p.client_secret);
         }
@@ -286,5 +310,26 @@ mod tests {
         assert!(s.production_problems().is_empty(), "a provider that is off");
         s.keys.rsa_bits = 1024;
         assert!(s.validate().is_err());
+    }
+
+    #[test]
+    fn metrics_settings() {
+        let mut s = Settings::default();
+        assert!(s.metrics.enabled);
+        assert_eq!(s.metrics_bind_addr().unwrap(), None);
+        s.metrics.bind = Some("127.0.0.1:9100".into());
+        assert_eq!(
+            s.metrics_bind_addr().unwrap(),
+            Some("127.0.0.1:9100".parse().unwrap())
+        );
+        s.metrics.bind = Some("nowhere".into());
+        assert!(s.validate().is_err());
+        s.metrics.bind = None;
+        s.metrics.bearer_token = Some(" ".into());
+        assert!(s.validate().is_err());
+        s.metrics.bearer_token = Some("t0ken-for-scrapers".into());
+        assert!(s.validate().is_ok());
+        let shown = s.redacted();
+        assert_eq!(shown["metrics"]["bearer_token"], "<redacted>");
     }
 }

@@ -160,6 +160,29 @@ impl Default for HttpSettings {
     }
 }
 
+/// `GET /metrics` (Prometheus text format).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsSettings {
+    /// Whether metrics are recorded and served at all (off: `/metrics` is 404).
+    pub enabled: bool,
+    /// A separate `host:port` for `/metrics` alone (e.g. an internal interface); when set, the
+    /// main listener answers 404 for `/metrics`.
+    pub bind: Option<String>,
+    /// When set, `/metrics` requires `Authorization: Bearer <this>` (401 otherwise).
+    pub bearer_token: Option<String>,
+}
+
+impl Default for MetricsSettings {
+    fn default() -> Self {
+        MetricsSettings {
+            enabled: true,
+            bind: None,
+            bearer_token: None,
+        }
+    }
+}
+
 impl Default for ApiKeySettings {
     fn default() -> Self {
         ApiKeySettings {

@@ -103,8 +103,27 @@ impl Settings {
         if sess.refresh_reuse_grace_secs < 0 {
             bail!("sessions.refresh_reuse_grace_secs must not be negative");
         }
+        let purge = &self.purge;
+        if purge.grace_secs < 0 || !(1..=100_000).contains(&purge.batch_size) {
+            bail!("purge.grace_secs must not be negative; purge.batch_size must be 1 to 100000");
+        }
+        if purge.interval_secs > 7 * 86_400 {
+            bail!("purge.interval_secs must be at most 604800 (a week); 0 turns it off");
+        }
+        if self.audit.retention_days < 0 || self.audit.retention_secs.is_some_and(|s| s < 0) {
+            bail!("audit.retention_days must not be negative (0 keeps events forever)");
+        }
         if !(1..=3600).contains(&self.http.body_timeout_secs) {
             bail!("http.body_timeout_secs must be between 1 and 3600");
+        }
+        self.metrics_bind_addr()?;
+        if self
+            .metrics
+            .bearer_token
+            .as_ref()
+            .is_some_and(|t| t.trim().is_empty())
+        {
+            bail!("metrics.bearer_token must not be empty (leave it unset for no token)");
         }
         if self.api_keys.rotation_overlap_secs < 0 {
             bail!("api_keys.rotation_overlap_secs must not be negative");

@@ -1,7 +1,9 @@
 //! One access-log line per request (target `portcullis::access`, INFO, message `request`): method,
 //! redacted path, status, latency, client IP (trusted proxies honoured) and the client the request
 //! names where a handler noted it. Handlers run inside a `request` span carrying the method and
-//! the redacted path, so their own log lines say which request they belong to.
+//! the redacted path, so their own log lines say which request they belong to. The request's
+//! metrics are recorded here too (`http::metrics::observe`), and it runs under its
+//! application's metrics scope (`crate::metrics::scope`).
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
@@ -41,11 +43,12 @@ pub async fn middleware(
     let start = Instant::now();
     let method = req.method().clone();
     let path = redact_target(req.path(), req.uri().query());
-    let client_ip = req
-        .app_data::<web::Data<AppState>>()
-        .and_then(|state| super::meta::request_meta(req.request(), state).ip);
+    let state = req.app_data::<web::Data<AppState>>();
+    let client_ip = state.and_then(|state| super::meta::request_meta(req.request(), state).ip);
+    let metrics = state.map(|s| s.metrics.clone()).unwrap_or_default();
     let span = tracing::info_span!("request", method = %method, path = %path);
-    let outcome = next.call(req).instrument(span).await;
+    let outcome = crate::metrics::scope(metrics.clone(), next.call(req).instrument(span)).await;
+    super::metrics::observe(&metrics, &method, &outcome, start);
     // The request must not be cloned before routing (actix needs it unshared), so the client id
     // is read from the response's request.
     let (status, client_id) = match &outcome {

@@ -144,6 +144,7 @@ async fn login(
     let scopes = client.scopes.clone();
     let audience = vec![state.settings.issuer.clone()];
     let tokens = finish(&env, client, user, scopes, audience, &meta, now).await?;
+    crate::metrics::token_issued("password", tokens.access_alg.name());
     Ok(token_response(&tokens))
 }
 
@@ -182,6 +183,7 @@ async fn refresh(
             Ok::<_, crate::oauth::OAuthError>(issued.sign(&keys)?)
         })
         .await?;
+    crate::metrics::token_issued("refresh_token", response.access_alg.name());
     Ok(token_response(&response))
 }
 

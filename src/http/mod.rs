@@ -15,6 +15,7 @@ mod health;
 mod identities;
 mod json;
 mod meta;
+pub mod metrics;
 mod resource;
 mod sessions;
 mod token;

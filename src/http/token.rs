@@ -13,7 +13,20 @@ enum Outcome {
     Password(oauth::Client),
 }
 
+/// Counts the answer: tokens issued by grant, errors by code (`crate::metrics`).
 pub async fn token(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, OAuthError> {
+    let answer = issue(req, payload, state).await;
+    if let Err(e) = &answer {
+        crate::metrics::token_error(super::error::answered_code(e).as_str());
+    }
+    answer
+}
+
+async fn issue(
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
@@ -62,7 +75,16 @@ pub async fn token(
             password::grant(&env, client, &params, &meta, now).await?
         }
     };
+    crate::metrics::token_issued(grant_of(&params), response.access_alg.name());
     Ok(token_response(&response))
+}
+
+/// The grant a successful request used (its `grant_type` parsed, so one of a few names).
+fn grant_of(params: &oauth::Params) -> &'static str {
+    params
+        .get("grant_type")
+        .and_then(|g| g.parse::<oauth::GrantType>().ok())
+        .map_or("unknown", oauth::GrantType::as_str)
 }
 
 /// RFC 6749 §5.1: JSON, never cached.

@@ -23,6 +23,10 @@ use sha2::{Digest, Sha256};
 use crate::config::{LockoutSettings, UserSettings};
 use crate::store::{guesses, DbConnection};
 
+/// How long a browser keeps the device cookie (400 days, the longest browsers keep one): a
+/// trusted browser unused for longer no longer has it, and the purge forgets it.
+pub const DEVICE_COOKIE_SECS: i64 = 400 * 86_400;
+
 /// One budget a guess draws on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Budget {

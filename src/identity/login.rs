@@ -78,9 +78,33 @@ pub struct Credentials<'a> {
 
 /// Checks credentials for `client_id`; returns the user on success. `device` is the hash of the
 /// browser's device cookie (browser sign-ins only): a browser that signed in to the account
-/// before keeps a guess budget of its own, and a successful sign-in makes it trusted.
+/// before keeps a guess budget of its own, and a successful sign-in makes it trusted. Counted in
+/// `portcullis_logins_total` by result.
 #[allow(clippy::too_many_arguments)]
 pub async fn password_login(
+    db: &Db,
+    hasher: &Hasher,
+    rules: LoginRules<'_>,
+    creds: Credentials<'_>,
+    client_id: &str,
+    meta: &RequestMeta,
+    device: Option<&str>,
+    now: i64,
+) -> Result<User, LoginError> {
+    let result = attempt(db, hasher, rules, creds, client_id, meta, device, now).await;
+    crate::metrics::login(match &result {
+        Ok(_) => "success",
+        Err(LoginError::Failed) => "bad_credentials",
+        Err(LoginError::Unverified) => "unverified",
+        Err(LoginError::Throttled { .. }) => "throttled",
+        Err(LoginError::Busy) => "busy",
+        Err(LoginError::Internal(_)) => "error",
+    });
+    result
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn attempt(
     db: &Db,
     hasher: &Hasher,
     rules: LoginRules<'_>,
@@ -169,12 +193,13 @@ pub async fn password_login(
                     login_event(Some(&row.id), &client_id, &meta, false, Some(UNVERIFIED)),
                     now,
                 )?;
-                Ok(Err(LoginError::Unverified))
+                Ok(Err(Refused::Unverified))
             }
             (row, refusal) => {
                 let reason = refusal.unwrap_or("bad_password");
                 let user_id = row.as_ref().map(|r| r.id.as_str());
-                if let Some(locked) = guess.failed(c, now)? {
+                let locked = guess.failed(c, now)?;
+                if let Some(locked) = locked {
                     record_lockout(c, user_id, &client_id, &meta, locked, now)?;
                 }
                 audit::record(
@@ -182,12 +207,38 @@ pub async fn password_login(
                     login_event(user_id, &client_id, &meta, false, Some(reason)),
                     now,
                 )?;
-                Ok(Err(LoginError::Failed))
+                Ok(Err(Refused::Wrong {
+                    locked: locked.is_some(),
+                }))
             }
         })
         .map_err(LoginError::from)
     })
     .await?
+    .map_err(Refused::settle)
+}
+
+/// A sign-in refused after the password was checked.
+enum Refused {
+    /// The right password for an address not verified yet (`users.require_verified_email`).
+    Unverified,
+    /// A wrong guess, and whether it locked an account budget.
+    Wrong { locked: bool },
+}
+
+impl Refused {
+    /// Once committed: counts a lockout; a wrong guess answers as every wrong guess does.
+    fn settle(self) -> LoginError {
+        match self {
+            Refused::Unverified => LoginError::Unverified,
+            Refused::Wrong { locked } => {
+                if locked {
+                    crate::metrics::lockout();
+                }
+                LoginError::Failed
+            }
+        }
+    }
 }
 
 /// Checks the password of a signed-in user (the account API's password change), under the same
@@ -234,9 +285,10 @@ pub async fn check_password(
         write_transaction(c, |c| {
             if verified.ok {
                 guess.succeeded(c)?;
-                return Ok::<_, diesel::result::Error>(true);
+                return Ok::<_, diesel::result::Error>(Ok(()));
             }
-            if let Some(locked) = guess.failed(c, now)? {
+            let locked = guess.failed(c, now)?;
+            if let Some(locked) = locked {
                 record_lockout(c, Some(&user_id), ACCOUNT_CLIENT, &meta, locked, now)?;
             }
             audit::record(
@@ -251,11 +303,14 @@ pub async fn check_password(
                 },
                 now,
             )?;
-            Ok(false)
+            Ok(Err(Refused::Wrong {
+                locked: locked.is_some(),
+            }))
         })
         .map_err(LoginError::from)
     })
     .await
+    .map(|checked| checked.map_err(Refused::settle).is_ok())
 }
 
 /// The refusal reason of a right password for an unverified address.

@@ -130,6 +130,11 @@ impl Hasher {
             .await??)
     }
 
+    /// Hashes waiting for a hashing thread now.
+    pub fn queued(&self) -> usize {
+        self.workers.queued()
+    }
+
     /// For the CLI, which has no async runtime to spare.
     pub fn hash_blocking(&self, password: &str) -> anyhow::Result<String> {
         let (params, password) = (self.params.clone(), password.to_string());

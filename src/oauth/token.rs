@@ -47,6 +47,9 @@ pub struct TokenResponse {
     pub refresh_token: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_token: Option<String>,
+    /// The algorithm the access token is signed with (metrics; not part of the answer).
+    #[serde(skip)]
+    pub access_alg: Alg,
 }
 
 /// The outcome of a grant: everything decided and stored, nothing signed yet. Signing is pure
@@ -85,6 +88,7 @@ impl Issued {
             scope: join_scopes(&self.scopes),
             refresh_token: self.refresh_token,
             id_token,
+            access_alg,
         })
     }
 }

@@ -79,7 +79,7 @@ pub fn take(
         }
         // No row yet: a new source or account. Forget a few long-idle ones first, so an attack
         // from many addresses leaves no unbounded table behind.
-        forget_idle(conn, now)?;
+        forget_idle(conn, now, 100)?;
         // In a savepoint: on PostgreSQL a failed statement aborts the transaction.
         let inserted = conn.transaction(|c| {
             diesel::insert_into(guess_budgets::table)
@@ -108,8 +108,9 @@ pub fn take(
 /// has long closed; only the escalation of a quiet account is forgotten).
 const IDLE_SECS: i64 = 86_400;
 
-/// Deletes up to 100 idle budgets.
-fn forget_idle(conn: &mut DbConnection, now: i64) -> QueryResult<usize> {
+/// Deletes up to `limit` idle budgets (see [`IDLE_SECS`]): a few whenever a new budget is
+/// created, and the rest in batches by the purge.
+pub fn forget_idle(conn: &mut DbConnection, now: i64, limit: i64) -> QueryResult<usize> {
     let idle = guess_budgets::table
         .select(guess_budgets::key)
         .filter(guess_budgets::window_start.lt(now - IDLE_SECS))
@@ -118,7 +119,7 @@ fn forget_idle(conn: &mut DbConnection, now: i64) -> QueryResult<usize> {
                 .is_null()
                 .or(guess_budgets::locked_until.lt(now)),
         )
-        .limit(100);
+        .limit(limit);
     let keys: Vec<String> = idle.load(conn)?;
     if keys.is_empty() {
         return Ok(0);

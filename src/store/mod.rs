@@ -11,8 +11,10 @@ pub mod clients;
 pub mod email_tokens;
 pub mod federation;
 pub mod guesses;
+pub mod leases;
 pub mod outage;
 mod pool;
+pub mod purge;
 pub mod schema;
 pub mod server_secrets;
 pub mod sessions;
@@ -20,7 +22,7 @@ pub mod signing_keys;
 pub mod users;
 
 pub use outage::is_unavailable;
-pub use pool::{Db, DbError, DbLimits};
+pub use pool::{Db, DbError, DbLimits, PoolState};
 
 use anyhow::{bail, Context};
 use diesel::connection::SimpleConnection;
@@ -106,6 +108,49 @@ pub fn run_migrations(conn: &mut DbConnection) -> anyhow::Result<usize> {
             result
         }
     }
+}
+
+/// Every migration this build knows, by name (`2026-12-06-000004_refresh_successor`), oldest
+/// first.
+pub fn known_migrations(kind: &DatabaseKind) -> anyhow::Result<Vec<String>> {
+    use diesel::migration::MigrationSource;
+    let names = match kind {
+        DatabaseKind::Sqlite(_) => {
+            MigrationSource::<diesel::sqlite::Sqlite>::migrations(&SQLITE_MIGRATIONS)
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+                .iter()
+                .map(|m| m.name().to_string())
+                .collect()
+        }
+        DatabaseKind::Postgres(_) => {
+            MigrationSource::<diesel::pg::Pg>::migrations(&POSTGRES_MIGRATIONS)
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+                .iter()
+                .map(|m| m.name().to_string())
+                .collect()
+        }
+    };
+    Ok(names)
+}
+
+/// The migrations not yet applied to this database, by name, oldest first. Changes nothing in
+/// a database that has its schema; call it only on one that has (see [`has_schema`]).
+pub fn pending_migrations(conn: &mut DbConnection) -> anyhow::Result<Vec<String>> {
+    let pending: Vec<String> = match conn {
+        DbConnection::Sqlite(c) => c
+            .pending_migrations(SQLITE_MIGRATIONS)
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+            .iter()
+            .map(|m| m.name().to_string())
+            .collect(),
+        DbConnection::Postgres(c) => c
+            .pending_migrations(POSTGRES_MIGRATIONS)
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+            .iter()
+            .map(|m| m.name().to_string())
+            .collect(),
+    };
+    Ok(pending)
 }
 
 /// Whether migrations have ever run on this database (without creating anything in it).

@@ -105,6 +105,16 @@ pub struct Db {
     refusing_writes: Arc<AtomicBool>,
     /// Test hook, see [`Db::set_query_only_for_tests`]: 0 never used, 1 on, 2 off.
     query_only: Arc<AtomicU8>,
+    /// Where each job's wait (queue, then connection checkout) is recorded (metrics).
+    waits: Option<prometheus::Histogram>,
+}
+
+/// The pool's connections now (`r2d2::Pool::state`) and its size.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolState {
+    pub connections: u32,
+    pub idle: u32,
+    pub max: u32,
 }
 
 /// The longest r2d2 waits between attempts to reconnect (half of it, see `Db::open_with`).
@@ -149,7 +159,28 @@ impl Db {
             timeout: limits.timeout,
             refusing_writes,
             query_only: Arc::new(AtomicU8::new(0)),
+            waits: None,
         })
+    }
+
+    /// Records every job's wait for a thread and a connection in `histogram`.
+    pub fn observe_waits(mut self, histogram: Option<prometheus::Histogram>) -> Db {
+        self.waits = histogram;
+        self
+    }
+
+    /// Jobs waiting for a database thread now.
+    pub fn queued(&self) -> usize {
+        self.workers.queued()
+    }
+
+    pub fn pool_state(&self) -> PoolState {
+        let state = self.pool.state();
+        PoolState {
+            connections: state.connections,
+            idle: state.idle_connections,
+            max: self.pool.max_size(),
+        }
     }
 
     /// Applies pending migrations; returns how many ran.
@@ -177,17 +208,23 @@ impl Db {
         E: From<DbError> + Send + 'static,
     {
         let pool = self.pool.clone();
-        let deadline = Instant::now() + self.timeout;
+        let queued = Instant::now();
+        let deadline = queued + self.timeout;
         let query_only = self.query_only.clone();
+        let waits = self.waits.clone();
         self.workers
             .run(move || {
                 let left = deadline.saturating_duration_since(Instant::now());
-                if left.is_zero() {
+                let conn = (!left.is_zero()).then(|| pool.get_timeout(left));
+                if let Some(h) = &waits {
+                    h.observe(queued.elapsed().as_secs_f64());
+                }
+                let Some(conn) = conn else {
                     return Err(E::from(DbError::Unavailable(
                         "the job waited too long for a database thread".into(),
                     )));
-                }
-                match pool.get_timeout(left) {
+                };
+                match conn {
                     Ok(mut conn) => {
                         apply_query_only(&query_only, &mut conn);
                         f(&mut conn)

@@ -67,10 +67,13 @@ impl CookieNames {
         }
     }
 
-    /// Sets the device cookie (400 days, the longest browsers keep one).
+    /// Sets the device cookie (`guesses::DEVICE_COOKIE_SECS`: 400 days, the longest browsers
+    /// keep one).
     pub fn set_device(&self, resp: &mut HttpResponse, value: String) {
         let mut c = self.build(self.device(), value);
-        c.set_max_age(actix_web::cookie::time::Duration::days(400));
+        c.set_max_age(actix_web::cookie::time::Duration::seconds(
+            crate::identity::guesses::DEVICE_COOKIE_SECS,
+        ));
         let _ = resp.add_cookie(&c);
     }
 

@@ -44,6 +44,17 @@ pub(super) fn status_for(code: ErrorCode) -> StatusCode {
     }
 }
 
+/// The `error` code the answer to `e` carries (for metrics): a saturated server or an
+/// unavailable database answers `temporarily_unavailable`.
+pub fn answered_code(e: &OAuthError) -> ErrorCode {
+    match e {
+        OAuthError::Internal(cause) if crate::store::is_unavailable(cause) => {
+            ErrorCode::TemporarilyUnavailable
+        }
+        other => other.code(),
+    }
+}
+
 /// RFC 6749 §5.2 answers of the token endpoint.
 impl ResponseError for OAuthError {
     fn status_code(&self) -> StatusCode {
