@@ -53,7 +53,7 @@ pub async fn token_kid(app: &TestApp, client: &crate::helpers::TestClient) -> (S
     (token, kid)
 }
 
-fn jwks_kids(jwks: &Value) -> Vec<String> {
+pub fn jwks_kids(jwks: &Value) -> Vec<String> {
     jwks["keys"]
         .as_array()
         .unwrap()

@@ -16,7 +16,7 @@ use serde_json::Value;
 use crate::both_backends;
 use crate::helpers::{spawn_app_with, spawn_sibling_with, Backend, TestApp};
 use crate::key_helpers::TEST_KEK;
-use crate::keys::{cli_json, portcullis, token_kid};
+use crate::keys::{cli_json, jwks_kids, portcullis, token_kid};
 
 both_backends!(
     two_instances_with_their_own_keys_dirs_agree_through_a_rotation,
@@ -36,15 +36,6 @@ async fn introspect_active(on: &TestApp, rs: &crate::helpers::TestClient, token:
         .await
         .unwrap();
     body["active"] == true
-}
-
-fn kids(jwks: &Value) -> Vec<String> {
-    jwks["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|k| k["kid"].as_str().unwrap().to_string())
-        .collect()
 }
 
 /// 60 s of server time at 4× speed (the injected clock moves 1 s every 250 ms; each instance
@@ -87,7 +78,7 @@ async fn two_instances_with_their_own_keys_dirs_agree_through_a_rotation(backend
         }
         let (ta, ka) = token_kid(&a, &client).await;
         let (tb, kb) = token_kid(&b, &client).await;
-        let (ja, jb) = (kids(&a.jwks().await), kids(&b.jwks().await));
+        let (ja, jb) = (jwks_kids(&a.jwks().await), jwks_kids(&b.jwks().await));
         for (who, kid) in [("a", &ka), ("b", &kb)] {
             assert!(
                 ja.contains(kid) && jb.contains(kid),
@@ -271,7 +262,7 @@ async fn the_key_encryption_key_is_required_checked_and_replaceable(backend: Bac
         .json()
         .await
         .unwrap();
-    assert_eq!(kids(&jwks), [kid]);
+    assert_eq!(jwks_kids(&jwks), [kid]);
     server.abort();
 }
 
@@ -298,7 +289,7 @@ async fn key_files_of_an_earlier_version_are_imported_on_first_start(backend: Ba
     let app = spawn_app_with(backend, move |s| s.keys_dir = kd).await;
     let client = app.service_client();
     assert_eq!(token_kid(&app, &client).await.1, file_kids[1]);
-    let published = kids(&app.jwks().await);
+    let published = jwks_kids(&app.jwks().await);
     assert!(
         file_kids.iter().all(|k| published.contains(k)),
         "{published:?}"

@@ -65,6 +65,32 @@ impl Drop for Proxy {
     }
 }
 
+/// A server on PostgreSQL reached through a `Proxy` (so the test can cut it off alone);
+/// `None` without PostgreSQL.
+async fn behind_proxy(
+    tweak: impl FnOnce(&mut portcullis::config::Settings),
+) -> Option<(Proxy, TestApp)> {
+    let admin = url::Url::parse(&postgres_admin_url()?).unwrap();
+    let upstream: SocketAddr = format!(
+        "{}:{}",
+        admin.host_str().unwrap(),
+        admin.port().unwrap_or(5432)
+    )
+    .parse()
+    .unwrap();
+    let proxy = Proxy::start(upstream).await;
+    let proxy_addr = proxy.addr;
+    let app = spawn_app_with(Backend::Postgres, |s| {
+        let mut url = url::Url::parse(&s.database_url).unwrap();
+        url.set_host(Some(&proxy_addr.ip().to_string())).unwrap();
+        url.set_port(Some(proxy_addr.port())).unwrap();
+        s.database_url = url.to_string();
+        tweak(s);
+    })
+    .await;
+    Some((proxy, app))
+}
+
 /// Requests that touch the database on each kind of endpoint; returns (status, Retry-After,
 /// body) of each and the longest time one took.
 async fn burst(
@@ -116,26 +142,9 @@ async fn burst(
     ignore = "PostgreSQL skipped: PORTCULLIS_TEST_POSTGRES_URL was not set at build time"
 )]
 async fn postgres_outage_answers_503_fast_and_recovers() {
-    let Some(admin) = postgres_admin_url() else {
+    let Some((proxy, app)) = behind_proxy(|_| {}).await else {
         return;
     };
-    let admin = url::Url::parse(&admin).unwrap();
-    let upstream: SocketAddr = format!(
-        "{}:{}",
-        admin.host_str().unwrap(),
-        admin.port().unwrap_or(5432)
-    )
-    .parse()
-    .unwrap();
-    let proxy = Proxy::start(upstream).await;
-    let proxy_addr = proxy.addr;
-    let app = spawn_app_with(Backend::Postgres, |s| {
-        let mut url = url::Url::parse(&s.database_url).unwrap();
-        url.set_host(Some(&proxy_addr.ip().to_string())).unwrap();
-        url.set_port(Some(proxy_addr.port())).unwrap();
-        s.database_url = url.to_string();
-    })
-    .await;
     let client = app.service_client();
     let code_client = app.code_client();
     let (_, challenge) = crate::web::pkce();
@@ -249,27 +258,9 @@ struct Sample {
 /// sent during the outage answered 503 with `Retry-After` within 5 s; `/readyz` 503 throughout;
 /// everything works again within 1 s of the database returning.
 async fn postgres_stopped_for_10_s_under_load() {
-    let Some(admin) = postgres_admin_url() else {
+    let Some((proxy, app)) = behind_proxy(|s| s.sessions.max_per_user = 1_000).await else {
         return;
     };
-    let admin = url::Url::parse(&admin).unwrap();
-    let upstream: SocketAddr = format!(
-        "{}:{}",
-        admin.host_str().unwrap(),
-        admin.port().unwrap_or(5432)
-    )
-    .parse()
-    .unwrap();
-    let proxy = Proxy::start(upstream).await;
-    let proxy_addr = proxy.addr;
-    let app = spawn_app_with(Backend::Postgres, |s| {
-        let mut url = url::Url::parse(&s.database_url).unwrap();
-        url.set_host(Some(&proxy_addr.ip().to_string())).unwrap();
-        url.set_port(Some(proxy_addr.port())).unwrap();
-        s.database_url = url.to_string();
-        s.sessions.max_per_user = 1_000;
-    })
-    .await;
     let client = app.service_client();
     let user = app.create_user("load@example.com", "guest").await;
     let start = Instant::now();
