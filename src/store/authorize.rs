@@ -66,7 +66,7 @@ pub fn find_request(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Req
     authorization_requests::table
         .find(id)
         .select(RequestRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -109,7 +109,7 @@ pub fn find_code(conn: &mut DbConnection, hash: &str) -> QueryResult<Option<Code
     authorization_codes::table
         .find(hash)
         .select(CodeRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -153,7 +153,7 @@ pub fn find_consent(
     consents::table
         .find((user_id, client_id))
         .select(consents::scope)
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

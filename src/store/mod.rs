@@ -4,6 +4,12 @@
 //! One `DbConnection` (a Diesel `MultiConnection`) serves both backends, so every query is written
 //! once. Ids are `TEXT`, timestamps `BIGINT` Unix seconds, booleans `BOOLEAN` and lists JSON
 //! arrays in `TEXT`: types both backends share and compare the same way.
+//!
+//! Single-row lookups (by a primary or unique key) use `get_result`, never `first`: `first`
+//! adds `LIMIT ?`, and SQLite (3.4x) re-prepares a statement whose `LIMIT` is a bound parameter
+//! each time it is bound, which had every cached lookup parsed and planned again on every
+//! request (6% of the server's CPU under client_credentials load, bench/RESULTS.md 2026-12-06).
+//! `get_result` reads only the first row, so the answer is the same.
 pub mod api_keys;
 pub mod audit;
 pub mod authorize;

@@ -56,7 +56,7 @@ pub fn find_session(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Ses
     sessions::table
         .find(id)
         .select(SessionRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -115,7 +115,7 @@ pub fn find_refresh_token(
     refresh_tokens::table
         .filter(refresh_tokens::token_hash.eq(hash))
         .select(RefreshTokenRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -127,7 +127,7 @@ pub fn find_refresh_token_by_id(
     refresh_tokens::table
         .find(id)
         .select(RefreshTokenRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -178,7 +178,7 @@ pub fn live_successor(
         .filter(refresh_tokens::rotated_at.is_null())
         .filter(refresh_tokens::revoked_at.is_null())
         .select(RefreshTokenRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -212,7 +212,7 @@ pub fn find_by_cookie(conn: &mut DbConnection, hash: &str) -> QueryResult<Option
         .filter(sessions::cookie_hash.eq(hash))
         .filter(sessions::ended_at.is_null())
         .select(SessionRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
