@@ -55,7 +55,7 @@ pub fn is_user_token(claims: &AccessTokenClaims) -> bool {
 }
 
 fn client_exists(conn: &mut DbConnection, client_id: &str) -> diesel::QueryResult<bool> {
-    Ok(client_id == ACCOUNT_CLIENT_ID || clients::find(conn, client_id)?.is_some())
+    Ok(client_id == ACCOUNT_CLIENT_ID || clients::exists(conn, client_id)?)
 }
 
 /// The rule for access tokens. `claims` must already have passed signature and issuer checks.

@@ -120,9 +120,9 @@ pub fn revoke_jti(
 }
 
 pub fn is_jti_revoked(conn: &mut DbConnection, jti: &str) -> QueryResult<bool> {
-    revoked_tokens::table
+    on_backend!(conn, |c| revoked_tokens::table
         .find(jti)
         .count()
-        .get_result::<i64>(conn)
-        .map(|n| n > 0)
+        .get_result::<i64>(c)
+        .map(|n| n > 0))
 }

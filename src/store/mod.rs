@@ -10,6 +10,23 @@
 //! each time it is bound, which had every cached lookup parsed and planned again on every
 //! request (6% of the server's CPU under client_credentials load, bench/RESULTS.md 2026-12-06).
 //! `get_result` reads only the first row, so the answer is the same.
+/// Runs `$body` with `$c` bound to the backend's own connection (`SqliteConnection` or
+/// `PgConnection`) instead of the `MultiConnection`, for the queries on the hot paths (client,
+/// token, session and user lookups; the writes of a refresh or a code exchange). Through
+/// `DbConnection` Diesel keys its prepared-statement cache by the SQL text, which it builds anew
+/// on every call (a client row is 18 quoted identifiers: 8–20% of the server's CPU at
+/// client_credentials and introspection load); on the backend's own connection a query of a
+/// static type is keyed by its type, and its SQL is built once. (Defined before the modules
+/// below, which use it.)
+macro_rules! on_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::store::DbConnection::Sqlite($c) => $body,
+            $crate::store::DbConnection::Postgres($c) => $body,
+        }
+    };
+}
+
 pub mod api_keys;
 pub mod audit;
 pub mod authorize;

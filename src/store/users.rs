@@ -36,11 +36,11 @@ pub fn insert(conn: &mut DbConnection, row: &UserRow) -> QueryResult<bool> {
 }
 
 pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<UserRow>> {
-    users::table
+    on_backend!(conn, |c| users::table
         .find(id)
         .select(UserRow::as_select())
-        .get_result(conn)
-        .optional()
+        .get_result(c)
+        .optional())
 }
 
 pub fn find_by_email(conn: &mut DbConnection, email: &str) -> QueryResult<Option<UserRow>> {
