@@ -42,7 +42,7 @@ pub mod signing_keys;
 pub mod users;
 
 pub use outage::is_unavailable;
-pub use pool::{Db, DbError, DbLimits};
+pub use pool::{Conn, Db, DbError, DbLimits};
 
 use anyhow::{bail, Context};
 use diesel::connection::SimpleConnection;
