@@ -33,6 +33,7 @@ pub mod authorize;
 pub mod clients;
 pub mod federation;
 pub mod guesses;
+pub mod liveness;
 pub mod outage;
 mod pool;
 pub mod schema;
