@@ -209,6 +209,8 @@ log "client create (password grant, refresh) + user create"
 PW_AUTHORIZATION="$(create_client bench-pw --grant password --scope read)"
 # Refresh: the password grant starts each chain (a session of its own), refresh_token rotates it.
 REFRESH_AUTHORIZATION="$(create_client bench-refresh --grant password,refresh_token --scope read)"
+REFRESH_EDDSA_AUTHORIZATION="$(create_client bench-refresh-eddsa --grant password,refresh_token \
+    --scope read --token-alg EdDSA)"
 printf '%s' 'Bench-Passw0rd' |
     "$BIN" user create --email bench@example.com --password-stdin --role student \
         >"$TMP/user.json" 2>"$TMP/user.err" ||
@@ -360,8 +362,9 @@ check_token password "$PW_AUTHORIZATION" "$PW_BODY"
 # Refresh: 64 chains, each started by its own password login (its own session; the logins
 # hash one password each, a few seconds in all), then each connection rotates a chain.
 REFRESH_CHAINS=64
-log "$REFRESH_CHAINS password logins for the refresh chains"
-BENCH_REFRESH_TOKENS="$(python3 - "$BASE_URL/token" "$REFRESH_AUTHORIZATION" "$REFRESH_CHAINS" <<'PY'
+# start_chains AUTHORIZATION: prints $REFRESH_CHAINS refresh tokens, comma-separated.
+start_chains() {
+    python3 - "$BASE_URL/token" "$1" "$REFRESH_CHAINS" <<'PY'
 import json, sys, urllib.request
 url, auth, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
 body = b"grant_type=password&username=bench%40example.com&password=Bench-Passw0rd&scope=read"
@@ -373,10 +376,18 @@ for _ in range(n):
         tokens.append(json.load(r)["refresh_token"])
 print(",".join(tokens))
 PY
-)" || die "could not start the refresh chains"
-export BENCH_REFRESH_TOKENS BENCH_THREADS=2
+}
+export BENCH_THREADS=2
+log "$REFRESH_CHAINS password logins for the refresh chains"
+BENCH_REFRESH_TOKENS="$(start_chains "$REFRESH_AUTHORIZATION")" || die "could not start the refresh chains"
+export BENCH_REFRESH_TOKENS
 WRK_LUA="$ROOT/bench/refresh.lua" run_wrk refresh-c64 POST 64 /token "$REFRESH_AUTHORIZATION" "" 2s \
     "POST /token (refresh_token, RS256; 64 chains)"
+# The same with EdDSA access tokens: what the refresh costs without an RSA signature.
+log "$REFRESH_CHAINS password logins for the EdDSA refresh chains"
+BENCH_REFRESH_TOKENS="$(start_chains "$REFRESH_EDDSA_AUTHORIZATION")" || die "could not start the refresh chains"
+WRK_LUA="$ROOT/bench/refresh.lua" run_wrk refresh-eddsa-c64 POST 64 /token "$REFRESH_EDDSA_AUTHORIZATION" "" 2s \
+    "POST /token (refresh_token, EdDSA; 64 chains)"
 unset BENCH_REFRESH_TOKENS
 run_wrk password-c8 POST 8 /token "$PW_AUTHORIZATION" "$PW_BODY" "$PW_TIMEOUT" \
     "POST /token (password grant)"
