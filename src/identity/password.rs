@@ -73,9 +73,7 @@ impl Hasher {
         let params = params(settings)?;
         let threads = settings.threads();
         let workers = Workers::new("portcullis-hash", threads, Some(settings.hash_queue))?;
-        // On a hashing thread, so its reused memory is the only argon2 buffer in the process.
-        let (secret, p) = (crate::tokens::secret::new_secret()?, params.clone());
-        let dummy = workers.run_blocking(move || hash_with(&p, &secret))??;
+        let dummy = dummy_hash(&params)?;
         Ok(Hasher {
             workers,
             params,
@@ -181,12 +179,28 @@ fn hash_with(params: &Params, password: &str) -> anyhow::Result<String> {
     getrandom::fill(&mut salt).map_err(|e| anyhow::anyhow!("OS random number generator: {e}"))?;
     let mut out = [0u8; 32];
     argon2id(params, password.as_bytes(), &salt, &mut out)?;
+    phc(params, &salt, &out)
+}
+
+/// The hash verified against when a user is unknown or has no password: the current
+/// parameters, a random salt and a random output. Verifying any password against it runs
+/// argon2id with those parameters (the same work as a real user's) and never matches, so it
+/// needs no hashing to make: the server starts without touching argon2's 19 MiB of memory,
+/// which it then holds only once someone signs in (peak RSS under token load, bench/RESULTS.md).
+fn dummy_hash(params: &Params) -> anyhow::Result<String> {
+    let (mut salt, mut out) = ([0u8; 16], [0u8; 32]);
+    getrandom::fill(&mut salt).map_err(|e| anyhow::anyhow!("OS random number generator: {e}"))?;
+    getrandom::fill(&mut out).map_err(|e| anyhow::anyhow!("OS random number generator: {e}"))?;
+    phc(params, &salt, &out)
+}
+
+fn phc(params: &Params, salt: &[u8], out: &[u8]) -> anyhow::Result<String> {
     let phc = PasswordHash {
         algorithm: Algorithm::Argon2id.ident(),
         version: Some(Version::V0x13.into()),
         params: ParamsString::try_from(params).map_err(|e| anyhow::anyhow!("{e}"))?,
-        salt: Some(Salt::new(&salt).map_err(|e| anyhow::anyhow!("{e}"))?),
-        hash: Some(Output::new(&out).map_err(|e| anyhow::anyhow!("{e}"))?),
+        salt: Some(Salt::new(salt).map_err(|e| anyhow::anyhow!("{e}"))?),
+        hash: Some(Output::new(out).map_err(|e| anyhow::anyhow!("{e}"))?),
     };
     Ok(phc.to_string())
 }
@@ -316,6 +330,22 @@ mod tests {
             argon2_iterations: 1,
             ..PasswordSettings::default()
         }
+    }
+
+    #[test]
+    fn the_dummy_hash_has_the_parameters_and_matches_nothing() {
+        let params = params(&fast()).unwrap();
+        let dummy = dummy_hash(&params).unwrap();
+        assert!(dummy.starts_with("$argon2id$v=19$m=64,t=1,p=1$"), "{dummy}");
+        assert_ne!(dummy, dummy_hash(&params).unwrap());
+        let verified = verify_with(&params, "anything", &dummy).unwrap();
+        assert_eq!(
+            verified,
+            Verified {
+                ok: false,
+                rehash: None
+            }
+        );
     }
 
     #[test]

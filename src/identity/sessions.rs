@@ -153,6 +153,7 @@ impl Presented {
 }
 
 /// Redeems `presented` for `client_id`: retires it and issues its successor in the same family.
+/// Call it inside a `write_transaction`; nothing it writes commits before that transaction does.
 ///
 /// Every rotation first locks the token's session row, then re-reads the token, so concurrent
 /// refreshes of one family run one after the other (on any instance) and in one lock order.
@@ -182,8 +183,12 @@ pub fn rotate(
             "the refresh token was issued to another client",
         ));
     }
-    write_transaction(conn, |c| {
-        sessions::lock_session(c, &seen.session_id)?;
+    // No transaction of its own: the caller's (`grants::refresh_token`), which also writes the
+    // audit event, holds the lock and the claim until it ends (a savepoint here cost two more
+    // round trips per refresh on PostgreSQL).
+    let c = conn;
+    (|| {
+        let locked = sessions::lock_session(c, &seen.session_id)?;
         let Some(row) = sessions::find_refresh_token(c, &presented.hash)? else {
             return Ok(Err(RefreshError::Invalid("unknown refresh token")));
         };
@@ -243,7 +248,8 @@ pub fn rotate(
         } else if !sessions::claim_refresh_token(c, &presented.hash, client_id, now)? {
             return Ok(Err(RefreshError::Invalid("the refresh token was revoked")));
         }
-        let session = match sessions::find_session(c, &row.session_id)? {
+        // The row read under the lock: the token's session (`session_id` never changes).
+        let session = match locked {
             Some(s) if s.ended_at.is_none() && s.expires_at > now => s,
             _ => return Ok(Err(RefreshError::Invalid("the session has ended"))),
         };
@@ -273,5 +279,5 @@ pub fn rotate(
             scope: row.scope,
             token: NewRefreshToken { token, row_id },
         }))
-    })?
+    })()?
 }

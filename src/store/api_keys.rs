@@ -32,7 +32,7 @@ pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<ApiKeyRow>>
     api_keys::table
         .find(id)
         .select(ApiKeyRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -40,7 +40,7 @@ pub fn find_by_prefix(conn: &mut DbConnection, prefix: &str) -> QueryResult<Opti
     api_keys::table
         .filter(api_keys::prefix.eq(prefix))
         .select(ApiKeyRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -120,9 +120,9 @@ pub fn revoke_jti(
 }
 
 pub fn is_jti_revoked(conn: &mut DbConnection, jti: &str) -> QueryResult<bool> {
-    revoked_tokens::table
+    on_backend!(conn, |c| revoked_tokens::table
         .find(jti)
         .count()
-        .get_result::<i64>(conn)
-        .map(|n| n > 0)
+        .get_result::<i64>(c)
+        .map(|n| n > 0))
 }

@@ -32,10 +32,10 @@ pub struct AuditRow {
 }
 
 pub fn insert(conn: &mut DbConnection, event: &NewAuditEvent) -> QueryResult<()> {
-    diesel::insert_into(audit_events::table)
+    on_backend!(conn, |c| diesel::insert_into(audit_events::table)
         .values(event)
-        .execute(conn)
-        .map(|_| ())
+        .execute(c)
+        .map(|_| ()))
 }
 
 /// Newest first, filtered.

@@ -66,7 +66,7 @@ pub fn find_request(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Req
     authorization_requests::table
         .find(id)
         .select(RequestRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -94,36 +94,36 @@ pub fn delete_request(conn: &mut DbConnection, id: &str) -> QueryResult<bool> {
 }
 
 pub fn insert_code(conn: &mut DbConnection, row: &CodeRow, now: i64) -> QueryResult<()> {
-    diesel::delete(
+    let expired = diesel::delete(
         authorization_codes::table
             .filter(authorization_codes::expires_at.lt(now - KEEP_EXPIRED_SECS)),
-    )
-    .execute(conn)?;
-    diesel::insert_into(authorization_codes::table)
+    );
+    on_backend!(conn, |c| expired.execute(c))?;
+    on_backend!(conn, |c| diesel::insert_into(authorization_codes::table)
         .values(row)
-        .execute(conn)
-        .map(|_| ())
+        .execute(c)
+        .map(|_| ()))
 }
 
 pub fn find_code(conn: &mut DbConnection, hash: &str) -> QueryResult<Option<CodeRow>> {
-    authorization_codes::table
+    on_backend!(conn, |c| authorization_codes::table
         .find(hash)
         .select(CodeRow::as_select())
-        .first(conn)
-        .optional()
+        .get_result(c)
+        .optional())
 }
 
 /// Marks an unused, unexpired code used; `true` only for the one caller that did it.
 pub fn claim_code(conn: &mut DbConnection, hash: &str, now: i64) -> QueryResult<bool> {
-    diesel::update(
+    on_backend!(conn, |c| diesel::update(
         authorization_codes::table
             .find(hash)
             .filter(authorization_codes::used_at.is_null())
             .filter(authorization_codes::expires_at.gt(now)),
     )
     .set(authorization_codes::used_at.eq(now))
-    .execute(conn)
-    .map(|n| n == 1)
+    .execute(c)
+    .map(|n| n == 1))
 }
 
 /// Records what a code's exchange issued, so a replay can revoke it.
@@ -134,14 +134,16 @@ pub fn record_issued(
     access_expires_at: i64,
     refresh_token_hash: Option<&str>,
 ) -> QueryResult<()> {
-    diesel::update(authorization_codes::table.find(hash))
-        .set((
-            authorization_codes::access_jti.eq(access_jti),
-            authorization_codes::access_expires_at.eq(access_expires_at),
-            authorization_codes::refresh_token_hash.eq(refresh_token_hash),
-        ))
-        .execute(conn)
-        .map(|_| ())
+    on_backend!(conn, |c| diesel::update(
+        authorization_codes::table.find(hash)
+    )
+    .set((
+        authorization_codes::access_jti.eq(access_jti),
+        authorization_codes::access_expires_at.eq(access_expires_at),
+        authorization_codes::refresh_token_hash.eq(refresh_token_hash),
+    ))
+    .execute(c)
+    .map(|_| ()))
 }
 
 /// The scopes `user_id` has allowed `client_id` (space-separated), if any.
@@ -150,11 +152,11 @@ pub fn find_consent(
     user_id: &str,
     client_id: &str,
 ) -> QueryResult<Option<String>> {
-    consents::table
+    on_backend!(conn, |c| consents::table
         .find((user_id, client_id))
         .select(consents::scope)
-        .first(conn)
-        .optional()
+        .get_result(c)
+        .optional())
 }
 
 /// Stores the scopes a user allowed a client, replacing what was stored.

@@ -35,11 +35,20 @@ pub fn insert(conn: &mut DbConnection, row: &ClientRow) -> QueryResult<()> {
 }
 
 pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<ClientRow>> {
-    clients::table
+    on_backend!(conn, |c| clients::table
         .find(id)
         .select(ClientRow::as_select())
-        .first(conn)
-        .optional()
+        .get_result(c)
+        .optional())
+}
+
+/// Whether the client exists (one indexed probe, no row to decode).
+pub fn exists(conn: &mut DbConnection, id: &str) -> QueryResult<bool> {
+    on_backend!(conn, |c| clients::table
+        .find(id)
+        .count()
+        .get_result::<i64>(c)
+        .map(|n| n > 0))
 }
 
 pub fn list(conn: &mut DbConnection) -> QueryResult<Vec<ClientRow>> {

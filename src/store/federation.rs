@@ -61,7 +61,7 @@ pub fn find_identity(
         .filter(federated_identities::issuer.eq(issuer))
         .filter(federated_identities::subject.eq(subject))
         .select(IdentityRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -137,7 +137,7 @@ pub fn take_state(conn: &mut DbConnection, hash: &str, now: i64) -> QueryResult<
     federation_states::table
         .find(hash)
         .select(StateRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -156,7 +156,7 @@ pub fn find_link(conn: &mut DbConnection, hash: &str) -> QueryResult<Option<Link
     federation_links::table
         .find(hash)
         .select(LinkRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

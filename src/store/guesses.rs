@@ -26,7 +26,7 @@ fn read(conn: &mut DbConnection, key: &str) -> QueryResult<Option<BudgetState>> 
             guess_budgets::strikes,
             guess_budgets::locked_until,
         ))
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

@@ -4,6 +4,29 @@
 //! One `DbConnection` (a Diesel `MultiConnection`) serves both backends, so every query is written
 //! once. Ids are `TEXT`, timestamps `BIGINT` Unix seconds, booleans `BOOLEAN` and lists JSON
 //! arrays in `TEXT`: types both backends share and compare the same way.
+//!
+//! Single-row lookups (by a primary or unique key) use `get_result`, never `first`: `first`
+//! adds `LIMIT ?`, and SQLite (3.4x) re-prepares a statement whose `LIMIT` is a bound parameter
+//! each time it is bound, which had every cached lookup parsed and planned again on every
+//! request (6% of the server's CPU under client_credentials load, bench/RESULTS.md 2026-12-06).
+//! `get_result` reads only the first row, so the answer is the same.
+/// Runs `$body` with `$c` bound to the backend's own connection (`SqliteConnection` or
+/// `PgConnection`) instead of the `MultiConnection`, for the queries on the hot paths (client,
+/// token, session and user lookups; the writes of a refresh or a code exchange). Through
+/// `DbConnection` Diesel keys its prepared-statement cache by the SQL text, which it builds anew
+/// on every call (a client row is 18 quoted identifiers: 8–20% of the server's CPU at
+/// client_credentials and introspection load); on the backend's own connection a query of a
+/// static type is keyed by its type, and its SQL is built once. (Defined before the modules
+/// below, which use it.)
+macro_rules! on_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::store::DbConnection::Sqlite($c) => $body,
+            $crate::store::DbConnection::Postgres($c) => $body,
+        }
+    };
+}
+
 pub mod api_keys;
 pub mod audit;
 pub mod authorize;
@@ -12,6 +35,7 @@ pub mod email_tokens;
 pub mod federation;
 pub mod guesses;
 pub mod leases;
+pub mod liveness;
 pub mod outage;
 mod pool;
 pub mod purge;
@@ -22,7 +46,7 @@ pub mod signing_keys;
 pub mod users;
 
 pub use outage::is_unavailable;
-pub use pool::{Db, DbError, DbLimits, PoolState};
+pub use pool::{Conn, Db, DbError, DbLimits, PoolState};
 
 use anyhow::{bail, Context};
 use diesel::connection::SimpleConnection;

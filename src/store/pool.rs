@@ -6,6 +6,7 @@
 //! job that has not got a connection within `database_timeout_secs` of being queued (waiting in
 //! the queue, then for a connection) gives up with [`DbError::Unavailable`], which the HTTP layer
 //! answers 503 with `Retry-After`.
+use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -64,6 +65,55 @@ impl DbLimits {
     }
 }
 
+/// How recently a connection must have served a job without error to be handed out again
+/// without the checkout's `SELECT 1` (PostgreSQL; see [`Pooled`]).
+const PROVEN_FOR: Duration = Duration::from_secs(1);
+
+/// A pooled connection, and when a job last used it without error.
+///
+/// A network connection can die between uses, so PostgreSQL connections are tested with
+/// `SELECT 1` when checked out, which was one round trip in every job (of the two a
+/// client_credentials request makes, of the twelve of a refresh). A connection that has just
+/// served a job without error is handed out again untested for [`PROVEN_FOR`]; a job that
+/// failed, for any reason, has its connection tested at its next checkout. So after an outage
+/// every connection that was idle through it (or failed in it) is tested and replaced before
+/// use, as before; only one that served a request less than a second before the database died
+/// can fail once more, which is what a connection in use at that moment does anyway.
+pub struct Pooled {
+    conn: DbConnection,
+    proven: Option<Instant>,
+}
+
+impl Deref for Pooled {
+    type Target = DbConnection;
+    fn deref(&self) -> &DbConnection {
+        &self.conn
+    }
+}
+
+impl DerefMut for Pooled {
+    fn deref_mut(&mut self) -> &mut DbConnection {
+        &mut self.conn
+    }
+}
+
+/// A connection checked out for synchronous callers (the CLI, start-up), back to the pool when
+/// dropped.
+pub struct Conn(r2d2::PooledConnection<Manager>);
+
+impl Deref for Conn {
+    type Target = DbConnection;
+    fn deref(&self) -> &DbConnection {
+        &self.0.conn
+    }
+}
+
+impl DerefMut for Conn {
+    fn deref_mut(&mut self) -> &mut DbConnection {
+        &mut self.0.conn
+    }
+}
+
 /// The r2d2 connection manager: connects per [`DatabaseKind`], SQLite PRAGMAs applied, and
 /// watches every connection for a storage that refuses writes.
 pub struct Manager {
@@ -72,23 +122,26 @@ pub struct Manager {
 }
 
 impl r2d2::ManageConnection for Manager {
-    type Connection = DbConnection;
+    type Connection = Pooled;
     type Error = diesel::ConnectionError;
 
-    fn connect(&self) -> Result<DbConnection, Self::Error> {
+    fn connect(&self) -> Result<Pooled, Self::Error> {
         let mut conn = self.kind.connect()?;
         conn.set_instrumentation(WriteWatch(self.refusing_writes.clone()));
-        Ok(conn)
+        Ok(Pooled { conn, proven: None })
     }
 
-    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {
+    fn is_valid(&self, conn: &mut Pooled) -> Result<(), Self::Error> {
+        if conn.proven.is_some_and(|t| t.elapsed() < PROVEN_FOR) {
+            return Ok(());
+        }
         diesel::sql_query("SELECT 1")
-            .execute(conn)
+            .execute(&mut conn.conn)
             .map(|_| ())
             .map_err(diesel::ConnectionError::CouldntSetupConfiguration)
     }
 
-    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
+    fn has_broken(&self, _conn: &mut Pooled) -> bool {
         false
     }
 }
@@ -194,8 +247,8 @@ impl Db {
     }
 
     /// A connection for synchronous callers (the CLI). Async code uses [`Db::run`].
-    pub fn get(&self) -> Result<r2d2::PooledConnection<Manager>, DbError> {
-        Ok(self.pool.get_timeout(self.timeout)?)
+    pub fn get(&self) -> Result<Conn, DbError> {
+        Ok(Conn(self.pool.get_timeout(self.timeout)?))
     }
 
     /// Runs `f` with a pooled connection on the database threads. Gives up with
@@ -227,7 +280,9 @@ impl Db {
                 match conn {
                     Ok(mut conn) => {
                         apply_query_only(&query_only, &mut conn);
-                        f(&mut conn)
+                        let result = f(&mut conn);
+                        conn.proven = result.is_ok().then(Instant::now);
+                        result
                     }
                     Err(e) => Err(E::from(DbError::from(e))),
                 }
@@ -272,7 +327,7 @@ impl Db {
                 .and_then(|mut conn| {
                     apply_query_only(&query_only, &mut conn);
                     diesel::sql_query("SELECT 1")
-                        .execute(&mut *conn)
+                        .execute(&mut conn.conn)
                         .map_err(|e| format!("database unreachable: {e}"))?;
                     if refusing_writes.load(Ordering::Relaxed) {
                         probe_write(&mut conn)

@@ -53,11 +53,11 @@ pub fn insert_session(conn: &mut DbConnection, row: &SessionRow) -> QueryResult<
 }
 
 pub fn find_session(conn: &mut DbConnection, id: &str) -> QueryResult<Option<SessionRow>> {
-    sessions::table
+    on_backend!(conn, |c| sessions::table
         .find(id)
         .select(SessionRow::as_select())
-        .first(conn)
-        .optional()
+        .get_result(c)
+        .optional())
 }
 
 /// A user's live sessions, oldest first.
@@ -76,10 +76,10 @@ pub fn active_sessions(
 }
 
 pub fn touch_session(conn: &mut DbConnection, id: &str, now: i64) -> QueryResult<()> {
-    diesel::update(sessions::table.find(id))
+    on_backend!(conn, |c| diesel::update(sessions::table.find(id))
         .set(sessions::last_seen_at.eq(now))
-        .execute(conn)
-        .map(|_| ())
+        .execute(c)
+        .map(|_| ()))
 }
 
 /// Ends a session and revokes its refresh tokens; `false` when it was not live.
@@ -102,21 +102,21 @@ pub fn end_session(conn: &mut DbConnection, id: &str, now: i64) -> QueryResult<b
 }
 
 pub fn insert_refresh_token(conn: &mut DbConnection, row: &RefreshTokenRow) -> QueryResult<()> {
-    diesel::insert_into(refresh_tokens::table)
+    on_backend!(conn, |c| diesel::insert_into(refresh_tokens::table)
         .values(row)
-        .execute(conn)
-        .map(|_| ())
+        .execute(c)
+        .map(|_| ()))
 }
 
 pub fn find_refresh_token(
     conn: &mut DbConnection,
     hash: &str,
 ) -> QueryResult<Option<RefreshTokenRow>> {
-    refresh_tokens::table
+    on_backend!(conn, |c| refresh_tokens::table
         .filter(refresh_tokens::token_hash.eq(hash))
         .select(RefreshTokenRow::as_select())
-        .first(conn)
-        .optional()
+        .get_result(c)
+        .optional())
 }
 
 /// A refresh token row by its id (also the `jti` of the access token issued with it).
@@ -124,11 +124,11 @@ pub fn find_refresh_token_by_id(
     conn: &mut DbConnection,
     id: &str,
 ) -> QueryResult<Option<RefreshTokenRow>> {
-    refresh_tokens::table
+    on_backend!(conn, |c| refresh_tokens::table
         .find(id)
         .select(RefreshTokenRow::as_select())
-        .first(conn)
-        .optional()
+        .get_result(c)
+        .optional())
 }
 
 /// Marks the live, unexpired token with `hash` of `client_id` rotated; `true` only for the one
@@ -139,7 +139,7 @@ pub fn claim_refresh_token(
     client_id: &str,
     now: i64,
 ) -> QueryResult<bool> {
-    diesel::update(
+    on_backend!(conn, |c| diesel::update(
         refresh_tokens::table
             .filter(refresh_tokens::token_hash.eq(hash))
             .filter(refresh_tokens::client_id.eq(client_id))
@@ -149,23 +149,29 @@ pub fn claim_refresh_token(
             .filter(refresh_tokens::idle_expires_at.gt(now)),
     )
     .set(refresh_tokens::rotated_at.eq(now))
-    .execute(conn)
-    .map(|n| n == 1)
+    .execute(c)
+    .map(|n| n == 1))
 }
 
-/// Locks a session's row until the transaction ends: every rotation in the session's families
-/// takes this lock first, before touching any refresh-token row, so concurrent refreshes queue
-/// here in one order and cannot deadlock (`end_session` also locks the session row first).
-/// SQLite needs nothing: `write_transaction` already holds the database's write lock.
-pub fn lock_session(conn: &mut DbConnection, id: &str) -> QueryResult<()> {
-    if let DbConnection::Postgres(pg) = conn {
-        sessions::table
-            .find(id)
-            .select(sessions::id)
+/// Locks a session's row until the transaction ends, and reads it: every rotation in the
+/// session's families takes this lock first, before touching any refresh-token row, so
+/// concurrent refreshes queue here in one order and cannot deadlock (`end_session` also locks
+/// the session row first). SQLite needs no row lock: `write_transaction` already holds the
+/// database's write lock. Either way nobody else changes the row until the transaction ends,
+/// so the row read here stays current for it.
+pub fn lock_session(conn: &mut DbConnection, id: &str) -> QueryResult<Option<SessionRow>> {
+    let query = sessions::table.find(id);
+    match conn {
+        DbConnection::Postgres(pg) => query
+            .select(SessionRow::as_select())
             .for_no_key_update()
-            .load::<String>(pg)?;
+            .get_result(pg)
+            .optional(),
+        DbConnection::Sqlite(lite) => query
+            .select(SessionRow::as_select())
+            .get_result(lite)
+            .optional(),
     }
-    Ok(())
 }
 
 /// The successor of `parent_id` that was issued but never used (nor revoked), if any.
@@ -178,7 +184,7 @@ pub fn live_successor(
         .filter(refresh_tokens::rotated_at.is_null())
         .filter(refresh_tokens::revoked_at.is_null())
         .select(RefreshTokenRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -208,20 +214,20 @@ pub fn revoke_family(conn: &mut DbConnection, family_id: &str, now: i64) -> Quer
 
 /// The live session whose browser cookie hashes to `hash`.
 pub fn find_by_cookie(conn: &mut DbConnection, hash: &str) -> QueryResult<Option<SessionRow>> {
-    sessions::table
+    on_backend!(conn, |c| sessions::table
         .filter(sessions::cookie_hash.eq(hash))
         .filter(sessions::ended_at.is_null())
         .select(SessionRow::as_select())
-        .first(conn)
-        .optional()
+        .get_result(c)
+        .optional())
 }
 
 /// Records browser activity on a session (its idle timeout restarts).
 pub fn touch_cookie(conn: &mut DbConnection, id: &str, now: i64) -> QueryResult<()> {
-    diesel::update(sessions::table.find(id))
+    on_backend!(conn, |c| diesel::update(sessions::table.find(id))
         .set(sessions::cookie_seen_at.eq(now))
-        .execute(conn)
-        .map(|_| ())
+        .execute(c)
+        .map(|_| ()))
 }
 
 /// A fresh authentication on an existing session (prompt=login, max_age).

@@ -36,18 +36,18 @@ pub fn insert(conn: &mut DbConnection, row: &UserRow) -> QueryResult<bool> {
 }
 
 pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<UserRow>> {
-    users::table
+    on_backend!(conn, |c| users::table
         .find(id)
         .select(UserRow::as_select())
-        .first(conn)
-        .optional()
+        .get_result(c)
+        .optional())
 }
 
 pub fn find_by_email(conn: &mut DbConnection, email: &str) -> QueryResult<Option<UserRow>> {
     users::table
         .filter(users::email_lower.eq(email.to_lowercase()))
         .select(UserRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

@@ -353,7 +353,7 @@ fn budget_rows(app: &TestApp) -> Vec<String> {
     let mut conn = app.db.get().unwrap();
     guess_budgets::table
         .select(guess_budgets::key)
-        .load(&mut conn)
+        .load(&mut *conn)
         .unwrap()
 }
 

@@ -52,7 +52,7 @@ fn sessions_of(app: &TestApp, user_id: &str) -> i64 {
     sessions::table
         .filter(sessions::user_id.eq(user_id))
         .count()
-        .get_result(&mut conn)
+        .get_result(&mut *conn)
         .unwrap()
 }
 
