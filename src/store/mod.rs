@@ -31,6 +31,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod authorize;
 pub mod clients;
+mod connection;
 pub mod email_tokens;
 pub mod federation;
 pub mod guesses;
@@ -45,8 +46,9 @@ pub mod sessions;
 pub mod signing_keys;
 pub mod users;
 
+pub use connection::Conn;
 pub use outage::is_unavailable;
-pub use pool::{Conn, Db, DbError, DbLimits, PoolState};
+pub use pool::{Db, DbError, DbLimits, PoolState};
 
 use anyhow::{bail, Context};
 use diesel::connection::SimpleConnection;
