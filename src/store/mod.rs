@@ -38,6 +38,7 @@ pub mod guesses;
 pub mod leases;
 pub mod liveness;
 pub mod outage;
+pub mod passkeys;
 mod pool;
 pub mod purge;
 pub mod schema;

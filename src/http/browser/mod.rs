@@ -9,6 +9,7 @@ mod federation;
 mod login;
 mod logout;
 pub mod pages;
+mod passkeys;
 mod password_reset;
 mod register;
 
@@ -97,7 +98,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::get().to(federation::callback),
     )
     .route("/static/portcullis.css", web::get().to(assets::css))
-    .route("/static/form_post.js", web::get().to(assets::form_post_js));
+    .route("/static/form_post.js", web::get().to(assets::form_post_js))
+    .route("/static/passkey.js", web::get().to(assets::passkey_js));
+    passkeys::configure(cfg);
 }
 
 async fn method_not_allowed() -> Result<HttpResponse, PageError> {
