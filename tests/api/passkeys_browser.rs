@@ -75,6 +75,9 @@ async fn registers_a_passkey_and_signs_in_with_it_alone(backend: Backend) {
         .await
         .ends_with("never used"));
     screenshot(browser, "account-passkeys.png").await;
+    browser.set_window_size(390, 844).await.unwrap();
+    screenshot(browser, "account-passkeys-mobile.png").await;
+    browser.set_window_size(1280, 900).await.unwrap();
 
     // A discoverable credential for our RP id, held by the authenticator.
     let held = webauthn_driver::credentials(browser, &authenticator).await;
