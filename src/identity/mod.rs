@@ -10,10 +10,13 @@ pub mod email_tokens;
 pub mod guesses;
 pub mod login;
 pub mod password;
+pub mod recovery_codes;
 pub mod reset;
 pub mod roles;
+pub mod second_factor;
 pub mod sessions;
 pub mod text;
+pub mod totp;
 pub mod users;
 pub mod verification;
 

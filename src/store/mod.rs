@@ -44,6 +44,7 @@ pub mod schema;
 pub mod server_secrets;
 pub mod sessions;
 pub mod signing_keys;
+pub mod totp;
 pub mod users;
 
 pub use connection::Conn;
