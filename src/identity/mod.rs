@@ -9,6 +9,7 @@ pub mod email;
 pub mod email_tokens;
 pub mod guesses;
 pub mod login;
+pub mod mfa;
 pub mod password;
 pub mod recovery_codes;
 pub mod reset;

@@ -37,6 +37,7 @@ pub mod federation;
 pub mod guesses;
 pub mod leases;
 pub mod liveness;
+pub mod mfa_challenges;
 pub mod outage;
 mod pool;
 pub mod purge;
