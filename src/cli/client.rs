@@ -52,6 +52,10 @@ pub enum ClientCommand {
         /// Its id_token_signed_response_alg (RS256, ES256 or EdDSA; one of keys.algorithms).
         #[arg(long, value_name = "ALG")]
         id_token_alg: Option<String>,
+        /// Every sign-in for this client needs a second factor (an authenticator app, a
+        /// recovery code or a passkey); users without one are led to enrol.
+        #[arg(long)]
+        require_mfa: bool,
     },
     /// Change a client's web origins (CORS); prints the client like `show`.
     Update {
@@ -95,6 +99,7 @@ pub fn run(settings: &Settings, cmd: ClientCommand) -> anyhow::Result<ExitCode> 
             web_origins,
             token_alg,
             id_token_alg,
+            require_mfa,
         } => {
             for (flag, alg) in [
                 ("--token-alg", &token_alg),
@@ -124,6 +129,7 @@ pub fn run(settings: &Settings, cmd: ClientCommand) -> anyhow::Result<ExitCode> 
                 web_origins,
                 token_alg,
                 id_token_alg,
+                require_mfa,
             };
             let reg = registration::register(
                 &mut conn,
@@ -235,6 +241,7 @@ fn client_json(c: &Client) -> serde_json::Value {
         "web_origins": c.web_origins,
         "token_alg": c.access_token_alg,
         "id_token_signed_response_alg": c.id_token_alg,
+        "require_mfa": c.require_mfa,
         // What CORS answers for: the redirect URIs' origins and the web origins.
         "allowed_origins": origins::allowed_origins(c),
         "created_at": c.created_at,

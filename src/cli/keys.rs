@@ -80,9 +80,15 @@ pub fn run(settings: &Settings, cmd: KeysCommand) -> anyhow::Result<ExitCode> {
             if new.id() == old.id() {
                 bail!("the new key is the key in use");
             }
-            let count = ops::rewrap(&mut conn, &old, &new)?;
+            // The signing keys and the authenticator-app secrets, all or nothing.
+            let (count, totp) = crate::store::write_transaction(&mut conn, |c| {
+                let count = ops::rewrap(c, &old, &new)?;
+                let totp = crate::identity::totp::rewrap(c, &old, &new)?;
+                Ok::<_, anyhow::Error>((count, totp))
+            })?;
             super::print_json(&serde_json::json!({
                 "rewrapped": count,
+                "totp_secrets_rewrapped": totp,
                 "old_kek_id": old.id(),
                 "new_kek_id": new.id(),
             }))

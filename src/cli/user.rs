@@ -131,6 +131,7 @@ pub fn run(settings: &Settings, cmd: UserCommand) -> anyhow::Result<ExitCode> {
             write_transaction(&mut conn, |c| {
                 user_store::clear_failures(c, &row.id)?;
                 crate::identity::guesses::unlock(c, &row.id, &row.email)?;
+                crate::identity::guesses::unlock_second_factor(c, &row.id)?;
                 changed(c, &row.id, json!({ "unlocked": true }))
             })?;
             super::print_json(&json!({ "id": row.id, "email": row.email, "locked": false }))

@@ -18,6 +18,8 @@ struct Content {
     when: String,
     /// Every session ended (a reset), or every other one (a change while signed in).
     everywhere: bool,
+    /// How many are left (recovery codes).
+    remaining: i64,
 }
 
 #[derive(Template)]
@@ -56,6 +58,18 @@ struct ChangedHtml<'a> {
     c: &'a Content,
 }
 
+#[derive(Template)]
+#[template(path = "email/recovery_code_used.txt")]
+struct RecoveryText<'a> {
+    c: &'a Content,
+}
+
+#[derive(Template)]
+#[template(path = "email/recovery_code_used.html")]
+struct RecoveryHtml<'a> {
+    c: &'a Content,
+}
+
 fn content(issuer: &str, to: &str) -> Content {
     let site = url::Url::parse(issuer)
         .ok()
@@ -69,6 +83,7 @@ fn content(issuer: &str, to: &str) -> Content {
         valid_for: String::new(),
         when: String::new(),
         everywhere: false,
+        remaining: 0,
     }
 }
 
@@ -156,6 +171,34 @@ pub fn password_changed(
     })
 }
 
+/// "A recovery code was used" (at `now`; `remaining` left), with a way to take the account
+/// back.
+pub fn recovery_code_used(
+    issuer: &str,
+    to: &str,
+    now: i64,
+    remaining: i64,
+) -> anyhow::Result<Mail> {
+    let c = Content {
+        link: format!("{issuer}/account/mfa"),
+        when: when_words(now)?,
+        remaining,
+        ..content(issuer, to)
+    };
+    Ok(Mail {
+        kind: "recovery_code_used",
+        to: to.to_string(),
+        subject: "A recovery code was used".into(),
+        text: RecoveryText { c: &c }.render()?,
+        html: RecoveryHtml { c: &c }.render()?,
+    })
+}
+
+fn when_words(now: i64) -> anyhow::Result<String> {
+    let format = time::macros::format_description!("[year]-[month]-[day] at [hour]:[minute] UTC");
+    Ok(time::OffsetDateTime::from_unix_timestamp(now)?.format(&format)?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -182,5 +225,13 @@ mod tests {
         assert!(m.text.contains("1970-01-01 at 00:00 UTC"), "{}", m.text);
         assert!(m.text.contains("Every device"));
         assert_eq!(format!("{m:?}"), "Mail { kind: \"password_changed\", .. }");
+        let m = recovery_code_used("https://id.example.com", "a@example.com", 60, 1).unwrap();
+        assert!(m.text.contains("1970-01-01 at 00:01 UTC"), "{}", m.text);
+        assert!(m.text.contains("1 recovery code left"), "{}", m.text);
+        assert!(
+            m.html.contains("https://id.example.com/account/mfa"),
+            "{}",
+            m.html
+        );
     }
 }

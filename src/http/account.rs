@@ -17,7 +17,6 @@ use crate::identity::users::{self, NewUser, User};
 use crate::identity::verification;
 use crate::identity::{login, RequestMeta};
 use crate::oauth::client::account_client;
-use crate::oauth::grants::password::{finish, PasswordEnv};
 use crate::oauth::token::TokenContext;
 use crate::oauth::Params;
 use crate::state::AppState;
@@ -47,6 +46,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .app_data(json_config())
             .route("/register", web::post().to(register))
             .route("/login", web::post().to(login))
+            .route("/login/mfa", web::post().to(super::step_up::login_mfa))
             .route("/refresh", web::post().to(refresh))
             .route("/logout", web::post().to(logout))
             .route("/me", web::get().to(me))
@@ -140,12 +140,7 @@ async fn login(
         now,
     )
     .await?;
-    let env = password_env(&state);
-    let scopes = client.scopes.clone();
-    let audience = vec![state.settings.issuer.clone()];
-    let tokens = finish(&env, client, user, scopes, audience, &meta, now).await?;
-    crate::metrics::token_issued("password", tokens.access_alg.name());
-    Ok(token_response(&tokens))
+    super::step_up::after_password(&state, user, &meta, now).await
 }
 
 #[derive(Deserialize)]
@@ -235,16 +230,6 @@ async fn me(state: web::Data<AppState>, bearer: Bearer) -> Result<HttpResponse, 
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(user_json(&user, &state)))
-}
-
-fn password_env(state: &AppState) -> PasswordEnv<'_> {
-    PasswordEnv {
-        db: &state.db,
-        hasher: &state.hasher,
-        settings: &state.settings,
-        roles: &state.roles,
-        keys: state.keys.current(),
-    }
 }
 
 pub(super) fn hash_error(e: password::HashError) -> ApiError {

@@ -68,6 +68,9 @@ async fn create(
     body: Json<CreateBody>,
 ) -> Result<HttpResponse, ApiError> {
     let user = minting_caller(&bearer)?;
+    if let Some(session) = &bearer.live.session {
+        super::step_up::require_recent(&state, session).await?;
+    }
     let (meta, now, roles) = (
         request_meta(&req, &state),
         state.clock.now(),

@@ -18,6 +18,7 @@ mod meta;
 pub mod metrics;
 mod resource;
 mod sessions;
+mod step_up;
 mod token;
 mod userinfo;
 

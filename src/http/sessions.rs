@@ -28,9 +28,6 @@ pub struct PasswordBody {
     new_password: String,
 }
 
-/// A first password needs a sign-in this recent (instead of the current password).
-const FRESH_SIGN_IN_SECS: i64 = 600;
-
 pub async fn change_password(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -38,6 +35,9 @@ pub async fn change_password(
     body: Json<PasswordBody>,
 ) -> Result<HttpResponse, ApiError> {
     let (session, user) = caller(&bearer)?;
+    // A sensitive operation: a recent sign-in (with the second factor, if the user has one).
+    // For an account without a password (made by federated sign-in) that is all it needs.
+    super::step_up::require_recent(&state, &session).await?;
     let body = body.into_inner();
     let (meta, now) = (request_meta(&req, &state), state.clock.now());
     let row =
@@ -69,13 +69,6 @@ pub async fn change_password(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid_request",
                 "current_password is required",
-            ))
-        }
-        (false, _) if now - session.auth_time > FRESH_SIGN_IN_SECS => {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "reauthentication_required",
-                "setting a first password needs a sign-in within the last 10 minutes",
             ))
         }
         (false, _) => {}

@@ -39,6 +39,16 @@ pub const EMAIL_VERIFIED: &str = "email_verified";
 pub const PASSWORD_RESET_REQUESTED: &str = "password_reset_requested";
 /// A reset link was used to set a new password (success), or a bad one presented (failure).
 pub const PASSWORD_RESET: &str = "password_reset";
+/// An authenticator app was set up (its first code confirmed).
+pub const TOTP_ENABLED: &str = "totp_enabled";
+pub const TOTP_DISABLED: &str = "totp_disabled";
+/// A new set of recovery codes replaced the old ones.
+pub const RECOVERY_CODES_GENERATED: &str = "recovery_codes_generated";
+/// A recovery code was used (the user is also told by mail).
+pub const RECOVERY_CODE_USED: &str = "recovery_code_used";
+/// A second-factor code was checked (`identity::second_factor::check_code`): accepted (the
+/// method), or refused (the reason).
+pub const SECOND_FACTOR: &str = "second_factor";
 
 #[derive(Debug, Clone, Default)]
 pub struct Event<'a> {

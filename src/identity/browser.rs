@@ -90,7 +90,7 @@ pub fn sign_in(
                 if let Some(prev) = other {
                     end(c, prev, meta, "signed_in_as_another_user", now)?;
                 }
-                sessions::start(c, &user.id, client_id, meta, policy, now)?
+                sessions::start(c, &user.id, client_id, amr, meta, policy, now)?
             }
         };
         store::attach_cookie(c, &session.id, &hash, amr, now)?;

@@ -87,8 +87,23 @@ pub struct GuessFrom<'a> {
 
 impl Guess {
     pub fn plan(policy: &LockoutSettings, from: GuessFrom) -> Guess {
+        let key = match from.trusted_device {
+            Some((user_id, device)) => format!("dev:{user_id}:{}", &device[..device.len().min(32)]),
+            None => format!("acct:{}", account_key(from.email)),
+        };
+        Guess::with_account_budget(policy, from.ip, key)
+    }
+
+    /// A guess at a user's second factor (an authenticator-app or recovery code): the
+    /// source's budget, shared with password guesses, and an account budget of its own
+    /// (`mfa:<user id>`) under the same rule, which a right password does not clear.
+    pub fn second_factor(policy: &LockoutSettings, ip: Option<&str>, user_id: &str) -> Guess {
+        Guess::with_account_budget(policy, ip, format!("mfa:{user_id}"))
+    }
+
+    fn with_account_budget(policy: &LockoutSettings, ip: Option<&str>, key: String) -> Guess {
         let mut budgets = Vec::with_capacity(2);
-        if let Some(ip) = from.ip {
+        if let Some(ip) = ip {
             budgets.push(Budget {
                 key: format!("src:{}", source_key(ip)),
                 limit: policy.ip_max_failures.max(1),
@@ -100,10 +115,6 @@ impl Guess {
             policy.account_lock_secs,
             policy.account_relock_secs.max(policy.account_lock_secs) * 8,
         ));
-        let key = match from.trusted_device {
-            Some((user_id, device)) => format!("dev:{user_id}:{}", &device[..device.len().min(32)]),
-            None => format!("acct:{}", account_key(from.email)),
-        };
         budgets.push(Budget {
             key,
             limit: policy.account_max_failures.max(1),
@@ -205,6 +216,12 @@ pub fn unlock(c: &mut DbConnection, user_id: &str, email: &str) -> diesel::Query
     Ok(())
 }
 
+/// An operator's unlock of the user's second-factor budget (a password reset, which proves
+/// only the address, leaves it).
+pub fn unlock_second_factor(c: &mut DbConnection, user_id: &str) -> diesel::QueryResult<()> {
+    guesses::clear(c, &format!("mfa:{user_id}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -256,5 +273,9 @@ mod tests {
         assert_eq!(untrusted.budgets[0].key, "src:2001:db8:0:0::/64");
         assert!(untrusted.budgets[1].key.starts_with("acct:"));
         assert_eq!(trusted.budgets[1].key, "dev:u1:abcdef");
+        let code = Guess::second_factor(&policy, Some("2001:db8::1"), "u1");
+        assert_eq!(code.budgets[0], untrusted.budgets[0]);
+        assert_eq!(code.budgets[1].key, "mfa:u1");
+        assert_eq!(code.budgets[1].lock, untrusted.budgets[1].lock);
     }
 }

@@ -9,12 +9,16 @@ pub mod email;
 pub mod email_tokens;
 pub mod guesses;
 pub mod login;
+pub mod mfa;
 pub mod passkeys;
 pub mod password;
+pub mod recovery_codes;
 pub mod reset;
 pub mod roles;
+pub mod second_factor;
 pub mod sessions;
 pub mod text;
+pub mod totp;
 pub mod users;
 pub mod verification;
 

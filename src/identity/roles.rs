@@ -1,5 +1,5 @@
 //! Roles and their permissions (RBAC). A user's permissions are the scopes they may be granted.
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use anyhow::{bail, Context};
@@ -20,12 +20,31 @@ pub const IDENTITY_SCOPES: &[&str] = &[
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Roles {
     map: BTreeMap<String, Vec<String>>,
+    /// Roles whose users must sign in with a second factor.
+    require_mfa: BTreeSet<String>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RolesFile {
-    roles: BTreeMap<String, Vec<String>>,
+    roles: BTreeMap<String, RoleEntry>,
+}
+
+/// `name = ["perm", …]`, or a table `[roles.name]` with `permissions` and `require_mfa`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RoleEntry {
+    Permissions(Vec<String>),
+    Table(RoleTable),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RoleTable {
+    #[serde(default)]
+    permissions: Vec<String>,
+    #[serde(default)]
+    require_mfa: bool,
 }
 
 impl Roles {
@@ -48,10 +67,12 @@ impl Roles {
                 ),
                 ("guest".to_string(), role(&["read"])),
             ]),
+            require_mfa: BTreeSet::new(),
         }
     }
 
-    /// The built-in roles, or those of `file` (TOML: `[roles]` then `name = ["perm", …]`).
+    /// The built-in roles, or those of `file` (TOML: `[roles]` then `name = ["perm", …]`, or
+    /// `[roles.name]` with `permissions = […]` and `require_mfa = true`).
     pub fn load(file: Option<&Path>) -> anyhow::Result<Roles> {
         let Some(path) = file else {
             return Ok(Roles::builtin());
@@ -63,7 +84,21 @@ impl Roles {
         if parsed.roles.is_empty() {
             bail!("roles file {} defines no roles", path.display());
         }
-        for (name, perms) in &parsed.roles {
+        let mut map = BTreeMap::new();
+        let mut require_mfa = BTreeSet::new();
+        for (name, entry) in parsed.roles {
+            let perms = match entry {
+                RoleEntry::Permissions(perms) => perms,
+                RoleEntry::Table(table) => {
+                    if table.require_mfa {
+                        require_mfa.insert(name.clone());
+                    }
+                    table.permissions
+                }
+            };
+            map.insert(name, perms);
+        }
+        for (name, perms) in &map {
             if name.is_empty()
                 || perms
                     .iter()
@@ -75,7 +110,12 @@ impl Roles {
                 );
             }
         }
-        Ok(Roles { map: parsed.roles })
+        Ok(Roles { map, require_mfa })
+    }
+
+    /// Whether users with `role` must sign in with a second factor.
+    pub fn requires_mfa(&self, role: &str) -> bool {
+        self.require_mfa.contains(role)
     }
 
     pub fn exists(&self, role: &str) -> bool {
@@ -112,6 +152,16 @@ mod tests {
         let r = Roles::load(Some(&f)).unwrap();
         assert!(r.exists("ops") && !r.exists("admin"));
         std::fs::write(&f, "[roles]\nops = [\"bad scope\"]\n").unwrap();
+        assert!(Roles::load(Some(&f)).is_err());
+        std::fs::write(
+            &f,
+            "[roles]\nuser = [\"read\"]\n[roles.ops]\npermissions = [\"deploy\"]\nrequire_mfa = true\n",
+        )
+        .unwrap();
+        let r = Roles::load(Some(&f)).unwrap();
+        assert!(r.requires_mfa("ops") && !r.requires_mfa("user"));
+        assert!(r.may_grant("ops", "deploy") && r.may_grant("user", "read"));
+        std::fs::write(&f, "[roles.ops]\npermissions = [\"deploy\"]\nmfa = true\n").unwrap();
         assert!(Roles::load(Some(&f)).is_err());
     }
 }

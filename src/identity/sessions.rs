@@ -12,11 +12,14 @@ use crate::store::sessions::{self, RefreshTokenRow, SessionRow};
 use crate::store::{write_transaction, DbConnection};
 use crate::tokens::secret;
 
-/// Starts a session for a fresh login, ending the oldest ones beyond the per-user limit.
+/// Starts a session for a fresh login (`amr`: how the user authenticated), ending the oldest
+/// ones beyond the per-user limit.
+#[allow(clippy::too_many_arguments)]
 pub fn start(
     conn: &mut DbConnection,
     user_id: &str,
     client_id: &str,
+    amr: &str,
     meta: &RequestMeta,
     policy: &SessionSettings,
     now: i64,
@@ -37,7 +40,7 @@ pub fn start(
         ended_at: None,
         cookie_hash: None,
         cookie_seen_at: None,
-        amr: "pwd".to_string(),
+        amr: amr.to_string(),
     };
     write_transaction(conn, |c| {
         let live = sessions::active_sessions(c, user_id, now)?;

@@ -87,6 +87,8 @@ pub struct Client {
     pub access_token_alg: Option<Alg>,
     /// OIDC Dynamic Registration's `id_token_signed_response_alg`; `None`: the default.
     pub id_token_alg: Option<Alg>,
+    /// Every sign-in for this client needs a second factor (`client create --require-mfa`).
+    pub require_mfa: bool,
 }
 
 impl Client {
@@ -114,6 +116,7 @@ impl Client {
             web_origins: serde_json::to_string(&self.web_origins)?,
             access_token_alg: self.access_token_alg.map(|a| a.name().to_string()),
             id_token_signed_response_alg: self.id_token_alg.map(|a| a.name().to_string()),
+            require_mfa: self.require_mfa,
         })
     }
 }
@@ -157,6 +160,7 @@ impl TryFrom<ClientRow> for Client {
             updated_at: row.updated_at,
             can_introspect: row.can_introspect,
             pkce_required: row.pkce_required || row.is_public,
+            require_mfa: row.require_mfa,
         })
     }
 }
@@ -189,6 +193,7 @@ pub fn account_client() -> Client {
         web_origins: vec![],
         access_token_alg: None,
         id_token_alg: None,
+        require_mfa: false,
     }
 }
 

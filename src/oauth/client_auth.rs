@@ -181,6 +181,7 @@ mod tests {
             web_origins: vec![],
             access_token_alg: None,
             id_token_alg: None,
+            require_mfa: false,
         };
         Clients(HashMap::from([("svc".to_string(), client)]))
     }

@@ -18,6 +18,8 @@ pub enum ErrorCode {
     AccessDenied,
     LoginRequired,
     ConsentRequired,
+    /// OIDC Core §3.1.2.6: `prompt=none`, but the sign-in must be stepped up.
+    InteractionRequired,
     RequestNotSupported,
     RequestUriNotSupported,
 }
@@ -38,6 +40,7 @@ impl ErrorCode {
             ErrorCode::AccessDenied => "access_denied",
             ErrorCode::LoginRequired => "login_required",
             ErrorCode::ConsentRequired => "consent_required",
+            ErrorCode::InteractionRequired => "interaction_required",
             ErrorCode::RequestNotSupported => "request_not_supported",
             ErrorCode::RequestUriNotSupported => "request_uri_not_supported",
         }

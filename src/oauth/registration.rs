@@ -31,6 +31,8 @@ pub struct ClientSpec {
     pub token_alg: Option<String>,
     /// `id_token_signed_response_alg`; `None`: the server's default.
     pub id_token_alg: Option<String>,
+    /// Every sign-in for this client needs a second factor.
+    pub require_mfa: bool,
 }
 
 /// Every rule the spec broke, one message each.
@@ -157,6 +159,7 @@ pub fn validate(spec: &ClientSpec, max_ttl_secs: i64) -> Result<Client, SpecErro
         web_origins,
         access_token_alg,
         id_token_alg,
+        require_mfa: spec.require_mfa,
     })
 }
 

@@ -29,6 +29,9 @@ pub struct Metadata {
     pub subject_types_supported: Vec<&'static str>,
     pub id_token_signing_alg_values_supported: Vec<&'static str>,
     pub claims_supported: Vec<&'static str>,
+    /// The `acr` levels, lowest first; ask for the last in `acr_values` to require a second
+    /// factor.
+    pub acr_values_supported: Vec<&'static str>,
 }
 
 pub fn metadata(issuer: &str, algorithms: &[Alg]) -> Metadata {
@@ -82,10 +85,12 @@ pub fn metadata(issuer: &str, algorithms: &[Alg]) -> Metadata {
             "at_hash",
             "sid",
             "amr",
+            "acr",
             "name",
             "email",
             "email_verified",
             "updated_at",
         ],
+        acr_values_supported: crate::identity::mfa::ACR_VALUES.to_vec(),
     }
 }

@@ -1,6 +1,7 @@
 //! ID token claims (OIDC Core §2), with profile and email claims by granted scope.
 use serde::{Deserialize, Serialize};
 
+use crate::identity::mfa;
 use crate::identity::users::User;
 use crate::tokens::Alg;
 
@@ -20,8 +21,11 @@ pub struct IdTokenClaims {
     pub at_hash: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
-    /// Authentication methods (RFC 8176 `pwd`; `fed` for an upstream provider).
+    /// Authentication methods (RFC 8176): `pwd`, `fed` (an upstream provider), `otp` (an
+    /// authenticator app or recovery code), `hwk` (a passkey), `mfa` (more than one factor).
     pub amr: Vec<String>,
+    /// The level reached (`identity::mfa::ACR_1FA` or `ACR_MFA`).
+    pub acr: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -54,7 +58,8 @@ pub fn claims(input: IdTokenInput, now: i64) -> IdTokenClaims {
         nonce: input.nonce.map(str::to_string),
         at_hash: None,
         sid: input.sid.map(str::to_string),
-        amr: vec![input.amr.to_string()],
+        amr: mfa::methods(input.amr).map(str::to_string).collect(),
+        acr: mfa::acr(input.amr).to_string(),
         name: if has("profile") {
             input.user.name.clone()
         } else {

@@ -6,12 +6,13 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
 /// The tables the purge deletes from, in the order it does.
-pub const TABLES: [&str; 11] = [
+pub const TABLES: [&str; 12] = [
     "authorization_codes",
     "authorization_requests",
     "federation_states",
     "federation_links",
     "email_tokens",
+    "mfa_challenges",
     "revoked_tokens",
     "refresh_tokens",
     "sessions",

@@ -113,6 +113,7 @@ enum Step {
     FederationStates,
     FederationLinks,
     EmailTokens,
+    MfaChallenges,
     RevokedJtis,
     ExpiredRefreshTokens,
     RefreshTokensOfDeadSessions,
@@ -123,12 +124,13 @@ enum Step {
     AuditEvents,
 }
 
-const STEPS: [Step; 13] = [
+const STEPS: [Step; 14] = [
     Step::Codes,
     Step::Requests,
     Step::FederationStates,
     Step::FederationLinks,
     Step::EmailTokens,
+    Step::MfaChallenges,
     Step::RevokedJtis,
     Step::ExpiredRefreshTokens,
     Step::RefreshTokensOfDeadSessions,
@@ -148,6 +150,7 @@ impl Step {
             Step::FederationStates => "federation_states",
             Step::FederationLinks => "federation_links",
             Step::EmailTokens => "email_tokens",
+            Step::MfaChallenges => "mfa_challenges",
             Step::RevokedJtis => "revoked_tokens",
             Step::ExpiredRefreshTokens
             | Step::RefreshTokensOfDeadSessions
@@ -167,6 +170,7 @@ impl Step {
             Step::FederationStates => rows::federation_states(c, cut.dead, n),
             Step::FederationLinks => rows::federation_links(c, cut.dead, n),
             Step::EmailTokens => rows::email_tokens(c, cut.dead, n),
+            Step::MfaChallenges => rows::mfa_challenges(c, cut.dead, n),
             Step::RevokedJtis => rows::revoked_jtis(c, cut.dead, n),
             Step::ExpiredRefreshTokens => rows::expired_refresh_tokens(c, cut.dead, n),
             Step::RefreshTokensOfDeadSessions => {

@@ -27,6 +27,7 @@ pub struct RequestRow {
     pub authenticated_at: Option<i64>,
     pub created_at: i64,
     pub expires_at: i64,
+    pub acr_values: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, PartialEq)]

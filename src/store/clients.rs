@@ -25,6 +25,7 @@ pub struct ClientRow {
     pub web_origins: String,
     pub access_token_alg: Option<String>,
     pub id_token_signed_response_alg: Option<String>,
+    pub require_mfa: bool,
 }
 
 pub fn insert(conn: &mut DbConnection, row: &ClientRow) -> QueryResult<()> {

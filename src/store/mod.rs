@@ -37,6 +37,7 @@ pub mod federation;
 pub mod guesses;
 pub mod leases;
 pub mod liveness;
+pub mod mfa_challenges;
 pub mod outage;
 pub mod passkeys;
 mod pool;
@@ -45,6 +46,7 @@ pub mod schema;
 pub mod server_secrets;
 pub mod sessions;
 pub mod signing_keys;
+pub mod totp;
 pub mod users;
 
 pub use connection::Conn;

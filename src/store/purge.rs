@@ -9,7 +9,7 @@ use diesel::prelude::*;
 
 use super::schema::{
     audit_events, authorization_codes, authorization_requests, email_tokens, federation_links,
-    federation_states, refresh_tokens, revoked_tokens, sessions, trusted_devices,
+    federation_states, mfa_challenges, refresh_tokens, revoked_tokens, sessions, trusted_devices,
 };
 use super::DbConnection;
 
@@ -62,6 +62,13 @@ delete_before!(
     email_tokens,
     email_tokens,
     token_hash,
+    expires_at
+);
+delete_before!(
+    /// Second-factor steps that expired before `before` (finished ones are deleted at once).
+    mfa_challenges,
+    mfa_challenges,
+    id_hash,
     expires_at
 );
 delete_before!(

@@ -20,6 +20,7 @@ diesel::table! {
         web_origins -> Text,
         access_token_alg -> Nullable<Text>,
         id_token_signed_response_alg -> Nullable<Text>,
+        require_mfa -> Bool,
     }
 }
 
@@ -182,6 +183,7 @@ diesel::table! {
         authenticated_at -> Nullable<BigInt>,
         created_at -> BigInt,
         expires_at -> BigInt,
+        acr_values -> Nullable<Text>,
     }
 }
 
@@ -274,6 +276,40 @@ diesel::table! {
     leases (name) {
         name -> Text,
         holder -> Text,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    totp_factors (user_id) {
+        user_id -> Text,
+        secret_sealed -> Text,
+        kek_id -> Text,
+        confirmed_at -> Nullable<BigInt>,
+        last_used_step -> Nullable<BigInt>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    recovery_codes (id) {
+        id -> Text,
+        user_id -> Text,
+        code_hash -> Text,
+        used_at -> Nullable<BigInt>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    mfa_challenges (id_hash) {
+        id_hash -> Text,
+        user_id -> Text,
+        first_amr -> Text,
+        request_id -> Nullable<Text>,
+        browser_hash -> Nullable<Text>,
+        enrol -> Bool,
+        created_at -> BigInt,
         expires_at -> BigInt,
     }
 }

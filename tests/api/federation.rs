@@ -120,7 +120,8 @@ async fn an_upstream_openid_provider_signs_in_a_new_user(backend: Backend) {
     // A first password needs a recent sign-in.
     p.down.clock.advance(601);
     let stale = serde_json::json!({ "new_password": "First-pass-1" });
-    assert_eq!(set_password(g_access.to_string(), stale).await, 403);
+    // RFC 9470: 401 insufficient_user_authentication.
+    assert_eq!(set_password(g_access.to_string(), stale).await, 401);
 }
 
 async fn an_existing_account_is_linked_only_after_its_password(backend: Backend) {

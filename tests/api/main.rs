@@ -32,6 +32,7 @@ mod kill;
 mod liveness;
 mod logs;
 mod metrics;
+mod mfa;
 mod oidc_flow;
 mod outage;
 mod pages;

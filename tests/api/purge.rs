@@ -129,6 +129,7 @@ fn request(id: &str, client_id: &str, t: i64, expires_at: i64) -> RequestRow {
         authenticated_at: None,
         created_at: t,
         expires_at,
+        acr_values: None,
     }
 }
 
@@ -235,6 +236,17 @@ async fn dead_rows_go_after_the_grace_and_live_rows_stay(backend: Backend) {
         .execute(&mut *app.db.get().unwrap())
         .unwrap();
     }
+    // Second-factor steps: one that expired at t0 + 5 min, one still open.
+    for (hash, expires) in [("mfa-old", t0 + 300), ("mfa-new", t0 + 3 * DAY)] {
+        use diesel::RunQueryDsl;
+        diesel::sql_query(format!(
+            "INSERT INTO mfa_challenges (id_hash, user_id, first_amr, enrol, created_at, \
+             expires_at) VALUES ('{hash}', '{}', 'pwd', FALSE, {t0}, {expires})",
+            alice.id
+        ))
+        .execute(&mut *app.db.get().unwrap())
+        .unwrap();
+    }
     let budgets = count(&app, "guess_budgets");
     assert!(budgets > 0, "sign-ins reserve guess budgets");
     let audit = count(&app, "audit_events");
@@ -254,6 +266,7 @@ async fn dead_rows_go_after_the_grace_and_live_rows_stay(backend: Backend) {
         ("federation_states", 1),
         ("federation_links", 1),
         ("email_tokens", 1),
+        ("mfa_challenges", 1),
         ("revoked_tokens", 1),
         // Bob's ended session, the expired session's token, the idled-out family.
         ("refresh_tokens", 1 + 1 + 2),
@@ -269,6 +282,7 @@ async fn dead_rows_go_after_the_grace_and_live_rows_stay(backend: Backend) {
     assert_eq!(count(&app, &format!("sessions WHERE id = '{}'", s2.id)), 0);
     assert_eq!(count(&app, "authorization_requests WHERE id = 'new'"), 1);
     assert_eq!(count(&app, "email_tokens WHERE token_hash = 'mail-new'"), 1);
+    assert_eq!(count(&app, "mfa_challenges WHERE id_hash = 'mfa-new'"), 1);
     assert_eq!(count(&app, "revoked_tokens WHERE jti = 'jti-live'"), 1);
     // Carol's revoked family waits for the access token issued with it to expire (2 h + grace).
     assert_eq!(count(&app, "refresh_tokens"), 3 + 2 + 3);

@@ -5,6 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::{deliver, read_params, see_other, signed_in, Ctx};
 use crate::http::error::PageError;
+use crate::identity::mfa::challenge::{self, Holder, NewChallenge};
 use crate::oauth::authorize::{self, AuthorizeError, Next, Reply};
 use crate::oauth::{ClientStore, ErrorCode};
 use crate::oidc::logout;
@@ -54,14 +55,34 @@ pub async fn authorize(
             }
             let user = signed_in(c, &st, cookie.as_deref(), now)?;
             let next = authorize::next_step(c, &request, &client, user.as_ref(), &st.roles, now)?;
-            let page = match next {
-                Next::Reply(reply) => return Ok(Outcome::Reply(reply)),
-                Next::Login => "/login",
-                Next::Consent { .. } => "/consent",
-            };
+            if let Next::Reply(reply) = next {
+                return Ok(Outcome::Reply(reply));
+            }
             let id = secret::random_token(16)?;
-            store::insert_request(c, &request.to_row(id.clone(), binding, now), now)?;
-            Ok::<_, AuthorizeError>(Outcome::Page(format!("{page}?request={id}")))
+            store::insert_request(c, &request.to_row(id.clone(), binding.clone(), now), now)?;
+            let page = match next {
+                Next::SecondFactor {
+                    user_id,
+                    amr,
+                    enrol,
+                } => {
+                    let handle = challenge::start(
+                        c,
+                        NewChallenge {
+                            user_id: &user_id,
+                            first_amr: &amr,
+                            request_id: Some(&id),
+                            enrol,
+                            holder: Holder::Browser(&binding),
+                        },
+                        now,
+                    )?;
+                    super::mfa::page_path(&handle)
+                }
+                Next::Consent { .. } => format!("/consent?request={id}"),
+                Next::Login | Next::Reply(_) => format!("/login?request={id}"),
+            };
+            Ok::<_, AuthorizeError>(Outcome::Page(page))
         })
         .await;
     let mut resp = match outcome {

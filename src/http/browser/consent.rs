@@ -62,7 +62,7 @@ pub async fn show(
                     user_email: user.user.email,
                     scopes,
                 }),
-                (next, _) => Ok(Shown::Step(step_for(c, &pending, next)?)),
+                (next, _) => Ok(Shown::Step(step_for(c, &pending, next, now)?)),
             }
         })
         .await?;
@@ -135,7 +135,7 @@ pub async fn submit(
                 )?;
                 let scopes = match next {
                     Next::Consent { scopes } => scopes,
-                    other => return step_for(c, &pending, other),
+                    other => return step_for(c, &pending, other, now),
                 };
                 if !store::delete_request(c, &pending.id)? {
                     return Err(super::already_completed());

@@ -11,6 +11,8 @@ use crate::http::error::PageError;
 use crate::identity::browser::{self, Authenticated, SignedIn};
 use crate::identity::guesses;
 use crate::identity::login::{self, Credentials, LoginError};
+use crate::identity::mfa::challenge::{self, Holder, NewChallenge};
+use crate::identity::mfa::{self, Gate};
 use crate::identity::users::User;
 use crate::oauth::authorize;
 use crate::state::AppState;
@@ -143,15 +145,75 @@ pub async fn submit(
     Ok(resp)
 }
 
-/// After a successful authentication on a page: signs the browser in and continues the
-/// pending request (consent or code), or shows that the browser is signed in.
+/// After a successful first factor on a page (`amr`: its methods, e.g. `pwd`, `fed`, `hwk`):
+/// when the user has a second factor, or must set one up (`identity::mfa`), goes to the
+/// second-factor page; otherwise signs the browser in (`finish_sign_in`).
 pub async fn complete_sign_in(
     state: &web::Data<AppState>,
     ctx: &Ctx,
     user: User,
-    amr: &'static str,
+    amr: &str,
     pending: Option<Pending>,
 ) -> Result<HttpResponse, PageError> {
+    let amr = mfa::first_factor(amr);
+    let required = authorize::mfa_required(
+        pending.as_ref().map(|p| (&p.request, &p.client)),
+        &user.role,
+        &state.roles,
+    );
+    if mfa::is_multi_factor(&amr) {
+        return finish_sign_in(state, ctx, user, &amr, pending).await;
+    }
+    let (user_id, first_amr, binding, now) = (
+        user.id.clone(),
+        amr.clone(),
+        ctx.browser.binding_hash(),
+        ctx.now,
+    );
+    let request_id = pending.as_ref().map(|p| p.id.clone());
+    let handle = state
+        .db
+        .run(move |c| {
+            let factors = mfa::factors(c, &user_id)?;
+            let enrol = match mfa::gate(&first_amr, &factors, required) {
+                Gate::Pass => return Ok::<_, PageError>(None),
+                Gate::SecondFactor => false,
+                Gate::Enrol => true,
+            };
+            let handle = challenge::start(
+                c,
+                NewChallenge {
+                    user_id: &user_id,
+                    first_amr: &first_amr,
+                    request_id: request_id.as_deref(),
+                    enrol,
+                    holder: Holder::Browser(&binding),
+                },
+                now,
+            )?;
+            Ok(Some(handle))
+        })
+        .await?;
+    match handle {
+        None => finish_sign_in(state, ctx, user, &amr, pending).await,
+        Some(handle) => {
+            let mut resp = super::see_other(&super::mfa::page_path(&handle));
+            ctx.browser.set_cookie(&mut resp);
+            Ok(resp)
+        }
+    }
+}
+
+/// Signs the browser in (`amr`: every method the user proved) and continues the pending
+/// request (consent or code), or shows that the browser is signed in.
+pub async fn finish_sign_in(
+    state: &web::Data<AppState>,
+    ctx: &Ctx,
+    user: User,
+    amr: &str,
+    pending: Option<Pending>,
+) -> Result<HttpResponse, PageError> {
+    let amr = amr.to_string();
     let (cookie, meta, now, st) = (
         ctx.session_cookie.clone(),
         ctx.meta.clone(),
@@ -176,7 +238,7 @@ pub async fn complete_sign_in(
                     c,
                     Authenticated {
                         user: &user,
-                        amr,
+                        amr: &amr,
                         client_id,
                     },
                     previous.as_ref(),
@@ -202,7 +264,7 @@ pub async fn complete_sign_in(
                     &st.roles,
                     now,
                 )?;
-                Ok((new_cookie, Some(step_for(c, &pending, next)?)))
+                Ok((new_cookie, Some(step_for(c, &pending, next, now)?)))
             })
         })
         .await?;

@@ -8,6 +8,7 @@ mod email_verification;
 mod federation;
 mod login;
 mod logout;
+mod mfa;
 pub mod pages;
 mod passkeys;
 mod password_reset;
@@ -22,6 +23,7 @@ use super::error::PageError;
 use super::form;
 use super::meta::request_meta;
 use crate::identity::browser::{self, SignedIn};
+use crate::identity::mfa::challenge::{self, Holder, NewChallenge};
 use crate::identity::RequestMeta;
 use crate::oauth::authorize::{AuthRequest, Next, Reply, ResponseMode};
 use crate::oauth::{Client, ClientStore, GrantType, Params};
@@ -40,6 +42,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::resource("/login")
             .route(web::get().to(login::show))
             .route(web::post().to(login::submit))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource("/login/mfa")
+            .route(web::get().to(mfa::show))
+            .route(web::post().to(mfa::submit))
             .default_service(web::to(method_not_allowed)),
     )
     .service(
@@ -188,6 +196,8 @@ pub fn signed_in(
 /// A pending authorization request behind a page.
 pub struct Pending {
     pub id: String,
+    /// The browser binding the request belongs to.
+    pub browser_hash: String,
     pub client: Client,
     pub request: AuthRequest,
 }
@@ -227,6 +237,7 @@ pub fn load_pending(
     request.scopes.retain(|s| client.scopes.contains(s));
     Ok(Pending {
         id: row.id.clone(),
+        browser_hash: row.browser_hash.clone(),
         request,
         client,
     })
@@ -242,9 +253,32 @@ pub enum Step {
 
 /// Turns the flow's decision into a step. A reply finishes the pending request; when another
 /// tab finished it first, that is an error page.
-pub fn step_for(c: &mut DbConnection, pending: &Pending, next: Next) -> Result<Step, PageError> {
+pub fn step_for(
+    c: &mut DbConnection,
+    pending: &Pending,
+    next: Next,
+    now: i64,
+) -> Result<Step, PageError> {
     match next {
         Next::Login => Ok(Step::Page(format!("/login?request={}", pending.id))),
+        Next::SecondFactor {
+            user_id,
+            amr,
+            enrol,
+        } => {
+            let handle = challenge::start(
+                c,
+                NewChallenge {
+                    user_id: &user_id,
+                    first_amr: &amr,
+                    request_id: Some(&pending.id),
+                    enrol,
+                    holder: Holder::Browser(&pending.browser_hash),
+                },
+                now,
+            )?;
+            Ok(Step::Page(mfa::page_path(&handle)))
+        }
         Next::Consent { .. } => Ok(Step::Page(format!("/consent?request={}", pending.id))),
         Next::Reply(reply) => {
             if !store::delete_request(c, &pending.id)? {

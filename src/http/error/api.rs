@@ -108,6 +108,34 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// RFC 9470 §3: the token's sign-in is too old, or lacks the second factor the operation
+    /// needs: 401 `insufficient_user_authentication` with `max_age` (and `acr_values`) in the
+    /// challenge, telling the client how to sign in again.
+    pub fn step_up(reauth: crate::identity::mfa::Reauthenticate) -> ApiError {
+        use crate::identity::mfa;
+        let description = if reauth.second_factor {
+            "this operation needs a sign-in with your second factor within the last 10 minutes"
+        } else {
+            "this operation needs a sign-in within the last 10 minutes"
+        };
+        let mut challenge = format!(
+            "Bearer realm=\"portcullis\", error=\"insufficient_user_authentication\", \
+             error_description=\"{description}\", max_age=\"{}\"",
+            mfa::RECENT_SECS
+        );
+        if reauth.second_factor {
+            challenge.push_str(&format!(", acr_values=\"{}\"", mfa::ACR_MFA));
+        }
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "insufficient_user_authentication",
+            description,
+        )
+        .extra(|e| e.www_authenticate = Some(challenge))
+    }
+}
+
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}: {}", self.code, self.description)

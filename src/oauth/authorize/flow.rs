@@ -6,6 +6,7 @@ use serde_json::json;
 
 use super::{AuthRequest, Reply};
 use crate::identity::audit::{self, Event};
+use crate::identity::mfa;
 use crate::identity::roles::Roles;
 use crate::identity::RequestMeta;
 use crate::oauth::{Client, ErrorCode, GrantType};
@@ -22,6 +23,13 @@ pub const CODE_TTL_SECS: i64 = 60;
 pub enum Next {
     /// Show the login page.
     Login,
+    /// The signed-in session must be stepped up with a second factor (`enrol`: the user must
+    /// set one up first). `amr`: the session's methods so far.
+    SecondFactor {
+        user_id: String,
+        amr: String,
+        enrol: bool,
+    },
     /// Show the consent page for these scopes.
     Consent { scopes: Vec<String> },
     /// Done: deliver this to the client (a code, or `login_required`/`consent_required`).
@@ -65,6 +73,23 @@ pub fn next_step(
             Next::Login
         });
     };
+    if mfa_required(Some((req, client)), &signed_in.user.role, roles)
+        && !mfa::is_multi_factor(&signed_in.session.amr)
+    {
+        if req.prompt.none {
+            return Ok(reply_error(
+                req,
+                ErrorCode::InteractionRequired,
+                "the sign-in needs a second factor",
+            ));
+        }
+        let factors = mfa::factors(conn, &signed_in.user.id)?;
+        return Ok(Next::SecondFactor {
+            user_id: signed_in.user.id.clone(),
+            amr: signed_in.session.amr.clone(),
+            enrol: !factors.any(),
+        });
+    }
     let scopes = grantable(req, client, &signed_in.user.role, roles);
     // prompt=consent asks even a skip-consent client's users (OIDC Core §3.1.2.1).
     let consent_needed = req.prompt.consent
@@ -81,6 +106,13 @@ pub fn next_step(
         ));
     }
     Ok(Next::Consent { scopes })
+}
+
+/// Whether a sign-in of a user with `role` (for this request and client, if any) needs a
+/// second factor: the role, the client or the request (`acr_values`) says so.
+pub fn mfa_required(request: Option<(&AuthRequest, &Client)>, role: &str, roles: &Roles) -> bool {
+    roles.requires_mfa(role)
+        || request.is_some_and(|(req, client)| client.require_mfa || req.wants_mfa())
 }
 
 /// The user allowed the request on the consent page: remembers the decision and issues the

@@ -1,6 +1,7 @@
 //! Validating an authorization request, in the order RFC 6749 §4.1.2.1 requires: the client and
 //! redirect URI first (failures are pages), then everything else (failures are redirects).
 use super::{AuthorizeError, Reply, ReplyTo, ResponseMode};
+use crate::identity::mfa;
 use crate::oauth::{pkce, redirect_uri, scope, Client, ErrorCode, GrantType, Params};
 use crate::store::authorize::RequestRow;
 
@@ -72,6 +73,17 @@ pub struct AuthRequest {
     /// The `sub` of a valid `id_token_hint` (set by the caller, which holds the keys); only
     /// consulted before anything is stored.
     pub hint_subject: Option<String>,
+    /// The `acr_values` this server knows, in the request's order (OIDC Core §3.1.2.1: the
+    /// others are voluntary and ignored).
+    pub acr_values: Vec<String>,
+}
+
+impl AuthRequest {
+    /// Whether the request asked for a second factor (`acr_values` holds the multi-factor
+    /// level).
+    pub fn wants_mfa(&self) -> bool {
+        self.acr_values.iter().any(|v| v == mfa::ACR_MFA)
+    }
 }
 
 impl AuthRequest {
@@ -93,6 +105,7 @@ impl AuthRequest {
             authenticated_at: self.authenticated_at,
             created_at: now,
             expires_at: now + REQUEST_TTL_SECS,
+            acr_values: (!self.acr_values.is_empty()).then(|| self.acr_values.join(" ")),
         }
     }
 
@@ -114,6 +127,11 @@ impl AuthRequest {
             login_hint: row.login_hint.clone(),
             authenticated_at: row.authenticated_at,
             hint_subject: None,
+            acr_values: row
+                .acr_values
+                .as_deref()
+                .map(known_acr_values)
+                .unwrap_or_default(),
         }
     }
 }
@@ -248,8 +266,24 @@ pub fn validate(
         login_hint,
         authenticated_at: None,
         hint_subject: None,
+        acr_values: params
+            .get("acr_values")
+            .map(known_acr_values)
+            .unwrap_or_default(),
     };
     Ok((client, request))
+}
+
+/// The values of an `acr_values` parameter this server offers (discovery's
+/// `acr_values_supported`), each once.
+fn known_acr_values(raw: &str) -> Vec<String> {
+    let mut known: Vec<String> = Vec::new();
+    for value in raw.split(' ').filter(|v| mfa::ACR_VALUES.contains(v)) {
+        if !known.iter().any(|k| k == value) {
+            known.push(value.to_string());
+        }
+    }
+    known
 }
 
 /// The S256 challenge, or why the request's PKCE parameters are refused.

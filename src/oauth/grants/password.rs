@@ -1,9 +1,10 @@
 //! RFC 6749 §4.3: the resource owner password credentials grant. `username` is the email.
 use super::super::token::TokenContext;
-use super::super::{resource, Client, GrantType, OAuthError, Params};
+use super::super::{resource, Client, ErrorCode, GrantType, OAuthError, Params};
 use super::user::{self, UserGrant};
 use crate::identity::audit::{self, Event};
 use crate::identity::login::{self, LoginError};
+use crate::identity::mfa;
 use crate::identity::{sessions, RequestMeta};
 use crate::store::write_transaction;
 use crate::tokens::KeySet;
@@ -49,7 +50,29 @@ pub async fn grant(
     )
     .await
     .map_err(login_error)?;
-    finish(env, client, user, requested, audiences, meta, now).await
+    // A password alone cannot satisfy a second factor, and this grant has no step to ask for
+    // one: such users sign in through the browser (authorization code) or the account API.
+    let (user_id, role_requires) = (user.id.clone(), env.roles.requires_mfa(&user.role));
+    let factors = env.db.run(move |c| mfa::factors(c, &user_id)).await?;
+    if factors.any() || role_requires || client.require_mfa {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidGrant,
+            "this sign-in needs a second factor, which the password grant cannot carry; \
+             use the authorization code flow",
+        ));
+    }
+    let signed_in = SignedInUser {
+        user,
+        amr: mfa::PWD.to_string(),
+    };
+    finish(env, client, signed_in, requested, audiences, meta, now).await
+}
+
+/// What a password sign-in is finishing.
+pub struct SignedInUser {
+    pub user: crate::identity::users::User,
+    /// How the user authenticated (`pwd`, or `pwd otp mfa` after a second factor).
+    pub amr: String,
 }
 
 /// After a successful login: starts the session, stores a refresh token when the client has
@@ -57,12 +80,13 @@ pub async fn grant(
 pub async fn finish(
     env: &PasswordEnv<'_>,
     client: Client,
-    user: crate::identity::users::User,
+    signed_in: SignedInUser,
     requested: Vec<String>,
     audiences: Vec<String>,
     meta: &RequestMeta,
     now: i64,
 ) -> Result<crate::oauth::token::TokenResponse, OAuthError> {
+    let SignedInUser { user, amr } = signed_in;
     let role = user.role.clone();
     let scopes: Vec<String> = requested
         .into_iter()
@@ -72,8 +96,15 @@ pub async fn finish(
     env.db
         .run(move |c| {
             let issued = write_transaction(c, |c| {
-                let session =
-                    sessions::start(c, &user.id, &client.id, &meta, &settings.sessions, now)?;
+                let session = sessions::start(
+                    c,
+                    &user.id,
+                    &client.id,
+                    &amr,
+                    &meta,
+                    &settings.sessions,
+                    now,
+                )?;
                 let refresh = if client.allows_grant(GrantType::RefreshToken) {
                     Some(sessions::issue_refresh_token(
                         c,

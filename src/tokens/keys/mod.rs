@@ -117,6 +117,12 @@ impl KeyStore {
         &self.policy
     }
 
+    /// The key-encryption key (`None` in a verify-only store). It seals other secrets at rest
+    /// too: authenticator-app secrets (`identity::totp`).
+    pub fn kek(&self) -> Option<&Kek> {
+        self.kek.as_ref()
+    }
+
     /// The periodic step: create what is due, re-read the rows, rebuild when they changed or a
     /// status changed. Returns whether the set changed. On error the old set stays in force.
     pub fn refresh(&self, conn: &mut DbConnection, now: i64) -> anyhow::Result<bool> {
