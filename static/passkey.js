@@ -94,6 +94,10 @@
     var kind = form.getAttribute("data-passkey");
     var body = {};
     var name = field(form, "name");
+    var challenge = field(form, "challenge");
+    if (challenge) {
+      body.challenge = challenge.value; // the second step of a sign-in (/login/mfa)
+    }
     if (kind === "create") {
       if (!form.reportValidity()) {
         return;

@@ -279,6 +279,8 @@ async fn passkeys_are_removed_by_their_owner_only(backend: Backend) {
     let app = passkey_app(backend).await;
     let ada = app.create_user("ada@example.com", "student").await;
     let bob = app.create_user("bob@example.com", "student").await;
+    // Signed in before the passkeys exist (with one, the password alone would not do).
+    let b = signed_in(&app, &ada).await;
     let now = app.clock_now();
     {
         let mut conn = app.db.get().unwrap();
@@ -290,7 +292,6 @@ async fn passkeys_are_removed_by_their_owner_only(backend: Backend) {
             assert!(store::insert(&mut conn, &row).unwrap());
         }
     }
-    let b = signed_in(&app, &ada).await;
     let (status, _, html) = get(&b, &app.url("/account/passkeys")).await;
     assert_eq!(status, 200);
     assert_eq!(texts(&html, ".passkey-name"), ["Phone", "Laptop"]);

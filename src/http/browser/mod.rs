@@ -10,6 +10,7 @@ mod login;
 mod logout;
 mod mfa;
 pub mod pages;
+mod passkey_second_factor;
 mod passkeys;
 mod password_reset;
 mod register;

@@ -44,7 +44,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .app_data(crate::http::account::json_config())
             .route(web::post().to(sign_in_options)),
     )
-    .service(web::resource("/login/passkey").route(web::post().to(sign_in)));
+    .service(web::resource("/login/passkey").route(web::post().to(sign_in)))
+    .configure(super::passkey_second_factor::configure);
 }
 
 /// A passkey as the page lists it.
@@ -74,7 +75,7 @@ fn when(t: i64) -> String {
         .unwrap_or_default()
 }
 
-fn relying_party(state: &AppState) -> Result<std::sync::Arc<RelyingParty>, PageError> {
+pub(super) fn relying_party(state: &AppState) -> Result<std::sync::Arc<RelyingParty>, PageError> {
     state.passkeys.clone().ok_or_else(|| {
         PageError::new(
             StatusCode::NOT_FOUND,
@@ -162,7 +163,7 @@ pub struct RegisterOptions {
 }
 
 /// The CSRF token of a JSON request (`X-CSRF-Token`), checked like a form's.
-fn check_json_csrf(req: &HttpRequest, ctx: &Ctx) -> Result<(), ApiError> {
+pub(super) fn check_json_csrf(req: &HttpRequest, ctx: &Ctx) -> Result<(), ApiError> {
     let token = req
         .headers()
         .get("x-csrf-token")
@@ -178,11 +179,13 @@ fn check_json_csrf(req: &HttpRequest, ctx: &Ctx) -> Result<(), ApiError> {
     }
 }
 
-fn api_ctx(req: &HttpRequest, state: &AppState) -> Result<Ctx, ApiError> {
+pub(super) fn api_ctx(req: &HttpRequest, state: &AppState) -> Result<Ctx, ApiError> {
     Ctx::new(req, state).map_err(|e| ApiError::internal(anyhow::anyhow!("{e}")))
 }
 
-fn api_relying_party(state: &AppState) -> Result<std::sync::Arc<RelyingParty>, ApiError> {
+pub(super) fn api_relying_party(
+    state: &AppState,
+) -> Result<std::sync::Arc<RelyingParty>, ApiError> {
     state
         .passkeys
         .clone()
@@ -224,14 +227,16 @@ pub async fn register_options(
     Ok(no_store_json(json!(started)))
 }
 
-fn no_store_json(body: serde_json::Value) -> HttpResponse {
+pub(super) fn no_store_json(body: serde_json::Value) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
         .json(body)
 }
 
 /// The authenticator's answer in a form's `credential` field (JSON), if it reads.
-fn answer<T: serde::de::DeserializeOwned>(params: &crate::oauth::Params) -> Option<T> {
+pub(super) fn credential<T: serde::de::DeserializeOwned>(
+    params: &crate::oauth::Params,
+) -> Option<T> {
     serde_json::from_str(params.get("credential")?).ok()
 }
 
@@ -250,7 +255,7 @@ pub async fn register(
     let Some(user) = current(&state, &ctx).await? else {
         return Ok(to_login());
     };
-    let Some(credential) = answer::<RegisterPublicKeyCredential>(&params) else {
+    let Some(answer) = credential::<RegisterPublicKeyCredential>(&params) else {
         let error = "Your browser did not create a passkey. Try again.";
         return page(
             &state,
@@ -278,7 +283,7 @@ pub async fn register(
                 &user_id,
                 &handle,
                 &browser_hash,
-                &credential,
+                &answer,
                 &meta,
                 now,
             )
@@ -357,7 +362,7 @@ pub async fn sign_in(
     let refuse = |code: StatusCode, error: &str| {
         login::login_page(&state, &ctx, pending.as_ref(), None, code, Some(error))
     };
-    let Some(credential) = answer::<PublicKeyCredential>(&params) else {
+    let Some(answer) = credential::<PublicKeyCredential>(&params) else {
         return Ok(refuse(
             StatusCode::BAD_REQUEST,
             "Your browser did not send a passkey. Try again.",
@@ -377,7 +382,7 @@ pub async fn sign_in(
                 &rp,
                 &handle,
                 &browser_hash,
-                &credential,
+                &answer,
                 SignInRules {
                     require_verified_email,
                     client_id: &client_id,
