@@ -114,6 +114,11 @@ async fn turn_off(
         TurnOff::Done => Ok(HttpResponse::NoContent().finish()),
         TurnOff::NotEnabled => Err(crate::identity::totp::TotpError::NotEnabled.into()),
         TurnOff::Refused(outcome) => Err(ApiError::refused_code(outcome)),
+        TurnOff::WrongPassword => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "invalid_credentials",
+            "the password is wrong",
+        )),
         TurnOff::Busy => Err(ApiError::busy_hashing()),
     }
 }

@@ -241,7 +241,7 @@ pub async fn disable(
                 (retry_after + 59) / 60
             ),
         ),
-        TurnOff::Refused(_) => (
+        TurnOff::Refused(_) | TurnOff::WrongPassword => (
             StatusCode::BAD_REQUEST,
             "That code or password is not right.".to_string(),
         ),
