@@ -363,6 +363,10 @@ pub async fn status(f: Factors<'_>, user_id: &str) -> anyhow::Result<Enrolled> {
 }
 
 #[cfg(test)]
+#[path = "second_factor_tests.rs"]
+mod db_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
