@@ -1,6 +1,8 @@
 //! The account API's second factors (`/api/auth/mfa/*`, Bearer token of the `account` client):
 //! status, setting up and removing an authenticator app, new recovery codes, and checking a
 //! code (`identity::second_factor`).
+use crate::identity::mfa;
+use crate::store::sessions as session_store;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
@@ -75,9 +77,15 @@ async fn confirm(
     bearer: Bearer,
     body: Json<CodeBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let (_, user) = caller(&bearer)?;
+    let (session, user) = caller(&bearer)?;
     let (meta, now) = (request_meta(&req, &state), state.clock.now());
     second_factor::confirm_totp(factors(&state), &user.id, &body.code, &meta, now).await?;
+    // The right first code is a second factor proven in this token's sign-in.
+    let amr = mfa::with_second(&session.amr, mfa::OTP);
+    state
+        .db
+        .run(move |c| session_store::set_amr(c, &session.id, &amr).map_err(ApiError::from))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -95,7 +103,9 @@ async fn turn_off(
     bearer: Bearer,
     body: Json<TurnOffBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let (_, user) = caller(&bearer)?;
+    let (session, user) = caller(&bearer)?;
+    // Removing a factor: a recent sign-in with the second factor (RFC 9470 otherwise).
+    super::step_up::require_recent(&state, &session).await?;
     let body = body.into_inner();
     let proof = match (&body.code, &body.password) {
         (Some(code), None) => Proof::Code(code),

@@ -439,8 +439,9 @@ async fn wrong_codes_are_throttled_per_account(backend: Backend) {
     .await;
     assert_eq!((st, error(&body)), (429, "too_many_requests"), "{body}");
     assert_eq!(headers["retry-after"], "900");
-    // The password still signs in: the code budget is the account's own.
-    token_works(&app, &user.email).await;
+    // The password is still accepted (the account API asks for the second factor next): the
+    // code budget is the account's own.
+    assert!(!mfa_token(&app, &user.email).await.is_empty());
 
     {
         let mut conn = app.db.get().unwrap();
@@ -449,21 +450,30 @@ async fn wrong_codes_are_throttled_per_account(backend: Backend) {
                 .unwrap();
         assert_eq!(lockouts.len(), 1);
     }
-    // After the lock, the right code works (with a token of now: the first one has expired).
+    // After the lock, the right code signs in (the first token has expired meanwhile).
     app.clock.advance(900);
-    let token = self::token(&app, &user.email).await;
-    let code = code_at(&secret, app.clock_now());
-    let (st, body) = post(
-        &app,
-        "/api/auth/mfa/verify",
-        &token,
-        json!({ "code": code }),
-    )
-    .await;
-    assert_eq!(st, 200, "{body}");
+    let handle = mfa_token(&app, &user.email).await;
+    let resp = app
+        .api
+        .post(app.url("/api/auth/login/mfa"))
+        .json(&json!({ "mfa_token": handle, "code": code_at(&secret, app.clock_now()) }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
 }
 
-async fn token_works(app: &TestApp, email: &str) {
-    let t = token(app, email).await;
-    assert_eq!(status(app, &t).await["totp"], true);
+/// `/api/auth/login` for a user with an app: the password is right, the second step's handle.
+async fn mfa_token(app: &TestApp, email: &str) -> String {
+    let resp = app
+        .api
+        .post(app.url("/api/auth/login"))
+        .json(&json!({ "email": email, "password": PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"], "mfa_required", "{body}");
+    body["details"]["mfa_token"].as_str().unwrap().to_string()
 }

@@ -11,10 +11,12 @@ use super::{read_params, see_other, signed_in, Ctx};
 use crate::http::error::PageError;
 use crate::http::second_factor::factors;
 use crate::identity::browser::SignedIn;
+use crate::identity::mfa;
 use crate::identity::second_factor::{self, CodeOutcome, Proof, TurnOff};
 use crate::identity::totp::{Enrolment, TotpError};
 use crate::oauth::Params;
 use crate::state::AppState;
+use crate::store::sessions as session_store;
 
 const PAGE: &str = "/account/mfa";
 
@@ -183,15 +185,24 @@ pub async fn confirm(
     }
 }
 
-/// Turns the app being set up on with its first code: the one place the page confirms a new
-/// second factor (a hook for what a confirmation does to this browser's sign-in).
+/// Turns the app being set up on with its first code. The right code is a second factor
+/// proven in this browser's sign-in: its session's methods gain `otp` (and `mfa`), so
+/// operations that need a recent second factor don't send the user to sign in again.
 pub async fn enable_totp(
     state: &AppState,
     ctx: &Ctx,
     user: &SignedIn,
     code: &str,
 ) -> Result<(), TotpError> {
-    second_factor::confirm_totp(factors(state), &user.user.id, code, &ctx.meta, ctx.now).await
+    second_factor::confirm_totp(factors(state), &user.user.id, code, &ctx.meta, ctx.now).await?;
+    let (id, amr) = (
+        user.session.id.clone(),
+        mfa::with_second(&user.session.amr, mfa::OTP),
+    );
+    state
+        .db
+        .run(move |c| session_store::set_amr(c, &id, &amr).map_err(TotpError::from))
+        .await
 }
 
 /// "Turn off", with a current code (or a recovery code) or the password.
