@@ -17,6 +17,7 @@ mod json;
 mod meta;
 pub mod metrics;
 mod resource;
+mod second_factor;
 mod sessions;
 mod step_up;
 mod token;
@@ -71,6 +72,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .default_service(web::to(|| async { error::method_not_allowed("GET, POST") })),
     )
     .configure(browser::configure)
+    // Before `/api/auth`, whose scope would answer `/api/auth/mfa/*` itself.
+    .configure(second_factor::configure)
     .configure(account::configure)
     .configure(api_keys::configure)
     .route("/healthz", web::get().to(health::healthz))

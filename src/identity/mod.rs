@@ -1,6 +1,7 @@
 //! People: users, password hashing and policy, roles and permissions, sessions and refresh
-//! tokens, brute-force protection and the audit log. Plain functions over the store; the async
-//! ones only orchestrate the database and hashing pools.
+//! tokens, brute-force protection, second factors (authenticator apps, recovery codes) and the
+//! audit log. Plain functions over the store; the async ones only orchestrate the database and
+//! hashing pools.
 pub mod api_keys;
 pub mod audit;
 pub mod browser;

@@ -293,8 +293,9 @@ pub enum Proof<'a> {
 pub enum TurnOff {
     Done,
     NotEnabled,
-    /// The proof was refused (wrong, replayed or throttled).
+    /// The code was refused (wrong, replayed), or the guess throttled.
     Refused(CodeOutcome),
+    WrongPassword,
     /// Password hashing is saturated: try again shortly.
     Busy,
 }
@@ -326,7 +327,7 @@ pub async fn turn_off_totp(
             let lockout = &f.settings.lockout;
             match login::check_password(f.db, hasher, lockout, &row, password, meta, now).await {
                 Ok(true) => {}
-                Ok(false) => return Ok(TurnOff::Refused(CodeOutcome::Wrong)),
+                Ok(false) => return Ok(TurnOff::WrongPassword),
                 Err(LoginError::Throttled { retry_after }) => {
                     return Ok(TurnOff::Refused(CodeOutcome::Throttled { retry_after }))
                 }
@@ -360,6 +361,10 @@ pub async fn status(f: Factors<'_>, user_id: &str) -> anyhow::Result<Enrolled> {
     let user_id = user_id.to_string();
     f.db.run(move |c| enrolled(c, &user_id)).await
 }
+
+#[cfg(test)]
+#[path = "second_factor_tests.rs"]
+mod db_tests;
 
 #[cfg(test)]
 mod tests {

@@ -256,6 +256,15 @@ pub fn attach_cookie(
         .map(|_| ())
 }
 
+/// Records that a live session's user proved more methods (`amr`), e.g. a second factor set up
+/// while signed in.
+pub fn set_amr(conn: &mut DbConnection, id: &str, amr: &str) -> QueryResult<()> {
+    diesel::update(sessions::table.find(id))
+        .set(sessions::amr.eq(amr))
+        .execute(conn)
+        .map(|_| ())
+}
+
 /// Revokes every refresh token of a user still unrevoked (a password reset); returns how many.
 pub fn revoke_user_refresh_tokens(
     conn: &mut DbConnection,

@@ -5,6 +5,7 @@ mod helpers;
 
 mod abuse;
 mod account;
+mod account_mfa;
 mod algorithms;
 mod authorize;
 mod bcp;
@@ -51,6 +52,7 @@ mod smtp;
 mod storage;
 mod token;
 mod token_errors;
+mod totp;
 mod upgrade;
 mod verify_live;
 mod web;

@@ -210,7 +210,7 @@ async fn an_authenticator_app_code_completes_the_sign_in_once(backend: Backend) 
         .unwrap();
     assert_eq!(resp.status(), 200);
     let body: Value = resp.json().await.unwrap();
-    let recovery = body["codes"][0].as_str().unwrap().to_string();
+    let recovery = body["recovery_codes"][0].as_str().unwrap().to_string();
     for (attempt, expected) in [(1, 303), (2, 400)] {
         let b = browser();
         let (_, challenge) = web::pkce();

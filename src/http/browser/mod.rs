@@ -1,5 +1,6 @@
 //! The browser side: `/authorize`, the login, registration and consent pages, `/logout`, the
 //! password-reset and email-verification pages, and the static assets. Handlers parse, call `oauth::authorize` / `identity`, and render.
+mod account_mfa;
 mod assets;
 mod authorize;
 mod consent;
@@ -105,6 +106,31 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route(
         "/federation/{provider}/callback",
         web::get().to(federation::callback),
+    )
+    .service(
+        web::resource("/account/mfa")
+            .route(web::get().to(account_mfa::show))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource("/account/mfa/totp/start")
+            .route(web::post().to(account_mfa::start))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource("/account/mfa/totp/confirm")
+            .route(web::post().to(account_mfa::confirm))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource("/account/mfa/totp/disable")
+            .route(web::post().to(account_mfa::disable))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource("/account/mfa/recovery-codes")
+            .route(web::post().to(account_mfa::new_recovery_codes))
+            .default_service(web::to(method_not_allowed)),
     )
     .route("/static/portcullis.css", web::get().to(assets::css))
     .route("/static/form_post.js", web::get().to(assets::form_post_js))

@@ -5,6 +5,8 @@ use actix_web::{HttpResponse, ResponseError};
 use super::{status_for, unavailable, UNAVAILABLE_RETRY_AFTER};
 use crate::identity::email_tokens::LinkError;
 use crate::identity::login::LoginError;
+use crate::identity::second_factor::CodeOutcome;
+use crate::identity::totp::TotpError;
 use crate::identity::users::CreateError;
 use crate::oauth::OAuthError;
 use crate::telemetry::capped;
@@ -273,5 +275,62 @@ impl From<OAuthError> for ApiError {
             OAuthError::RetryLater { .. } => ApiError::busy(),
             OAuthError::Internal(e) => ApiError::internal(e),
         }
+    }
+}
+
+/// Setting up or removing an authenticator app.
+impl From<TotpError> for ApiError {
+    fn from(e: TotpError) -> Self {
+        match e {
+            TotpError::AlreadyEnabled => ApiError::new(
+                StatusCode::CONFLICT,
+                "totp_already_enabled",
+                "an authenticator app is already set up; turn it off first",
+            ),
+            TotpError::NotStarted => ApiError::new(
+                StatusCode::CONFLICT,
+                "totp_not_started",
+                "no authenticator app is being set up: start with POST /api/auth/mfa/totp",
+            ),
+            TotpError::NotEnabled => ApiError::new(
+                StatusCode::NOT_FOUND,
+                "totp_not_enabled",
+                "no authenticator app is set up",
+            ),
+            TotpError::WrongCode => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_code",
+                "the code is not right: check the time on the device",
+            ),
+            TotpError::Internal(e) => ApiError::internal(e),
+        }
+    }
+}
+
+impl ApiError {
+    /// A second-factor code that proves nothing: 403 `invalid_code` or `code_replayed`, 429
+    /// when throttled. (An accepted code is no error: a 500, should it ever get here.)
+    pub fn refused_code(outcome: CodeOutcome) -> ApiError {
+        match outcome {
+            CodeOutcome::Wrong => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "invalid_code",
+                "the code is not right",
+            ),
+            CodeOutcome::Replayed => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "code_replayed",
+                "this code was already used; wait for the next one",
+            ),
+            CodeOutcome::Throttled { retry_after } => ApiError::throttled(retry_after),
+            CodeOutcome::Accepted { .. } => {
+                ApiError::internal(anyhow::anyhow!("an accepted code was answered as refused"))
+            }
+        }
+    }
+
+    /// Password hashing is saturated.
+    pub fn busy_hashing() -> ApiError {
+        ApiError::busy()
     }
 }
