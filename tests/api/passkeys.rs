@@ -2,6 +2,7 @@
 //! endpoints' CSRF and options, ceremonies refused from another browser, replayed or expired,
 //! and removing passkeys (one's own only). The browser walk with a real (virtual) authenticator
 //! is `passkeys_browser.rs`.
+use diesel::RunQueryDsl;
 use portcullis::store::passkeys::{self as store, PasskeyRow};
 use serde_json::{json, Value};
 
@@ -299,6 +300,22 @@ async fn passkeys_are_removed_by_their_owner_only(backend: Backend) {
     let remove = |id: &str| app.url(&format!("/account/passkeys/{id}/remove"));
     let with_token = vec![("csrf_token".to_string(), token.clone())];
 
+    // Without the form's token, nothing happens.
+    let resp = post_form(&b, &remove("pk-ada-1"), &[]).await;
+    assert_eq!(resp.status(), 403);
+    // Removing a factor needs a recent sign-in with the second factor Ada now has: her
+    // password-only session is not enough.
+    let resp = post_form(&b, &remove("pk-ada-1"), &with_token).await;
+    assert_eq!(resp.status(), 403);
+    let html = resp.text().await.unwrap();
+    let error = text(&html, "#passkeys-error").unwrap();
+    assert!(error.contains("needs a recent sign-in"), "{error}");
+    assert_eq!(count(&app, "passkeys"), 3);
+    // As if she had signed in with the password and a passkey.
+    diesel::sql_query("UPDATE sessions SET amr = 'pwd hwk mfa'")
+        .execute(&mut *app.db.get().unwrap())
+        .unwrap();
+
     // Bob's passkey is no passkey of Ada's.
     let resp = post_form(&b, &remove("pk-bob-1"), &with_token).await;
     assert_eq!(resp.status(), 404);
@@ -306,9 +323,6 @@ async fn passkeys_are_removed_by_their_owner_only(backend: Backend) {
     assert!(text(&html, "#passkeys-error")
         .unwrap()
         .contains("does not exist"));
-    // Without the form's token, nothing happens.
-    let resp = post_form(&b, &remove("pk-ada-1"), &[]).await;
-    assert_eq!(resp.status(), 403);
     assert_eq!(count(&app, "passkeys"), 3);
 
     let resp = post_form(&b, &remove("pk-ada-1"), &with_token).await;
@@ -334,4 +348,9 @@ async fn passkeys_are_removed_by_their_owner_only(backend: Backend) {
     // Removed is gone: a second removal finds nothing.
     let resp = post_form(&b, &remove("pk-ada-1"), &with_token).await;
     assert_eq!(resp.status(), 404);
+    // Ten minutes on, the sign-in is no longer recent.
+    app.clock.advance(601);
+    let resp = post_form(&b, &remove("pk-ada-2"), &with_token).await;
+    assert_eq!(resp.status(), 403);
+    assert_eq!(count(&app, "passkeys"), 2);
 }

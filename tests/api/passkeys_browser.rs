@@ -49,6 +49,11 @@ async fn registers_a_passkey_and_signs_in_with_it_alone(backend: Backend) {
         "Passkey added. You can now sign in with it."
     );
     assert_eq!(text_of(browser, ".passkey-name").await, "Test laptop");
+    // Creating it proved a second factor in this sign-in.
+    assert_eq!(
+        crate::purge::count(&app, "sessions WHERE amr = 'pwd hwk mfa'"),
+        1
+    );
     assert!(text_of(browser, ".passkey-meta")
         .await
         .ends_with("never used"));

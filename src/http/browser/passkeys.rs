@@ -268,8 +268,8 @@ pub async fn register(
         .await;
     };
     let handle = params.get("ceremony").unwrap_or("").to_string();
-    let (user_id, browser_hash, meta, now) = (
-        user.user.id.clone(),
+    let (session, browser_hash, meta, now) = (
+        user.session.clone(),
         ctx.browser.binding_hash(),
         ctx.meta.clone(),
         ctx.now,
@@ -280,7 +280,7 @@ pub async fn register(
             passkeys::finish_registration(
                 c,
                 &rp,
-                &user_id,
+                &session,
                 &handle,
                 &browser_hash,
                 &answer,
@@ -312,15 +312,15 @@ pub async fn remove(
     let Some(user) = current(&state, &ctx).await? else {
         return Ok(to_login());
     };
-    let (user_id, id, meta, now) = (
-        user.user.id.clone(),
+    let (session, id, meta, now) = (
+        user.session.clone(),
         path.into_inner(),
         ctx.meta.clone(),
         ctx.now,
     );
     let result = state
         .db
-        .run(move |c| passkeys::remove(c, &user_id, &id, &meta, now))
+        .run(move |c| passkeys::remove(c, &session, &id, &meta, now))
         .await;
     match result {
         Ok(_) => Ok(see_other(&format!("{PAGE}?removed=1"))),

@@ -11,7 +11,9 @@ pub fn status(e: &PasskeyError) -> StatusCode {
         PasskeyError::InvalidName(_) => StatusCode::UNPROCESSABLE_ENTITY,
         PasskeyError::Ceremony | PasskeyError::Rejected => StatusCode::BAD_REQUEST,
         PasskeyError::UnknownPasskey => StatusCode::UNAUTHORIZED,
-        PasskeyError::Disabled | PasskeyError::Unverified => StatusCode::FORBIDDEN,
+        PasskeyError::Disabled | PasskeyError::Unverified | PasskeyError::Reauthenticate => {
+            StatusCode::FORBIDDEN
+        }
         PasskeyError::AlreadyRegistered => StatusCode::CONFLICT,
         PasskeyError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
@@ -36,6 +38,10 @@ pub fn message(e: &PasskeyError) -> &'static str {
             "Confirm your email address first: follow the link we sent to it."
         }
         PasskeyError::AlreadyRegistered => "This passkey is already registered.",
+        PasskeyError::Reauthenticate => {
+            "Removing a passkey needs a recent sign-in with your second factor: sign out, sign \
+             in again, then remove it."
+        }
         PasskeyError::Internal(_) => "Something went wrong. Please try again in a moment.",
     }
 }
@@ -52,6 +58,7 @@ impl From<PasskeyError> for ApiError {
             PasskeyError::Disabled => "account_disabled",
             PasskeyError::Unverified => "email_not_verified",
             PasskeyError::AlreadyRegistered => "passkey_exists",
+            PasskeyError::Reauthenticate => "reauthentication_required",
             PasskeyError::Internal(_) => "server_error",
         };
         match e {

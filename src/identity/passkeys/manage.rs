@@ -3,9 +3,11 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::super::audit::{self, Event};
+use super::super::mfa;
 use super::super::RequestMeta;
 use super::{PasskeyError, PASSKEY_REMOVED};
 use crate::store::passkeys::{self as store, PasskeyRow};
+use crate::store::sessions::SessionRow;
 use crate::store::{write_transaction, DbConnection};
 
 /// A passkey as listed (never the credential itself).
@@ -41,15 +43,20 @@ pub fn has_passkeys(conn: &mut DbConnection, user_id: &str) -> Result<bool, Pass
     Ok(store::count(conn, user_id)? > 0)
 }
 
-/// Removes the user's passkey `id` (audited); `NotFound` when the user has none with that id,
-/// which is also the answer for another user's passkey.
+/// Removes the session's user's passkey `id` (audited). Removing a factor is a sensitive
+/// operation: the session must have signed in recently, with a second factor when the user has
+/// one (`mfa::check_recent`), else `Reauthenticate`. `NotFound` when the user has no passkey
+/// with that id, which is also the answer for another user's passkey.
 pub fn remove(
     conn: &mut DbConnection,
-    user_id: &str,
+    session: &SessionRow,
     id: &str,
     meta: &RequestMeta,
     now: i64,
 ) -> Result<PasskeyInfo, PasskeyError> {
+    let user_id = session.user_id.as_str();
+    let factors = mfa::factors(conn, user_id)?;
+    mfa::check_recent(session, &factors, now).map_err(|_| PasskeyError::Reauthenticate)?;
     write_transaction(conn, |c| {
         let row = store::delete(c, user_id, id)?.ok_or(PasskeyError::NotFound)?;
         audit::record(

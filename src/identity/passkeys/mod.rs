@@ -117,6 +117,10 @@ pub enum PasskeyError {
     /// The user already registered this authenticator.
     #[error("this passkey is already registered")]
     AlreadyRegistered,
+    /// A sensitive operation, and the session's sign-in is not recent enough (or lacks the
+    /// second factor the user has).
+    #[error("sign in again (with your second factor) to do this")]
+    Reauthenticate,
     /// No passkey of this user has that id.
     #[error("no such passkey")]
     NotFound,

@@ -5,12 +5,14 @@ use serde_json::json;
 use webauthn_rs::prelude::{Passkey, PasskeyRegistration, RegisterPublicKeyCredential};
 
 use super::super::audit::{self, Event};
+use super::super::mfa;
 use super::super::users::User;
 use super::super::RequestMeta;
 use super::ceremony::{self, Kind, Opening, Started};
 use super::manage::PasskeyInfo;
 use super::{check_name, from_json, to_json, PasskeyError, RelyingParty, PASSKEY_ADDED};
 use crate::store::passkeys::{self as store, PasskeyRow};
+use crate::store::sessions::{self, SessionRow};
 use crate::store::{write_transaction, DbConnection};
 use crate::tokens::secret;
 
@@ -61,19 +63,23 @@ pub fn start_registration(
     Ok(Started { ceremony, options })
 }
 
-/// Checks the authenticator's answer to the ceremony `handle` of `user_id` and stores the new
-/// passkey (audited).
+/// Checks the authenticator's answer to the ceremony `handle` of the session's user and stores
+/// the new passkey (audited). The answer proved a second factor in this browser's sign-in (user
+/// verification on the authenticator), so the session's methods gain `hwk` (and `mfa`), as
+/// confirming an authenticator app adds `otp`: operations that need a recent second factor
+/// don't send the user to sign in again.
 #[allow(clippy::too_many_arguments)]
 pub fn finish_registration(
     conn: &mut DbConnection,
     rp: &RelyingParty,
-    user_id: &str,
+    session: &SessionRow,
     handle: &str,
     browser_hash: &str,
     answer: &RegisterPublicKeyCredential,
     meta: &RequestMeta,
     now: i64,
 ) -> Result<PasskeyInfo, PasskeyError> {
+    let user_id = session.user_id.as_str();
     // Spent whatever follows: a challenge gets one answer.
     let row = ceremony::claim(
         conn,
@@ -106,6 +112,7 @@ pub fn finish_registration(
         {
             return Err(PasskeyError::AlreadyRegistered);
         }
+        sessions::set_amr(c, &session.id, &mfa::with_second(&session.amr, mfa::HWK))?;
         audit::record(
             c,
             Event {
