@@ -39,6 +39,8 @@ pub const EMAIL_VERIFIED: &str = "email_verified";
 pub const PASSWORD_RESET_REQUESTED: &str = "password_reset_requested";
 /// A reset link was used to set a new password (success), or a bad one presented (failure).
 pub const PASSWORD_RESET: &str = "password_reset";
+/// The account's email address was changed (it is unverified until its link is followed).
+pub const EMAIL_CHANGED: &str = "email_changed";
 
 #[derive(Debug, Clone, Default)]
 pub struct Event<'a> {
