@@ -5,6 +5,7 @@ mod helpers;
 
 mod abuse;
 mod account;
+mod account_page;
 mod algorithms;
 mod authorize;
 mod bcp;
@@ -42,6 +43,7 @@ mod purge_lease;
 mod readme;
 mod refresh;
 mod refresh_grace;
+mod screenshots;
 mod secrets;
 mod shutdown;
 mod smtp;
