@@ -5,6 +5,7 @@ mod helpers;
 
 mod abuse;
 mod account;
+mod account_email;
 mod account_page;
 mod algorithms;
 mod authorize;
