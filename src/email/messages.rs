@@ -18,6 +18,8 @@ struct Content {
     when: String,
     /// Every session ended (a reset), or every other one (a change while signed in).
     everywhere: bool,
+    /// The account's new address (a notice to the old one).
+    new_address: String,
 }
 
 #[derive(Template)]
@@ -56,6 +58,18 @@ struct ChangedHtml<'a> {
     c: &'a Content,
 }
 
+#[derive(Template)]
+#[template(path = "email/email_changed.txt")]
+struct AddressText<'a> {
+    c: &'a Content,
+}
+
+#[derive(Template)]
+#[template(path = "email/email_changed.html")]
+struct AddressHtml<'a> {
+    c: &'a Content,
+}
+
 fn content(issuer: &str, to: &str) -> Content {
     let site = url::Url::parse(issuer)
         .ok()
@@ -69,6 +83,7 @@ fn content(issuer: &str, to: &str) -> Content {
         valid_for: String::new(),
         when: String::new(),
         everywhere: false,
+        new_address: String::new(),
     }
 }
 
@@ -156,6 +171,25 @@ pub fn password_changed(
     })
 }
 
+/// To the old address: "The email address of your account was changed" (to `new_address`, at
+/// `now`): the one warning its owner gets if someone else did it.
+pub fn email_changed(issuer: &str, to: &str, new_address: &str, now: i64) -> anyhow::Result<Mail> {
+    let format = time::macros::format_description!("[year]-[month]-[day] at [hour]:[minute] UTC");
+    let when = time::OffsetDateTime::from_unix_timestamp(now)?.format(&format)?;
+    let c = Content {
+        new_address: new_address.to_string(),
+        when,
+        ..content(issuer, to)
+    };
+    Ok(Mail {
+        kind: "email_changed",
+        to: to.to_string(),
+        subject: "Your account's email address was changed".into(),
+        text: AddressText { c: &c }.render()?,
+        html: AddressHtml { c: &c }.render()?,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -182,5 +216,10 @@ mod tests {
         assert!(m.text.contains("1970-01-01 at 00:00 UTC"), "{}", m.text);
         assert!(m.text.contains("Every device"));
         assert_eq!(format!("{m:?}"), "Mail { kind: \"password_changed\", .. }");
+        let m = email_changed("https://id.example.com", "a@example.com", "b@<x>.com", 0).unwrap();
+        assert!(m
+            .text
+            .contains("was changed to b@<x>.com on 1970-01-01 at 00:00 UTC"));
+        assert!(m.html.contains("b@&#60;x&#62;.com"), "{}", m.html);
     }
 }

@@ -1,15 +1,15 @@
 //! A signed-in user's own profile: the display name, and the email address. A new address is
 //! stored unverified and gets a verification link (`identity::verification`); the old address's
 //! links stop working (links are bound to the address they were sent to, and the unused ones
-//! are retired). The same rules as registration decide what an address may be
-//! (`users::validate_email`) and whether it is free.
+//! are retired), and the old address is told. The same rules as registration decide what an
+//! address may be (`users::validate_email`) and whether it is free.
 use serde_json::json;
 
 use super::audit::{self, Event};
 use super::email_tokens::{self, Purpose};
 use super::users::{self, CreateError, User};
 use super::{text, RequestMeta};
-use crate::email::Mailer;
+use crate::email::{messages, Mailer};
 use crate::store::email_tokens as token_store;
 use crate::store::users as user_store;
 use crate::store::{write_transaction, Db, DbConnection};
@@ -118,6 +118,7 @@ pub async fn change_email(
                         None,
                     ));
                 }
+                let old = row.email;
                 if !user_store::set_email(c, &user_id, &email, now)? {
                     return Err(ProfileError::EmailTaken);
                 }
@@ -141,15 +142,22 @@ pub async fn change_email(
                         user: User::from(&row),
                         changed: true,
                     },
-                    Some(token),
+                    Some((token, old)),
                 ))
             })
         })
         .await?;
-    let (changed, token) = outcome;
-    if let Some(token) = token {
+    let (changed, sent) = outcome;
+    if let Some((token, old)) = sent {
         let user = &changed.user;
         super::verification::deliver(mailer, issuer, &user.email, user.name.as_deref(), &token);
+        // The old address hears of it: its owner's one warning if someone else did it.
+        match messages::email_changed(issuer, &old, &user.email, now) {
+            Ok(mail) => {
+                mailer.send(mail);
+            }
+            Err(e) => tracing::error!(error = %e, "rendering an address-changed mail failed"),
+        }
     }
     Ok(changed)
 }

@@ -81,6 +81,14 @@ async fn changing_the_email_re_verifies_it(backend: Backend) {
     let mail = smtp.next().await;
     assert_eq!(mail.to, ["new@example.com"]);
     assert_eq!(mail.subject(), "Confirm your email address");
+    let notice = smtp.next().await;
+    assert_eq!(notice.to, ["old@example.com"]);
+    assert_eq!(notice.subject(), "Your account's email address was changed");
+    assert!(
+        notice.text().contains("was changed to new@example.com on "),
+        "{}",
+        notice.text()
+    );
 
     assert_csrf_refused(&app, &b, "#email-form").await;
     assert_csrf_refused(&app, &b, "#verify-resend-form").await;
@@ -172,6 +180,11 @@ async fn patch_me_changes_name_and_email(backend: Backend) {
     assert_eq!(me["name"], "Grace", "nothing else changed");
     let mail = smtp.next().await;
     assert_eq!(mail.to, ["new@example.com"]);
+    assert_eq!(
+        smtp.next().await.to,
+        ["me@example.com"],
+        "the old address is told"
+    );
     let resp = app
         .api
         .post(app.url("/api/auth/email/verify"))
