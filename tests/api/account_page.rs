@@ -310,7 +310,8 @@ async fn the_forms_work_and_are_csrf_protected(backend: Backend) {
         .unwrap();
     assert_eq!(resp.status(), 200, "the new password works");
 
-    // Sign out.
+    // Sign out; a form of the page posted afterwards leads to the login page.
+    let name_form = form_fields(&page(&app, &b).await, "#name-form");
     let resp = submit(&app, &b, "#sign-out-form", &[("confirm", "yes")]).await;
     assert_eq!(resp.status(), 200);
     let html = resp.text().await.unwrap();
@@ -320,6 +321,9 @@ async fn the_forms_work_and_are_csrf_protected(backend: Backend) {
     );
     let resp = b.get(app.url("/account")).send().await.unwrap();
     assert_eq!(resp.status(), 303, "signed out");
+    let resp = post_form(&b, &app.url("/account/name"), &name_form).await;
+    assert_eq!(resp.status(), 303);
+    assert_eq!(resp.headers()["location"], "/login?next=%2Faccount");
 }
 
 async fn ending_a_session_kills_its_refresh_token(backend: Backend) {
