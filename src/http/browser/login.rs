@@ -28,7 +28,8 @@ pub async fn show(
     payload: web::Payload,
 ) -> Result<HttpResponse, PageError> {
     let params = read_params(&req, payload).await?;
-    let ctx = Ctx::new(&req, &state)?;
+    let mut ctx = Ctx::new(&req, &state)?;
+    ctx.next = super::account::next_path(params.get("next"));
     let request = params.get("request").map(str::to_string);
     let (browser, cookie, now, st) = (
         ctx.browser.clone(),
@@ -47,6 +48,9 @@ pub async fn show(
         })
         .await?;
     let mut resp = match (&pending, user) {
+        (None, Some(_)) if ctx.next.is_some() => {
+            super::see_other(ctx.next.as_deref().unwrap_or("/"))
+        }
         (None, Some(user)) => signed_in_page(&ctx, &user),
         _ => login_page(&state, &ctx, pending.as_ref(), None, StatusCode::OK, None),
     };
@@ -60,7 +64,8 @@ pub async fn submit(
     payload: web::Payload,
 ) -> Result<HttpResponse, PageError> {
     let params = read_params(&req, payload).await?;
-    let ctx = Ctx::new(&req, &state)?;
+    let mut ctx = Ctx::new(&req, &state)?;
+    ctx.next = super::account::next_path(params.get("next"));
     if !ctx.check_csrf(params.get("csrf_token")) {
         return Err(PageError::csrf());
     }
@@ -270,7 +275,7 @@ pub async fn finish_sign_in(
         .await?;
     let mut resp = match step {
         Some(step) => send_step(&step, &state.settings.issuer)?,
-        None => super::see_other("/login"),
+        None => super::see_other(ctx.next.as_deref().unwrap_or("/login")),
     };
     let _ = resp.add_cookie(&ctx.names.session_cookie(new_cookie));
     rotated.set_cookie(&mut resp);
@@ -332,6 +337,7 @@ fn login_view(
         resend_href: None,
         client_name: pending.map(|p| p.client.name.clone()),
         request,
+        next: ctx.next.clone(),
         username,
         error: error.map(str::to_string),
         providers: state
