@@ -47,11 +47,14 @@ pub async fn show(
             Ok::<_, PageError>((pending, signed_in(c, &st, cookie.as_deref(), now)?))
         })
         .await?;
+    // `reauth=1`: a signed-in user signs in again (an account page's sensitive action needs a
+    // recent sign-in); the same user's session is re-authenticated in place.
+    let reauth = params.get("reauth") == Some("1");
     let mut resp = match (&pending, user) {
-        (None, Some(_)) if ctx.next.is_some() => {
+        (None, Some(_)) if ctx.next.is_some() && !reauth => {
             super::see_other(ctx.next.as_deref().unwrap_or("/"))
         }
-        (None, Some(user)) => signed_in_page(&ctx, &user),
+        (None, Some(user)) if !reauth => signed_in_page(&ctx, &user),
         _ => login_page(&state, &ctx, pending.as_ref(), None, StatusCode::OK, None),
     };
     ctx.browser.set_cookie(&mut resp);
@@ -202,7 +205,12 @@ pub async fn complete_sign_in(
     match handle {
         None => finish_sign_in(state, ctx, user, &amr, pending).await,
         Some(handle) => {
-            let mut resp = super::see_other(&super::mfa::page_path(&handle));
+            let mut path = super::mfa::page_path(&handle);
+            if let Some(next) = &ctx.next {
+                let next: String = url::form_urlencoded::byte_serialize(next.as_bytes()).collect();
+                path.push_str(&format!("&next={next}"));
+            }
+            let mut resp = super::see_other(&path);
             ctx.browser.set_cookie(&mut resp);
             Ok(resp)
         }

@@ -24,6 +24,13 @@ pub async fn create(
     };
     let (ctx, me) = (&post.ctx, &post.me);
     let typed = post.params.get("name").unwrap_or("").to_string();
+    if let Some(flash) = super::stale_sign_in(&state, me, "keys", ctx.now).await? {
+        let flash = Flash {
+            typed: Some(typed),
+            ..flash
+        };
+        return render(&state, ctx, me, StatusCode::FORBIDDEN, flash).await;
+    }
     match create_key(&state, &post).await? {
         Ok(created) => {
             let flash = Flash {

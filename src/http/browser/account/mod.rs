@@ -116,6 +116,38 @@ pub(super) fn done(notice: &str, section: &str) -> HttpResponse {
     see_other(&format!("{PATH}?done={notice}#{section}"))
 }
 
+/// A sensitive action (the password, API keys) needs a recent sign-in, with the second factor
+/// when the user has one (`identity::mfa::check_recent`, the account API's rule too). `Some`:
+/// the error to show in `section`, with a "Sign in again" link.
+pub(super) async fn stale_sign_in(
+    state: &web::Data<AppState>,
+    me: &SignedIn,
+    section: &'static str,
+    now: i64,
+) -> Result<Option<view::Flash>, PageError> {
+    let user_id = me.user.id.clone();
+    let factors = state
+        .db
+        .run(move |c| crate::identity::mfa::factors(c, &user_id).map_err(PageError::from))
+        .await?;
+    Ok(
+        match crate::identity::mfa::check_recent(&me.session, &factors, now) {
+            Ok(()) => None,
+            Err(reauth) => {
+                let what = if reauth.second_factor {
+                    "a sign-in with your second factor in the last 10 minutes"
+                } else {
+                    "a sign-in in the last 10 minutes"
+                };
+                Some(view::Flash {
+                    reauth: true,
+                    ..view::Flash::error(section, format!("For your security, this needs {what}."))
+                })
+            }
+        },
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::next_path;

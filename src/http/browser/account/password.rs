@@ -21,6 +21,9 @@ pub async fn submit(
         Posted::SignIn(resp) => return Ok(resp),
     };
     let (ctx, me) = (&post.ctx, &post.me);
+    if let Some(flash) = super::stale_sign_in(&state, me, "password", ctx.now).await? {
+        return render(&state, ctx, me, StatusCode::FORBIDDEN, flash).await;
+    }
     let change = PasswordChange {
         current: post
             .params

@@ -51,6 +51,9 @@ pub struct Flash {
     pub new_key: Option<String>,
     /// What was typed into the failed form (never a password).
     pub typed: Option<String>,
+    /// The error asks to sign in again (`/login?reauth=1`): the sign-in is too old, or lacks
+    /// the second factor, for a sensitive action.
+    pub reauth: bool,
 }
 
 impl Flash {
@@ -117,6 +120,8 @@ pub struct AccountPage {
     pub keys: Vec<KeyView>,
     pub new_key: Option<String>,
     pub events: Vec<EventView>,
+    /// The error asks to sign in again.
+    pub reauth: bool,
 }
 
 impl AccountPage {
@@ -255,6 +260,7 @@ async fn load(
             })
             .collect(),
         new_key: flash.new_key,
+        reauth: flash.reauth,
         events: events
             .into_iter()
             .map(|e| EventView {
