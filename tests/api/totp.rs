@@ -511,7 +511,9 @@ async fn a_new_key_encryption_key_keeps_apps_working(backend: Backend) {
     })
     .await;
     let user = app.create_user("ada@example.com", "student").await;
-    let secret = enrol(&app, &token(&app, &user.email).await).await;
+    // Signed in before the app is set up (then signing in asks for a code).
+    let token = token(&app, &user.email).await;
+    let secret = enrol(&app, &token).await;
 
     let dir = tempfile::tempdir().unwrap();
     let new_key = "bmV3LWtleS1mb3ItcG9ydGN1bGxpcy10ZXN0cy0xMjM=";
@@ -531,10 +533,15 @@ async fn a_new_key_encryption_key_keeps_apps_working(backend: Backend) {
         assert_eq!(row.kek_id, new.id());
     }
 
-    // An instance with the new key checks the app's codes.
-    let renewed =
-        spawn_sibling_with(&app, |s, _| s.keys.encryption_key = Some(new_key.into())).await;
-    let token = token(&renewed, &user.email).await;
+    // An instance with the new key (behind the same issuer) checks the app's codes; the
+    // token's signing key, re-sealed too, is the same.
+    let issuer = app.address.clone();
+    let renewed = spawn_sibling_with(&app, |s, _| {
+        s.keys.encryption_key = Some(new_key.into());
+        s.issuer = issuer;
+        s.bind = Some("127.0.0.1:0".into());
+    })
+    .await;
     app.clock.advance(30);
     let code = code_at(&secret, app.clock_now());
     let (st, body) = post(
