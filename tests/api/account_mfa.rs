@@ -175,7 +175,8 @@ async fn chromium_sets_up_an_app_on_the_account_page() {
 
     b.goto(&app.url("/account/mfa")).await.unwrap();
     browser::submit_login(b, &user.email, &user.password).await;
-    wait_for(b, "#message-title").await;
+    // Signed in: the login page says so, or (`next`) the browser is back on the page.
+    wait_for(b, "#message-title, #totp-start-form").await;
     b.goto(&app.url("/account/mfa")).await.unwrap();
     let set_up = wait_for(b, "#totp-start-form button").await;
     screenshot(b, "account-mfa-off.png").await;
