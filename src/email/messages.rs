@@ -20,6 +20,8 @@ struct Content {
     everywhere: bool,
     /// How many are left (recovery codes).
     remaining: i64,
+    /// The account's new address (a notice to the old one).
+    new_address: String,
 }
 
 #[derive(Template)]
@@ -65,8 +67,20 @@ struct RecoveryText<'a> {
 }
 
 #[derive(Template)]
+#[template(path = "email/email_changed.txt")]
+struct AddressText<'a> {
+    c: &'a Content,
+}
+
+#[derive(Template)]
 #[template(path = "email/recovery_code_used.html")]
 struct RecoveryHtml<'a> {
+    c: &'a Content,
+}
+
+#[derive(Template)]
+#[template(path = "email/email_changed.html")]
+struct AddressHtml<'a> {
     c: &'a Content,
 }
 
@@ -84,6 +98,7 @@ fn content(issuer: &str, to: &str) -> Content {
         when: String::new(),
         everywhere: false,
         remaining: 0,
+        new_address: String::new(),
     }
 }
 
@@ -199,6 +214,25 @@ fn when_words(now: i64) -> anyhow::Result<String> {
     Ok(time::OffsetDateTime::from_unix_timestamp(now)?.format(&format)?)
 }
 
+/// To the old address: "The email address of your account was changed" (to `new_address`, at
+/// `now`): the one warning its owner gets if someone else did it.
+pub fn email_changed(issuer: &str, to: &str, new_address: &str, now: i64) -> anyhow::Result<Mail> {
+    let format = time::macros::format_description!("[year]-[month]-[day] at [hour]:[minute] UTC");
+    let when = time::OffsetDateTime::from_unix_timestamp(now)?.format(&format)?;
+    let c = Content {
+        new_address: new_address.to_string(),
+        when,
+        ..content(issuer, to)
+    };
+    Ok(Mail {
+        kind: "email_changed",
+        to: to.to_string(),
+        subject: "Your account's email address was changed".into(),
+        text: AddressText { c: &c }.render()?,
+        html: AddressHtml { c: &c }.render()?,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -233,5 +267,10 @@ mod tests {
             "{}",
             m.html
         );
+        let m = email_changed("https://id.example.com", "a@example.com", "b@<x>.com", 0).unwrap();
+        assert!(m
+            .text
+            .contains("was changed to b@<x>.com on 1970-01-01 at 00:00 UTC"));
+        assert!(m.html.contains("b@&#60;x&#62;.com"), "{}", m.html);
     }
 }

@@ -248,3 +248,50 @@ fn record(
         now,
     )
 }
+
+/// What unlinking an identity did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unlinked {
+    Done,
+    NotFound,
+    /// It is the account's only way to sign in (no password, no other provider): refused.
+    LastMethod,
+}
+
+/// Unlinks one of `user_id`'s upstream identities, unless that would leave the account with
+/// no way to sign in; audited.
+pub fn unlink(
+    conn: &mut DbConnection,
+    user_id: &str,
+    identity_id: &str,
+    client_id: &str,
+    meta: &RequestMeta,
+    now: i64,
+) -> anyhow::Result<Unlinked> {
+    write_transaction(conn, |c| {
+        // Two concurrent unlinks must not both see the other identity left.
+        user_store::lock_row(c, user_id)?;
+        let linked = store::user_identities(c, user_id)?;
+        let Some(target) = linked.iter().find(|r| r.id == identity_id) else {
+            return Ok(Unlinked::NotFound);
+        };
+        let has_password = user_store::find(c, user_id)?.is_some_and(|u| u.password_hash.is_some());
+        if !has_password && linked.len() == 1 {
+            return Ok(Unlinked::LastMethod);
+        }
+        store::delete_identity(c, &target.id, user_id)?;
+        audit::record(
+            c,
+            Event {
+                kind: audit::IDENTITY_UNLINKED,
+                success: true,
+                user_id: Some(user_id),
+                client_id: Some(client_id),
+                meta: Some(meta),
+                detail: Some(json!({ "provider": target.provider })),
+            },
+            now,
+        )?;
+        Ok(Unlinked::Done)
+    })
+}

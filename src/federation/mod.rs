@@ -10,7 +10,8 @@ mod http;
 mod oidc;
 
 pub use accounts::{
-    complete_link, is_linked_to, linked_providers, pending_link, resolve, Origin, Resolution,
+    complete_link, is_linked_to, linked_providers, pending_link, resolve, unlink, Origin,
+    Resolution, Unlinked,
 };
 
 use std::collections::HashMap;

@@ -12,7 +12,6 @@ use super::meta::request_meta;
 use super::sessions;
 use super::token::token_response;
 use crate::identity::audit::{self, Event};
-use crate::identity::password;
 use crate::identity::users::{self, NewUser, User};
 use crate::identity::verification;
 use crate::identity::{login, RequestMeta};
@@ -50,6 +49,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/refresh", web::post().to(refresh))
             .route("/logout", web::post().to(logout))
             .route("/me", web::get().to(me))
+            .route("/me", web::patch().to(super::me::update))
             .route("/password", web::put().to(sessions::change_password))
             .route(
                 "/password/forgot",
@@ -232,13 +232,6 @@ async fn me(state: web::Data<AppState>, bearer: Bearer) -> Result<HttpResponse, 
         .json(user_json(&user, &state)))
 }
 
-pub(super) fn hash_error(e: password::HashError) -> ApiError {
-    match e {
-        password::HashError::Busy => users::CreateError::Busy.into(),
-        password::HashError::Internal(e) => ApiError::internal(e),
-    }
-}
-
 pub(super) fn account_event<'a>(
     kind: &'a str,
     user_id: &'a str,
@@ -255,7 +248,7 @@ pub(super) fn account_event<'a>(
     }
 }
 
-fn user_json(user: &User, state: &AppState) -> serde_json::Value {
+pub(super) fn user_json(user: &User, state: &AppState) -> serde_json::Value {
     json!({
         "id": user.id,
         "email": user.email,

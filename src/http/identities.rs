@@ -5,14 +5,13 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
-use super::account::{account_event, caller};
+use super::account::caller;
 use super::bearer::Bearer;
 use super::error::ApiError;
 use super::meta::request_meta;
-use crate::identity::audit;
+use crate::federation::{self, Unlinked};
 use crate::state::AppState;
 use crate::store::federation as store;
-use crate::store::{users as user_store, write_transaction};
 
 pub async fn list(state: web::Data<AppState>, bearer: Bearer) -> Result<HttpResponse, ApiError> {
     let (_, user) = caller(&bearer)?;
@@ -37,12 +36,6 @@ pub async fn list(state: web::Data<AppState>, bearer: Bearer) -> Result<HttpResp
         .json(out))
 }
 
-enum Unlinked {
-    Done,
-    NotFound,
-    LastMethod,
-}
-
 pub async fn unlink(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -55,35 +48,10 @@ pub async fn unlink(
         request_meta(&req, &state),
         state.clock.now(),
     );
+    let client = crate::oauth::client::ACCOUNT_CLIENT_ID;
     let outcome = state
         .db
-        .run(move |c| {
-            write_transaction(c, |c| {
-                // Two concurrent unlinks must not both see the other identity left.
-                user_store::lock_row(c, &user.id)?;
-                let linked = store::user_identities(c, &user.id)?;
-                let Some(target) = linked.iter().find(|r| r.id == id) else {
-                    return Ok::<_, anyhow::Error>(Unlinked::NotFound);
-                };
-                let has_password =
-                    user_store::find(c, &user.id)?.is_some_and(|u| u.password_hash.is_some());
-                if !has_password && linked.len() == 1 {
-                    return Ok(Unlinked::LastMethod);
-                }
-                store::delete_identity(c, &target.id, &user.id)?;
-                audit::record(
-                    c,
-                    account_event(
-                        audit::IDENTITY_UNLINKED,
-                        &user.id,
-                        &meta,
-                        json!({ "provider": target.provider }),
-                    ),
-                    now,
-                )?;
-                Ok(Unlinked::Done)
-            })
-        })
+        .run(move |c| federation::unlink(c, &user.id, &id, client, &meta, now))
         .await?;
     match outcome {
         Unlinked::Done => Ok(HttpResponse::NoContent().finish()),

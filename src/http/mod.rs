@@ -14,6 +14,7 @@ mod form;
 mod health;
 mod identities;
 mod json;
+mod me;
 mod meta;
 pub mod metrics;
 mod resource;

@@ -5,19 +5,16 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::account::{account_event, caller, hash_error};
+use super::account::caller;
 use super::bearer::Bearer;
 use super::error::ApiError;
 use super::json::Json;
 use super::meta::request_meta;
-use crate::email::messages;
-use crate::identity::audit;
-use crate::identity::login;
-use crate::identity::password;
-use crate::identity::users;
+use crate::identity::mfa;
+use crate::identity::password_change::{self, ChangeError, PasswordChange};
+use crate::identity::{login, sessions, users};
 use crate::state::AppState;
 use crate::store::sessions as session_store;
-use crate::store::{users as user_store, write_transaction};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -34,90 +31,53 @@ pub async fn change_password(
     bearer: Bearer,
     body: Json<PasswordBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let (session, user) = caller(&bearer)?;
+    let (session, _) = caller(&bearer)?;
     // A sensitive operation: a recent sign-in (with the second factor, if the user has one).
     // For an account without a password (made by federated sign-in) that is all it needs.
     super::step_up::require_recent(&state, &session).await?;
     let body = body.into_inner();
     let (meta, now) = (request_meta(&req, &state), state.clock.now());
-    let row =
-        bearer.live.user.clone().ok_or_else(|| {
-            ApiError::bearer(Some("invalid_token"), "the token has no user", None)
-        })?;
-    match (row.password_hash.is_some(), body.current_password) {
-        (true, Some(current)) => {
-            let right = login::check_password(
-                &state.db,
-                &state.hasher,
-                &state.settings.lockout,
-                &row,
-                &current,
-                &meta,
-                now,
-            )
-            .await?;
-            if !right {
-                return Err(ApiError::new(
-                    StatusCode::FORBIDDEN,
-                    "invalid_credentials",
-                    "the current password is wrong",
-                ));
-            }
-        }
-        (true, None) => {
-            return Err(ApiError::new(
+    let env = password_change::Env {
+        db: &state.db,
+        hasher: &state.hasher,
+        settings: &state.settings,
+        mailer: &state.mailer,
+    };
+    let change = PasswordChange {
+        current: body.current_password,
+        new: body.new_password,
+    };
+    password_change::change_password(env, &session, change, &meta, now).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+impl From<ChangeError> for ApiError {
+    fn from(e: ChangeError) -> Self {
+        match e {
+            ChangeError::CurrentRequired => ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid_request",
                 "current_password is required",
-            ))
-        }
-        (false, _) => {}
-    }
-    let violations =
-        password::check_policy(&state.settings.password, &body.new_password, &user.email);
-    if !violations.is_empty() {
-        return Err(users::CreateError::WeakPassword(violations).into());
-    }
-    let email = user.email.clone();
-    let hash = state
-        .hasher
-        .hash(body.new_password)
-        .await
-        .map_err(hash_error)?;
-    state
-        .db
-        .run(move |c| {
-            write_transaction(c, |c| {
-                user_store::set_password_hash(c, &user.id, &hash, now)?;
-                let mut ended = 0;
-                for other in session_store::active_sessions(c, &user.id, now)? {
-                    if other.id != session.id && session_store::end_session(c, &other.id, now)? {
-                        ended += 1;
-                    }
-                }
-                audit::record(
-                    c,
-                    account_event(
-                        audit::PASSWORD_CHANGED,
-                        &user.id,
-                        &meta,
-                        json!({ "sessions_ended": ended }),
-                    ),
-                    now,
-                )
-            })
-            .map_err(anyhow::Error::from)
-        })
-        .await?;
-    if state.mailer.enabled() {
-        match messages::password_changed(&state.settings.issuer, &email, now, false) {
-            Ok(mail) => {
-                state.mailer.send(mail);
+            ),
+            ChangeError::WrongCurrent => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "invalid_credentials",
+                "the current password is wrong",
+            ),
+            ChangeError::ReauthRequired => ApiError::step_up(mfa::Reauthenticate {
+                second_factor: false,
+            }),
+            ChangeError::Weak(v) => users::CreateError::WeakPassword(v).into(),
+            ChangeError::Throttled { retry_after } => {
+                login::LoginError::Throttled { retry_after }.into()
             }
-            Err(e) => tracing::error!(error = %e, "rendering a password-changed mail failed"),
+            ChangeError::Busy => users::CreateError::Busy.into(),
+            ChangeError::NotFound => {
+                ApiError::bearer(Some("invalid_token"), "the token has no user", None)
+            }
+            ChangeError::Internal(e) => ApiError::internal(e),
         }
     }
-    Ok(HttpResponse::NoContent().finish())
 }
 
 pub async fn list_sessions(
@@ -154,29 +114,10 @@ pub async fn end_session(
     let (_, user) = caller(&bearer)?;
     let target = path.into_inner();
     let (meta, now) = (request_meta(&req, &state), state.clock.now());
+    let client = crate::oauth::client::ACCOUNT_CLIENT_ID;
     let ended = state
         .db
-        .run(move |c| {
-            write_transaction(c, |c| {
-                let owned = session_store::find_session(c, &target)?
-                    .is_some_and(|s| s.user_id == user.id && s.ended_at.is_none());
-                if owned {
-                    session_store::end_session(c, &target, now)?;
-                    audit::record(
-                        c,
-                        account_event(
-                            audit::SESSION_ENDED,
-                            &user.id,
-                            &meta,
-                            json!({ "session": target }),
-                        ),
-                        now,
-                    )?;
-                }
-                Ok::<_, diesel::result::Error>(owned)
-            })
-            .map_err(anyhow::Error::from)
-        })
+        .run(move |c| sessions::end_own(c, &user.id, &target, client, &meta, now))
         .await?;
     if ended {
         Ok(HttpResponse::NoContent().finish())

@@ -49,6 +49,8 @@ pub const RECOVERY_CODE_USED: &str = "recovery_code_used";
 /// A second-factor code was checked (`identity::second_factor::check_code`): accepted (the
 /// method), or refused (the reason).
 pub const SECOND_FACTOR: &str = "second_factor";
+/// The account's email address was changed (it is unverified until its link is followed).
+pub const EMAIL_CHANGED: &str = "email_changed";
 
 #[derive(Debug, Clone, Default)]
 pub struct Event<'a> {

@@ -47,6 +47,11 @@ impl CodeMethod {
             CodeMethod::RecoveryCode => "recovery_code",
         }
     }
+
+    /// The OIDC `amr` value (RFC 8176) of a sign-in with this code: both are one-time codes.
+    pub fn amr(self) -> &'static str {
+        "otp"
+    }
 }
 
 /// How a code fared.
@@ -380,6 +385,8 @@ mod tests {
         );
         assert_eq!(classify("12345"), Typed::Malformed);
         assert_eq!(classify("１２３４５６"), Typed::Malformed);
+        assert_eq!(CodeMethod::RecoveryCode.amr(), "otp");
+        assert_eq!(CodeMethod::Totp.as_str(), "totp");
         assert_eq!(classify(""), Typed::Malformed);
     }
 }

@@ -284,3 +284,68 @@ pub fn rotate(
         }))
     })()?
 }
+
+/// Ends one of `user_id`'s own live sessions (its refresh tokens die with it); audited.
+/// `false` when there is no such live session of this user.
+pub fn end_own(
+    conn: &mut DbConnection,
+    user_id: &str,
+    session_id: &str,
+    client_id: &str,
+    meta: &RequestMeta,
+    now: i64,
+) -> anyhow::Result<bool> {
+    write_transaction(conn, |c| {
+        let owned = sessions::find_session(c, session_id)?
+            .is_some_and(|s| s.user_id == user_id && s.ended_at.is_none());
+        if owned && sessions::end_session(c, session_id, now)? {
+            audit::record(
+                c,
+                ended(user_id, client_id, meta, json!({ "session": session_id })),
+                now,
+            )?;
+            return Ok(true);
+        }
+        Ok(false)
+    })
+}
+
+/// Ends every live session of `user_id` but `keep` (the one asking); audited; returns how many.
+pub fn end_others(
+    conn: &mut DbConnection,
+    user_id: &str,
+    keep: &str,
+    client_id: &str,
+    meta: &RequestMeta,
+    now: i64,
+) -> anyhow::Result<usize> {
+    write_transaction(conn, |c| {
+        let mut count = 0;
+        for other in sessions::active_sessions(c, user_id, now)? {
+            if other.id != keep && sessions::end_session(c, &other.id, now)? {
+                count += 1;
+            }
+        }
+        if count > 0 {
+            let detail = json!({ "others": count, "kept": keep });
+            audit::record(c, ended(user_id, client_id, meta, detail), now)?;
+        }
+        Ok(count)
+    })
+}
+
+fn ended<'a>(
+    user_id: &'a str,
+    client_id: &'a str,
+    meta: &'a RequestMeta,
+    detail: serde_json::Value,
+) -> Event<'a> {
+    Event {
+        kind: audit::SESSION_ENDED,
+        success: true,
+        user_id: Some(user_id),
+        client_id: Some(client_id),
+        meta: Some(meta),
+        detail: Some(detail),
+    }
+}

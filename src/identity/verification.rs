@@ -164,7 +164,7 @@ fn sent_event<'a>(user_id: &'a str, meta: &'a RequestMeta) -> Event<'a> {
 }
 
 /// Renders and queues the link (a full queue drops it: logged and counted by the mailer).
-fn deliver(mailer: &Mailer, issuer: &str, to: &str, name: Option<&str>, token: &str) {
+pub(crate) fn deliver(mailer: &Mailer, issuer: &str, to: &str, name: Option<&str>, token: &str) {
     match messages::verify_email(issuer, to, name, token, Purpose::VerifyEmail.ttl_secs()) {
         Ok(mail) => {
             mailer.send(mail);

@@ -141,3 +141,39 @@ pub fn lock_row(conn: &mut DbConnection, id: &str) -> QueryResult<()> {
         .execute(conn)
         .map(|_| ())
 }
+
+/// Sets (or clears) the display name.
+pub fn set_name(
+    conn: &mut DbConnection,
+    id: &str,
+    name: Option<&str>,
+    now: i64,
+) -> QueryResult<bool> {
+    diesel::update(users::table.find(id))
+        .set((users::name.eq(name), users::updated_at.eq(now)))
+        .execute(conn)
+        .map(|n| n > 0)
+}
+
+/// Gives the account a new, unverified address; `Ok(false)` when another account has it.
+pub fn set_email(conn: &mut DbConnection, id: &str, email: &str, now: i64) -> QueryResult<bool> {
+    // In a savepoint: on PostgreSQL a failed statement aborts the transaction.
+    let update = |c: &mut DbConnection| {
+        diesel::update(users::table.find(id))
+            .set((
+                users::email.eq(email),
+                users::email_lower.eq(email.to_lowercase()),
+                users::email_verified.eq(false),
+                users::updated_at.eq(now),
+            ))
+            .execute(c)
+    };
+    match conn.transaction(update) {
+        Ok(n) => Ok(n > 0),
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => Ok(false),
+        Err(e) => Err(e),
+    }
+}

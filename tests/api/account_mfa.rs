@@ -156,3 +156,69 @@ async fn the_page_sets_up_an_app_and_makes_recovery_codes(backend: Backend) {
         .unwrap()
         .starts_with("You have 9 unused recovery codes."));
 }
+
+/// The page in a real browser: the QR code is drawn (inline SVG, allowed by the pages' CSP),
+/// the key typed into a computed code turns the app on, recovery codes are shown. Screenshots
+/// in target/screenshots/ (desktop and phone widths).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_sets_up_an_app_on_the_account_page() {
+    use fantoccini::Locator;
+
+    use crate::browser::{self, screenshot, wait_for};
+
+    let Some(session) = browser::start().await else {
+        return;
+    };
+    let app = spawn_app_with(Backend::Sqlite, |_| {}).await;
+    let user = app.create_user("ada@example.com", "student").await;
+    let b = &session.client;
+
+    b.goto(&app.url("/account/mfa")).await.unwrap();
+    browser::submit_login(b, &user.email, &user.password).await;
+    // Signed in: the login page says so, or (`next`) the browser is back on the page.
+    wait_for(b, "#message-title, #totp-start-form").await;
+    b.goto(&app.url("/account/mfa")).await.unwrap();
+    let set_up = wait_for(b, "#totp-start-form button").await;
+    screenshot(b, "account-mfa-off.png").await;
+    set_up.click().await.unwrap();
+
+    let qr = wait_for(b, ".qr-box svg").await;
+    assert!(qr.is_displayed().await.unwrap());
+    let (_, _, width, height) = qr.rectangle().await.unwrap();
+    assert!(
+        width >= 150.0 && (width - height).abs() < 1.0,
+        "{width}×{height}"
+    );
+    screenshot(b, "account-mfa-setup.png").await;
+    let secret = wait_for(b, "#totp-secret").await.text().await.unwrap();
+    let code = code_at(&secret, app.clock_now());
+    let field = wait_for(b, "#confirm-code").await;
+    field.send_keys(&code).await.unwrap();
+    b.find(Locator::Css("#totp-confirm-form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let notice = wait_for(b, "#mfa-notice").await.text().await.unwrap();
+    assert!(
+        notice.starts_with("Your authenticator app is on."),
+        "{notice}"
+    );
+
+    wait_for(b, "#recovery-generate-form button")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let codes = wait_for(b, "#recovery-codes").await;
+    let shown = codes.find_all(Locator::Css("li")).await.unwrap();
+    assert_eq!(shown.len(), 10);
+    screenshot(b, "account-recovery-codes.png").await;
+    wait_for(b, "#codes-saved").await.click().await.unwrap();
+    wait_for(b, "#totp-disable-form").await;
+    screenshot(b, "account-mfa-on.png").await;
+    b.set_window_size(390, 844).await.unwrap();
+    screenshot(b, "account-mfa-on-mobile.png").await;
+    session.close().await;
+}

@@ -5,7 +5,9 @@ mod helpers;
 
 mod abuse;
 mod account;
+mod account_email;
 mod account_mfa;
+mod account_page;
 mod algorithms;
 mod authorize;
 mod bcp;
@@ -46,6 +48,7 @@ mod purge_lease;
 mod readme;
 mod refresh;
 mod refresh_grace;
+mod screenshots;
 mod secrets;
 mod shutdown;
 mod smtp;

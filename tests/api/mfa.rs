@@ -18,6 +18,7 @@ crate::both_backends!(
     require_mfa_clients_and_acr_values_step_up_a_password_session,
     a_user_who_must_use_a_second_factor_sets_one_up_while_signing_in,
     the_account_api_asks_for_the_second_factor_and_recent_sign_ins,
+    account_page_actions_need_a_recent_second_factor,
 );
 
 const ACR_1FA: &str = "urn:portcullis:loa:1fa";
@@ -445,4 +446,67 @@ async fn second(app: &TestApp, token: &str, code: &str) -> reqwest::Response {
         .send()
         .await
         .unwrap()
+}
+
+/// Creates an API key on `/account` (the form's answer).
+async fn create_key(app: &TestApp, b: &reqwest::Client, name: &str) -> (u16, String) {
+    let (status, _, html) = web::get(b, &app.url("/account")).await;
+    assert_eq!(status, 200, "{html}");
+    let form = web::fill(web::form_fields(&html, "#key-form"), &[("name", name)]);
+    let resp = web::post_form(b, &app.url("/account/keys"), &form).await;
+    (resp.status().as_u16(), resp.text().await.unwrap())
+}
+
+/// Signs in on `login_url` with the password and then the app's current code; returns where
+/// the sign-in went.
+async fn sign_in_with_code(
+    app: &TestApp,
+    b: &reqwest::Client,
+    login_url: &str,
+    email: &str,
+    secret: &str,
+) -> String {
+    let resp = web::sign_in(app, b, login_url, email, PASSWORD).await;
+    assert_eq!(resp.status(), 303);
+    let mfa_url = web::location(app, &resp);
+    assert!(
+        mfa_url.contains("/login/mfa?challenge=") && mfa_url.contains("next=%2Faccount"),
+        "{mfa_url}"
+    );
+    app.clock.advance(30);
+    let resp = submit_code(app, b, &mfa_url, &code_at(secret, app.clock_now())).await;
+    assert_eq!(resp.status(), 303);
+    web::location(app, &resp)
+}
+
+async fn account_page_actions_need_a_recent_second_factor(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let user = app.create_user("ada@example.com", "student").await;
+    let secret = enrol_totp(&app, &user.email).await;
+    let b = browser();
+    let at = sign_in_with_code(
+        &app,
+        &b,
+        &app.url("/login?next=/account"),
+        &user.email,
+        &secret,
+    )
+    .await;
+    assert_eq!(at, app.url("/account"));
+    assert_eq!(create_key(&app, &b, "fresh").await.0, 201);
+    // Ten minutes later the browser is still signed in, but creating a key asks to sign in
+    // again, with the second factor.
+    app.clock.advance(601);
+    let (status, html) = create_key(&app, &b, "stale").await;
+    assert_eq!(status, 403);
+    assert_eq!(
+        web::text(&html, "#keys-error").as_deref(),
+        Some("For your security, this needs a sign-in with your second factor in the last 10 minutes. Sign in again")
+    );
+    let again = web::attr(&html, "#keys-reauth", "href").unwrap();
+    assert_eq!(again, "/login?next=%2Faccount&reauth=1");
+    // The login page shows its form to the signed-in user; password and code lead back.
+    let at = sign_in_with_code(&app, &b, &app.url(&again), &user.email, &secret).await;
+    assert_eq!(at, app.url("/account"));
+    assert_eq!(create_key(&app, &b, "stale").await.0, 201);
 }

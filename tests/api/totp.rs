@@ -5,13 +5,15 @@
 use serde_json::{json, Value};
 
 use crate::both_backends;
-use crate::helpers::{spawn_app_with, Backend, TestApp, PASSWORD};
+use crate::helpers::{spawn_app_with, spawn_sibling_with, Backend, TestApp, PASSWORD};
 use crate::smtp::{use_smtp, SmtpServer};
 
 both_backends!(
     an_app_is_enrolled_with_a_first_code_and_codes_work_once,
     recovery_codes_work_once_are_replaced_and_mailed_about,
     wrong_codes_are_throttled_per_account,
+    concurrent_uses_of_one_code_accept_it_once,
+    a_new_key_encryption_key_keeps_apps_working,
 );
 
 /// The app's code for `secret` (base32) at `t`.
@@ -476,4 +478,92 @@ async fn mfa_token(app: &TestApp, email: &str) -> String {
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["error"], "mfa_required", "{body}");
     body["details"]["mfa_token"].as_str().unwrap().to_string()
+}
+
+async fn concurrent_uses_of_one_code_accept_it_once(backend: Backend) {
+    let app = spawn_app_with(backend, |s| {
+        s.lockout.account_max_failures = 100;
+        s.lockout.ip_max_failures = 100;
+    })
+    .await;
+    let user = app.create_user("ada@example.com", "student").await;
+    let token = token(&app, &user.email).await;
+    let secret = enrol(&app, &token).await;
+    let (_, body) = post(&app, "/api/auth/mfa/recovery-codes", &token, json!({})).await;
+    let recovery = body["recovery_codes"][0].as_str().unwrap().to_string();
+    app.clock.advance(30);
+
+    for code in [code_at(&secret, app.clock_now()), recovery] {
+        let tries = (0..6).map(|_| {
+            post(
+                &app,
+                "/api/auth/mfa/verify",
+                &token,
+                json!({ "code": code }),
+            )
+        });
+        let answers = futures_util::future::join_all(tries).await;
+        let accepted = answers.iter().filter(|(st, _)| *st == 200).count();
+        assert_eq!(accepted, 1, "{answers:?}");
+        for (st, body) in answers.iter().filter(|(st, _)| *st != 200) {
+            assert_eq!(*st, 403, "{body}");
+            assert!(
+                ["code_replayed", "invalid_code"].contains(&error(body)),
+                "{body}"
+            );
+        }
+    }
+}
+
+async fn a_new_key_encryption_key_keeps_apps_working(backend: Backend) {
+    let app = spawn_app_with(backend, |s| {
+        s.keys.encryption_key = Some(crate::key_helpers::TEST_KEK.into());
+    })
+    .await;
+    let user = app.create_user("ada@example.com", "student").await;
+    // Signed in before the app is set up (then signing in asks for a code).
+    let token = token(&app, &user.email).await;
+    let secret = enrol(&app, &token).await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let new_key = "bmV3LWtleS1mb3ItcG9ydGN1bGxpcy10ZXN0cy0xMjM=";
+    let file = dir.path().join("new.key");
+    std::fs::write(&file, new_key).unwrap();
+    let out = crate::keys::cli_json(
+        &app,
+        &["keys", "rewrap", "--new-key-file", file.to_str().unwrap()],
+    );
+    assert_eq!(out["totp_secrets_rewrapped"], 1, "{out}");
+    {
+        let mut conn = app.db.get().unwrap();
+        let row = portcullis::store::totp::find(&mut conn, &user.id)
+            .unwrap()
+            .unwrap();
+        let new = portcullis::tokens::keys::Kek::from_base64(new_key).unwrap();
+        assert_eq!(row.kek_id, new.id());
+    }
+
+    // An instance with the new key (behind the same issuer) checks the app's codes; the
+    // token's signing key, re-sealed too, is the same.
+    let issuer = app.address.clone();
+    let renewed = spawn_sibling_with(&app, |s, _| {
+        s.keys.encryption_key = Some(new_key.into());
+        s.issuer = issuer;
+        s.bind = Some("127.0.0.1:0".into());
+    })
+    .await;
+    app.clock.advance(30);
+    let code = code_at(&secret, app.clock_now());
+    let (st, body) = post(
+        &renewed,
+        "/api/auth/mfa/verify",
+        &token,
+        json!({ "code": code }),
+    )
+    .await;
+    assert_eq!(
+        (st, body.clone()),
+        (200, json!({ "method": "totp" })),
+        "{body}"
+    );
 }

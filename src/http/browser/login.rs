@@ -28,7 +28,8 @@ pub async fn show(
     payload: web::Payload,
 ) -> Result<HttpResponse, PageError> {
     let params = read_params(&req, payload).await?;
-    let ctx = Ctx::new(&req, &state)?;
+    let mut ctx = Ctx::new(&req, &state)?;
+    ctx.next = super::account::next_path(params.get("next"));
     let request = params.get("request").map(str::to_string);
     let (browser, cookie, now, st) = (
         ctx.browser.clone(),
@@ -46,8 +47,14 @@ pub async fn show(
             Ok::<_, PageError>((pending, signed_in(c, &st, cookie.as_deref(), now)?))
         })
         .await?;
+    // `reauth=1`: a signed-in user signs in again (an account page's sensitive action needs a
+    // recent sign-in); the same user's session is re-authenticated in place.
+    let reauth = params.get("reauth") == Some("1");
     let mut resp = match (&pending, user) {
-        (None, Some(user)) => signed_in_page(&ctx, &user),
+        (None, Some(_)) if ctx.next.is_some() && !reauth => {
+            super::see_other(ctx.next.as_deref().unwrap_or("/"))
+        }
+        (None, Some(user)) if !reauth => signed_in_page(&ctx, &user),
         _ => login_page(&state, &ctx, pending.as_ref(), None, StatusCode::OK, None),
     };
     ctx.browser.set_cookie(&mut resp);
@@ -60,7 +67,8 @@ pub async fn submit(
     payload: web::Payload,
 ) -> Result<HttpResponse, PageError> {
     let params = read_params(&req, payload).await?;
-    let ctx = Ctx::new(&req, &state)?;
+    let mut ctx = Ctx::new(&req, &state)?;
+    ctx.next = super::account::next_path(params.get("next"));
     if !ctx.check_csrf(params.get("csrf_token")) {
         return Err(PageError::csrf());
     }
@@ -197,7 +205,12 @@ pub async fn complete_sign_in(
     match handle {
         None => finish_sign_in(state, ctx, user, &amr, pending).await,
         Some(handle) => {
-            let mut resp = super::see_other(&super::mfa::page_path(&handle));
+            let mut path = super::mfa::page_path(&handle);
+            if let Some(next) = &ctx.next {
+                let next: String = url::form_urlencoded::byte_serialize(next.as_bytes()).collect();
+                path.push_str(&format!("&next={next}"));
+            }
+            let mut resp = super::see_other(&path);
             ctx.browser.set_cookie(&mut resp);
             Ok(resp)
         }
@@ -270,7 +283,7 @@ pub async fn finish_sign_in(
         .await?;
     let mut resp = match step {
         Some(step) => send_step(&step, &state.settings.issuer)?,
-        None => super::see_other("/login"),
+        None => super::see_other(ctx.next.as_deref().unwrap_or("/login")),
     };
     let _ = resp.add_cookie(&ctx.names.session_cookie(new_cookie));
     rotated.set_cookie(&mut resp);
@@ -332,6 +345,7 @@ fn login_view(
         resend_href: None,
         client_name: pending.map(|p| p.client.name.clone()),
         request,
+        next: ctx.next.clone(),
         username,
         error: error.map(str::to_string),
         providers: state

@@ -51,6 +51,8 @@ pub struct MfaPage {
     /// Why a second factor must be set up.
     pub reason: String,
     pub cancel_href: String,
+    /// The account page to go to afterwards (hidden field `next`).
+    pub next: Option<String>,
 }
 
 /// A challenge with what the page needs to show it.
@@ -113,7 +115,9 @@ pub async fn show(
     payload: web::Payload,
 ) -> Result<HttpResponse, PageError> {
     let params = read_params(&req, payload).await?;
-    let ctx = Ctx::new(&req, &state)?;
+    let mut ctx = Ctx::new(&req, &state)?;
+    // Where a sign-in without an authorization request goes afterwards (an account page).
+    ctx.next = super::account::next_path(params.get("next"));
     let loaded = load(&state, &ctx, params.get("challenge")).await?;
     let page = view(&state, &ctx, &loaded, None).await?;
     Ok(pages::render(StatusCode::OK, &page))
@@ -125,7 +129,9 @@ pub async fn submit(
     payload: web::Payload,
 ) -> Result<HttpResponse, PageError> {
     let params = read_params(&req, payload).await?;
-    let ctx = Ctx::new(&req, &state)?;
+    let mut ctx = Ctx::new(&req, &state)?;
+    // Where a sign-in without an authorization request goes afterwards (an account page).
+    ctx.next = super::account::next_path(params.get("next"));
     if !ctx.check_csrf(params.get("csrf_token")) {
         return Err(PageError::csrf());
     }
@@ -287,6 +293,7 @@ pub(super) async fn view(
         passkey: factors.passkeys > 0,
         enrol,
         reason,
+        next: ctx.next.clone(),
         cancel_href: format!(
             "/login{}",
             request_query(pending.as_ref().map(|p| p.id.as_str()))

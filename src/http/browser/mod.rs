@@ -1,5 +1,6 @@
 //! The browser side: `/authorize`, the login, registration and consent pages, `/logout`, the
 //! password-reset and email-verification pages, and the static assets. Handlers parse, call `oauth::authorize` / `identity`, and render.
+pub mod account;
 mod account_mfa;
 mod assets;
 mod authorize;
@@ -132,6 +133,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(account_mfa::new_recovery_codes))
             .default_service(web::to(method_not_allowed)),
     )
+    .configure(account::configure)
     .route("/static/portcullis.css", web::get().to(assets::css))
     .route("/static/form_post.js", web::get().to(assets::form_post_js))
     .route("/static/passkey.js", web::get().to(assets::passkey_js));
@@ -153,6 +155,9 @@ pub struct Ctx {
     pub session_cookie: Option<String>,
     pub meta: RequestMeta,
     pub now: i64,
+    /// Where to go after signing in (`account::next_path`: only an account page), when the
+    /// page was asked with `next`; set by the login page.
+    pub next: Option<String>,
     /// Whether the request came from one of our own pages (see `same_origin`).
     from_our_pages: bool,
 }
@@ -166,6 +171,7 @@ impl Ctx {
             names,
             meta: request_meta(req, state),
             now: state.clock.now(),
+            next: None,
             from_our_pages: same_origin(req, &state.settings.issuer),
         })
     }

@@ -18,6 +18,8 @@ pub struct LoginPage {
     pub csrf_token: String,
     /// The pending authorization request (hidden field `request`), if any.
     pub request: Option<String>,
+    /// Where to go after signing in (hidden field `next`: an account page), if any.
+    pub next: Option<String>,
     /// The application the user is signing in to, if any.
     pub client_name: Option<String>,
     /// Prefilled email (`login_hint`, or what was typed).

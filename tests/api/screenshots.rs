@@ -1,0 +1,140 @@
+//! The README's screenshots of the account and password-reset pages, at desktop (1280 px) and
+//! phone (375 px) width, full page height, written to `docs/screenshots/`. Not part of the
+//! normal run (it rewrites files in the repository):
+//!
+//! ```text
+//! cargo test --test api -- --ignored screenshots
+//! ```
+//!
+//! Another page is one more `shoot(browser, &app, "/path", "name")` call, once the browser is
+//! where that page needs it to be (signed in, mid-sign-in, …).
+use std::path::PathBuf;
+
+use fantoccini::{Client, Locator};
+use serde_json::{json, Value};
+
+use crate::browser::{self, wait_for, wait_for_url};
+use crate::helpers::{spawn_app_with, Backend, TestApp, PASSWORD};
+use crate::smtp::{use_smtp, SmtpServer};
+
+/// The widths every page is captured at, and the file suffix of each.
+pub const WIDTHS: [(u32, &str); 2] = [(1280, "desktop"), (375, "phone")];
+
+fn out_dir() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+async fn number(browser: &Client, script: &str) -> u32 {
+    let v: Value = browser.execute(script, vec![]).await.unwrap();
+    v.as_u64().unwrap_or_else(|| panic!("{script} gave {v}")) as u32
+}
+
+/// Resizes the window so the page's viewport is `width` px wide and at least `height` px high
+/// (window decorations, if any, are measured and added).
+async fn resize(browser: &Client, width: u32, height: u32) {
+    browser.set_window_size(width, height).await.unwrap();
+    let inner_w = number(browser, "return window.innerWidth").await;
+    let inner_h = number(browser, "return window.innerHeight").await;
+    let (extra_w, extra_h) = (
+        width.saturating_sub(inner_w),
+        height.saturating_sub(inner_h),
+    );
+    if extra_w > 0 || extra_h > 0 {
+        browser
+            .set_window_size(width + extra_w, height + extra_h)
+            .await
+            .unwrap();
+    }
+}
+
+/// Makes the viewport `width` px wide; returns the viewport's width and the document's
+/// scrolling width (wider means horizontal overflow).
+pub async fn fit_width(browser: &Client, width: u32) -> (u32, u32) {
+    resize(browser, width, 900).await;
+    let inner = number(browser, "return window.innerWidth").await;
+    let scroll = number(browser, "return document.documentElement.scrollWidth").await;
+    (inner, scroll)
+}
+
+/// Captures the page at `path` as `<name>-desktop.png` and `<name>-phone.png`, each the full
+/// height of the page.
+pub async fn shoot(browser: &Client, app: &TestApp, path: &str, name: &str) {
+    browser.goto(&app.url(path)).await.unwrap();
+    wait_for(browser, "main").await;
+    for (width, suffix) in WIDTHS {
+        resize(browser, width, 900).await;
+        let height = number(browser, "return document.documentElement.scrollHeight").await;
+        resize(browser, width, height).await;
+        let png = browser.screenshot().await.unwrap();
+        assert!(png.starts_with(b"\x89PNG"), "{name} is not a PNG");
+        let file = out_dir().join(format!("{name}-{suffix}.png"));
+        std::fs::write(&file, png).unwrap();
+        eprintln!("screenshot: {}", file.display());
+    }
+}
+
+/// Signs in on the login page with `next=/account` and waits for the account page.
+pub async fn sign_in_at_account(browser: &Client, app: &TestApp, email: &str) {
+    browser
+        .goto(&app.url("/login?next=/account"))
+        .await
+        .unwrap();
+    browser::submit_login(browser, email, PASSWORD).await;
+    wait_for_url(browser, &app.url("/account")).await;
+    wait_for(browser, "#account-email").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "writes docs/screenshots/; run with --ignored screenshots"]
+async fn screenshots() {
+    let Some(session) = browser::start().await else {
+        return;
+    };
+    let smtp = SmtpServer::start().await;
+    let app = spawn_app_with(Backend::Sqlite, |s| use_smtp(s, &smtp)).await;
+    let user = app.create_user("ada@example.com", "student").await;
+    // Something in every section: a name, an API session, an API key.
+    let tokens = app.account_login(&user.email, PASSWORD).await;
+    let access = tokens["access_token"].as_str().unwrap();
+    for (path, body) in [
+        ("/api/auth/me", json!({ "name": "Ada Lovelace" })),
+        (
+            "/api/keys",
+            json!({ "name": "deploy bot", "scopes": ["read"] }),
+        ),
+    ] {
+        let req = if path == "/api/keys" {
+            app.api.post(app.url(path))
+        } else {
+            app.api.patch(app.url(path))
+        };
+        let resp = req.bearer_auth(access).json(&body).send().await.unwrap();
+        assert!(resp.status().is_success(), "{path}: {}", resp.status());
+    }
+    let browser = &session.client;
+    sign_in_at_account(browser, &app, &user.email).await;
+    shoot(browser, &app, "/account", "account").await;
+
+    // Signed out: "forgot password", then the page its mailed link opens.
+    browser.delete_all_cookies().await.unwrap();
+    shoot(browser, &app, "/password/forgot", "forgot-password").await;
+    let form = wait_for(browser, "#forgot-form").await;
+    form.find(Locator::Css("input[name=email]"))
+        .await
+        .unwrap()
+        .send_keys(&user.email)
+        .await
+        .unwrap();
+    form.find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let link = smtp.next().await.link("/password/reset");
+    let path = link.strip_prefix(&app.address).unwrap().to_string();
+    shoot(browser, &app, &path, "reset-password").await;
+    session.close().await;
+}
