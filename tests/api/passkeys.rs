@@ -309,7 +309,14 @@ async fn passkeys_are_removed_by_their_owner_only(backend: Backend) {
     assert_eq!(resp.status(), 403);
     let html = resp.text().await.unwrap();
     let error = text(&html, "#passkeys-error").unwrap();
-    assert!(error.contains("needs a recent sign-in"), "{error}");
+    assert!(
+        error.contains("second factor in the last 10 minutes"),
+        "{error}"
+    );
+    assert_eq!(
+        crate::web::attr(&html, "#passkeys-reauth", "href").as_deref(),
+        Some("/login?next=%2Faccount%2Fpasskeys&reauth=1")
+    );
     assert_eq!(count(&app, "passkeys"), 3);
     // As if she had signed in with the password and a passkey.
     diesel::sql_query("UPDATE sessions SET amr = 'pwd hwk mfa'")

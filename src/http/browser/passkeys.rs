@@ -64,6 +64,8 @@ pub struct PasskeysPage {
     pub passkeys: Vec<PasskeyView>,
     pub notice: Option<String>,
     pub error: Option<String>,
+    /// The error asks to sign in again (`/login?reauth=1`).
+    pub reauth: bool,
 }
 
 /// `2026-12-06 10:58 UTC`.
@@ -127,6 +129,7 @@ async fn page(
                 })
                 .collect(),
             notice: notice.map(str::to_string),
+            reauth: error == Some(message(&PasskeyError::Reauthenticate)),
             error: error.map(str::to_string),
         },
     );

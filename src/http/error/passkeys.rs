@@ -39,8 +39,8 @@ pub fn message(e: &PasskeyError) -> &'static str {
         }
         PasskeyError::AlreadyRegistered => "This passkey is already registered.",
         PasskeyError::Reauthenticate => {
-            "Removing a passkey needs a recent sign-in with your second factor: sign out, sign \
-             in again, then remove it."
+            "For your security, removing a passkey needs a sign-in with your second factor in \
+             the last 10 minutes."
         }
         PasskeyError::Internal(_) => "Something went wrong. Please try again in a moment.",
     }
