@@ -55,19 +55,26 @@ impl Application {
         let kek = crate::tokens::keys::kek::resolve(&settings, true)?;
         let (policy, legacy_dir) = (Policy::from_settings(&settings), settings.keys_dir.clone());
         let now = clock.now();
-        let (db, csrf_secret, keys) =
-            tokio::task::spawn_blocking(move || -> anyhow::Result<(Db, String, KeyStore)> {
+        let (db, (csrf_secret, handle_secret), keys) = tokio::task::spawn_blocking(
+            move || -> anyhow::Result<(Db, (String, String), KeyStore)> {
                 let db = Db::open_with(&url, limits)?;
                 db.migrate()?;
                 let fresh = crate::tokens::secret::new_secret()?;
                 let mut conn = db.get()?;
                 let secret =
                     crate::store::server_secrets::get_or_create(&mut conn, "csrf", &fresh, now)?;
+                let handle_secret = crate::store::server_secrets::get_or_create(
+                    &mut conn,
+                    crate::identity::passkeys::HANDLE_SECRET,
+                    &crate::tokens::secret::new_secret()?,
+                    now,
+                )?;
                 let keys = KeyStore::open(&mut conn, kek, policy, Some(&legacy_dir), now)
                     .context("loading the signing keys")?;
-                Ok((db, secret, keys))
-            })
-            .await??;
+                Ok((db, (secret, handle_secret), keys))
+            },
+        )
+        .await??;
         let metrics = crate::metrics::Metrics::new(settings.metrics.enabled)?;
         let db = db.observe_waits(metrics.db_wait_histogram());
 
@@ -86,6 +93,9 @@ impl Application {
             &settings.issuer,
             &settings.keys.algorithms,
         ))?;
+        let passkeys =
+            crate::identity::passkeys::RelyingParty::for_issuer(&settings.issuer, &handle_secret)?
+                .map(Arc::new);
         let workers = settings.worker_count();
         let shutdown_secs = settings.shutdown_timeout_secs;
         let state = web::Data::new(AppState {
@@ -104,6 +114,7 @@ impl Application {
             purge: Arc::new(crate::purge::Totals::default()),
             lease_holder: crate::purge::holder_id("serve")?,
             draining: std::sync::atomic::AtomicBool::new(false),
+            passkeys,
             metrics,
         });
         let app_state = state.clone();

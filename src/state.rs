@@ -33,6 +33,9 @@ pub struct AppState {
     pub lease_holder: String,
     /// Set on SIGTERM/SIGINT: every answer from then on closes its connection.
     pub draining: std::sync::atomic::AtomicBool,
+    /// This server as a WebAuthn relying party (`None` when the issuer's host is no domain
+    /// name: passkeys are off).
+    pub passkeys: Option<Arc<crate::identity::passkeys::RelyingParty>>,
     /// This application's metrics registry (`/metrics`); empty when disabled.
     pub metrics: crate::metrics::Metrics,
 }

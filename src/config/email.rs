@@ -140,7 +140,8 @@ mod tests {
             ("PORTCULLIS_EMAIL__FROM", "Example <no-reply@example.com>"),
         ]);
         s.validate().unwrap();
-        assert!(s.email.enabled() && s.notes().is_empty());
+        // No note about mail (the default IP issuer has one about passkeys).
+        assert!(s.email.enabled() && s.email.notes().is_empty());
         let shown = s.redacted().to_string();
         assert!(
             !shown.contains("hunter2") && shown.contains("mail.example.com"),

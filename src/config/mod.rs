@@ -259,7 +259,20 @@ impl Settings {
 
     /// What `config check` points out without refusing (features that are off).
     pub fn notes(&self) -> Vec<String> {
-        self.email.notes()
+        let mut notes = self.email.notes();
+        let domain = self
+            .issuer_url()
+            .ok()
+            .and_then(|u| u.domain().map(str::to_string));
+        if domain.is_none() {
+            notes.push(
+                "the issuer's host is an IP address, which browsers refuse as a WebAuthn \
+                 relying-party id: passkeys are off; use a domain name (http://localhost:PORT \
+                 on one machine)"
+                    .to_string(),
+            );
+        }
+        notes
     }
 }
 
@@ -281,6 +294,20 @@ pub fn redact_url_password(raw: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_ip_issuer_notes_that_passkeys_are_off() {
+        let ip = Settings {
+            issuer: "http://127.0.0.1:8080".into(),
+            ..Settings::default()
+        };
+        assert!(ip.notes().iter().any(|n| n.contains("passkeys are off")));
+        let named = Settings {
+            issuer: "http://localhost:8080".into(),
+            ..Settings::default()
+        };
+        assert!(!named.notes().iter().any(|n| n.contains("passkeys")));
+    }
 
     #[test]
     fn validation_and_production_checks() {

@@ -11,6 +11,7 @@ pub mod email_tokens;
 pub mod guesses;
 pub mod login;
 pub mod mfa;
+pub mod passkeys;
 pub mod password;
 pub mod password_change;
 pub mod profile;

@@ -39,6 +39,7 @@ pub mod leases;
 pub mod liveness;
 pub mod mfa_challenges;
 pub mod outage;
+pub mod passkeys;
 mod pool;
 pub mod purge;
 pub mod schema;

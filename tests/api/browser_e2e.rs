@@ -17,7 +17,7 @@ use crate::helpers::{spawn_app_with, Backend, TestApp};
 use crate::web::{param, pkce};
 
 /// The client application's redirect URI: answers every request with a small HTML page.
-async fn example_app() -> String {
+pub async fn example_app() -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(async move {

@@ -4,6 +4,7 @@ use actix_web::HttpResponse;
 
 const CSS: &str = include_str!("../../../static/portcullis.css");
 const FORM_POST_JS: &str = include_str!("../../../static/form_post.js");
+const PASSKEY_JS: &str = include_str!("../../../static/passkey.js");
 
 fn asset(content_type: &'static str, body: &'static str) -> HttpResponse {
     HttpResponse::Ok()
@@ -18,4 +19,8 @@ pub async fn css() -> HttpResponse {
 
 pub async fn form_post_js() -> HttpResponse {
     asset("text/javascript; charset=utf-8", FORM_POST_JS)
+}
+
+pub async fn passkey_js() -> HttpResponse {
+    asset("text/javascript; charset=utf-8", PASSKEY_JS)
 }

@@ -357,6 +357,7 @@ fn login_view(
                 href: format!("/federation/{}/start{query}", p.name),
             })
             .collect(),
+        passkeys: state.passkeys.is_some(),
     }
 }
 

@@ -64,6 +64,13 @@ pub struct Loaded {
     pending: Option<Pending>,
 }
 
+impl Loaded {
+    /// The user the challenge is for.
+    pub fn user_id(&self) -> &str {
+        &self.user.id
+    }
+}
+
 fn expired() -> PageError {
     PageError::bad_request("This sign-in has expired or was already completed. Sign in again.")
         .with_link("/login", "Sign in")
@@ -247,7 +254,7 @@ pub async fn finish(
     finish_sign_in(state, ctx, loaded.user, &amr, loaded.pending).await
 }
 
-async fn view(
+pub(super) async fn view(
     state: &web::Data<AppState>,
     ctx: &Ctx,
     loaded: &Loaded,

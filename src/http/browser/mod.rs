@@ -12,6 +12,8 @@ mod login;
 mod logout;
 mod mfa;
 pub mod pages;
+mod passkey_second_factor;
+mod passkeys;
 mod password_reset;
 mod register;
 
@@ -133,7 +135,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .configure(account::configure)
     .route("/static/portcullis.css", web::get().to(assets::css))
-    .route("/static/form_post.js", web::get().to(assets::form_post_js));
+    .route("/static/form_post.js", web::get().to(assets::form_post_js))
+    .route("/static/passkey.js", web::get().to(assets::passkey_js));
+    passkeys::configure(cfg);
 }
 
 async fn method_not_allowed() -> Result<HttpResponse, PageError> {

@@ -33,6 +33,8 @@ pub struct LoginPage {
     /// "Send a new link", after a sign-in refused for an unverified address.
     pub resend_href: Option<String>,
     pub providers: Vec<ProviderButton>,
+    /// "Sign in with a passkey" (when the issuer can be a WebAuthn relying party).
+    pub passkeys: bool,
 }
 
 /// Confirming an existing account's password to link an upstream identity to it.
@@ -204,8 +206,10 @@ pub struct FormPostPage {
 
 /// The pages need nothing but their own stylesheet and the form_post script: no inline script
 /// or style, no framing, no referrer leaks. (Only pages carry these; JSON answers need none.)
+/// `connect-src 'self'`: `static/passkey.js` fetches a passkey challenge from our own origin.
 const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \
-                   script-src 'self'; frame-ancestors 'none'; base-uri 'none'";
+                   script-src 'self'; connect-src 'self'; frame-ancestors 'none'; \
+                   base-uri 'none'";
 
 /// Sends a page with `status`, uncacheable, with the pages' security headers.
 pub fn render(status: StatusCode, page: &impl Template) -> HttpResponse {

@@ -6,6 +6,7 @@
 //! `Retry-After: 5` in each shape, never 500.
 mod api;
 mod page;
+pub mod passkeys;
 
 pub use api::ApiError;
 pub use page::PageError;

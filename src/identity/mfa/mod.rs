@@ -103,7 +103,7 @@ pub fn factors(conn: &mut DbConnection, user_id: &str) -> anyhow::Result<Factors
     Ok(Factors {
         totp: codes.totp,
         recovery_codes: codes.recovery_codes_left,
-        passkeys: 0,
+        passkeys: crate::store::passkeys::count(conn, user_id)?,
     })
 }
 
