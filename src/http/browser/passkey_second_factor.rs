@@ -80,7 +80,9 @@ pub async fn finish(
     payload: web::Payload,
 ) -> Result<HttpResponse, PageError> {
     let params = read_params(&req, payload).await?;
-    let ctx = Ctx::new(&req, &state)?;
+    let mut ctx = Ctx::new(&req, &state)?;
+    // Where a sign-in without an authorization request goes afterwards (an account page).
+    ctx.next = super::account::next_path(params.get("next"));
     if !ctx.check_csrf(params.get("csrf_token")) {
         return Err(PageError::csrf());
     }
