@@ -1,4 +1,5 @@
-//! The README's screenshots of the account and password-reset pages, at desktop (1280 px) and
+//! The README's screenshots of the account pages (profile, two-step verification, passkeys), the
+//! second step of a sign-in and the password-reset pages, at desktop (1280 px) and
 //! phone (375 px) width, full page height, written to `docs/screenshots/`. Not part of the
 //! normal run (it rewrites files in the repository):
 //!
@@ -93,7 +94,12 @@ async fn screenshots() {
         return;
     };
     let smtp = SmtpServer::start().await;
-    let app = spawn_app_with(Backend::Sqlite, |s| use_smtp(s, &smtp)).await;
+    // A host name, not an IP address, as issuer: passkeys need one (a WebAuthn RP id).
+    let app = spawn_app_with(Backend::Sqlite, |s| {
+        use_smtp(s, &smtp);
+        s.issuer = "http://localhost:0".into();
+    })
+    .await;
     let user = app.create_user("ada@example.com", "student").await;
     // Something in every section: a name, an API session, an API key.
     let tokens = app.account_login(&user.email, PASSWORD).await;
@@ -116,6 +122,19 @@ async fn screenshots() {
     let browser = &session.client;
     sign_in_at_account(browser, &app, &user.email).await;
     shoot(browser, &app, "/account", "account").await;
+    shoot(browser, &app, "/account/mfa", "account-mfa").await;
+    shoot(browser, &app, "/account/passkeys", "account-passkeys").await;
+
+    // The second step of a sign-in, for a user with an authenticator app.
+    let grace = app.create_user("grace@example.com", "student").await;
+    enrol_app(&app, &grace.email).await;
+    browser.delete_all_cookies().await.unwrap();
+    browser.goto(&app.url("/login")).await.unwrap();
+    browser::submit_login(browser, &grace.email, PASSWORD).await;
+    wait_for(browser, "#mfa-form").await;
+    let url = browser.current_url().await.unwrap();
+    let prompt = format!("{}?{}", url.path(), url.query().unwrap_or(""));
+    shoot(browser, &app, &prompt, "mfa-prompt").await;
 
     // Signed out: "forgot password", then the page its mailed link opens.
     browser.delete_all_cookies().await.unwrap();
@@ -137,4 +156,31 @@ async fn screenshots() {
     let path = link.strip_prefix(&app.address).unwrap().to_string();
     shoot(browser, &app, &path, "reset-password").await;
     session.close().await;
+}
+
+/// Sets up an authenticator app for `email` through the account API (a code computed from the
+/// secret, as the app would).
+async fn enrol_app(app: &TestApp, email: &str) {
+    let tokens = app.account_login(email, PASSWORD).await;
+    let access = tokens["access_token"].as_str().unwrap();
+    let resp = app
+        .api
+        .post(app.url("/api/auth/mfa/totp"))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap();
+    let body: Value = resp.json().await.unwrap();
+    let secret = totp_rs::Secret::try_from_base32(body["secret"].as_str().unwrap()).unwrap();
+    let totp = totp_rs::Builder::new().with_secret(secret).build().unwrap();
+    let code = totp.generate(app.clock_now() as u64).to_string();
+    let resp = app
+        .api
+        .post(app.url("/api/auth/mfa/totp/confirm"))
+        .bearer_auth(access)
+        .json(&json!({ "code": code }))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success(), "{}", resp.status());
 }
