@@ -92,6 +92,7 @@ impl Application {
         let discovery_json = serde_json::to_string(&oidc::discovery::metadata(
             &settings.issuer,
             &settings.keys.algorithms,
+            settings.clients.registration != crate::config::RegistrationPolicy::Disabled,
         ))?;
         let passkeys =
             crate::identity::passkeys::RelyingParty::for_issuer(&settings.issuer, &handle_secret)?

@@ -7,9 +7,9 @@ use serde_json::json;
 
 use crate::config::Settings;
 use crate::identity::audit;
-use crate::oauth::origins;
 use crate::oauth::registration::{self, ClientSpec};
 use crate::oauth::Client;
+use crate::oauth::{dynamic, origins};
 use crate::store::clients;
 
 #[derive(Debug, Subcommand)]
@@ -73,11 +73,34 @@ pub enum ClientCommand {
     Delete { id: String },
     /// Replace a confidential client's secret; the old one stops working at once.
     RotateSecret { id: String },
+    /// Initial access tokens for dynamic client registration (`clients.registration =
+    /// "initial_access_token"`).
+    #[command(subcommand)]
+    RegistrationToken(RegistrationTokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RegistrationTokenCommand {
+    /// Make an initial access token (printed once; only its hash is stored).
+    Create {
+        /// Seconds until it expires (default a day; 0: never).
+        #[arg(long, value_name = "SECS", default_value_t = 86_400)]
+        expires_in: i64,
+        /// How many clients it may register.
+        #[arg(long, value_name = "N", default_value_t = 1)]
+        uses: i32,
+    },
+    /// List initial access tokens (never the tokens themselves).
+    List,
+    /// Revoke an initial access token by its id.
+    Revoke { id: String },
 }
 
 pub fn run(settings: &Settings, cmd: ClientCommand) -> anyhow::Result<ExitCode> {
     let access = match cmd {
-        ClientCommand::List | ClientCommand::Show { .. } => super::Access::Read,
+        ClientCommand::List
+        | ClientCommand::Show { .. }
+        | ClientCommand::RegistrationToken(RegistrationTokenCommand::List) => super::Access::Read,
         _ => super::Access::Write,
     };
     let db = super::database::open(settings, access)?;
@@ -130,6 +153,8 @@ pub fn run(settings: &Settings, cmd: ClientCommand) -> anyhow::Result<ExitCode> 
                 token_alg,
                 id_token_alg,
                 require_mfa,
+                private_use_redirects: false,
+                dynamic: false,
             };
             let reg = registration::register(
                 &mut conn,
@@ -200,6 +225,31 @@ pub fn run(settings: &Settings, cmd: ClientCommand) -> anyhow::Result<ExitCode> 
             )?;
             super::print_json(&json!({ "client_id": id, "client_secret": secret }))
         }
+        ClientCommand::RegistrationToken(cmd) => registration_token(&mut conn, cmd, now),
+    }
+}
+
+fn registration_token(
+    conn: &mut crate::store::DbConnection,
+    cmd: RegistrationTokenCommand,
+    now: i64,
+) -> anyhow::Result<ExitCode> {
+    match cmd {
+        RegistrationTokenCommand::Create { expires_in, uses } => {
+            if expires_in < 0 {
+                anyhow::bail!("--expires-in must not be negative (0: never expires)");
+            }
+            let expires_in = (expires_in > 0).then_some(expires_in);
+            let created = dynamic::create_initial_token(conn, expires_in, uses, now)?;
+            super::print_json(&created)
+        }
+        RegistrationTokenCommand::List => super::print_json(&dynamic::list_initial_tokens(conn)?),
+        RegistrationTokenCommand::Revoke { id } => {
+            if !dynamic::revoke_initial_token(conn, &id, now)? {
+                anyhow::bail!("no initial access token {id}");
+            }
+            super::print_json(&json!({ "revoked": id }))
+        }
     }
 }
 
@@ -242,6 +292,8 @@ fn client_json(c: &Client) -> serde_json::Value {
         "token_alg": c.access_token_alg,
         "id_token_signed_response_alg": c.id_token_alg,
         "require_mfa": c.require_mfa,
+        // It registered itself (RFC 7591): nobody vetted it.
+        "dynamic": c.dynamic,
         // What CORS answers for: the redirect URIs' origins and the web origins.
         "allowed_origins": origins::allowed_origins(c),
         "created_at": c.created_at,

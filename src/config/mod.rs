@@ -52,6 +52,8 @@ pub struct Settings {
     pub tokens: TokenSettings,
     pub keys: KeySettings,
     pub users: UserSettings,
+    /// Clients that register themselves (RFC 7591).
+    pub clients: ClientSettings,
     pub password: PasswordSettings,
     pub lockout: LockoutSettings,
     pub sessions: SessionSettings,
@@ -88,6 +90,7 @@ impl Default for Settings {
             tokens: TokenSettings::default(),
             keys: KeySettings::default(),
             users: UserSettings::default(),
+            clients: ClientSettings::default(),
             password: PasswordSettings::default(),
             lockout: LockoutSettings::default(),
             sessions: SessionSettings::default(),

@@ -87,6 +87,45 @@ pub struct UserSettings {
     pub require_verified_email: bool,
 }
 
+/// Who may register a client at `POST /register` (RFC 7591 dynamic client registration).
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RegistrationPolicy {
+    /// Nobody: clients come from the operator's CLI only (`/register` answers 403).
+    #[default]
+    Disabled,
+    /// Holders of an initial access token (`client registration-token create`).
+    InitialAccessToken,
+    /// Anyone (within `registration_rate_limit_per_ip`).
+    Open,
+}
+
+/// Clients that register themselves (`oauth::dynamic`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClientSettings {
+    pub registration: RegistrationPolicy,
+    /// The scopes a dynamic client may register (and gets when it names none).
+    pub registration_scopes: Vec<String>,
+    /// Registrations per source (IPv4 address or IPv6 /64) per hour; 0: no limit.
+    pub registration_rate_limit_per_ip: i32,
+    /// Confidential dynamic clients may register the client_credentials grant.
+    pub registration_client_credentials: bool,
+}
+
+impl Default for ClientSettings {
+    fn default() -> Self {
+        ClientSettings {
+            registration: RegistrationPolicy::Disabled,
+            registration_scopes: ["openid", "profile", "email", "offline_access"]
+                .map(String::from)
+                .to_vec(),
+            registration_rate_limit_per_ip: 10,
+            registration_client_credentials: false,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct PasswordSettings {

@@ -84,6 +84,12 @@ impl Settings {
         if p.hash_threads == Some(0) {
             bail!("password.hash_threads must be at least 1");
         }
+        let clients = &self.clients;
+        crate::oauth::scope::validate_tokens(&clients.registration_scopes)
+            .map_err(|e| anyhow::anyhow!("clients.registration_scopes: {e}"))?;
+        if clients.registration_rate_limit_per_ip < 0 {
+            bail!("clients.registration_rate_limit_per_ip must not be negative (0: no limit)");
+        }
         let l = &self.lockout;
         if l.ip_max_failures < 1 || l.ip_window_secs < 1 || l.account_max_failures < 1 {
             bail!("lockout limits must be at least 1");

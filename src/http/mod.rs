@@ -17,6 +17,7 @@ mod json;
 mod me;
 mod meta;
 pub mod metrics;
+mod registration;
 mod resource;
 mod second_factor;
 mod sessions;
@@ -72,6 +73,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(userinfo::userinfo))
             .default_service(web::to(|| async { error::method_not_allowed("GET, POST") })),
     )
+    // Before the pages: a JSON POST to `/register` is a client registration (RFC 7591).
+    .configure(registration::configure)
     .configure(browser::configure)
     // Before `/api/auth`, whose scope would answer `/api/auth/mfa/*` itself.
     .configure(second_factor::configure)

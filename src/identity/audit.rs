@@ -21,6 +21,15 @@ pub const USER_CREATED: &str = "user_created";
 pub const USER_CHANGED: &str = "user_changed";
 pub const CLIENT_CREATED: &str = "client_created";
 pub const CLIENT_CHANGED: &str = "client_changed";
+/// A client registered itself (RFC 7591; detail `dynamic: true`).
+pub const CLIENT_REGISTERED: &str = "client_registered";
+/// A dynamic client replaced its metadata (RFC 7592).
+pub const CLIENT_UPDATED: &str = "client_updated";
+/// A dynamic client deleted itself (RFC 7592).
+pub const CLIENT_DELETED: &str = "client_deleted";
+/// An operator made or revoked an initial access token for client registration.
+pub const REGISTRATION_TOKEN_CREATED: &str = "registration_token_created";
+pub const REGISTRATION_TOKEN_REVOKED: &str = "registration_token_revoked";
 pub const KEY_ROTATED: &str = "key_rotated";
 pub const API_KEY_CREATED: &str = "api_key_created";
 pub const API_KEY_REVOKED: &str = "api_key_revoked";

@@ -203,6 +203,29 @@ pub fn reserve_registration(
     Ok(Ok(()))
 }
 
+/// How long a client registration takes a slot of its source's budget (an hour).
+pub const CLIENT_REGISTRATION_WINDOW_SECS: i64 = 3600;
+
+/// Reserves one dynamic client registration (RFC 7591) from `ip`: `limit` per source per hour
+/// (0: no limit), `Err(retry_after)` when spent. Run it in the registration's transaction, rolled
+/// back on `Err`.
+pub fn reserve_client_registration(
+    c: &mut DbConnection,
+    limit: i32,
+    ip: &str,
+    now: i64,
+) -> diesel::QueryResult<Result<(), i64>> {
+    if limit <= 0 {
+        return Ok(Ok(()));
+    }
+    let window = CLIENT_REGISTRATION_WINDOW_SECS;
+    let key = format!("dcr:src:{}", source_key(ip));
+    Ok(match guesses::take(c, &key, limit, window, now)? {
+        None => Ok(()),
+        Some(state) => Err((state.window_start + window - now).max(1)),
+    })
+}
+
 /// The delay after the `strikes`+1-th full window: `base` doubling each time, at most `cap`.
 fn delay(base: i64, cap: i64, strikes: i32) -> i64 {
     let factor = 1i64 << strikes.clamp(0, 20);

@@ -89,6 +89,8 @@ pub struct Client {
     pub id_token_alg: Option<Alg>,
     /// Every sign-in for this client needs a second factor (`client create --require-mfa`).
     pub require_mfa: bool,
+    /// It registered itself (RFC 7591, `oauth::dynamic`): Portcullis has not vetted it.
+    pub dynamic: bool,
 }
 
 impl Client {
@@ -117,6 +119,7 @@ impl Client {
             access_token_alg: self.access_token_alg.map(|a| a.name().to_string()),
             id_token_signed_response_alg: self.id_token_alg.map(|a| a.name().to_string()),
             require_mfa: self.require_mfa,
+            dynamic: self.dynamic,
         })
     }
 }
@@ -161,6 +164,7 @@ impl TryFrom<ClientRow> for Client {
             can_introspect: row.can_introspect,
             pkce_required: row.pkce_required || row.is_public,
             require_mfa: row.require_mfa,
+            dynamic: row.dynamic,
         })
     }
 }
@@ -194,6 +198,7 @@ pub fn account_client() -> Client {
         access_token_alg: None,
         id_token_alg: None,
         require_mfa: false,
+        dynamic: false,
     }
 }
 

@@ -182,6 +182,7 @@ mod tests {
             access_token_alg: None,
             id_token_alg: None,
             require_mfa: false,
+            dynamic: false,
         };
         Clients(HashMap::from([("svc".to_string(), client)]))
     }

@@ -4,6 +4,7 @@
 pub mod authorize;
 pub mod client;
 pub mod client_auth;
+pub mod dynamic;
 pub mod error;
 pub mod grants;
 pub mod introspection;

@@ -33,6 +33,11 @@ pub struct ClientSpec {
     pub id_token_alg: Option<String>,
     /// Every sign-in for this client needs a second factor.
     pub require_mfa: bool,
+    /// Also accept private-use URI scheme redirects (RFC 8252 §7.1: a reverse domain name as
+    /// the scheme, `com.example.app:/cb`), as native apps use.
+    pub private_use_redirects: bool,
+    /// The client registered itself (RFC 7591, `oauth::dynamic`): Portcullis has not vetted it.
+    pub dynamic: bool,
 }
 
 /// Every rule the spec broke, one message each.
@@ -105,7 +110,12 @@ pub fn validate(spec: &ClientSpec, max_ttl_secs: i64) -> Result<Client, SpecErro
     let redirect_uris = split_list(&spec.redirect_uris);
     let post_logout = split_list(&spec.post_logout_redirect_uris);
     for uri in redirect_uris.iter().chain(&post_logout) {
-        if let Err(e) = check_redirect_uri(uri) {
+        let checked = if spec.private_use_redirects && is_private_use(uri) {
+            Ok(())
+        } else {
+            check_redirect_uri(uri)
+        };
+        if let Err(e) = checked {
             problems.push(e);
         }
     }
@@ -160,6 +170,7 @@ pub fn validate(spec: &ClientSpec, max_ttl_secs: i64) -> Result<Client, SpecErro
         access_token_alg,
         id_token_alg,
         require_mfa: spec.require_mfa,
+        dynamic: spec.dynamic,
     })
 }
 
@@ -177,6 +188,17 @@ pub fn check_redirect_uri(uri: &str) -> Result<(), String> {
         )),
         other => Err(format!("redirect URI {uri} has scheme {other}; use https")),
     }
+}
+
+/// Whether `uri` is a private-use URI scheme redirect (RFC 8252 §7.1): an absolute URI without
+/// fragment whose scheme is a reverse domain name (it holds a `.`), e.g. `com.example.app:/cb`.
+pub fn is_private_use(uri: &str) -> bool {
+    Url::parse(uri).is_ok_and(|url| {
+        let scheme = url.scheme();
+        scheme.contains('.')
+            && scheme.split('.').all(|label| !label.is_empty())
+            && url.fragment().is_none()
+    })
 }
 
 pub(crate) fn is_loopback_host(host: Option<Host<&str>>) -> bool {

@@ -32,9 +32,13 @@ pub struct Metadata {
     /// The `acr` levels, lowest first; ask for the last in `acr_values` to require a second
     /// factor.
     pub acr_values_supported: Vec<&'static str>,
+    /// RFC 7591 dynamic client registration; absent while `clients.registration` is disabled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registration_endpoint: Option<String>,
 }
 
-pub fn metadata(issuer: &str, algorithms: &[Alg]) -> Metadata {
+/// The metadata; `registration` says whether clients may register themselves.
+pub fn metadata(issuer: &str, algorithms: &[Alg], registration: bool) -> Metadata {
     Metadata {
         issuer: issuer.to_string(),
         authorization_endpoint: format!("{issuer}/authorize"),
@@ -92,5 +96,6 @@ pub fn metadata(issuer: &str, algorithms: &[Alg]) -> Metadata {
             "updated_at",
         ],
         acr_values_supported: crate::identity::mfa::ACR_VALUES.to_vec(),
+        registration_endpoint: registration.then(|| format!("{issuer}/register")),
     }
 }

@@ -26,6 +26,7 @@ pub struct ClientRow {
     pub access_token_alg: Option<String>,
     pub id_token_signed_response_alg: Option<String>,
     pub require_mfa: bool,
+    pub dynamic: bool,
 }
 
 pub fn insert(conn: &mut DbConnection, row: &ClientRow) -> QueryResult<()> {

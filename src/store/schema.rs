@@ -21,6 +21,7 @@ diesel::table! {
         access_token_alg -> Nullable<Text>,
         id_token_signed_response_alg -> Nullable<Text>,
         require_mfa -> Bool,
+        dynamic -> Bool,
     }
 }
 
@@ -336,6 +337,26 @@ diesel::table! {
         browser_hash -> Text,
         created_at -> BigInt,
         expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    client_registrations (client_id) {
+        client_id -> Text,
+        access_token_hash -> Text,
+        metadata -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    registration_tokens (id) {
+        id -> Text,
+        token_hash -> Text,
+        uses_left -> Integer,
+        created_at -> BigInt,
+        expires_at -> Nullable<BigInt>,
     }
 }
 

@@ -21,6 +21,8 @@ enum Shown {
         client_name: String,
         user_email: String,
         scopes: Vec<String>,
+        /// For a client that registered itself: where the answer goes.
+        unverified: Option<String>,
     },
     Step(Step),
 }
@@ -57,6 +59,10 @@ pub async fn show(
             )?;
             match (next, user) {
                 (Next::Consent { scopes }, Some(user)) => Ok::<_, PageError>(Shown::Page {
+                    unverified: pending
+                        .client
+                        .dynamic
+                        .then(|| redirect_target(&pending.request.reply.redirect_uri)),
                     request: pending.id,
                     client_name: pending.client.name,
                     user_email: user.user.email,
@@ -72,6 +78,7 @@ pub async fn show(
             client_name,
             user_email,
             scopes,
+            unverified,
         } => pages::render(
             StatusCode::OK,
             &ConsentPage {
@@ -80,6 +87,7 @@ pub async fn show(
                 client_name,
                 user_email,
                 scopes: scopes.iter().map(|s| describe(s)).collect(),
+                unverified,
             },
         ),
         Shown::Step(step) => send_step(&step, &state.settings.issuer)?,
@@ -166,6 +174,19 @@ pub async fn submit(
         })
         .await?;
     send_step(&step, &state.settings.issuer)
+}
+
+/// Where a redirect URI sends the user, as a person reads it: the host (and a port other than
+/// the scheme's), or a native app's private-use scheme.
+fn redirect_target(uri: &str) -> String {
+    match url::Url::parse(uri) {
+        Ok(url) => match (url.host_str(), url.port()) {
+            (Some(host), Some(port)) => format!("{host}:{port}"),
+            (Some(host), None) => host.to_string(),
+            (None, _) => format!("the app {}", url.scheme()),
+        },
+        Err(_) => uri.to_string(),
+    }
 }
 
 /// A scope as a person reads it.

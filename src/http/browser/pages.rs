@@ -163,6 +163,8 @@ pub struct ConsentPage {
     pub client_name: String,
     pub user_email: String,
     pub scopes: Vec<ScopeView>,
+    /// The client registered itself (RFC 7591): where the answer goes (its redirect host).
+    pub unverified: Option<String>,
 }
 
 #[derive(Template)]

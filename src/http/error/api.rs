@@ -8,6 +8,7 @@ use crate::identity::login::LoginError;
 use crate::identity::second_factor::CodeOutcome;
 use crate::identity::totp::TotpError;
 use crate::identity::users::CreateError;
+use crate::oauth::dynamic::DcrError;
 use crate::oauth::OAuthError;
 use crate::telemetry::capped;
 
@@ -274,6 +275,36 @@ impl From<OAuthError> for ApiError {
             } => ApiError::throttled(retry_after),
             OAuthError::RetryLater { .. } => ApiError::busy(),
             OAuthError::Internal(e) => ApiError::internal(e),
+        }
+    }
+}
+
+/// Dynamic client registration and management (RFC 7591 §3.2.2, RFC 7592 §2).
+impl From<DcrError> for ApiError {
+    fn from(e: DcrError) -> Self {
+        match e {
+            // RFC 7591 has no code for a server that takes no registrations: RFC 6749's
+            // `access_denied` ("the authorization server denied the request"), 403.
+            DcrError::Disabled => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "access_denied",
+                "dynamic client registration is disabled on this server",
+            ),
+            DcrError::MissingToken => ApiError::bearer(
+                None,
+                "a Bearer token is required: an initial access token to register, the \
+                 registration access token to manage a registration",
+                None,
+            ),
+            DcrError::InvalidToken(why) => ApiError::bearer(Some("invalid_token"), why, None),
+            DcrError::InvalidRedirectUri(why) => {
+                ApiError::new(StatusCode::BAD_REQUEST, "invalid_redirect_uri", why)
+            }
+            DcrError::InvalidMetadata(why) => {
+                ApiError::new(StatusCode::BAD_REQUEST, "invalid_client_metadata", why)
+            }
+            DcrError::Throttled { retry_after } => ApiError::throttled(retry_after),
+            DcrError::Internal(e) => ApiError::internal(e),
         }
     }
 }
