@@ -20,6 +20,7 @@ mod cli_output;
 mod config_env;
 mod cors;
 mod cors_cli;
+mod dcr;
 mod discovery;
 mod email;
 mod fakes;
