@@ -226,6 +226,39 @@ mod tests {
     }
 
     #[test]
+    fn client_registration_from_the_environment() {
+        let loaded = from_env(&[
+            ("PORTCULLIS_CLIENTS__REGISTRATION", "initial_access_token"),
+            ("PORTCULLIS_CLIENTS__REGISTRATION_SCOPES", "openid,email"),
+            ("PORTCULLIS_CLIENTS__REGISTRATION_RATE_LIMIT_PER_IP", "3"),
+            (
+                "PORTCULLIS_CLIENTS__REGISTRATION_CLIENT_CREDENTIALS",
+                "true",
+            ),
+        ])
+        .unwrap();
+        assert!(loaded.unknown_env.is_empty());
+        let c = &loaded.settings.clients;
+        assert_eq!(
+            c.registration,
+            crate::config::RegistrationPolicy::InitialAccessToken
+        );
+        assert_eq!(c.registration_scopes, ["openid", "email"]);
+        assert_eq!(c.registration_rate_limit_per_ip, 3);
+        assert!(c.registration_client_credentials);
+        assert!(loaded.settings.validate().is_ok());
+        assert!(from_env(&[("PORTCULLIS_CLIENTS__REGISTRATION", "sometimes")]).is_err());
+        let bad_scope = from_env(&[("PORTCULLIS_CLIENTS__REGISTRATION_SCOPES", "openid,a\"b")])
+            .unwrap()
+            .settings;
+        assert!(bad_scope.validate().is_err());
+        let negative = from_env(&[("PORTCULLIS_CLIENTS__REGISTRATION_RATE_LIMIT_PER_IP", "-1")])
+            .unwrap()
+            .settings;
+        assert!(negative.validate().is_err());
+    }
+
+    #[test]
     fn a_provider_from_the_environment_alone() {
         let loaded = from_env(&[
             ("PORTCULLIS_FEDERATION__OIDC__ACME__CLIENT_ID", "12345"),
