@@ -628,7 +628,8 @@ pub fn read(conn: &mut DbConnection, client_id: &str, token: &str) -> Result<Reg
 }
 
 /// Replaces a dynamic client's metadata (RFC 7592 §2.2) under the same rules as a registration,
-/// and its registration access token with a new one.
+/// and its registration access token with a new one. Consents given to it are forgotten: its
+/// users are asked again, and see the new name and redirect host.
 pub fn update(
     conn: &mut DbConnection,
     settings: &Settings,
@@ -683,6 +684,8 @@ pub fn update(
                 anyhow::anyhow!("dynamic client {client_id} vanished during its update").into(),
             );
         }
+        // Users allowed the app as it was (its name, where it sends them): they are asked again.
+        crate::store::authorize::forget_consents(c, client_id)?;
         let client = c
             .find_client(client_id)?
             .ok_or_else(|| anyhow::anyhow!("dynamic client {client_id} vanished"))?;

@@ -160,6 +160,11 @@ pub fn find_consent(
         .optional())
 }
 
+/// Forgets every consent given to `client_id` (its users are asked again); how many there were.
+pub fn forget_consents(conn: &mut DbConnection, client_id: &str) -> QueryResult<usize> {
+    diesel::delete(consents::table.filter(consents::client_id.eq(client_id))).execute(conn)
+}
+
 /// Stores the scopes a user allowed a client, replacing what was stored.
 pub fn save_consent(
     conn: &mut DbConnection,

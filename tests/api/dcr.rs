@@ -317,6 +317,34 @@ async fn open_registration_signs_users_in_with_pkce(backend: Backend) {
     let refresh = tokens["refresh_token"].as_str().expect("offline_access");
     assert_eq!(app.refresh(&client, refresh).await.status(), 200);
 
+    // The consent is remembered, until the app changes its registration.
+    let again = |b: &reqwest::Client| {
+        let (_, challenge) = pkce();
+        let params = TestApp::code_request(&client, &challenge, "openid profile offline_access");
+        let url = app.authorize_url(&params);
+        let b = b.clone();
+        async move { b.get(url).send().await.unwrap() }
+    };
+    let resp = again(&b).await;
+    assert!(web::location(&app, &resp).starts_with(REDIRECT_URI));
+    let mut renamed = web_app();
+    renamed["client_id"] = json!(id);
+    renamed["client_name"] = json!("Gadget Pro");
+    let resp = app
+        .api
+        .put(reg["registration_client_uri"].as_str().unwrap())
+        .bearer_auth(reg["registration_access_token"].as_str().unwrap())
+        .json(&renamed)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let consent = web::location(&app, &again(&b).await);
+    assert!(consent.contains("/consent?"), "{consent}");
+    let (_, _, html) = web::get(&b, &consent).await;
+    assert!(html.contains("Gadget Pro"), "{html}");
+    assert!(web::text(&html, "#unverified-client").is_some(), "{html}");
+
     // A client the CLI made shows no notice.
     let vetted = app.code_client();
     let (_, challenge) = pkce();
