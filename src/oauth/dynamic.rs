@@ -546,9 +546,11 @@ pub fn register(
                 return Err(DcrError::Throttled { retry_after });
             }
         }
+        let mut initial_token_id = None;
         if rules.registration == RegistrationPolicy::InitialAccessToken {
             let token = initial_token.ok_or(DcrError::MissingToken)?;
-            if !store::use_token(c, &secret::hash_secret(token), now)? {
+            initial_token_id = store::use_token(c, &secret::hash_secret(token), now)?;
+            if initial_token_id.is_none() {
                 return Err(DcrError::InvalidToken(
                     "the initial access token is invalid, used up or expired",
                 ));
@@ -573,7 +575,13 @@ pub fn register(
                 success: true,
                 client_id: Some(&reg.client.id),
                 meta: Some(from),
-                detail: Some(detail(&reg.client, &extras)),
+                detail: Some({
+                    let mut d = detail(&reg.client, &extras);
+                    if let Some(id) = initial_token_id {
+                        d["initial_access_token"] = json!(id);
+                    }
+                    d
+                }),
                 ..Event::default()
             },
             now,

@@ -114,11 +114,24 @@ pub fn delete_token(conn: &mut DbConnection, id: &str) -> QueryResult<bool> {
 }
 
 /// Takes one use of the initial access token with this hash, if it has one left and has not
-/// expired: one conditional UPDATE, so concurrent registrations never take more than it has.
-pub fn use_token(conn: &mut DbConnection, token_hash: &str, now: i64) -> QueryResult<bool> {
-    diesel::update(
+/// expired; returns its id. The use is taken with one conditional UPDATE, so concurrent
+/// registrations never take more than it has.
+pub fn use_token(
+    conn: &mut DbConnection,
+    token_hash: &str,
+    now: i64,
+) -> QueryResult<Option<String>> {
+    let Some(id) = registration_tokens::table
+        .filter(registration_tokens::token_hash.eq(token_hash))
+        .select(registration_tokens::id)
+        .get_result::<String>(conn)
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let taken = diesel::update(
         registration_tokens::table
-            .filter(registration_tokens::token_hash.eq(token_hash))
+            .find(&id)
             .filter(registration_tokens::uses_left.gt(0))
             .filter(
                 registration_tokens::expires_at
@@ -127,6 +140,6 @@ pub fn use_token(conn: &mut DbConnection, token_hash: &str, now: i64) -> QueryRe
             ),
     )
     .set(registration_tokens::uses_left.eq(registration_tokens::uses_left - 1))
-    .execute(conn)
-    .map(|n| n > 0)
+    .execute(conn)?;
+    Ok((taken > 0).then_some(id))
 }

@@ -165,6 +165,10 @@ async fn initial_access_tokens_gate_registration(backend: Backend) {
     );
     let first = created(register(&app, &web_app(), Some(&token)).await).await;
     assert!(first["client_secret"].is_string());
+    // The audit log says which token registered the client.
+    let events = audit_kinds(&app, first["client_id"].as_str().unwrap());
+    assert_eq!(events[0].0, "client_registered");
+    assert_eq!(events[0].1["initial_access_token"], made["id"]);
     // Refused metadata takes no use.
     let bad = json!({ "client_name": "x", "redirect_uris": ["http://evil.example.com/cb"] });
     error(
