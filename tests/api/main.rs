@@ -43,6 +43,7 @@ mod passkeys;
 mod passkeys_browser;
 mod password_grant;
 mod password_reset;
+mod protected_resource;
 mod purge;
 mod purge_lease;
 mod readme;
