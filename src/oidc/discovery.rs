@@ -47,6 +47,7 @@ pub fn metadata(issuer: &str, algorithms: &[Alg]) -> Metadata {
             "client_credentials",
             "password",
             "refresh_token",
+            crate::oauth::client::TOKEN_EXCHANGE_URN,
         ],
         response_types_supported: vec!["code"],
         response_modes_supported: vec!["query", "form_post"],

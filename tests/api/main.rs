@@ -56,6 +56,7 @@ mod smtp;
 mod storage;
 mod token;
 mod token_errors;
+mod token_exchange;
 mod totp;
 mod upgrade;
 mod verify_live;
