@@ -56,6 +56,14 @@ pub enum ClientCommand {
         /// recovery code or a passkey); users without one are led to enrol.
         #[arg(long)]
         require_mfa: bool,
+        /// An audience this confidential client may exchange users' tokens for (RFC 8693
+        /// token exchange); without one it may not use the grant.
+        #[arg(long = "exchange-audience", value_name = "AUD")]
+        exchange_audiences: Vec<String>,
+        /// Token exchange may act as the user (no `act` claim) when no actor token is sent;
+        /// without it every exchanged token names the client in `act`.
+        #[arg(long)]
+        exchange_impersonation: bool,
     },
     /// Change a client's web origins (CORS); prints the client like `show`.
     Update {
@@ -123,6 +131,8 @@ pub fn run(settings: &Settings, cmd: ClientCommand) -> anyhow::Result<ExitCode> 
             token_alg,
             id_token_alg,
             require_mfa,
+            exchange_audiences,
+            exchange_impersonation,
         } => {
             for (flag, alg) in [
                 ("--token-alg", &token_alg),
@@ -153,6 +163,8 @@ pub fn run(settings: &Settings, cmd: ClientCommand) -> anyhow::Result<ExitCode> 
                 token_alg,
                 id_token_alg,
                 require_mfa,
+                exchange_audiences,
+                exchange_impersonation,
                 private_use_redirects: false,
                 dynamic: false,
             };
@@ -292,6 +304,8 @@ fn client_json(c: &Client) -> serde_json::Value {
         "token_alg": c.access_token_alg,
         "id_token_signed_response_alg": c.id_token_alg,
         "require_mfa": c.require_mfa,
+        "exchange_audiences": c.exchange_audiences,
+        "exchange_impersonation": c.exchange_impersonation,
         // It registered itself (RFC 7591): nobody vetted it.
         "dynamic": c.dynamic,
         // What CORS answers for: the redirect URIs' origins and the web origins.

@@ -56,7 +56,11 @@ async fn issue(
         .db
         .run(move |conn| {
             let ctx = TokenContext::from_settings(&settings);
-            match token::begin(conn, &ctx, &roles, &p, authorization.as_deref(), &m, now)? {
+            let grants = token::Grants {
+                roles: &roles,
+                keys: &keys,
+            };
+            match token::begin(conn, &ctx, &grants, &p, authorization.as_deref(), &m, now)? {
                 Step::Issued(issued) => Ok::<_, OAuthError>(Outcome::Done(issued.sign(&keys)?)),
                 Step::Password(client) => Ok(Outcome::Password(*client)),
             }
@@ -84,7 +88,7 @@ fn grant_of(params: &oauth::Params) -> &'static str {
     params
         .get("grant_type")
         .and_then(|g| g.parse::<oauth::GrantType>().ok())
-        .map_or("unknown", oauth::GrantType::as_str)
+        .map_or("unknown", oauth::GrantType::label)
 }
 
 /// RFC 6749 §5.1: JSON, never cached.

@@ -11,6 +11,9 @@ pub const LOCKOUT: &str = "lockout";
 /// A wrong current password at the account API's password change.
 pub const PASSWORD_CHECK: &str = "password_check";
 pub const TOKEN_ISSUED: &str = "token_issued";
+/// RFC 8693: a client exchanged a user's token for one to another audience (subject, actor,
+/// client, audience).
+pub const TOKEN_EXCHANGED: &str = "token_exchanged";
 pub const REFRESH_REUSE: &str = "refresh_reuse_detected";
 /// A retry of the just-rotated refresh token inside the grace window replaced its successor.
 pub const REFRESH_RETRY: &str = "refresh_retry";

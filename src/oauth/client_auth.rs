@@ -182,6 +182,8 @@ mod tests {
             access_token_alg: None,
             id_token_alg: None,
             require_mfa: false,
+            exchange_audiences: vec![],
+            exchange_impersonation: false,
             dynamic: false,
         };
         Clients(HashMap::from([("svc".to_string(), client)]))

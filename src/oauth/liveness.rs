@@ -1,6 +1,6 @@
 //! The one rule for "is this token still live?" (DESIGN §9). Every place that accepts one of our
 //! access tokens — the Bearer extractor behind `/userinfo` and the account API, `/introspect`,
-//! `/revoke` — asks `access_token`; refresh tokens and API keys have their own functions here, so
+//! `/revoke`, the subject and actor tokens of token exchange — asks `access_token`; refresh tokens and API keys have their own functions here, so
 //! a resource server that relies on introspection sees exactly what `/userinfo` sees.
 //!
 //! An access token that passed its signature, `iss`, `aud` and `exp` checks is dead when:
@@ -13,6 +13,9 @@
 //! - it was issued with a refresh token whose family was revoked (reuse detection, `/revoke` of
 //!   the refresh token, a replayed code): such tokens carry the refresh row's id as their `jti`,
 //!   see `sessions::issue_refresh_token`.
+//!
+//! An ID token presented to token exchange (`id_token`) follows the session and user parts of
+//! the same rule.
 //!
 //! API keys follow `identity::api_keys::check`: live while not revoked, retired or expired and
 //! their owner is enabled, with scopes narrowed to what the owner's role allows at the time of use.
@@ -77,27 +80,63 @@ pub fn access_token(
     if !(claims.client_id == ACCOUNT_CLIENT_ID || rows.client_exists) {
         return Ok(Err(Dead::ClientGone));
     }
-    let session = match &claims.sid {
+    let live = match session_and_user(
+        conn,
+        &claims.sub,
+        claims.sid.as_deref(),
+        is_user_token(claims),
+        now,
+    )? {
+        Ok(live) => live,
+        Err(dead) => return Ok(Err(dead)),
+    };
+    if rows.family_revoked {
+        return Ok(Err(Dead::FamilyRevoked));
+    }
+    Ok(Ok(live))
+}
+
+/// The part of the rule about the session (`sid`) and the user (`sub`, for a user token).
+fn session_and_user(
+    conn: &mut DbConnection,
+    sub: &str,
+    sid: Option<&str>,
+    user_token: bool,
+    now: i64,
+) -> diesel::QueryResult<Result<Live, Dead>> {
+    let session = match sid {
         None => None,
         Some(sid) => match sessions::find_session(conn, sid)? {
-            Some(s) if s.ended_at.is_none() && s.expires_at > now && s.user_id == claims.sub => {
-                Some(s)
-            }
+            Some(s) if s.ended_at.is_none() && s.expires_at > now && s.user_id == sub => Some(s),
             _ => return Ok(Err(Dead::SessionEnded)),
         },
     };
-    let user = if is_user_token(claims) {
-        match users::find(conn, &claims.sub)? {
+    let user = if user_token {
+        match users::find(conn, sub)? {
             Some(u) if !u.disabled => Some(u),
             _ => return Ok(Err(Dead::UserGone)),
         }
     } else {
         None
     };
-    if rows.family_revoked {
-        return Ok(Err(Dead::FamilyRevoked));
-    }
     Ok(Ok(Live { session, user }))
+}
+
+/// The rule for one of our ID tokens presented as a grant (RFC 8693 token exchange), once its
+/// signature, `iss` and `aud` were checked: not expired, its session (`sid`, when it has one)
+/// live and the user's, and its user enabled. ID tokens carry no `jti` we revoke, and their
+/// client is the one presenting them, so those parts of the access-token rule don't apply.
+pub fn id_token(
+    conn: &mut DbConnection,
+    sub: &str,
+    sid: Option<&str>,
+    exp: i64,
+    now: i64,
+) -> diesel::QueryResult<Result<Live, Dead>> {
+    if now >= exp {
+        return Ok(Err(Dead::Expired));
+    }
+    session_and_user(conn, sub, sid, true, now)
 }
 
 /// The rule for refresh tokens: not rotated, revoked or expired, its session live, its user
@@ -140,6 +179,7 @@ mod tests {
             auth_time: None,
             roles: None,
             sid: sid.map(String::from),
+            act: None,
         }
     }
 

@@ -33,6 +33,10 @@ pub struct ClientSpec {
     pub id_token_alg: Option<String>,
     /// Every sign-in for this client needs a second factor.
     pub require_mfa: bool,
+    /// RFC 8693: the audiences it may exchange users' tokens for; none: no token exchange.
+    pub exchange_audiences: Vec<String>,
+    /// It may exchange a token to act as the user (no `act` claim).
+    pub exchange_impersonation: bool,
     /// Also accept private-use URI scheme redirects (RFC 8252 §7.1: a reverse domain name as
     /// the scheme, `com.example.app:/cb`), as native apps use.
     pub private_use_redirects: bool,
@@ -74,6 +78,9 @@ pub fn validate(spec: &ClientSpec, max_ttl_secs: i64) -> Result<Client, SpecErro
     let mut grants = Vec::new();
     for g in split_list(&spec.grant_types) {
         match g.parse::<GrantType>() {
+            Ok(GrantType::TokenExchange) => problems.push(
+                "token exchange is not a --grant: give the client --exchange-audience".into(),
+            ),
             Ok(g) => grants.push(g),
             Err(e) => problems.push(e),
         }
@@ -129,6 +136,8 @@ pub fn validate(spec: &ClientSpec, max_ttl_secs: i64) -> Result<Client, SpecErro
         }
     }
     let web_origins = parse_origins(&spec.web_origins, &mut problems);
+    let exchange_audiences = split_list(&spec.exchange_audiences);
+    check_exchange(spec, &exchange_audiences, &mut problems);
     if let Some(ttl) = spec.access_token_ttl_secs {
         if ttl <= 0 || ttl > max_ttl_secs {
             problems.push(format!(
@@ -170,8 +179,33 @@ pub fn validate(spec: &ClientSpec, max_ttl_secs: i64) -> Result<Client, SpecErro
         access_token_alg,
         id_token_alg,
         require_mfa: spec.require_mfa,
+        exchange_audiences,
+        exchange_impersonation: spec.exchange_impersonation,
         dynamic: spec.dynamic,
     })
+}
+
+/// The token exchange policy: for confidential clients only (RFC 8693 needs the client
+/// authenticated), audiences without control or bidi characters (an audience is any string;
+/// one asked for as `resource` must also be an absolute URI, checked at the request), and
+/// impersonation only beside audiences.
+fn check_exchange(spec: &ClientSpec, audiences: &[String], problems: &mut Vec<String>) {
+    if audiences.is_empty() {
+        if spec.exchange_impersonation {
+            problems.push("--exchange-impersonation needs at least one --exchange-audience".into());
+        }
+        return;
+    }
+    if spec.public {
+        problems.push(
+            "a public client cannot use token exchange (it cannot authenticate itself)".into(),
+        );
+    }
+    for aud in audiences {
+        if let Err(why) = crate::identity::text::check_name("--exchange-audience", aud, 2000) {
+            problems.push(why);
+        }
+    }
 }
 
 /// Redirect URIs: absolute, no fragment, https unless the host is loopback (RFC 8252 §7.3).
@@ -392,6 +426,59 @@ mod tests {
             3600,
         );
         assert!(ok.is_ok());
+    }
+
+    #[test]
+    fn token_exchange_policy() {
+        let c = validate(
+            &ClientSpec {
+                exchange_audiences: vec!["orders, https://api.example/".into()],
+                ..spec()
+            },
+            3600,
+        )
+        .unwrap();
+        assert_eq!(c.exchange_audiences, ["orders", "https://api.example/"]);
+        assert!(!c.exchange_impersonation);
+        assert!(c.allows_grant(GrantType::TokenExchange));
+        assert!(!validate(&spec(), 3600)
+            .unwrap()
+            .allows_grant(GrantType::TokenExchange));
+        let refused = |s: ClientSpec, why: &str| {
+            let err = validate(&s, 3600).unwrap_err();
+            assert!(err.to_string().contains(why), "{err}");
+        };
+        refused(
+            ClientSpec {
+                exchange_impersonation: true,
+                ..spec()
+            },
+            "needs at least one --exchange-audience",
+        );
+        refused(
+            ClientSpec {
+                public: true,
+                grant_types: vec!["authorization_code".into()],
+                redirect_uris: vec!["https://app.example/cb".into()],
+                exchange_audiences: vec!["orders".into()],
+                ..spec()
+            },
+            "public client cannot use token exchange",
+        );
+        refused(
+            ClientSpec {
+                grant_types: vec!["urn:ietf:params:oauth:grant-type:token-exchange".into()],
+                ..spec()
+            },
+            "--exchange-audience",
+        );
+        refused(
+            ClientSpec {
+                exchange_audiences: vec!["orders\u{1b}[31m".into()],
+                ..spec()
+            },
+            "--exchange-audience must not contain control characters",
+        );
     }
 
     #[test]

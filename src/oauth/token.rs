@@ -12,8 +12,15 @@ use crate::oidc::id_token::{self, IdTokenClaims};
 use crate::store::DbConnection;
 use crate::tokens::{self, secret, AccessTokenClaims, Alg, Audience, KeySet};
 
+/// What the database part of a token request needs besides the configuration.
+pub struct Grants<'a> {
+    pub roles: &'a Roles,
+    /// The published keys, to verify the tokens token exchange is given.
+    pub keys: &'a KeySet,
+}
+
 /// Parameters that may appear more than once in a token request.
-pub const REPEATABLE: &[&str] = &["resource"];
+pub const REPEATABLE: &[&str] = &["resource", "audience"];
 
 /// What issuing tokens needs from the server's configuration.
 pub struct TokenContext<'a> {
@@ -47,6 +54,9 @@ pub struct TokenResponse {
     pub refresh_token: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_token: Option<String>,
+    /// RFC 8693 §2.2.1: what token exchange issued.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issued_token_type: Option<&'static str>,
     /// The algorithm the access token is signed with (metrics; not part of the answer).
     #[serde(skip)]
     pub access_alg: Alg,
@@ -65,6 +75,8 @@ pub struct Issued {
     /// The client's algorithms (`None`: the server's default).
     pub access_alg: Option<Alg>,
     pub id_token_alg: Option<Alg>,
+    /// Token exchange: the type of the token issued (`issued_token_type`).
+    pub issued_token_type: Option<&'static str>,
 }
 
 impl Issued {
@@ -88,6 +100,7 @@ impl Issued {
             scope: join_scopes(&self.scopes),
             refresh_token: self.refresh_token,
             id_token,
+            issued_token_type: self.issued_token_type,
             access_alg,
         })
     }
@@ -135,6 +148,7 @@ pub fn access_token(
         auth_time: req.auth_time,
         roles: req.roles,
         sid: req.sid,
+        act: None,
     };
     Ok(Issued {
         access,
@@ -144,6 +158,7 @@ pub fn access_token(
         id_token: None,
         access_alg: client.access_token_alg,
         id_token_alg: client.id_token_alg,
+        issued_token_type: None,
     })
 }
 
@@ -161,7 +176,7 @@ pub enum Step {
 pub fn begin(
     conn: &mut DbConnection,
     ctx: &TokenContext,
-    roles: &Roles,
+    grants_env: &Grants,
     params: &Params,
     authorization: Option<&str>,
     meta: &RequestMeta,
@@ -179,7 +194,12 @@ pub fn begin(
     if !client.allows_grant(grant) {
         return Err(OAuthError::new(
             ErrorCode::UnauthorizedClient,
-            format!("the client is not allowed the {grant} grant"),
+            match grant {
+                GrantType::TokenExchange => {
+                    "the client may not exchange tokens (it has no exchange audiences)".into()
+                }
+                _ => format!("the client is not allowed the {grant} grant"),
+            },
         ));
     }
     // RFC 9700 §2.4, for public clients registered with the password grant before
@@ -198,7 +218,15 @@ pub fn begin(
                 .map(|i| Step::Issued(Box::new(i)))
         }
         GrantType::RefreshToken => {
-            grants::refresh_token::grant(conn, ctx, roles, &client, params, meta, now)
+            grants::refresh_token::grant(conn, ctx, grants_env.roles, &client, params, meta, now)
+                .map(|i| Step::Issued(Box::new(i)))
+        }
+        GrantType::TokenExchange => {
+            let env = grants::token_exchange::ExchangeEnv {
+                keys: grants_env.keys,
+                roles: grants_env.roles,
+            };
+            grants::token_exchange::grant(conn, ctx, &env, &client, params, meta, now)
                 .map(|i| Step::Issued(Box::new(i)))
         }
         GrantType::Password => Ok(Step::Password(Box::new(client))),

@@ -51,6 +51,7 @@ pub fn metadata(issuer: &str, algorithms: &[Alg], registration: bool) -> Metadat
             "client_credentials",
             "password",
             "refresh_token",
+            crate::oauth::client::TOKEN_EXCHANGE_URN,
         ],
         response_types_supported: vec!["code"],
         response_modes_supported: vec!["query", "form_post"],

@@ -26,6 +26,8 @@ pub struct ClientRow {
     pub access_token_alg: Option<String>,
     pub id_token_signed_response_alg: Option<String>,
     pub require_mfa: bool,
+    pub exchange_audiences: String,
+    pub exchange_impersonation: bool,
     pub dynamic: bool,
 }
 

@@ -21,6 +21,8 @@ diesel::table! {
         access_token_alg -> Nullable<Text>,
         id_token_signed_response_alg -> Nullable<Text>,
         require_mfa -> Bool,
+        exchange_audiences -> Text,
+        exchange_impersonation -> Bool,
         dynamic -> Bool,
     }
 }

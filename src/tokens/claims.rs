@@ -40,4 +40,18 @@ pub struct AccessTokenClaims {
     /// The session a user token belongs to (OIDC's `sid`), so logout can end it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
+    /// RFC 8693 §4.1: who acts for `sub` (a token from token exchange by delegation); earlier
+    /// actors nested inside.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub act: Option<Actor>,
+}
+
+/// An `act` claim (RFC 8693 §4.1): the acting party and the client it acted through; the
+/// actor before it, if the token it acted on was itself delegated, nested in `act`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Actor {
+    pub sub: String,
+    pub client_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub act: Option<Box<Actor>>,
 }

@@ -1,4 +1,5 @@
-//! RFC 6750 answers ([`AuthError`]) and the [`require_scope`]/[`require_role`] helpers.
+//! RFC 6750 answers ([`AuthError`]) and the [`require_scope`]/[`require_scopes`]/[`require_role`]
+//! helpers.
 //!
 //! These do not depend on actix-web: any framework can turn an [`AuthError`] into a response with
 //! [`status`](AuthError::status), [`www_authenticate`](AuthError::www_authenticate) and
@@ -39,6 +40,7 @@ pub struct AuthError {
     realm: String,
     description: String,
     scope: Option<String>,
+    resource_metadata: Option<String>,
 }
 
 impl AuthError {
@@ -48,6 +50,7 @@ impl AuthError {
             realm: realm.to_owned(),
             description: description.into(),
             scope: None,
+            resource_metadata: None,
         }
     }
 
@@ -76,15 +79,17 @@ impl AuthError {
         AuthError::new(kind, realm, error.description())
     }
 
-    /// The token lacks `scope`.
+    /// The token lacks `scope` (a scope, or several separated by spaces: the challenge's
+    /// `scope` names what the request needs, RFC 6750 §3).
     pub fn insufficient_scope(realm: &str, scope: &str) -> AuthError {
+        let description = if scope.contains(' ') {
+            format!("the token lacks one of the scopes {scope}")
+        } else {
+            format!("the token lacks the scope {scope}")
+        };
         AuthError {
             scope: Some(scope.to_owned()),
-            ..AuthError::new(
-                AuthErrorKind::InsufficientScope,
-                realm,
-                format!("the token lacks the scope {scope}"),
-            )
+            ..AuthError::new(AuthErrorKind::InsufficientScope, realm, description)
         }
     }
 
@@ -104,6 +109,20 @@ impl AuthError {
             "",
             "token verification is not configured",
         )
+    }
+
+    /// Names the protected resource metadata URL (RFC 9728 §5.1) in the challenge:
+    /// `resource_metadata="<url>"`, so a client can discover the authorization server (on a
+    /// 401) or which scopes to ask for again (on a 403).
+    /// [`Verifier::challenge`](crate::Verifier::challenge) adds the verifier's.
+    pub fn with_resource_metadata(mut self, url: impl Into<String>) -> AuthError {
+        self.resource_metadata = Some(url.into());
+        self
+    }
+
+    /// The `resource_metadata` URL of the challenge, if any.
+    pub fn resource_metadata(&self) -> Option<&str> {
+        self.resource_metadata.as_deref()
     }
 
     /// The kind of failure.
@@ -145,7 +164,8 @@ impl AuthError {
     }
 
     /// The `WWW-Authenticate` header value for 400/401/403 answers, e.g.
-    /// `Bearer realm="https://id.example.com", error="invalid_token", error_description="the access token has expired"`.
+    /// `Bearer realm="https://id.example.com", error="invalid_token", error_description="the access token has expired"`,
+    /// ending with `, resource_metadata="…"` when [set](AuthError::with_resource_metadata).
     pub fn www_authenticate(&self) -> Option<String> {
         let code = match self.kind {
             AuthErrorKind::MissingToken => None,
@@ -163,6 +183,9 @@ impl AuthError {
         }
         if let Some(scope) = &self.scope {
             value.push_str(&format!(", scope=\"{}\"", header_safe(scope)));
+        }
+        if let Some(url) = &self.resource_metadata {
+            value.push_str(&format!(", resource_metadata=\"{}\"", header_safe(url)));
         }
         Some(value)
     }
@@ -217,6 +240,28 @@ pub fn require_scope(claims: &Claims, scope: &str) -> Result<(), AuthError> {
         Ok(())
     } else {
         Err(AuthError::insufficient_scope(&claims.iss, scope))
+    }
+}
+
+/// `Ok(())` if the token grants every scope of `scopes`, else a 403 `insufficient_scope` whose
+/// `scope` lists them all (what the request needs, so the client can ask for exactly that).
+///
+/// ```
+/// use portcullis_verify::{require_scopes, Claims};
+///
+/// let claims = Claims { scopes: vec!["mcp:read".into()], ..Claims::default() };
+/// assert!(require_scopes(&claims, &["mcp:read"]).is_ok());
+/// let refused = require_scopes(&claims, &["mcp:read", "mcp:write"]).unwrap_err();
+/// assert_eq!(refused.scope(), Some("mcp:read mcp:write"));
+/// ```
+pub fn require_scopes(claims: &Claims, scopes: &[&str]) -> Result<(), AuthError> {
+    if scopes.iter().all(|s| claims.has_scope(s)) {
+        Ok(())
+    } else {
+        Err(AuthError::insufficient_scope(
+            &claims.iss,
+            &scopes.join(" "),
+        ))
     }
 }
 

@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::alg::Alg;
 use crate::error::Error;
+use crate::metadata::ResourceMetadata;
 
 /// A source of the current time in unix seconds. The verifier reads it for `exp`/`nbf`, the JWKS
 /// refetch limit, JWKS freshness and the API-key cache, so tests can move time by hand.
@@ -83,6 +84,7 @@ pub struct Config {
     pub(crate) introspection_endpoint: Option<String>,
     pub(crate) api_key_cache_ttl: Duration,
     pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) resource_metadata: Option<ResourceMetadata>,
 }
 
 impl Default for Config {
@@ -96,6 +98,7 @@ impl Default for Config {
             introspection_endpoint: None,
             api_key_cache_ttl: Duration::from_secs(30),
             clock: Arc::new(SystemClock),
+            resource_metadata: None,
         }
     }
 }
@@ -113,6 +116,7 @@ impl fmt::Debug for Config {
             )
             .field("introspection_endpoint", &self.introspection_endpoint)
             .field("api_key_cache_ttl", &self.api_key_cache_ttl)
+            .field("resource_metadata", &self.resource_metadata)
             .finish_non_exhaustive()
     }
 }
@@ -179,6 +183,17 @@ impl Config {
     /// `exp`). Negative answers are never cached. Zero disables the cache.
     pub fn api_key_cache_ttl(mut self, ttl: Duration) -> Config {
         self.api_key_cache_ttl = ttl;
+        self
+    }
+
+    /// Publish OAuth 2.0 Protected Resource Metadata (RFC 9728) for the verifier's audience,
+    /// which becomes the document's `resource` and must then be an http(s) URL (see
+    /// [`ResourceMetadata`]). Challenges of refused requests then carry `resource_metadata="<its
+    /// URL>"` (RFC 9728 §5.1), and the `ProtectedResource` middleware (feature `actix`) serves
+    /// the document. Without it (the default), nothing is published and challenges
+    /// are as before.
+    pub fn resource_metadata(mut self, metadata: ResourceMetadata) -> Config {
+        self.resource_metadata = Some(metadata);
         self
     }
 

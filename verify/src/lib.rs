@@ -19,7 +19,14 @@
 //! With the `actix` feature (on by default) the [`Authenticated`] extractor gives handlers the
 //! [`Claims`] and answers refused requests per RFC 6750: 401 with `WWW-Authenticate: Bearer
 //! realm="…"` when no token is sent, 401 `invalid_token` when it is bad, 403
-//! `insufficient_scope` from [`require_scope`] and [`require_role`].
+//! `insufficient_scope` from [`require_scope`], [`require_scopes`] and [`require_role`].
+//!
+//! Optionally, the resource server publishes OAuth 2.0 Protected Resource Metadata (RFC 9728),
+//! as MCP servers must: with [`Config::resource_metadata`] the audience becomes the resource
+//! identifier (an http(s) URL), the `ProtectedResource` middleware serves the document at
+//! `/.well-known/oauth-protected-resource[/<path>]`, and every challenge names it
+//! (`resource_metadata="…"`), so a client that only knows the resource's URL finds the issuer,
+//! the scopes, and asks for a token with `resource=<audience>` (RFC 8707).
 //!
 //! # Example
 //!
@@ -56,27 +63,76 @@
 //! ```
 //!
 //! Without actix-web, call [`Verifier::verify`] yourself and turn failures into responses with
-//! [`AuthError::from_verify_error`]:
+//! [`Verifier::auth_error`] (which is [`AuthError::from_verify_error`] plus the
+//! `resource_metadata` when configured):
 //!
 //! ```no_run
 //! # async fn run(verifier: portcullis_verify::Verifier, token: &str) {
-//! use portcullis_verify::AuthError;
-//!
 //! match verifier.verify(token).await {
 //!     Ok(claims) => println!("{} via {:?} with {:?}", claims.sub, claims.client_id, claims.scopes),
 //!     Err(e) => {
-//!         let answer = AuthError::from_verify_error(verifier.issuer(), &e);
+//!         let answer = verifier.auth_error(&e);
 //!         println!("{} {:?}", answer.status(), answer.www_authenticate());
 //!     }
 //! }
 //! # }
 //! ```
 //!
+//! # Protected resource metadata (RFC 9728)
+//!
+//! ```no_run
+//! # #[cfg(feature = "actix")] mod example {
+//! use actix_web::{web, App, HttpResponse, HttpServer};
+//! use portcullis_verify::{
+//!     AuthError, Authenticated, Config, ProtectedResource, ResourceMetadata, Verifier,
+//! };
+//!
+//! async fn mcp(auth: Authenticated) -> Result<HttpResponse, AuthError> {
+//!     auth.require_scope("mcp:tools")?;
+//!     Ok(HttpResponse::Ok().json(serde_json::json!({ "jsonrpc": "2.0", "id": 1, "result": {} })))
+//! }
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let config = Config::default().resource_metadata(
+//!     ResourceMetadata::new()
+//!         .scopes_supported(["mcp:tools"])
+//!         .resource_name("Example tools"),
+//! );
+//! // The audience is the resource identifier: the metadata's `resource`, and what `aud` must hold.
+//! let verifier = Verifier::from_issuer_with_config(
+//!     "https://id.example.com",
+//!     "https://tools.example.com/mcp",
+//!     config,
+//! )
+//! .await?;
+//! HttpServer::new(move || {
+//!     App::new()
+//!         .app_data(web::Data::new(verifier.clone()))
+//!         // GET /.well-known/oauth-protected-resource/mcp (and the root form) answers
+//!         // {"resource":"https://tools.example.com/mcp","authorization_servers":["https://id.example.com"],
+//!         //  "scopes_supported":["mcp:tools"],"bearer_methods_supported":["header"],"resource_name":"Example tools"};
+//!         // 401s carry WWW-Authenticate: Bearer realm="…", resource_metadata="https://tools.example.com/.well-known/oauth-protected-resource/mcp";
+//!         // 403s also error="insufficient_scope", scope="mcp:tools".
+//!         .wrap(ProtectedResource::new(&verifier))
+//!         .route("/mcp", web::post().to(mcp))
+//! })
+//! .bind(("127.0.0.1", 3000))?
+//! .run()
+//! .await?;
+//! # Ok(())
+//! # }
+//! # }
+//! ```
+//!
+//! Without actix-web, serve [`ProtectedResourceMetadata::json`] at each of its
+//! [`well_known_paths`](ProtectedResourceMetadata::well_known_paths) and pass 403s through
+//! [`Verifier::challenge`].
+//!
 //! # Configuration
 //!
 //! [`Verifier::from_issuer_with_config`] takes a [`Config`]: allowed algorithms, leeway, refetch
-//! interval, HTTP timeout, API-key credentials and cache TTL, and the [`Clock`] (so tests can
-//! move time). [`Verifier::from_jwks`] builds an offline verifier from a JWKS document.
+//! interval, HTTP timeout, API-key credentials and cache TTL, resource metadata, and the
+//! [`Clock`] (so tests can move time). [`Verifier::from_jwks`] builds an offline verifier from a JWKS document.
 //!
 //! The HTTP client never follows redirects and times out after 5 s by default; the discovery
 //! document must name exactly the configured issuer.
@@ -90,6 +146,7 @@ mod config;
 mod error;
 mod http;
 mod jwks;
+mod metadata;
 mod setup;
 mod verifier;
 
@@ -97,9 +154,10 @@ mod verifier;
 mod actix;
 
 #[cfg(feature = "actix")]
-pub use crate::actix::Authenticated;
-pub use crate::auth::{require_role, require_scope, AuthError, AuthErrorKind};
+pub use crate::actix::{Authenticated, ProtectedResource, ProtectedResourceMiddleware};
+pub use crate::auth::{require_role, require_scope, require_scopes, AuthError, AuthErrorKind};
 pub use crate::claims::{Claims, TokenKind};
 pub use crate::config::{Clock, Config, SystemClock};
 pub use crate::error::{Error, VerifyError};
+pub use crate::metadata::{ProtectedResourceMetadata, ResourceMetadata};
 pub use crate::verifier::Verifier;

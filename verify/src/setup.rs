@@ -10,6 +10,7 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::http;
 use crate::jwks::{parse_jwks, KeySet};
+use crate::metadata::ProtectedResourceMetadata;
 use crate::verifier::{fetch_jwks, secs, Inner, Keys, RefreshState, Verifier};
 
 impl Verifier {
@@ -30,7 +31,7 @@ impl Verifier {
         audience: &str,
         config: Config,
     ) -> Result<Verifier, Error> {
-        let algorithms = prepare(issuer, audience, &config)?;
+        let (algorithms, metadata) = prepare(issuer, audience, &config)?;
         let client = http::client(config.http_timeout)?;
 
         let url = format!(
@@ -86,6 +87,7 @@ impl Verifier {
             client,
             Some(jwks_uri),
             introspection_endpoint,
+            metadata,
             set,
             fresh_until,
         )
@@ -100,7 +102,7 @@ impl Verifier {
         jwks_json: &str,
         config: Config,
     ) -> Result<Verifier, Error> {
-        let algorithms = prepare(issuer, audience, &config)?;
+        let (algorithms, metadata) = prepare(issuer, audience, &config)?;
         let client = http::client(config.http_timeout)?;
         let set = parse_jwks(jwks_json.as_bytes(), &algorithms).map_err(|message| {
             Error::InvalidDocument {
@@ -120,6 +122,7 @@ impl Verifier {
             client,
             None,
             introspection_endpoint,
+            metadata,
             set,
             i64::MAX,
         )
@@ -134,6 +137,7 @@ impl Verifier {
         http: reqwest::Client,
         jwks_uri: Option<String>,
         introspection_endpoint: Option<String>,
+        resource_metadata: Option<ProtectedResourceMetadata>,
         set: KeySet,
         fresh_until: i64,
     ) -> Result<Verifier, Error> {
@@ -165,13 +169,18 @@ impl Verifier {
                 }),
                 refresh: tokio::sync::Mutex::new(RefreshState { last_attempt: now }),
                 api_keys,
+                resource_metadata,
             }),
         })
     }
 }
 
-/// Checks issuer, audience and config; returns the allowed algorithms.
-fn prepare(issuer: &str, audience: &str, config: &Config) -> Result<Vec<Alg>, Error> {
+/// Checks issuer, audience and config; returns the allowed algorithms and the resource metadata.
+fn prepare(
+    issuer: &str,
+    audience: &str,
+    config: &Config,
+) -> Result<(Vec<Alg>, Option<ProtectedResourceMetadata>), Error> {
     if !is_http_url(issuer) {
         return Err(Error::Config(format!(
             "the issuer must be an http(s) URL, not {issuer:?}"
@@ -181,10 +190,16 @@ fn prepare(issuer: &str, audience: &str, config: &Config) -> Result<Vec<Alg>, Er
         return Err(Error::Config("the audience must not be empty".to_owned()));
     }
     config.check()?;
-    config.parsed_algorithms()
+    let algorithms = config.parsed_algorithms()?;
+    let metadata = config
+        .resource_metadata
+        .as_ref()
+        .map(|m| m.resolve(issuer, audience))
+        .transpose()?;
+    Ok((algorithms, metadata))
 }
 
-fn is_http_url(url: &str) -> bool {
+pub(crate) fn is_http_url(url: &str) -> bool {
     let rest = url
         .strip_prefix("https://")
         .or_else(|| url.strip_prefix("http://"));

@@ -10,11 +10,13 @@ use serde_json::{Map, Value};
 
 use crate::alg::Alg;
 use crate::api_key::{ApiKeys, API_KEY_PREFIX};
+use crate::auth::AuthError;
 use crate::claims::{numeric_date, Claims, TokenKind};
 use crate::config::Clock;
 use crate::error::{Error, VerifyError};
 use crate::http;
 use crate::jwks::{parse_jwks, KeyEntry, KeySet};
+use crate::metadata::ProtectedResourceMetadata;
 
 /// Longest token looked at; anything longer is malformed.
 const MAX_TOKEN_LEN: usize = 16 * 1024;
@@ -46,6 +48,8 @@ pub(crate) struct Inner {
     /// Held while fetching the JWKS: concurrent callers share one fetch.
     pub(crate) refresh: tokio::sync::Mutex<RefreshState>,
     pub(crate) api_keys: Option<ApiKeys>,
+    /// RFC 9728 metadata, when configured; its `resource` is `audience`.
+    pub(crate) resource_metadata: Option<ProtectedResourceMetadata>,
 }
 
 pub(crate) struct Keys {
@@ -76,6 +80,10 @@ impl fmt::Debug for Verifier {
             .field("jwks_uri", &self.inner.jwks_uri)
             .field("key_ids", &self.key_ids())
             .field("accepts_api_keys", &self.accepts_api_keys())
+            .field(
+                "resource_metadata",
+                &self.resource_metadata().map(ProtectedResourceMetadata::url),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -98,6 +106,29 @@ impl Verifier {
     /// The `kid`s currently cached, sorted.
     pub fn key_ids(&self) -> Vec<String> {
         self.keys().0.kids()
+    }
+
+    /// The protected resource metadata (RFC 9728) this verifier publishes, when
+    /// [`Config::resource_metadata`](crate::Config::resource_metadata) was given. Its
+    /// `resource` is [`audience`](Verifier::audience): the value clients send as RFC 8707
+    /// `resource` and find in the tokens' `aud`.
+    pub fn resource_metadata(&self) -> Option<&ProtectedResourceMetadata> {
+        self.inner.resource_metadata.as_ref()
+    }
+
+    /// The RFC 6750 answer for a rejected token: [`AuthError::from_verify_error`] with this
+    /// verifier's issuer as realm and, when metadata is configured, its `resource_metadata`.
+    pub fn auth_error(&self, error: &VerifyError) -> AuthError {
+        self.challenge(AuthError::from_verify_error(self.issuer(), error))
+    }
+
+    /// Adds this verifier's `resource_metadata` URL (if configured and not already there) to an
+    /// answer, e.g. one from [`require_scope`](crate::require_scope).
+    pub fn challenge(&self, error: AuthError) -> AuthError {
+        match self.resource_metadata() {
+            Some(m) if error.resource_metadata().is_none() => error.with_resource_metadata(m.url()),
+            _ => error,
+        }
     }
 
     /// `true` when `pc_…` API keys are checked through introspection.

@@ -11,7 +11,8 @@ pub(crate) use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 pub(crate) use base64::Engine as _;
 pub(crate) use jsonwebtoken::{Algorithm, EncodingKey, Header};
 pub(crate) use portcullis_verify::{
-    require_role, AuthError, Authenticated, Claims, Config, Error, TokenKind, Verifier, VerifyError,
+    require_role, AuthError, Authenticated, Claims, Config, Error, ProtectedResource,
+    ResourceMetadata, TokenKind, Verifier, VerifyError,
 };
 pub(crate) use rsa::pkcs1::{EncodeRsaPrivateKey, EncodeRsaPublicKey, LineEnding};
 pub(crate) use rsa::traits::PublicKeyParts;
@@ -238,6 +239,7 @@ impl TestClock {
 }
 
 pub(crate) struct Setup {
+    pub(crate) audience: String,
     pub(crate) issuer: FakeIssuer,
     pub(crate) clock: TestClock,
     pub(crate) verifier: Verifier,
@@ -249,14 +251,20 @@ impl Setup {
     }
 
     pub(crate) async fn with_config(config: Config) -> Setup {
+        Setup::for_audience(AUDIENCE, config).await
+    }
+
+    /// A verifier for `audience`; [`claims`](Setup::claims) are for it too.
+    pub(crate) async fn for_audience(audience: &str, config: Config) -> Setup {
         let issuer = FakeIssuer::start();
         let clock = TestClock::new();
         let c = clock.clone();
         let verifier =
-            Verifier::from_issuer_with_config(&issuer.url, AUDIENCE, config.clock(move || c.now()))
+            Verifier::from_issuer_with_config(&issuer.url, audience, config.clock(move || c.now()))
                 .await
                 .unwrap();
         Setup {
+            audience: audience.to_owned(),
             issuer,
             clock,
             verifier,
@@ -267,7 +275,7 @@ impl Setup {
     pub(crate) fn claims(&self) -> Value {
         let now = self.clock.now();
         json!({
-            "iss": self.issuer.url, "sub": "user-42", "aud": AUDIENCE, "client_id": "web-app",
+            "iss": self.issuer.url, "sub": "user-42", "aud": self.audience, "client_id": "web-app",
             "scope": "openid profile read", "iat": now, "exp": now + 900, "jti": "jti-1",
             "auth_time": now - 5, "roles": ["editor"], "sid": "sid-7", "email": "a@example.com",
         })

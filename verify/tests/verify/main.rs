@@ -5,4 +5,5 @@ mod api_keys;
 mod common;
 mod extractor;
 mod keys;
+mod metadata;
 mod tokens;

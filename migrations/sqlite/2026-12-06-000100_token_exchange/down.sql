@@ -1,0 +1,2 @@
+ALTER TABLE clients DROP COLUMN exchange_impersonation;
+ALTER TABLE clients DROP COLUMN exchange_audiences;
