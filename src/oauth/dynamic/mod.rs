@@ -1,0 +1,467 @@
+//! Dynamic client registration (RFC 7591) and its management protocol (RFC 7592), free of HTTP.
+//!
+//! Who may register is `clients.registration`: nobody (the default), holders of an initial
+//! access token an operator made (`client registration-token create`), or anyone; either way at
+//! most `clients.registration_rate_limit_per_ip` registrations per source and hour
+//! (`identity::guesses`).
+//!
+//! A client's metadata becomes a `registration::ClientSpec` and goes through the operator CLI's
+//! rules (`registration::validate`, `registration::register`), after the limits for clients
+//! nobody vetted, checked first so that each refusal names the RFC 7591 §3.2.2 error:
+//! - grants `authorization_code` and `refresh_token`; `client_credentials` only for a
+//!   confidential client and only with `clients.registration_client_credentials`; response type
+//!   `code`;
+//! - scopes within `clients.registration_scopes` (all of them when it names none);
+//! - redirect URIs registered exactly (no wildcard, fragment or user information): a `web` app's
+//!   use https, or http on a loopback host; a `native` app's use http on a loopback host or a
+//!   private-use scheme (RFC 8252 §7.1, `com.example.app:/cb`);
+//! - PKCE always, consent always (the page says the application registered itself), no
+//!   introspection, audience, per-client lifetime or algorithm of its own.
+//!
+//! Registration access tokens (RFC 7592) and initial access tokens are 256-bit secrets stored
+//! only as SHA-256. A registration access token is checked against its client's hash in constant
+//! time, and replaced at each update. A client the CLI registered has none, so is never
+//! manageable here.
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use url::Url;
+
+use super::client::{Client, ClientStore, GrantType};
+use super::registration::{self, is_loopback_host, is_private_use, ClientSpec};
+use crate::config::{ClientSettings, RegistrationPolicy, Settings};
+use crate::identity::audit::{self, Event};
+use crate::identity::{guesses, RequestMeta};
+use crate::store::client_registrations::{
+    self as store, ClientMetadata, RegistrationRow, RegistrationTokenRow,
+};
+use crate::store::{clients, write_transaction, DbConnection};
+use crate::tokens::secret;
+
+mod initial_tokens;
+mod rules;
+#[cfg(test)]
+mod tests;
+
+pub use initial_tokens::{
+    create_initial_token, list_initial_tokens, revoke_initial_token, InitialTokenInfo,
+    NewInitialToken,
+};
+pub use rules::{admit, check, check_redirect_uri};
+
+/// Most redirect URIs (and, apart, post-logout redirect URIs) a dynamic client may register.
+pub const MAX_REDIRECT_URIS: usize = 10;
+/// Longest URI a dynamic client may register.
+pub const MAX_URI_LEN: usize = 2000;
+pub const MAX_CONTACTS: usize = 10;
+pub const MAX_CONTACT_LEN: usize = 254;
+
+/// Why a registration or management request went no further (mapped to HTTP in `http/error`).
+#[derive(Debug, thiserror::Error)]
+pub enum DcrError {
+    /// `clients.registration = "disabled"`.
+    #[error("dynamic client registration is disabled on this server")]
+    Disabled,
+    /// No `Authorization: Bearer` where an initial access token or a registration access token
+    /// is required.
+    #[error("a Bearer token is required")]
+    MissingToken,
+    /// A wrong, used-up or expired token; or a client that does not exist or is not dynamic.
+    #[error("{0}")]
+    InvalidToken(&'static str),
+    /// RFC 7591 §3.2.2 `invalid_redirect_uri`.
+    #[error("{0}")]
+    InvalidRedirectUri(String),
+    /// RFC 7591 §3.2.2 `invalid_client_metadata`.
+    #[error("{0}")]
+    InvalidMetadata(String),
+    /// The source's registrations for the hour are spent.
+    #[error("too many client registrations from this source")]
+    Throttled { retry_after: i64 },
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<diesel::result::Error> for DcrError {
+    fn from(e: diesel::result::Error) -> Self {
+        DcrError::Internal(e.into())
+    }
+}
+
+impl From<crate::store::DbError> for DcrError {
+    fn from(e: crate::store::DbError) -> Self {
+        DcrError::Internal(e.into())
+    }
+}
+
+impl From<serde_json::Error> for DcrError {
+    fn from(e: serde_json::Error) -> Self {
+        DcrError::Internal(e.into())
+    }
+}
+
+fn invalid(why: impl Into<String>) -> DcrError {
+    DcrError::InvalidMetadata(why.into())
+}
+
+/// The client metadata a request carries (RFC 7591 §2, RFC 7592 §2.2). Fields this server does
+/// not know are ignored, as RFC 7591 §2 asks.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Metadata {
+    /// RFC 7592 updates only: must be the client's own.
+    pub client_id: Option<String>,
+    /// RFC 7592 updates only: must match the client's secret when given.
+    pub client_secret: Option<String>,
+    pub redirect_uris: Option<Vec<String>>,
+    pub post_logout_redirect_uris: Option<Vec<String>>,
+    pub client_name: Option<String>,
+    pub grant_types: Option<Vec<String>>,
+    pub response_types: Option<Vec<String>>,
+    pub token_endpoint_auth_method: Option<String>,
+    pub scope: Option<String>,
+    pub application_type: Option<String>,
+    pub logo_uri: Option<String>,
+    pub client_uri: Option<String>,
+    pub policy_uri: Option<String>,
+    pub tos_uri: Option<String>,
+    pub contacts: Option<Vec<String>>,
+}
+
+impl Metadata {
+    /// The metadata in a JSON body; a body of the wrong shape is `invalid_client_metadata`.
+    pub fn from_json(value: Value) -> Result<Metadata, DcrError> {
+        if !value.is_object() {
+            return Err(invalid("the body must be a JSON object of client metadata"));
+        }
+        serde_json::from_value(value).map_err(|e| invalid(format!("invalid client metadata: {e}")))
+    }
+}
+
+/// `application_type` (OpenID Connect Dynamic Client Registration §2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApplicationType {
+    Web,
+    Native,
+}
+
+/// What a dynamic client registered that `clients` has no column for (stored as JSON).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Extras {
+    pub application_type: ApplicationType,
+    /// `none`, `client_secret_basic` or `client_secret_post` (what the client said it will use;
+    /// `/token` takes either secret method from a confidential client).
+    pub token_endpoint_auth_method: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logo_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tos_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub contacts: Vec<String>,
+}
+
+/// A dynamic client as its registration (or management) answer shows it.
+#[derive(Debug, Clone)]
+pub struct Registered {
+    pub client: Client,
+    pub extras: Extras,
+    /// In clear, only in the answer to the registration that made it.
+    pub client_secret: Option<String>,
+    /// The registration access token now valid (a new one after an update).
+    pub access_token: String,
+}
+
+impl Registered {
+    /// The client information response (RFC 7591 §3.2.1, RFC 7592 §3).
+    pub fn response(&self, issuer: &str) -> Value {
+        let (c, x) = (&self.client, &self.extras);
+        let response_types: &[&str] = if c.allows_grant(GrantType::AuthorizationCode) {
+            &["code"]
+        } else {
+            &[]
+        };
+        let mut out = json!({
+            "client_id": c.id,
+            "client_id_issued_at": c.created_at,
+            "client_name": c.name,
+            "redirect_uris": c.redirect_uris,
+            "grant_types": c.grant_types,
+            "response_types": response_types,
+            "token_endpoint_auth_method": x.token_endpoint_auth_method,
+            "application_type": x.application_type,
+            "scope": c.scopes.join(" "),
+            "registration_access_token": self.access_token,
+            "registration_client_uri": client_uri(issuer, &c.id),
+        });
+        if !c.public {
+            out["client_secret_expires_at"] = json!(0);
+            if let Some(s) = &self.client_secret {
+                out["client_secret"] = json!(s);
+            }
+        }
+        if !c.post_logout_redirect_uris.is_empty() {
+            out["post_logout_redirect_uris"] = json!(c.post_logout_redirect_uris);
+        }
+        for (key, value) in [
+            ("logo_uri", &x.logo_uri),
+            ("client_uri", &x.client_uri),
+            ("policy_uri", &x.policy_uri),
+            ("tos_uri", &x.tos_uri),
+        ] {
+            if let Some(v) = value {
+                out[key] = json!(v);
+            }
+        }
+        if !x.contacts.is_empty() {
+            out["contacts"] = json!(x.contacts);
+        }
+        out
+    }
+}
+
+/// The client configuration endpoint of a client (RFC 7592 `registration_client_uri`).
+pub fn client_uri(issuer: &str, client_id: &str) -> String {
+    format!("{issuer}/register/{client_id}")
+}
+
+/// What a registration audit event says about the client.
+fn detail(client: &Client, extras: &Extras) -> Value {
+    json!({
+        "dynamic": true,
+        "name": client.name,
+        "public": client.public,
+        "application_type": extras.application_type,
+        "grant_types": client.grant_types,
+        "scopes": client.scopes,
+        "redirect_uris": client.redirect_uris,
+    })
+}
+
+/// Registers a client from its metadata (RFC 7591 §3), in one transaction: the source's budget,
+/// the initial access token (under that policy), the client, its registration, the audit event.
+pub fn register(
+    conn: &mut DbConnection,
+    settings: &Settings,
+    meta: &Metadata,
+    initial_token: Option<&str>,
+    from: &RequestMeta,
+    now: i64,
+) -> Result<Registered, DcrError> {
+    let rules = &settings.clients;
+    admit(rules.registration, initial_token)?;
+    let max_ttl = settings.tokens.max_access_token_ttl_secs;
+    let (spec, extras) = check(meta, rules, max_ttl)?;
+    let extras_json = serde_json::to_string(&extras)?;
+    write_transaction(conn, |c| {
+        if let Some(ip) = &from.ip {
+            let limit = rules.registration_rate_limit_per_ip;
+            if let Err(retry_after) = guesses::reserve_client_registration(c, limit, ip, now)? {
+                return Err(DcrError::Throttled { retry_after });
+            }
+        }
+        let mut initial_token_id = None;
+        if rules.registration == RegistrationPolicy::InitialAccessToken {
+            let token = initial_token.ok_or(DcrError::MissingToken)?;
+            initial_token_id = store::use_token(c, &secret::hash_secret(token), now)?;
+            if initial_token_id.is_none() {
+                return Err(DcrError::InvalidToken(
+                    "the initial access token is invalid, used up or expired",
+                ));
+            }
+        }
+        let reg = registration::register(c, &spec, max_ttl, now)?;
+        let access_token = secret::new_secret()?;
+        store::insert(
+            c,
+            &RegistrationRow {
+                client_id: reg.client.id.clone(),
+                access_token_hash: secret::hash_secret(&access_token),
+                metadata: extras_json,
+                created_at: now,
+                updated_at: now,
+            },
+        )?;
+        audit::record(
+            c,
+            Event {
+                kind: audit::CLIENT_REGISTERED,
+                success: true,
+                client_id: Some(&reg.client.id),
+                meta: Some(from),
+                detail: Some({
+                    let mut d = detail(&reg.client, &extras);
+                    if let Some(id) = initial_token_id {
+                        d["initial_access_token"] = json!(id);
+                    }
+                    d
+                }),
+                ..Event::default()
+            },
+            now,
+        )?;
+        Ok(Registered {
+            client: reg.client,
+            extras,
+            client_secret: reg.secret,
+            access_token,
+        })
+    })
+}
+
+/// An arbitrary hash compared against when there is no registration, so an unknown client costs
+/// the same work as a wrong token.
+const NO_HASH: &str = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+
+/// The dynamic client `client_id` if `token` is its registration access token.
+fn authenticate(
+    c: &mut DbConnection,
+    client_id: &str,
+    token: &str,
+) -> Result<(Client, Extras), DcrError> {
+    let refused =
+        DcrError::InvalidToken("the registration access token is not valid for this client");
+    let row = store::find(c, client_id)?;
+    let hash = row
+        .as_ref()
+        .map_or(NO_HASH, |r| r.access_token_hash.as_str());
+    if !secret::verify_secret(token, hash) || row.is_none() {
+        return Err(refused);
+    }
+    let Some(client) = c.find_client(client_id)?.filter(|cl| cl.dynamic) else {
+        return Err(refused);
+    };
+    let extras = match row {
+        Some(r) => serde_json::from_str(&r.metadata)?,
+        None => return Err(refused),
+    };
+    Ok((client, extras))
+}
+
+/// Reads a dynamic client's registration (RFC 7592 §2.1).
+pub fn read(conn: &mut DbConnection, client_id: &str, token: &str) -> Result<Registered, DcrError> {
+    let (client, extras) = authenticate(conn, client_id, token)?;
+    Ok(Registered {
+        client,
+        extras,
+        client_secret: None,
+        access_token: token.to_string(),
+    })
+}
+
+/// Replaces a dynamic client's metadata (RFC 7592 §2.2) under the same rules as a registration,
+/// and its registration access token with a new one. Consents given to it are forgotten: its
+/// users are asked again, and see the new name and redirect host.
+pub fn update(
+    conn: &mut DbConnection,
+    settings: &Settings,
+    client_id: &str,
+    token: &str,
+    meta: &Metadata,
+    from: &RequestMeta,
+    now: i64,
+) -> Result<Registered, DcrError> {
+    let max_ttl = settings.tokens.max_access_token_ttl_secs;
+    write_transaction(conn, |c| {
+        let (client, _) = authenticate(c, client_id, token)?;
+        if meta.client_id.as_deref() != Some(client_id) {
+            return Err(invalid(
+                "the body must carry the client's own client_id (RFC 7592 §2.2)",
+            ));
+        }
+        if let Some(presented) = &meta.client_secret {
+            let matches = client
+                .secret_hash
+                .as_deref()
+                .is_some_and(|h| secret::verify_secret(presented, h));
+            if !matches {
+                return Err(invalid("client_secret is not the client's secret"));
+            }
+        }
+        let (spec, extras) = check(meta, &settings.clients, max_ttl)?;
+        if spec.public != client.public {
+            return Err(invalid(
+                "token_endpoint_auth_method cannot change between none and a client secret: \
+                 register a new client instead",
+            ));
+        }
+        let new = registration::validate(&spec, max_ttl).map_err(|e| invalid(e.0.join("; ")))?;
+        let changed = store::set_client_metadata(
+            c,
+            client_id,
+            &ClientMetadata {
+                name: &new.name,
+                grant_types: &serde_json::to_string(&new.grant_types)?,
+                scopes: &serde_json::to_string(&new.scopes)?,
+                redirect_uris: &serde_json::to_string(&new.redirect_uris)?,
+                post_logout_redirect_uris: &serde_json::to_string(&new.post_logout_redirect_uris)?,
+            },
+            now,
+        )?;
+        let access_token = secret::new_secret()?;
+        let hash = secret::hash_secret(&access_token);
+        let extras_json = serde_json::to_string(&extras)?;
+        if !changed || !store::update(c, client_id, &hash, &extras_json, now)? {
+            return Err(
+                anyhow::anyhow!("dynamic client {client_id} vanished during its update").into(),
+            );
+        }
+        // Users allowed the app as it was (its name, where it sends them): they are asked again.
+        crate::store::authorize::forget_consents(c, client_id)?;
+        let client = c
+            .find_client(client_id)?
+            .ok_or_else(|| anyhow::anyhow!("dynamic client {client_id} vanished"))?;
+        audit::record(
+            c,
+            Event {
+                kind: audit::CLIENT_UPDATED,
+                success: true,
+                client_id: Some(client_id),
+                meta: Some(from),
+                detail: Some(detail(&client, &extras)),
+                ..Event::default()
+            },
+            now,
+        )?;
+        Ok(Registered {
+            client,
+            extras,
+            client_secret: None,
+            access_token,
+        })
+    })
+}
+
+/// Deletes a dynamic client (RFC 7592 §2.3): its tokens die with it (`oauth::liveness`).
+pub fn delete(
+    conn: &mut DbConnection,
+    client_id: &str,
+    token: &str,
+    from: &RequestMeta,
+    now: i64,
+) -> Result<(), DcrError> {
+    write_transaction(conn, |c| {
+        authenticate(c, client_id, token)?;
+        if !clients::delete(c, client_id)? {
+            return Err(DcrError::InvalidToken(
+                "the registration access token is not valid for this client",
+            ));
+        }
+        audit::record(
+            c,
+            Event {
+                kind: audit::CLIENT_DELETED,
+                success: true,
+                client_id: Some(client_id),
+                meta: Some(from),
+                detail: Some(json!({ "dynamic": true })),
+                ..Event::default()
+            },
+            now,
+        )?;
+        Ok(())
+    })
+}
