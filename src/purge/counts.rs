@@ -6,13 +6,15 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
 /// The tables the purge deletes from, in the order it does.
-pub const TABLES: [&str; 12] = [
+pub const TABLES: [&str; 14] = [
     "authorization_codes",
     "authorization_requests",
     "federation_states",
     "federation_links",
     "email_tokens",
     "mfa_challenges",
+    "passkey_ceremonies",
+    "registration_tokens",
     "revoked_tokens",
     "refresh_tokens",
     "sessions",

@@ -10,13 +10,15 @@
 //!   revoked or idle-expired) for `grace` — rotated tokens of a live family stay, reuse detection
 //!   needs them — and a revoked one only after the access token issued with it has expired;
 //! - sessions: `grace` after they ended or expired (after their refresh tokens);
+//! - passkey ceremonies (a registration or sign-in never finished) and initial access tokens
+//!   for dynamic registration: `grace` after they expire;
 //! - guess budgets: idle for a day and not locked (`store::guesses::forget_idle`, the same rule
 //!   that forgets a few whenever a budget is created);
 //! - trusted browsers: unused for longer than the device cookie lives, plus `grace`;
 //! - audit events: after `audit.retention_days` or `audit.retention_secs` (0 keeps them forever).
 //!
-//! Users, clients, consents, linked identities, API keys (the owner lists revoked ones) and
-//! server secrets are entities, not traffic: they are deleted only by someone deleting them.
+//! Users, clients, consents, linked identities, API keys (the owner lists revoked ones),
+//! initial access tokens without an expiry and server secrets are entities, not traffic: they are deleted only by someone deleting them.
 //! `login_throttle` is no longer written (guess budgets replaced it).
 //!
 //! Each delete is one statement of at most `purge.batch_size` rows, its own short transaction,
@@ -114,6 +116,8 @@ enum Step {
     FederationLinks,
     EmailTokens,
     MfaChallenges,
+    PasskeyCeremonies,
+    RegistrationTokens,
     RevokedJtis,
     ExpiredRefreshTokens,
     RefreshTokensOfDeadSessions,
@@ -124,13 +128,15 @@ enum Step {
     AuditEvents,
 }
 
-const STEPS: [Step; 14] = [
+const STEPS: [Step; 16] = [
     Step::Codes,
     Step::Requests,
     Step::FederationStates,
     Step::FederationLinks,
     Step::EmailTokens,
     Step::MfaChallenges,
+    Step::PasskeyCeremonies,
+    Step::RegistrationTokens,
     Step::RevokedJtis,
     Step::ExpiredRefreshTokens,
     Step::RefreshTokensOfDeadSessions,
@@ -151,6 +157,8 @@ impl Step {
             Step::FederationLinks => "federation_links",
             Step::EmailTokens => "email_tokens",
             Step::MfaChallenges => "mfa_challenges",
+            Step::PasskeyCeremonies => "passkey_ceremonies",
+            Step::RegistrationTokens => "registration_tokens",
             Step::RevokedJtis => "revoked_tokens",
             Step::ExpiredRefreshTokens
             | Step::RefreshTokensOfDeadSessions
@@ -171,6 +179,8 @@ impl Step {
             Step::FederationLinks => rows::federation_links(c, cut.dead, n),
             Step::EmailTokens => rows::email_tokens(c, cut.dead, n),
             Step::MfaChallenges => rows::mfa_challenges(c, cut.dead, n),
+            Step::PasskeyCeremonies => rows::passkey_ceremonies(c, cut.dead, n),
+            Step::RegistrationTokens => rows::registration_tokens(c, cut.dead, n),
             Step::RevokedJtis => rows::revoked_jtis(c, cut.dead, n),
             Step::ExpiredRefreshTokens => rows::expired_refresh_tokens(c, cut.dead, n),
             Step::RefreshTokensOfDeadSessions => {

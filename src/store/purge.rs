@@ -9,7 +9,8 @@ use diesel::prelude::*;
 
 use super::schema::{
     audit_events, authorization_codes, authorization_requests, email_tokens, federation_links,
-    federation_states, mfa_challenges, refresh_tokens, revoked_tokens, sessions, trusted_devices,
+    federation_states, mfa_challenges, passkey_ceremonies, refresh_tokens, registration_tokens,
+    revoked_tokens, sessions, trusted_devices,
 };
 use super::DbConnection;
 
@@ -69,6 +70,21 @@ delete_before!(
     mfa_challenges,
     mfa_challenges,
     id_hash,
+    expires_at
+);
+delete_before!(
+    /// Passkey registrations and sign-ins started but never finished, expired before `before`.
+    passkey_ceremonies,
+    passkey_ceremonies,
+    id,
+    expires_at
+);
+delete_before!(
+    /// Initial access tokens for dynamic registration that expired before `before` (one without
+    /// an expiry stays until the operator revokes it).
+    registration_tokens,
+    registration_tokens,
+    id,
     expires_at
 );
 delete_before!(

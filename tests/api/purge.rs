@@ -247,6 +247,30 @@ async fn dead_rows_go_after_the_grace_and_live_rows_stay(backend: Backend) {
         .execute(&mut *app.db.get().unwrap())
         .unwrap();
     }
+    // An unfinished passkey ceremony (expired at t0 + 5 min) and one still open; initial access
+    // tokens: one expired at t0 + 10 min, one still good, one without an expiry.
+    for (id, expires) in [("pk-old", t0 + 300), ("pk-new", t0 + 3 * DAY)] {
+        use diesel::RunQueryDsl;
+        diesel::sql_query(format!(
+            "INSERT INTO passkey_ceremonies (id, user_id, kind, state, browser_hash, created_at, \
+             expires_at) VALUES ('{id}', NULL, 'login', '{{}}', 'b', {t0}, {expires})"
+        ))
+        .execute(&mut *app.db.get().unwrap())
+        .unwrap();
+    }
+    for (id, expires) in [
+        ("iat-old", (t0 + 600).to_string()),
+        ("iat-new", (t0 + 3 * DAY).to_string()),
+        ("iat-forever", "NULL".to_string()),
+    ] {
+        use diesel::RunQueryDsl;
+        diesel::sql_query(format!(
+            "INSERT INTO registration_tokens (id, token_hash, uses_left, created_at, expires_at) \
+             VALUES ('{id}', 'h-{id}', 1, {t0}, {expires})"
+        ))
+        .execute(&mut *app.db.get().unwrap())
+        .unwrap();
+    }
     let budgets = count(&app, "guess_budgets");
     assert!(budgets > 0, "sign-ins reserve guess budgets");
     let audit = count(&app, "audit_events");
@@ -267,6 +291,8 @@ async fn dead_rows_go_after_the_grace_and_live_rows_stay(backend: Backend) {
         ("federation_links", 1),
         ("email_tokens", 1),
         ("mfa_challenges", 1),
+        ("passkey_ceremonies", 1),
+        ("registration_tokens", 1),
         ("revoked_tokens", 1),
         // Bob's ended session, the expired session's token, the idled-out family.
         ("refresh_tokens", 1 + 1 + 2),
@@ -283,6 +309,9 @@ async fn dead_rows_go_after_the_grace_and_live_rows_stay(backend: Backend) {
     assert_eq!(count(&app, "authorization_requests WHERE id = 'new'"), 1);
     assert_eq!(count(&app, "email_tokens WHERE token_hash = 'mail-new'"), 1);
     assert_eq!(count(&app, "mfa_challenges WHERE id_hash = 'mfa-new'"), 1);
+    assert_eq!(count(&app, "passkey_ceremonies WHERE id = 'pk-new'"), 1);
+    assert_eq!(count(&app, "registration_tokens"), 2);
+    assert_eq!(count(&app, "registration_tokens WHERE id = 'iat-old'"), 0);
     assert_eq!(count(&app, "revoked_tokens WHERE jti = 'jti-live'"), 1);
     // Carol's revoked family waits for the access token issued with it to expire (2 h + grace).
     assert_eq!(count(&app, "refresh_tokens"), 3 + 2 + 3);
