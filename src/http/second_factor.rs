@@ -56,8 +56,11 @@ async fn status(state: web::Data<AppState>, bearer: Bearer) -> Result<HttpRespon
 }
 
 /// Starts (or starts again) setting up an app: the secret and its otpauth:// URI.
+/// Needs a recent sign-in (RFC 9470 otherwise): a stolen, old token must not bind its
+/// holder's app to the account.
 async fn start(state: web::Data<AppState>, bearer: Bearer) -> Result<HttpResponse, ApiError> {
-    let (_, user) = caller(&bearer)?;
+    let (session, user) = caller(&bearer)?;
+    super::step_up::require_recent(&state, &session).await?;
     let enrolment = second_factor::start_totp(factors(&state), &user, state.clock.now()).await?;
     Ok(no_store(
         StatusCode::OK,
@@ -133,13 +136,15 @@ async fn turn_off(
     }
 }
 
-/// Ten new recovery codes (the old ones stop working), shown this once.
+/// Ten new recovery codes (the old ones stop working), shown this once. Needs a recent
+/// sign-in with the second factor.
 async fn recovery_codes(
     req: HttpRequest,
     state: web::Data<AppState>,
     bearer: Bearer,
 ) -> Result<HttpResponse, ApiError> {
-    let (_, user) = caller(&bearer)?;
+    let (session, user) = caller(&bearer)?;
+    super::step_up::require_recent(&state, &session).await?;
     let (meta, now) = (request_meta(&req, &state), state.clock.now());
     let codes = second_factor::new_recovery_codes(factors(&state), &user.id, &meta, now).await?;
     Ok(no_store(StatusCode::OK, json!({ "recovery_codes": codes })))

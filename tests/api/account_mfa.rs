@@ -155,6 +155,41 @@ async fn the_page_sets_up_an_app_and_makes_recovery_codes(backend: Backend) {
     assert!(text(&html, "#recovery-status")
         .unwrap()
         .starts_with("You have 9 unused recovery codes."));
+
+    // Eleven minutes on, setting up an app or making new codes asks to sign in again first.
+    app.clock.advance(660);
+    for (form, action) in [
+        ("#totp-start-form", "/account/mfa/totp/start"),
+        ("#recovery-generate-form", "/account/mfa/recovery-codes"),
+    ] {
+        let (_, _, html) = get(&b, &page).await;
+        let fields = form_fields(&html, form);
+        let resp = post_form(&b, &app.url(action), &fields).await;
+        assert_eq!(resp.status(), 403, "{action}");
+        let html = resp.text().await.unwrap();
+        assert!(text(&html, "#mfa-reauth")
+            .unwrap()
+            .starts_with("For your security, this needs a sign-in in the last 10 minutes."));
+        assert_eq!(
+            attr(&html, "#mfa-reauth-link", "href").as_deref(),
+            Some("/login?next=%2Faccount%2Fmfa&reauth=1")
+        );
+        assert!(!html.contains("id=\"totp-secret\""), "no key was made");
+    }
+    let resp = sign_in(
+        &app,
+        &b,
+        &app.url("/login?next=%2Faccount%2Fmfa&reauth=1"),
+        &user.email,
+        PASSWORD,
+    )
+    .await;
+    assert_eq!(resp.status(), 303);
+    assert_eq!(location(&app, &resp), app.url("/account/mfa"));
+    let (_, _, html) = get(&b, &page).await;
+    let start = form_fields(&html, "#totp-start-form");
+    let resp = post_form(&b, &app.url("/account/mfa/totp/start"), &start).await;
+    assert_eq!(resp.status(), 303);
 }
 
 /// The page in a real browser: the QR code is drawn (inline SVG, allowed by the pages' CSP),

@@ -14,6 +14,7 @@ both_backends!(
     wrong_codes_are_throttled_per_account,
     concurrent_uses_of_one_code_accept_it_once,
     a_new_key_encryption_key_keeps_apps_working,
+    setting_up_or_new_codes_need_a_recent_sign_in,
 );
 
 /// The app's code for `secret` (base32) at `t`.
@@ -566,4 +567,32 @@ async fn a_new_key_encryption_key_keeps_apps_working(backend: Backend) {
         (200, json!({ "method": "totp" })),
         "{body}"
     );
+}
+
+/// A token from an old sign-in (stolen, say) can't bind an app to the account or replace the
+/// recovery codes: RFC 9470's step-up challenge, and nothing changes.
+async fn setting_up_or_new_codes_need_a_recent_sign_in(backend: Backend) {
+    let app = spawn_app_with(backend, |_| {}).await;
+    let user = app.create_user("ada@example.com", "student").await;
+    let token = token(&app, &user.email).await;
+    app.clock.advance(601);
+    for path in ["/api/auth/mfa/totp", "/api/auth/mfa/recovery-codes"] {
+        let (st, headers, body) =
+            call(&app, reqwest::Method::POST, path, &token, Some(json!({}))).await;
+        assert_eq!(
+            (st, error(&body)),
+            (401, "insufficient_user_authentication"),
+            "{path}: {body}"
+        );
+        let challenge = headers["www-authenticate"].to_str().unwrap();
+        assert!(challenge.contains("max_age=\"600\""), "{challenge}");
+    }
+    let enrolled = status(&app, &token).await;
+    assert_eq!(enrolled["totp"], false, "{enrolled}");
+    assert_eq!(enrolled["recovery_codes_left"], 0, "{enrolled}");
+    // Signed in again, both work.
+    let fresh = self::token(&app, &user.email).await;
+    enrol(&app, &fresh).await;
+    let (st, body) = post(&app, "/api/auth/mfa/recovery-codes", &fresh, json!({})).await;
+    assert_eq!(st, 200, "{body}");
 }

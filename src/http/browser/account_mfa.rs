@@ -2,7 +2,9 @@
 //! the key in text, a first code to turn it on; turn off with a current code or the password)
 //! and recovery codes (make a new set, shown once). Every form carries the CSRF token; a change
 //! answers 303 back to the page (POST-redirect-GET), a refused code re-renders it with the
-//! error announced. Without a signed-in browser: 303 to `/login?next=/account/mfa`.
+//! error announced. Setting up an app and making new recovery codes need a recent sign-in
+//! (`identity::mfa::check_recent`, as the account API): a stale one re-renders the page with a
+//! "Sign in again" link. Without a signed-in browser: 303 to `/login?next=/account/mfa`.
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
@@ -32,6 +34,8 @@ struct MfaPage {
     notice: Option<&'static str>,
     /// Why the last app form (turn on, turn off) was refused.
     error: Option<String>,
+    /// The sign-in is too old for the last form (set up, new recovery codes): sign in again.
+    reauth: Option<String>,
 }
 
 #[derive(Template)]
@@ -94,9 +98,16 @@ pub async fn show(
         Err(login) => return Ok(login),
     };
     let done = notice(params.get("done"));
-    let mut resp = page(&state, &ctx, &user, done, None, StatusCode::OK).await?;
+    let mut resp = page(&state, &ctx, &user, done, Answer::Ok).await?;
     ctx.browser.set_cookie(&mut resp);
     Ok(resp)
+}
+
+/// How the page answers: plainly, with a refused app form's error, or asking to sign in again.
+enum Answer {
+    Ok,
+    Refused(StatusCode, String),
+    Reauthenticate(mfa::Reauthenticate),
 }
 
 async fn page(
@@ -104,9 +115,13 @@ async fn page(
     ctx: &Ctx,
     user: &SignedIn,
     notice: Option<&'static str>,
-    error: Option<String>,
-    status: StatusCode,
+    answer: Answer,
 ) -> Result<HttpResponse, PageError> {
+    let (status, error, reauth) = match answer {
+        Answer::Ok => (StatusCode::OK, None, None),
+        Answer::Refused(status, error) => (status, Some(error), None),
+        Answer::Reauthenticate(why) => (StatusCode::FORBIDDEN, None, Some(why.explain())),
+    };
     let f = factors(state);
     let enrolled = second_factor::status(f, &user.user.id).await?;
     let enrolment = match enrolled.totp {
@@ -125,8 +140,24 @@ async fn page(
             recovery_left: enrolled.recovery_codes_left,
             notice,
             error,
+            reauth,
         },
     ))
+}
+
+/// `Some` when this browser's sign-in is too old (or lacks the second factor) for setting up
+/// an app or making new recovery codes.
+async fn stale(
+    state: &AppState,
+    user: &SignedIn,
+    now: i64,
+) -> Result<Option<mfa::Reauthenticate>, PageError> {
+    let user_id = user.user.id.clone();
+    let enrolled = state
+        .db
+        .run(move |c| mfa::factors(c, &user_id).map_err(PageError::from))
+        .await?;
+    Ok(mfa::check_recent(&user.session, &enrolled, now).err())
 }
 
 fn totp_page_error(e: TotpError) -> PageError {
@@ -146,6 +177,9 @@ pub async fn start(
         Ok(form) => form,
         Err(login) => return Ok(login),
     };
+    if let Some(why) = stale(&state, &user, ctx.now).await? {
+        return page(&state, &ctx, &user, None, Answer::Reauthenticate(why)).await;
+    }
     match second_factor::start_totp(factors(&state), &user.user, ctx.now).await {
         // Already on (another tab): the page shows it.
         Ok(_) | Err(TotpError::AlreadyEnabled) => Ok(see_other(&format!("{PAGE}#totp"))),
@@ -174,8 +208,7 @@ pub async fn confirm(
                 &ctx,
                 &user,
                 None,
-                Some(error.into()),
-                StatusCode::BAD_REQUEST,
+                Answer::Refused(StatusCode::BAD_REQUEST, error.into()),
             )
             .await
         }
@@ -227,8 +260,7 @@ pub async fn disable(
                 &ctx,
                 &user,
                 None,
-                Some(error.into()),
-                StatusCode::BAD_REQUEST,
+                Answer::Refused(StatusCode::BAD_REQUEST, error.into()),
             )
             .await;
         }
@@ -257,7 +289,7 @@ pub async fn disable(
             "That code or password is not right.".to_string(),
         ),
     };
-    let mut resp = page(&state, &ctx, &user, None, Some(error), status).await?;
+    let mut resp = page(&state, &ctx, &user, None, Answer::Refused(status, error)).await?;
     if let TurnOff::Refused(CodeOutcome::Throttled { retry_after }) = turned {
         resp.headers_mut()
             .insert(header::RETRY_AFTER, header::HeaderValue::from(retry_after));
@@ -275,6 +307,9 @@ pub async fn new_recovery_codes(
         Ok(form) => form,
         Err(login) => return Ok(login),
     };
+    if let Some(why) = stale(&state, &user, ctx.now).await? {
+        return page(&state, &ctx, &user, None, Answer::Reauthenticate(why)).await;
+    }
     let f = factors(&state);
     let codes = second_factor::new_recovery_codes(f, &user.user.id, &ctx.meta, ctx.now).await?;
     Ok(super::pages::render(

@@ -139,6 +139,18 @@ pub struct Reauthenticate {
     pub second_factor: bool,
 }
 
+impl Reauthenticate {
+    /// What the user is told on a page.
+    pub fn explain(self) -> String {
+        let what = if self.second_factor {
+            "a sign-in with your second factor in the last 10 minutes"
+        } else {
+            "a sign-in in the last 10 minutes"
+        };
+        format!("For your security, this needs {what}.")
+    }
+}
+
 /// Whether `session` may perform a sensitive account operation at `now`: it signed in within
 /// [`RECENT_SECS`], with a second factor when the user has one.
 pub fn check_recent(

@@ -133,17 +133,10 @@ pub(super) async fn stale_sign_in(
     Ok(
         match crate::identity::mfa::check_recent(&me.session, &factors, now) {
             Ok(()) => None,
-            Err(reauth) => {
-                let what = if reauth.second_factor {
-                    "a sign-in with your second factor in the last 10 minutes"
-                } else {
-                    "a sign-in in the last 10 minutes"
-                };
-                Some(view::Flash {
-                    reauth: true,
-                    ..view::Flash::error(section, format!("For your security, this needs {what}."))
-                })
-            }
+            Err(reauth) => Some(view::Flash {
+                reauth: true,
+                ..view::Flash::error(section, reauth.explain())
+            }),
         },
     )
 }
