@@ -22,6 +22,8 @@ struct Content {
     remaining: i64,
     /// The account's new address (a notice to the old one).
     new_address: String,
+    /// What changed, as a sentence's subject ("An authenticator app was turned on").
+    change: String,
 }
 
 #[derive(Template)]
@@ -79,6 +81,18 @@ struct RecoveryHtml<'a> {
 }
 
 #[derive(Template)]
+#[template(path = "email/second_factor_changed.txt")]
+struct FactorText<'a> {
+    c: &'a Content,
+}
+
+#[derive(Template)]
+#[template(path = "email/second_factor_changed.html")]
+struct FactorHtml<'a> {
+    c: &'a Content,
+}
+
+#[derive(Template)]
 #[template(path = "email/email_changed.html")]
 struct AddressHtml<'a> {
     c: &'a Content,
@@ -99,6 +113,7 @@ fn content(issuer: &str, to: &str) -> Content {
         everywhere: false,
         remaining: 0,
         new_address: String::new(),
+        change: String::new(),
     }
 }
 
@@ -206,6 +221,29 @@ pub fn recovery_code_used(
         subject: "A recovery code was used".into(),
         text: RecoveryText { c: &c }.render()?,
         html: RecoveryHtml { c: &c }.render()?,
+    })
+}
+
+/// "Your two-step sign-in changed": `change` (a sentence without its full stop, e.g. "An
+/// authenticator app was turned on") at `now`, with a way to check the account.
+pub fn second_factor_changed(
+    issuer: &str,
+    to: &str,
+    change: &str,
+    now: i64,
+) -> anyhow::Result<Mail> {
+    let c = Content {
+        link: format!("{issuer}/account/mfa"),
+        when: when_words(now)?,
+        change: change.to_string(),
+        ..content(issuer, to)
+    };
+    Ok(Mail {
+        kind: "second_factor_changed",
+        to: to.to_string(),
+        subject: "Your two-step sign-in changed".into(),
+        text: FactorText { c: &c }.render()?,
+        html: FactorHtml { c: &c }.render()?,
     })
 }
 

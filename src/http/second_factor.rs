@@ -82,7 +82,7 @@ async fn confirm(
 ) -> Result<HttpResponse, ApiError> {
     let (session, user) = caller(&bearer)?;
     let (meta, now) = (request_meta(&req, &state), state.clock.now());
-    second_factor::confirm_totp(factors(&state), &user.id, &body.code, &meta, now).await?;
+    second_factor::confirm_totp(factors(&state), &user, &body.code, &meta, now).await?;
     // The right first code is a second factor proven in this token's sign-in.
     let amr = mfa::with_second(&session.amr, mfa::OTP);
     state
@@ -146,7 +146,7 @@ async fn recovery_codes(
     let (session, user) = caller(&bearer)?;
     super::step_up::require_recent(&state, &session).await?;
     let (meta, now) = (request_meta(&req, &state), state.clock.now());
-    let codes = second_factor::new_recovery_codes(factors(&state), &user.id, &meta, now).await?;
+    let codes = second_factor::new_recovery_codes(factors(&state), &user, &meta, now).await?;
     Ok(no_store(StatusCode::OK, json!({ "recovery_codes": codes })))
 }
 

@@ -8,6 +8,7 @@ pub mod browser;
 pub mod client_ip;
 pub mod email;
 pub mod email_tokens;
+pub mod factor_notice;
 pub mod guesses;
 pub mod login;
 pub mod mfa;

@@ -4,13 +4,14 @@
 //! check is a guess under the login throttle (`guesses::Guess::second_factor`: the source's
 //! budget shared with password guesses, and a budget of the account's own), reserved before the
 //! code is looked at and settled after. Setting up and removing factors goes through here too,
-//! so handlers stay thin.
+//! so handlers stay thin; each change is mailed to the user (`factor_notice`).
 use std::sync::Arc;
 
 use anyhow::Context;
 use serde_json::json;
 
 use super::audit::{self, Event};
+use super::factor_notice::{self, Change};
 use super::guesses::Guess;
 use super::login::{self, LoginError};
 use super::password::Hasher;
@@ -273,15 +274,21 @@ pub async fn pending_totp(f: Factors<'_>, user: &User) -> Result<Option<Enrolmen
 /// Enables the app being set up with its first code (see `totp::confirm`).
 pub async fn confirm_totp(
     f: Factors<'_>,
-    user_id: &str,
+    user: &User,
     code: &str,
     meta: &RequestMeta,
     now: i64,
 ) -> Result<(), TotpError> {
-    let (keys, user_id, meta) = (f.keys.clone(), user_id.to_string(), meta.clone());
+    let (keys, user_id, meta) = (f.keys.clone(), user.id.clone(), meta.clone());
     let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
     f.db.run(move |c| totp::confirm(c, kek(&keys)?, &user_id, &code, &meta, now))
-        .await
+        .await?;
+    notify(f, user, Change::AppOn, now);
+    Ok(())
+}
+
+fn notify(f: Factors<'_>, user: &User, change: Change<'_>, now: i64) {
+    factor_notice::send(f.mailer, &f.settings.issuer, &user.email, change, now);
 }
 
 /// What proves the user may turn the app off.
@@ -343,7 +350,10 @@ pub async fn turn_off_totp(
     }
     let (id, meta) = (user.id.clone(), meta.clone());
     match f.db.run(move |c| totp::disable(c, &id, &meta, now)).await {
-        Ok(()) => Ok(TurnOff::Done),
+        Ok(()) => {
+            notify(f, user, Change::AppOff, now);
+            Ok(TurnOff::Done)
+        }
         Err(TotpError::NotEnabled) => Ok(TurnOff::NotEnabled),
         Err(e) => Err(e.into()),
     }
@@ -352,13 +362,16 @@ pub async fn turn_off_totp(
 /// A new set of recovery codes, replacing the old one; the codes as shown, once.
 pub async fn new_recovery_codes(
     f: Factors<'_>,
-    user_id: &str,
+    user: &User,
     meta: &RequestMeta,
     now: i64,
 ) -> anyhow::Result<Vec<String>> {
-    let (user_id, meta) = (user_id.to_string(), meta.clone());
-    f.db.run(move |c| recovery_codes::generate(c, &user_id, &meta, now))
-        .await
+    let (user_id, meta) = (user.id.clone(), meta.clone());
+    let codes =
+        f.db.run(move |c| recovery_codes::generate(c, &user_id, &meta, now))
+            .await?;
+    notify(f, user, Change::NewRecoveryCodes, now);
+    Ok(codes)
 }
 
 /// The user's second factors (see [`enrolled`]).

@@ -200,10 +200,10 @@ async fn check_code_accepts_each_kind_once_and_throttles_wrong_guesses() {
         user_agent: None,
     };
     let e = start_totp(f, &user, T).await.unwrap();
-    confirm_totp(f, &user.id, &code_at(&e.secret, T), &meta, T)
+    confirm_totp(f, &user, &code_at(&e.secret, T), &meta, T)
         .await
         .unwrap();
-    let codes = new_recovery_codes(f, &user.id, &meta, T).await.unwrap();
+    let codes = new_recovery_codes(f, &user, &meta, T).await.unwrap();
     let enrolled = status(f, &user.id).await.unwrap();
     assert_eq!(
         enrolled,

@@ -6,9 +6,10 @@ use diesel::RunQueryDsl;
 use portcullis::store::passkeys::{self as store, PasskeyRow};
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app, Backend, TestApp, TestUser};
+use crate::helpers::{spawn_app, spawn_app_with, Backend, TestApp, TestUser};
 use crate::passkeys_browser::passkey_app;
 use crate::purge::count;
+use crate::smtp::{use_smtp, SmtpServer};
 use crate::web::{browser, form_fields, get, post_form, sign_in, text, texts};
 
 crate::both_backends!(
@@ -277,7 +278,12 @@ async fn a_registration_from_another_browser_is_refused(backend: Backend) {
 }
 
 async fn passkeys_are_removed_by_their_owner_only(backend: Backend) {
-    let app = passkey_app(backend).await;
+    let smtp = SmtpServer::start().await;
+    let app = spawn_app_with(backend, |s| {
+        s.issuer = "http://localhost:0".into();
+        use_smtp(s, &smtp);
+    })
+    .await;
     let ada = app.create_user("ada@example.com", "student").await;
     let bob = app.create_user("bob@example.com", "student").await;
     // Signed in before the passkeys exist (with one, the password alone would not do).
@@ -338,6 +344,16 @@ async fn passkeys_are_removed_by_their_owner_only(backend: Backend) {
     let (_, _, html) = get(&b, &app.url("/account/passkeys?removed=1")).await;
     assert_eq!(text(&html, "#passkeys-notice").unwrap(), "Passkey removed.");
     assert_eq!(texts(&html, ".passkey-name"), ["Laptop"]);
+    // The owner is told by mail (the one warning if it wasn't them).
+    let mail = smtp.next().await;
+    assert_eq!(mail.to, vec![ada.email.clone()]);
+    assert_eq!(mail.subject(), "Your two-step sign-in changed");
+    assert!(
+        mail.text()
+            .starts_with("A passkey (Phone) was removed (your account ada@example.com"),
+        "{}",
+        mail.text()
+    );
     assert_eq!(
         count(
             &app,

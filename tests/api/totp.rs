@@ -15,6 +15,7 @@ both_backends!(
     concurrent_uses_of_one_code_accept_it_once,
     a_new_key_encryption_key_keeps_apps_working,
     setting_up_or_new_codes_need_a_recent_sign_in,
+    turning_the_app_on_and_off_is_mailed,
 );
 
 /// The app's code for `secret` (base32) at `t`.
@@ -304,6 +305,21 @@ async fn recovery_codes_work_once_are_replaced_and_mailed_about(backend: Backend
     unique.dedup();
     assert_eq!(unique.len(), 10);
     assert_eq!(status(&app, &token).await["recovery_codes_left"], 10);
+    // Making codes is a change of the second factors: mailed.
+    let mail = smtp.next().await;
+    assert_eq!(mail.to, vec![user.email.clone()]);
+    assert_eq!(mail.subject(), "Your two-step sign-in changed");
+    assert!(
+        mail.text()
+            .starts_with("New recovery codes were made, and the old ones no longer work (your account ada@example.com"),
+        "{}",
+        mail.text()
+    );
+    assert!(
+        mail.text().contains(&app.url("/account/mfa")),
+        "{}",
+        mail.text()
+    );
 
     // A code works once, typed in lower case without its dash; the user is told by mail.
     let typed = codes[0].replace('-', "").to_lowercase();
@@ -341,6 +357,7 @@ async fn recovery_codes_work_once_are_replaced_and_mailed_about(backend: Backend
     let (_, body) = post(&app, "/api/auth/mfa/recovery-codes", &token, json!({})).await;
     let fresh: Vec<String> = serde_json::from_value(body["recovery_codes"].clone()).unwrap();
     assert_eq!(status(&app, &token).await["recovery_codes_left"], 10);
+    assert_eq!(smtp.next().await.subject(), "Your two-step sign-in changed");
     let (st, body) = post(
         &app,
         "/api/auth/mfa/verify",
@@ -595,4 +612,42 @@ async fn setting_up_or_new_codes_need_a_recent_sign_in(backend: Backend) {
     enrol(&app, &fresh).await;
     let (st, body) = post(&app, "/api/auth/mfa/recovery-codes", &fresh, json!({})).await;
     assert_eq!(st, 200, "{body}");
+}
+
+async fn turning_the_app_on_and_off_is_mailed(backend: Backend) {
+    let smtp = SmtpServer::start().await;
+    let app = spawn_app_with(backend, |s| use_smtp(s, &smtp)).await;
+    let user = app.create_user("ada@example.com", "student").await;
+    let token = token(&app, &user.email).await;
+    let secret = enrol(&app, &token).await;
+    let mail = smtp.next().await;
+    assert_eq!(mail.to, vec![user.email.clone()]);
+    assert_eq!(mail.subject(), "Your two-step sign-in changed");
+    assert!(
+        mail.text()
+            .starts_with("An authenticator app was turned on (your account ada@example.com"),
+        "{}",
+        mail.text()
+    );
+    app.clock.advance(30);
+    let code = code_at(&secret, app.clock_now());
+    let (st, _, body) = call(
+        &app,
+        reqwest::Method::DELETE,
+        "/api/auth/mfa/totp",
+        &token,
+        Some(json!({ "code": code })),
+    )
+    .await;
+    assert_eq!(st, 204, "{body}");
+    let mail = smtp.next().await;
+    assert!(
+        mail.text()
+            .starts_with("The authenticator app was turned off (your account"),
+        "{}",
+        mail.text()
+    );
+    assert!(mail
+        .part("text/html")
+        .contains("check your two-step sign-in settings"));
 }

@@ -227,7 +227,7 @@ pub async fn enable_totp(
     user: &SignedIn,
     code: &str,
 ) -> Result<(), TotpError> {
-    second_factor::confirm_totp(factors(state), &user.user.id, code, &ctx.meta, ctx.now).await?;
+    second_factor::confirm_totp(factors(state), &user.user, code, &ctx.meta, ctx.now).await?;
     let (id, amr) = (
         user.session.id.clone(),
         mfa::with_second(&user.session.amr, mfa::OTP),
@@ -311,7 +311,7 @@ pub async fn new_recovery_codes(
         return page(&state, &ctx, &user, None, Answer::Reauthenticate(why)).await;
     }
     let f = factors(&state);
-    let codes = second_factor::new_recovery_codes(f, &user.user.id, &ctx.meta, ctx.now).await?;
+    let codes = second_factor::new_recovery_codes(f, &user.user, &ctx.meta, ctx.now).await?;
     Ok(super::pages::render(
         StatusCode::OK,
         &CodesPage {

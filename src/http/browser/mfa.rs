@@ -214,8 +214,7 @@ async fn check_code(
 ) -> Result<Checked, PageError> {
     let f = services(state);
     if enrolling(loaded) {
-        return match second_factor::confirm_totp(f, &loaded.user.id, code, &ctx.meta, ctx.now).await
-        {
+        return match second_factor::confirm_totp(f, &loaded.user, code, &ctx.meta, ctx.now).await {
             Ok(()) => Ok(Checked::Passed),
             Err(TotpError::WrongCode) => Ok(Checked::Wrong),
             Err(TotpError::NotStarted | TotpError::AlreadyEnabled | TotpError::NotEnabled) => {

@@ -21,6 +21,7 @@ use crate::http::error::passkeys::{message, status};
 use crate::http::error::{ApiError, PageError};
 use crate::http::json::Json;
 use crate::identity::browser::SignedIn;
+use crate::identity::factor_notice::{self, Change};
 use crate::identity::passkeys::{self, PasskeyError, PasskeyInfo, RelyingParty, SignInRules};
 use crate::state::AppState;
 
@@ -293,7 +294,17 @@ pub async fn register(
         })
         .await;
     match result {
-        Ok(_) => Ok(see_other(&format!("{PAGE}?added=1"))),
+        Ok(added) => {
+            let change = Change::PasskeyAdded(&added.name);
+            factor_notice::send(
+                &state.mailer,
+                &state.settings.issuer,
+                &user.user.email,
+                change,
+                now,
+            );
+            Ok(see_other(&format!("{PAGE}?added=1")))
+        }
         Err(PasskeyError::Internal(cause)) => Err(PageError::internal(cause)),
         Err(e) => page(&state, &ctx, &user, status(&e), None, Some(message(&e))).await,
     }
@@ -326,7 +337,17 @@ pub async fn remove(
         .run(move |c| passkeys::remove(c, &session, &id, &meta, now))
         .await;
     match result {
-        Ok(_) => Ok(see_other(&format!("{PAGE}?removed=1"))),
+        Ok(removed) => {
+            let change = Change::PasskeyRemoved(&removed.name);
+            factor_notice::send(
+                &state.mailer,
+                &state.settings.issuer,
+                &user.user.email,
+                change,
+                now,
+            );
+            Ok(see_other(&format!("{PAGE}?removed=1")))
+        }
         Err(PasskeyError::Internal(cause)) => Err(PageError::internal(cause)),
         Err(e) => page(&state, &ctx, &user, status(&e), None, Some(message(&e))).await,
     }
