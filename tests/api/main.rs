@@ -26,6 +26,7 @@ mod email;
 mod fakes;
 mod federation;
 mod federation_flow;
+mod federation_mfa;
 mod health;
 mod hostile_input;
 mod introspection;
