@@ -50,6 +50,7 @@ mod purge_lease;
 mod readme;
 mod refresh;
 mod refresh_grace;
+mod resources;
 mod screenshots;
 mod secrets;
 mod shutdown;
