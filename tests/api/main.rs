@@ -35,6 +35,7 @@ mod keys_shared;
 mod kill;
 mod liveness;
 mod logs;
+mod mcp_sdk;
 mod metrics;
 mod mfa;
 mod oidc_flow;
