@@ -111,6 +111,10 @@ pub struct ClientSettings {
     pub registration_rate_limit_per_ip: i32,
     /// Confidential dynamic clients may register the client_credentials grant.
     pub registration_client_credentials: bool,
+    /// RFC 8707 resources (absolute URIs without fragment) that every client allowed a grant
+    /// may ask tokens for, besides its own audiences: the resource servers of clients that have
+    /// none of their own (dynamic ones), such as an MCP server. `oauth::resource::allowed`.
+    pub resources: Vec<String>,
 }
 
 impl Default for ClientSettings {
@@ -122,6 +126,7 @@ impl Default for ClientSettings {
                 .to_vec(),
             registration_rate_limit_per_ip: 10,
             registration_client_credentials: false,
+            resources: Vec::new(),
         }
     }
 }

@@ -235,6 +235,10 @@ mod tests {
                 "PORTCULLIS_CLIENTS__REGISTRATION_CLIENT_CREDENTIALS",
                 "true",
             ),
+            (
+                "PORTCULLIS_CLIENTS__RESOURCES",
+                "https://mcp.example.com/mcp,https://api.example.com/",
+            ),
         ])
         .unwrap();
         assert!(loaded.unknown_env.is_empty());
@@ -246,7 +250,18 @@ mod tests {
         assert_eq!(c.registration_scopes, ["openid", "email"]);
         assert_eq!(c.registration_rate_limit_per_ip, 3);
         assert!(c.registration_client_credentials);
+        assert_eq!(
+            c.resources,
+            ["https://mcp.example.com/mcp", "https://api.example.com/"]
+        );
         assert!(loaded.settings.validate().is_ok());
+        for bad in ["/mcp", "https://mcp.example.com/#tools"] {
+            let settings = from_env(&[("PORTCULLIS_CLIENTS__RESOURCES", bad)])
+                .unwrap()
+                .settings;
+            let err = settings.validate().unwrap_err().to_string();
+            assert!(err.contains("clients.resources"), "{err}");
+        }
         assert!(from_env(&[("PORTCULLIS_CLIENTS__REGISTRATION", "sometimes")]).is_err());
         let bad_scope = from_env(&[("PORTCULLIS_CLIENTS__REGISTRATION_SCOPES", "openid,a\"b")])
             .unwrap()

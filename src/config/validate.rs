@@ -87,6 +87,10 @@ impl Settings {
         let clients = &self.clients;
         crate::oauth::scope::validate_tokens(&clients.registration_scopes)
             .map_err(|e| anyhow::anyhow!("clients.registration_scopes: {e}"))?;
+        for r in &clients.resources {
+            crate::oauth::resource::check_uri(r)
+                .map_err(|why| anyhow::anyhow!("clients.resources: {r:?} {why}"))?;
+        }
         if clients.registration_rate_limit_per_ip < 0 {
             bail!("clients.registration_rate_limit_per_ip must not be negative (0: no limit)");
         }

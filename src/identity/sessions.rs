@@ -74,11 +74,13 @@ pub struct NewRefreshToken {
     pub row_id: String,
 }
 
-/// Issues a refresh token in a new family for `session`.
+/// Issues a refresh token in a new family for `session`, bound to `resources` (RFC 8707: what
+/// the authorization request was granted; empty when it named none).
 pub fn issue_refresh_token(
     conn: &mut DbConnection,
     session: &SessionRow,
     scope: &str,
+    resources: &[String],
     policy: &SessionSettings,
     now: i64,
 ) -> anyhow::Result<NewRefreshToken> {
@@ -100,6 +102,7 @@ pub fn issue_refresh_token(
             rotated_at: None,
             revoked_at: None,
             parent_id: None,
+            resources: crate::oauth::resource::to_stored(resources),
         },
     )?;
     Ok(NewRefreshToken { token, row_id })
@@ -128,6 +131,8 @@ impl From<diesel::result::Error> for RefreshError {
 pub struct Rotated {
     pub session: SessionRow,
     pub scope: String,
+    /// The resources the family is bound to (RFC 8707; empty: none).
+    pub resources: Vec<String>,
     /// The new refresh token.
     pub token: NewRefreshToken,
 }
@@ -274,11 +279,13 @@ pub fn rotate(
                 rotated_at: None,
                 revoked_at: None,
                 parent_id: Some(row.id.clone()),
+                resources: row.resources.clone(),
             },
         )?;
         sessions::touch_session(c, &session.id, now)?;
         Ok::<_, anyhow::Error>(Ok(Rotated {
             session,
+            resources: crate::oauth::resource::from_stored(&row.resources),
             scope: row.scope,
             token: NewRefreshToken { token, row_id },
         }))

@@ -26,6 +26,8 @@ pub const REPEATABLE: &[&str] = &["resource", "audience"];
 pub struct TokenContext<'a> {
     pub issuer: &'a str,
     pub default_audience: &'a str,
+    /// Resources any client may target (`clients.resources`, RFC 8707).
+    pub shared_resources: &'a [String],
     pub access_token_ttl_secs: i64,
     pub max_access_token_ttl_secs: i64,
     pub sessions: &'a SessionSettings,
@@ -36,6 +38,7 @@ impl<'a> TokenContext<'a> {
         TokenContext {
             issuer: &s.issuer,
             default_audience: s.default_audience(),
+            shared_resources: &s.clients.resources,
             access_token_ttl_secs: s.tokens.access_token_ttl_secs,
             max_access_token_ttl_secs: s.tokens.max_access_token_ttl_secs,
             sessions: &s.sessions,

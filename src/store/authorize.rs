@@ -28,6 +28,8 @@ pub struct RequestRow {
     pub created_at: i64,
     pub expires_at: i64,
     pub acr_values: Option<String>,
+    /// RFC 8707 `resource` values (JSON array, `oauth::resource::to_stored`).
+    pub resources: String,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, PartialEq)]
@@ -49,6 +51,8 @@ pub struct CodeRow {
     pub access_jti: Option<String>,
     pub access_expires_at: Option<i64>,
     pub refresh_token_hash: Option<String>,
+    /// The resources the authorization request was granted (JSON array; `[]`: none named).
+    pub resources: String,
 }
 
 pub fn insert_request(conn: &mut DbConnection, row: &RequestRow, now: i64) -> QueryResult<()> {

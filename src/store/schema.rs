@@ -78,6 +78,7 @@ diesel::table! {
         rotated_at -> Nullable<BigInt>,
         revoked_at -> Nullable<BigInt>,
         parent_id -> Nullable<Text>,
+        resources -> Text,
     }
 }
 
@@ -187,6 +188,7 @@ diesel::table! {
         created_at -> BigInt,
         expires_at -> BigInt,
         acr_values -> Nullable<Text>,
+        resources -> Text,
     }
 }
 
@@ -208,6 +210,7 @@ diesel::table! {
         access_jti -> Nullable<Text>,
         access_expires_at -> Nullable<BigInt>,
         refresh_token_hash -> Nullable<Text>,
+        resources -> Text,
     }
 }
 

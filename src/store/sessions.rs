@@ -43,6 +43,8 @@ pub struct RefreshTokenRow {
     pub revoked_at: Option<i64>,
     /// The token this one was issued in exchange for (`None` for the first of a family).
     pub parent_id: Option<String>,
+    /// The resources the family was authorized for (JSON array; `[]`: none named).
+    pub resources: String,
 }
 
 pub fn insert_session(conn: &mut DbConnection, row: &SessionRow) -> QueryResult<()> {

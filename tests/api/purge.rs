@@ -80,6 +80,7 @@ fn token_row(id: &str, family: &str, session: &SessionRow, t: i64) -> RefreshTok
         rotated_at: None,
         revoked_at: None,
         parent_id: None,
+        resources: "[]".into(),
     }
 }
 
@@ -108,6 +109,7 @@ fn code(hash: &str, s: &SessionRow, t: i64, used: bool) -> CodeRow {
         access_jti: None,
         access_expires_at: None,
         refresh_token_hash: None,
+        resources: "[]".into(),
     }
 }
 
@@ -130,6 +132,7 @@ fn request(id: &str, client_id: &str, t: i64, expires_at: i64) -> RequestRow {
         created_at: t,
         expires_at,
         acr_values: None,
+        resources: "[]".into(),
     }
 }
 

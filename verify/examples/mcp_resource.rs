@@ -26,6 +26,11 @@
 //! `POST /mcp` takes JSON-RPC 2.0 requests: `initialize`, `ping`, `tools/list` and `tools/call`
 //! (one tool, `echo`); every request needs a token of scope `mcp:tools` (a token without it
 //! gets 403 `insufficient_scope`, `scope="mcp:tools"`). Notifications are accepted with 202.
+//! Other methods on `/mcp` (the Streamable HTTP transport's `GET` for a server-sent stream)
+//! answer 405, which MCP clients take as "no stream".
+//!
+//! The Portcullis test suite mounts [`routes`] the same way (`tests/api/mcp_sdk.rs`) and drives
+//! the official MCP TypeScript SDK against it.
 
 use std::env;
 use std::io;
@@ -37,8 +42,25 @@ use portcullis_verify::{
 use serde_json::{json, Value};
 
 /// The scope every MCP request needs.
-const SCOPE: &str = "mcp:tools";
+pub const SCOPE: &str = "mcp:tools";
 const PROTOCOL_VERSION: &str = "2025-06-18";
+
+/// The verifier's configuration: the resource identifier is the audience, so the metadata
+/// publishes it as `resource`, clients ask for tokens with `resource=<it>` (RFC 8707), and
+/// tokens without it in `aud` are refused.
+pub fn config() -> Config {
+    Config::default().resource_metadata(
+        ResourceMetadata::new()
+            .scopes_supported([SCOPE])
+            .resource_name("portcullis-verify MCP example"),
+    )
+}
+
+/// The MCP endpoint, `POST /mcp`. The app must hold the `Verifier` as data and be wrapped in
+/// `ProtectedResource` (see `main`).
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/mcp", web::post().to(mcp));
+}
 
 /// A JSON-RPC answer to `request`, or 202 for a notification (no `id`).
 async fn mcp(auth: Authenticated, request: web::Json<Value>) -> Result<HttpResponse, AuthError> {
@@ -103,14 +125,7 @@ async fn main() -> io::Result<()> {
         Err(_) => 3001,
     };
 
-    // The resource identifier is the audience: the metadata publishes it as `resource`, clients
-    // ask for tokens with `resource=<it>` (RFC 8707), and tokens without it in `aud` are refused.
-    let config = Config::default().resource_metadata(
-        ResourceMetadata::new()
-            .scopes_supported([SCOPE])
-            .resource_name("portcullis-verify MCP example"),
-    );
-    let verifier = Verifier::from_issuer_with_config(&issuer, &resource, config)
+    let verifier = Verifier::from_issuer_with_config(&issuer, &resource, config())
         .await
         .map_err(|e| io::Error::other(format!("cannot load the issuer {issuer}: {e}")))?;
     if let Some(metadata) = verifier.resource_metadata() {
@@ -125,7 +140,7 @@ async fn main() -> io::Result<()> {
             .app_data(web::Data::new(verifier.clone()))
             // Serves the metadata and names it in every 401/403 challenge.
             .wrap(ProtectedResource::new(&verifier))
-            .route("/mcp", web::post().to(mcp))
+            .configure(routes)
     })
     .bind(("127.0.0.1", port))?
     .run()

@@ -3,7 +3,7 @@
 use actix_web::http::{Method, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::{deliver, read_params, see_other, signed_in, Ctx};
+use super::{deliver, read_params_repeating, see_other, signed_in, Ctx};
 use crate::http::error::PageError;
 use crate::identity::mfa::challenge::{self, Holder, NewChallenge};
 use crate::oauth::authorize::{self, AuthorizeError, Next, Reply};
@@ -25,7 +25,7 @@ pub async fn authorize(
     payload: web::Payload,
 ) -> Result<HttpResponse, PageError> {
     // Until the client and redirect URI are validated, nothing may redirect.
-    let params = read_params(&req, payload).await?;
+    let params = read_params_repeating(&req, payload, authorize::REPEATABLE).await?;
     let ctx = Ctx::new(&req, &state)?;
     if req.method() == Method::POST && ctx.browser.is_new() && ctx.session_cookie.is_none() {
         // A cross-site form POST carries no SameSite=Lax cookies: ask the browser to repeat
@@ -42,7 +42,10 @@ pub async fn authorize(
     let outcome = state
         .db
         .run(move |c| {
-            let (client, mut request) = authorize::validate(&params, |id| c.find_client(id))?;
+            let (client, mut request) =
+                authorize::validate(&params, &st.settings.clients.resources, |id| {
+                    c.find_client(id)
+                })?;
             if let Some(hint) = params.get("id_token_hint") {
                 let Some((hint, _)) = logout::read_hint(&keys, &st.settings.issuer, hint) else {
                     return Err(AuthorizeError::Redirect(Box::new(Reply::error(

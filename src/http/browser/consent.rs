@@ -23,6 +23,8 @@ enum Shown {
         scopes: Vec<String>,
         /// For a client that registered itself: where the answer goes.
         unverified: Option<String>,
+        /// The resources the token will be for.
+        resources: Vec<String>,
     },
     Step(Step),
 }
@@ -63,6 +65,7 @@ pub async fn show(
                         .client
                         .dynamic
                         .then(|| redirect_target(&pending.request.reply.redirect_uri)),
+                    resources: pending.request.resources,
                     request: pending.id,
                     client_name: pending.client.name,
                     user_email: user.user.email,
@@ -79,6 +82,7 @@ pub async fn show(
             user_email,
             scopes,
             unverified,
+            resources,
         } => pages::render(
             StatusCode::OK,
             &ConsentPage {
@@ -88,6 +92,7 @@ pub async fn show(
                 user_email,
                 scopes: scopes.iter().map(|s| describe(s)).collect(),
                 unverified,
+                resources,
             },
         ),
         Shown::Step(step) => send_step(&step, &state.settings.issuer)?,

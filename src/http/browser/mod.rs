@@ -206,10 +206,22 @@ pub fn same_origin(req: &HttpRequest, issuer: &str) -> bool {
 
 /// A page's parameters: the query string (GET) or the form body (POST), each at most once.
 pub async fn read_params(req: &HttpRequest, payload: web::Payload) -> Result<Params, PageError> {
+    read_params_repeating(req, payload, &[]).await
+}
+
+/// A page's parameters, those named in `repeatable` possibly more than once.
+pub async fn read_params_repeating(
+    req: &HttpRequest,
+    payload: web::Payload,
+    repeatable: &[&str],
+) -> Result<Params, PageError> {
     if req.method() == Method::POST {
-        Ok(form::read_params(req, payload, &[]).await?)
+        Ok(form::read_params(req, payload, repeatable).await?)
     } else {
-        Ok(Params::parse_form(req.query_string().as_bytes(), &[])?)
+        Ok(Params::parse_form(
+            req.query_string().as_bytes(),
+            repeatable,
+        )?)
     }
 }
 

@@ -165,6 +165,8 @@ pub struct ConsentPage {
     pub scopes: Vec<ScopeView>,
     /// The client registered itself (RFC 7591): where the answer goes (its redirect host).
     pub unverified: Option<String>,
+    /// RFC 8707: the resources the access token will be for (empty: none named).
+    pub resources: Vec<String>,
 }
 
 #[derive(Template)]

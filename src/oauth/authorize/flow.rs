@@ -203,6 +203,7 @@ fn issue_code(
             access_jti: None,
             access_expires_at: None,
             refresh_token_hash: None,
+            resources: crate::oauth::resource::to_stored(&req.resources),
         },
         now,
     )?;

@@ -2,8 +2,11 @@
 //! redirect URI first (failures are pages), then everything else (failures are redirects).
 use super::{AuthorizeError, Reply, ReplyTo, ResponseMode};
 use crate::identity::mfa;
-use crate::oauth::{pkce, redirect_uri, scope, Client, ErrorCode, GrantType, Params};
+use crate::oauth::{pkce, redirect_uri, resource, scope, Client, ErrorCode, GrantType, Params};
 use crate::store::authorize::RequestRow;
+
+/// Parameters that may appear more than once in an authorization request (RFC 8707 §2).
+pub const REPEATABLE: &[&str] = &["resource"];
 
 /// A pending request lives this long while the user signs in and consents.
 pub const REQUEST_TTL_SECS: i64 = 600;
@@ -76,6 +79,9 @@ pub struct AuthRequest {
     /// The `acr_values` this server knows, in the request's order (OIDC Core §3.1.2.1: the
     /// others are voluntary and ignored).
     pub acr_values: Vec<String>,
+    /// RFC 8707 `resource` values, each allowed for the client: bound to the code, and the
+    /// tokens are for them (or fewer). Empty when the request named none.
+    pub resources: Vec<String>,
 }
 
 impl AuthRequest {
@@ -106,6 +112,7 @@ impl AuthRequest {
             created_at: now,
             expires_at: now + REQUEST_TTL_SECS,
             acr_values: (!self.acr_values.is_empty()).then(|| self.acr_values.join(" ")),
+            resources: resource::to_stored(&self.resources),
         }
     }
 
@@ -132,13 +139,16 @@ impl AuthRequest {
                 .as_deref()
                 .map(known_acr_values)
                 .unwrap_or_default(),
+            resources: resource::from_stored(&row.resources),
         }
     }
 }
 
-/// Validates an authorization request. `find_client` looks a client up by id.
+/// Validates an authorization request. `shared_resources`: the resources any client may target
+/// (`clients.resources`); `find_client` looks a client up by id.
 pub fn validate(
     params: &Params,
+    shared_resources: &[String],
     find_client: impl FnOnce(&str) -> anyhow::Result<Option<Client>>,
 ) -> Result<(Client, AuthRequest), AuthorizeError> {
     let page = |m: &str| AuthorizeError::Page(m.to_string());
@@ -229,6 +239,13 @@ pub fn validate(
         } => fail(code, &description),
         other => AuthorizeError::Internal(other.into()),
     })?;
+    let resources = resource::requested(params.all("resource"), &client, shared_resources)
+        .map_err(|e| match e {
+            crate::oauth::OAuthError::Protocol {
+                code, description, ..
+            } => fail(code, &description),
+            other => AuthorizeError::Internal(other.into()),
+        })?;
     let code_challenge =
         pkce_challenge(params, &client).map_err(|m| fail(ErrorCode::InvalidRequest, m))?;
     let prompt = params
@@ -270,6 +287,7 @@ pub fn validate(
             .get("acr_values")
             .map(known_acr_values)
             .unwrap_or_default(),
+        resources,
     };
     Ok((client, request))
 }

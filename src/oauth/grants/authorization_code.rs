@@ -27,7 +27,8 @@ pub fn grant(
     now: i64,
 ) -> Result<Issued, OAuthError> {
     let code = params.require("code")?;
-    let audiences = resource::audiences(params.all("resource"), client, ctx.default_audience)?;
+    // Syntax and the client's allowance first; against the code's resources below.
+    resource::requested(params.all("resource"), client, ctx.shared_resources)?;
     let hash = secret::hash_secret(code);
     // Ok(Err(..)): a refusal whose side effects (a replay's revocations) must be committed.
     write_transaction(conn, |c| {
@@ -40,6 +41,19 @@ pub fn grant(
         if let Err(why) = check_binding(&row, params) {
             return Ok(Err(invalid(why)));
         }
+        // RFC 8707 §2.2: the token may be for fewer of the resources the code was granted,
+        // never more. Checked before the code is used, so the client may ask again.
+        let bound = resource::from_stored(&row.resources);
+        let audiences = match resource::audiences(
+            params.all("resource"),
+            &bound,
+            client,
+            ctx.shared_resources,
+            ctx.default_audience,
+        ) {
+            Ok(a) => a,
+            Err(e) => return Ok(Err(e)),
+        };
         if !store::claim_code(c, &hash, now)? {
             // Re-read: a concurrent exchange may have won since the first read.
             let row = store::find_code(c, &hash)?.unwrap_or(row);
@@ -70,6 +84,7 @@ pub fn grant(
                 c,
                 &session,
                 &row.scope,
+                &bound,
                 ctx.sessions,
                 now,
             )?)

@@ -15,7 +15,13 @@ pub fn grant(
         ));
     }
     let scopes = scope::grant(params.get("scope"), &client.scopes)?;
-    let audiences = resource::audiences(params.all("resource"), client, ctx.default_audience)?;
+    let audiences = resource::audiences(
+        params.all("resource"),
+        &[],
+        client,
+        ctx.shared_resources,
+        ctx.default_audience,
+    )?;
     access_token(
         ctx,
         client,

@@ -32,7 +32,9 @@ pub async fn grant(
     let requested = super::super::scope::grant(params.get("scope"), &client.scopes)?;
     let audiences = resource::audiences(
         params.all("resource"),
+        &[],
         &client,
+        &env.settings.clients.resources,
         env.settings.default_audience(),
     )?;
     let user = login::password_login(
@@ -110,6 +112,8 @@ pub async fn finish(
                         c,
                         &session,
                         &scopes.join(" "),
+                        // No authorization request named resources: each refresh asks anew.
+                        &[],
                         &settings.sessions,
                         now,
                     )?)

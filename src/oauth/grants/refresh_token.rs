@@ -53,7 +53,8 @@ pub fn grant(
         Some(raw) => Some(scope::parse(raw)?),
         None => None,
     };
-    let audiences = resource::audiences(params.all("resource"), client, ctx.default_audience)?;
+    // Syntax and the client's allowance first; against the family's resources below.
+    resource::requested(params.all("resource"), client, ctx.shared_resources)?;
     // Read before the transaction: on SQLite it takes the write lock, behind which a concurrent
     // duplicate would only ever see the token already rotated.
     let presented = Presented::read(conn, presented).map_err(database_error)?;
@@ -89,6 +90,15 @@ pub fn grant(
             }
             None => original,
         };
+        // RFC 8707: narrower than the family's resources, never wider.
+        let audiences = resource::audiences(
+            params.all("resource"),
+            &rotated.resources,
+            client,
+            ctx.shared_resources,
+            ctx.default_audience,
+        )
+        .map_err(Rollback)?;
         // Permissions are re-read: a role change takes effect at the next refresh.
         scopes.retain(|s| roles.may_grant(&user.role, s));
         audit::record(
