@@ -165,6 +165,18 @@ pub struct ConsentPage {
     pub scopes: Vec<ScopeView>,
     /// The client registered itself (RFC 7591): where the answer goes (its redirect host).
     pub unverified: Option<String>,
+    /// The client is a metadata document's (its id is a URL): what the user must see.
+    pub document: Option<DocumentNotice>,
+}
+
+/// The consent page's notice for a client a metadata document defines.
+pub struct DocumentNotice {
+    /// The host the document came from (the client's only identity).
+    pub document_host: String,
+    /// Where the answer goes, as a person reads it.
+    pub redirect: String,
+    /// The answer goes to this computer (a loopback redirect): any program on it may take it.
+    pub loopback: bool,
 }
 
 #[derive(Template)]
