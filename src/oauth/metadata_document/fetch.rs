@@ -268,7 +268,7 @@ impl Fetcher {
 
 /// Logs the cause; returns the reason.
 fn failed(why: &str, cause: &anyhow::Error) -> String {
-    tracing::warn!(error = %capped(&format!("{cause:#}")), "metadata document: {why}");
+    tracing::warn!(error = %capped(format!("{cause:#}")), "metadata document: {why}");
     why.to_string()
 }
 
