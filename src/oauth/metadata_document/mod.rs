@@ -80,6 +80,13 @@ pub fn check_settings(rules: &ClientSettings) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Whether the policy still accepts the URL of a client a document made (checked at `/token`:
+/// turning the policy off, or leaving a domain off the list, ends its codes and refresh tokens).
+pub fn still_allowed(client_id: &str, rules: &ClientSettings) -> Result<(), String> {
+    let url = id::parse(client_id, rules.metadata_document_allow_loopback)?;
+    id::allowed(&url, rules)
+}
+
 /// Turns URL client_ids into clients: the fetcher, and the memory of recent failures.
 #[derive(Debug)]
 pub struct Resolver {

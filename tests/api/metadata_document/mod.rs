@@ -4,13 +4,13 @@
 //! document is fetched once within its max-age; the policy turns it all off or limits it.
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use portcullis::config::Settings;
+use portcullis::config::{MetadataDocumentPolicy, Settings};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::both_backends;
 use crate::doc_host::{Answer, DocHost};
-use crate::helpers::{spawn_app_with, Backend, TestApp, TestClient};
+use crate::helpers::{spawn_app_with, spawn_sibling_with, Backend, TestApp, TestClient};
 use crate::web::{self, browser, pkce, REDIRECT_URI};
 
 mod refusals;
@@ -103,6 +103,7 @@ async fn a_url_client_signs_in_with_pkce_and_is_fetched_once(backend: Backend) {
     };
     let b = browser();
 
+    let mut kept_refresh = String::new();
     for round in 1..=2 {
         let (verifier, challenge) = pkce();
         let params = TestApp::code_request(&client, &challenge, "openid profile offline_access");
@@ -164,7 +165,9 @@ async fn a_url_client_signs_in_with_pkce_and_is_fetched_once(backend: Backend) {
         let access = claims(tokens["access_token"].as_str().unwrap());
         assert_eq!(access["client_id"], json!(url));
         assert_eq!(access["scope"], "openid profile offline_access");
-        if round == 2 {
+        if round == 1 {
+            kept_refresh = tokens["refresh_token"].as_str().unwrap().to_string();
+        } else {
             let refresh = tokens["refresh_token"].as_str().unwrap();
             let resp = reqwest::Client::new()
                 .post(app.url("/token"))
@@ -181,6 +184,30 @@ async fn a_url_client_signs_in_with_pkce_and_is_fetched_once(backend: Backend) {
     }
     // Two sign-ins within max-age: one fetch.
     assert_eq!(host.hits("/oauth/client.json"), 1);
+
+    // An instance whose policy no longer accepts documents refuses the client's refresh tokens.
+    let off = spawn_sibling_with(&app, |s, _| {
+        s.clients.metadata_documents = MetadataDocumentPolicy::Off;
+    })
+    .await;
+    let resp = reqwest::Client::new()
+        .post(off.url("/token"))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", kept_refresh.as_str()),
+            ("client_id", &url),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"], "unauthorized_client");
+    assert_eq!(
+        body["error_description"],
+        "this client's metadata document is no longer accepted: this server does not accept \
+         applications identified by a URL"
+    );
 
     // The code can't be redeemed without the verifier.
     let (_, challenge) = pkce();
