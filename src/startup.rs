@@ -93,10 +93,14 @@ impl Application {
             &settings.issuer,
             &settings.keys.algorithms,
             settings.clients.registration != crate::config::RegistrationPolicy::Disabled,
+            settings.clients.metadata_documents != crate::config::MetadataDocumentPolicy::Off,
         ))?;
         let passkeys =
             crate::identity::passkeys::RelyingParty::for_issuer(&settings.issuer, &handle_secret)?
                 .map(Arc::new);
+        let metadata_documents = Arc::new(crate::oauth::metadata_document::Resolver::new(
+            &settings.clients,
+        )?);
         let workers = settings.worker_count();
         let shutdown_secs = settings.shutdown_timeout_secs;
         let state = web::Data::new(AppState {
@@ -116,6 +120,7 @@ impl Application {
             lease_holder: crate::purge::holder_id("serve")?,
             draining: std::sync::atomic::AtomicBool::new(false),
             passkeys,
+            metadata_documents,
             metrics,
         });
         let app_state = state.clone();

@@ -36,6 +36,8 @@ pub struct AppState {
     /// This server as a WebAuthn relying party (`None` when the issuer's host is no domain
     /// name: passkeys are off).
     pub passkeys: Option<Arc<crate::identity::passkeys::RelyingParty>>,
+    /// Client ID metadata documents: the fetcher and its memory of failures.
+    pub metadata_documents: Arc<crate::oauth::metadata_document::Resolver>,
     /// This application's metrics registry (`/metrics`); empty when disabled.
     pub metrics: crate::metrics::Metrics,
 }

@@ -115,6 +115,33 @@ pub struct ClientSettings {
     /// may ask tokens for, besides its own audiences: the resource servers of clients that have
     /// none of their own (dynamic ones), such as an MCP server. `oauth::resource::allowed`.
     pub resources: Vec<String>,
+    /// Clients identified by an https URL whose JSON document defines them
+    /// (`oauth::metadata_document`, draft-ietf-oauth-client-id-metadata-document).
+    pub metadata_documents: MetadataDocumentPolicy,
+    /// With `metadata_documents = "listed"`: the hosts whose documents are accepted (a name
+    /// matches itself and its subdomains).
+    pub metadata_document_domains: Vec<String>,
+    /// Development only: also fetch documents from loopback addresses, over plain http too.
+    pub metadata_document_allow_loopback: bool,
+    /// A PEM file of extra certificate authorities trusted for fetching documents (a private CA).
+    pub metadata_document_ca_file: Option<PathBuf>,
+    /// Connecting and reading a document together may take this long.
+    pub metadata_document_timeout_secs: u64,
+    /// Largest document accepted (bytes).
+    pub metadata_document_max_bytes: usize,
+}
+
+/// Whether a URL may stand for a client (`clients.metadata_documents`).
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum MetadataDocumentPolicy {
+    /// No: a URL client_id is an unknown client.
+    Off,
+    /// Any https URL on a public address.
+    #[default]
+    On,
+    /// Only URLs on `metadata_document_domains`.
+    Listed,
 }
 
 impl Default for ClientSettings {
@@ -127,6 +154,12 @@ impl Default for ClientSettings {
             registration_rate_limit_per_ip: 10,
             registration_client_credentials: false,
             resources: Vec::new(),
+            metadata_documents: MetadataDocumentPolicy::On,
+            metadata_document_domains: Vec::new(),
+            metadata_document_allow_loopback: false,
+            metadata_document_ca_file: None,
+            metadata_document_timeout_secs: 5,
+            metadata_document_max_bytes: 5 * 1024,
         }
     }
 }

@@ -263,6 +263,56 @@ mod tests {
             assert!(err.contains("clients.resources"), "{err}");
         }
         assert!(from_env(&[("PORTCULLIS_CLIENTS__REGISTRATION", "sometimes")]).is_err());
+        assert_eq!(
+            c.metadata_documents,
+            crate::config::MetadataDocumentPolicy::On
+        );
+        let docs = from_env(&[
+            ("PORTCULLIS_CLIENTS__METADATA_DOCUMENTS", "listed"),
+            (
+                "PORTCULLIS_CLIENTS__METADATA_DOCUMENT_DOMAINS",
+                "tools.example.com,example.org",
+            ),
+            (
+                "PORTCULLIS_CLIENTS__METADATA_DOCUMENT_ALLOW_LOOPBACK",
+                "true",
+            ),
+            (
+                "PORTCULLIS_CLIENTS__METADATA_DOCUMENT_CA_FILE",
+                "/etc/ca.pem",
+            ),
+            ("PORTCULLIS_CLIENTS__METADATA_DOCUMENT_TIMEOUT_SECS", "3"),
+            ("PORTCULLIS_CLIENTS__METADATA_DOCUMENT_MAX_BYTES", "8192"),
+        ])
+        .unwrap();
+        assert!(docs.unknown_env.is_empty());
+        let c = &docs.settings.clients;
+        assert_eq!(
+            c.metadata_documents,
+            crate::config::MetadataDocumentPolicy::Listed
+        );
+        assert_eq!(
+            c.metadata_document_domains,
+            ["tools.example.com", "example.org"]
+        );
+        assert!(c.metadata_document_allow_loopback);
+        assert_eq!(
+            c.metadata_document_ca_file.as_deref(),
+            Some(std::path::Path::new("/etc/ca.pem"))
+        );
+        assert_eq!(c.metadata_document_timeout_secs, 3);
+        assert_eq!(c.metadata_document_max_bytes, 8192);
+        assert!(docs.settings.validate().is_ok());
+        let unlisted = from_env(&[("PORTCULLIS_CLIENTS__METADATA_DOCUMENTS", "listed")]).unwrap();
+        assert!(unlisted
+            .settings
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("needs clients.metadata_document_domains"));
+        let slow =
+            from_env(&[("PORTCULLIS_CLIENTS__METADATA_DOCUMENT_TIMEOUT_SECS", "0")]).unwrap();
+        assert!(slow.settings.validate().is_err());
         let bad_scope = from_env(&[("PORTCULLIS_CLIENTS__REGISTRATION_SCOPES", "openid,a\"b")])
             .unwrap()
             .settings;

@@ -94,6 +94,7 @@ impl Settings {
         if clients.registration_rate_limit_per_ip < 0 {
             bail!("clients.registration_rate_limit_per_ip must not be negative (0: no limit)");
         }
+        crate::oauth::metadata_document::check_settings(clients)?;
         let l = &self.lockout;
         if l.ip_max_failures < 1 || l.ip_window_secs < 1 || l.account_max_failures < 1 {
             bail!("lockout limits must be at least 1");

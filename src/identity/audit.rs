@@ -30,6 +30,9 @@ pub const CLIENT_REGISTERED: &str = "client_registered";
 pub const CLIENT_UPDATED: &str = "client_updated";
 /// A dynamic client deleted itself (RFC 7592).
 pub const CLIENT_DELETED: &str = "client_deleted";
+/// A client metadata document was used for the first time, or said something new (detail:
+/// `first_use`, name, redirect URIs, grants, scope); the client id is its URL.
+pub const CLIENT_METADATA_DOCUMENT: &str = "client_metadata_document";
 /// An operator made or revoked an initial access token for client registration.
 pub const REGISTRATION_TOKEN_CREATED: &str = "registration_token_created";
 pub const REGISTRATION_TOKEN_REVOKED: &str = "registration_token_revoked";

@@ -113,9 +113,17 @@ pub struct Client {
     pub exchange_impersonation: bool,
     /// It registered itself (RFC 7591, `oauth::dynamic`): Portcullis has not vetted it.
     pub dynamic: bool,
+    /// Its `id` is the URL of the client metadata document that defines it
+    /// (`oauth::metadata_document`), which stands until then; Portcullis has not vetted it.
+    pub metadata_document_expires_at: Option<i64>,
 }
 
 impl Client {
+    /// Defined by a client metadata document (its id is the document's URL).
+    pub fn is_metadata_document(&self) -> bool {
+        self.metadata_document_expires_at.is_some()
+    }
+
     pub fn allows_grant(&self, grant: GrantType) -> bool {
         match grant {
             // Allowed by the exchange policy, not by `grant_types` (see `GrantType`).
@@ -148,6 +156,7 @@ impl Client {
             exchange_audiences: serde_json::to_string(&self.exchange_audiences)?,
             exchange_impersonation: self.exchange_impersonation,
             dynamic: self.dynamic,
+            metadata_document_expires_at: self.metadata_document_expires_at,
         })
     }
 }
@@ -195,6 +204,7 @@ impl TryFrom<ClientRow> for Client {
             require_mfa: row.require_mfa,
             exchange_impersonation: row.exchange_impersonation,
             dynamic: row.dynamic,
+            metadata_document_expires_at: row.metadata_document_expires_at,
         })
     }
 }
@@ -231,6 +241,7 @@ pub fn account_client() -> Client {
         exchange_audiences: vec![],
         exchange_impersonation: false,
         dynamic: false,
+        metadata_document_expires_at: None,
     }
 }
 

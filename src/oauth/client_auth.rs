@@ -185,6 +185,7 @@ mod tests {
             exchange_audiences: vec![],
             exchange_impersonation: false,
             dynamic: false,
+            metadata_document_expires_at: None,
         };
         Clients(HashMap::from([("svc".to_string(), client)]))
     }

@@ -9,6 +9,7 @@ pub mod error;
 pub mod grants;
 pub mod introspection;
 pub mod liveness;
+pub mod metadata_document;
 pub mod origins;
 pub mod params;
 pub mod pkce;

@@ -182,6 +182,7 @@ pub fn validate(spec: &ClientSpec, max_ttl_secs: i64) -> Result<Client, SpecErro
         exchange_audiences,
         exchange_impersonation: spec.exchange_impersonation,
         dynamic: spec.dynamic,
+        metadata_document_expires_at: None,
     })
 }
 

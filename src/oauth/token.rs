@@ -31,6 +31,8 @@ pub struct TokenContext<'a> {
     pub access_token_ttl_secs: i64,
     pub max_access_token_ttl_secs: i64,
     pub sessions: &'a SessionSettings,
+    /// The metadata document policy: a client a document made is refused once it excludes it.
+    pub clients: &'a crate::config::ClientSettings,
 }
 
 impl<'a> TokenContext<'a> {
@@ -42,6 +44,7 @@ impl<'a> TokenContext<'a> {
             access_token_ttl_secs: s.tokens.access_token_ttl_secs,
             max_access_token_ttl_secs: s.tokens.max_access_token_ttl_secs,
             sessions: &s.sessions,
+            clients: &s.clients,
         }
     }
 }
@@ -194,6 +197,15 @@ pub fn begin(
     })?;
     let creds = client_auth::extract(authorization, params)?;
     let client = client_auth::authenticate(conn, &creds)?;
+    if client.is_metadata_document() {
+        // Its codes and refresh tokens stop working when the policy stops accepting its URL.
+        crate::oauth::metadata_document::still_allowed(&client.id, ctx.clients).map_err(|why| {
+            OAuthError::new(
+                ErrorCode::UnauthorizedClient,
+                format!("this client's metadata document is no longer accepted: {why}"),
+            )
+        })?;
+    }
     if !client.allows_grant(grant) {
         return Err(OAuthError::new(
             ErrorCode::UnauthorizedClient,

@@ -35,10 +35,20 @@ pub struct Metadata {
     /// RFC 7591 dynamic client registration; absent while `clients.registration` is disabled.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub registration_endpoint: Option<String>,
+    /// draft-ietf-oauth-client-id-metadata-document: a client_id may be the https URL of its
+    /// metadata document; absent while `clients.metadata_documents` is off.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub client_id_metadata_document_supported: bool,
 }
 
-/// The metadata; `registration` says whether clients may register themselves.
-pub fn metadata(issuer: &str, algorithms: &[Alg], registration: bool) -> Metadata {
+/// The metadata; `registration` says whether clients may register themselves,
+/// `metadata_documents` whether a client_id may be a metadata document URL.
+pub fn metadata(
+    issuer: &str,
+    algorithms: &[Alg],
+    registration: bool,
+    metadata_documents: bool,
+) -> Metadata {
     Metadata {
         issuer: issuer.to_string(),
         authorization_endpoint: format!("{issuer}/authorize"),
@@ -98,5 +108,6 @@ pub fn metadata(issuer: &str, algorithms: &[Alg], registration: bool) -> Metadat
         ],
         acr_values_supported: crate::identity::mfa::ACR_VALUES.to_vec(),
         registration_endpoint: registration.then(|| format!("{issuer}/register")),
+        client_id_metadata_document_supported: metadata_documents,
     }
 }

@@ -4,8 +4,8 @@ use diesel::prelude::*;
 use super::schema::clients;
 use super::DbConnection;
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = clients)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = clients, treat_none_as_null = true)]
 pub struct ClientRow {
     pub id: String,
     pub name: String,
@@ -29,6 +29,9 @@ pub struct ClientRow {
     pub exchange_audiences: String,
     pub exchange_impersonation: bool,
     pub dynamic: bool,
+    /// Until when the client metadata document that defines this client stands
+    /// (`oauth::metadata_document`); `None` for every other client.
+    pub metadata_document_expires_at: Option<i64>,
 }
 
 pub fn insert(conn: &mut DbConnection, row: &ClientRow) -> QueryResult<()> {
@@ -44,6 +47,19 @@ pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<ClientRow>>
         .select(ClientRow::as_select())
         .get_result(c)
         .optional())
+}
+
+/// Replaces a client a metadata document made with what a newer document says; `false` when
+/// there is no such client.
+pub fn replace_metadata_document(conn: &mut DbConnection, row: &ClientRow) -> QueryResult<bool> {
+    diesel::update(
+        clients::table
+            .find(&row.id)
+            .filter(clients::metadata_document_expires_at.is_not_null()),
+    )
+    .set(row)
+    .execute(conn)
+    .map(|n| n > 0)
 }
 
 /// Whether the client exists (one indexed probe, no row to decode).

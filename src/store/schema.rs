@@ -24,6 +24,7 @@ diesel::table! {
         exchange_audiences -> Text,
         exchange_impersonation -> Bool,
         dynamic -> Bool,
+        metadata_document_expires_at -> Nullable<BigInt>,
     }
 }
 

@@ -85,6 +85,7 @@ async fn discovery_documents(backend: Backend) {
         oidc["scopes_supported"],
         serde_json::json!(["openid", "profile", "email", "offline_access"])
     );
+    assert_eq!(oidc["client_id_metadata_document_supported"], true);
     assert_eq!(oidc["request_parameter_supported"], false);
     assert_eq!(oidc["request_uri_parameter_supported"], false);
 }

@@ -32,6 +32,13 @@ pub async fn authorize(
         // it as a top-level GET, which does, rather than treat it as signed out.
         return Ok(see_other(&format!("/authorize?{}", params.to_query())));
     }
+    if let Some(client_id) = params.get("client_id") {
+        // A URL client_id: its document, fetched now unless a fresh copy is stored.
+        state
+            .metadata_documents
+            .ensure(&state.db, &state.settings, client_id, ctx.now)
+            .await?;
+    }
     let keys = state.keys.current();
     let (now, binding, cookie) = (
         ctx.now,

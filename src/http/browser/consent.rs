@@ -4,7 +4,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
-use super::pages::{self, ConsentPage, ScopeView};
+use super::pages::{self, ConsentPage, DocumentNotice, ScopeView};
 use super::{load_pending, read_params, send_step, signed_in, step_for, Ctx, Step};
 use crate::http::error::PageError;
 use crate::identity::audit::{self, Event};
@@ -25,6 +25,8 @@ enum Shown {
         unverified: Option<String>,
         /// The resources the token will be for.
         resources: Vec<String>,
+        /// For a client a metadata document defines.
+        document: Option<DocumentNotice>,
     },
     Step(Step),
 }
@@ -61,6 +63,9 @@ pub async fn show(
             )?;
             match (next, user) {
                 (Next::Consent { scopes }, Some(user)) => Ok::<_, PageError>(Shown::Page {
+                    document: pending.client.is_metadata_document().then(|| {
+                        document_notice(&pending.client.id, &pending.request.reply.redirect_uri)
+                    }),
                     unverified: pending
                         .client
                         .dynamic
@@ -83,6 +88,7 @@ pub async fn show(
             scopes,
             unverified,
             resources,
+            document,
         } => pages::render(
             StatusCode::OK,
             &ConsentPage {
@@ -93,6 +99,7 @@ pub async fn show(
                 scopes: scopes.iter().map(|s| describe(s)).collect(),
                 unverified,
                 resources,
+                document,
             },
         ),
         Shown::Step(step) => send_step(&step, &state.settings.issuer)?,
@@ -191,6 +198,19 @@ fn redirect_target(uri: &str) -> String {
             (None, _) => format!("the app {}", url.scheme()),
         },
         Err(_) => uri.to_string(),
+    }
+}
+
+/// What the consent page says about a client whose id is its metadata document's URL.
+fn document_notice(client_id: &str, redirect_uri: &str) -> DocumentNotice {
+    let parsed = url::Url::parse(redirect_uri).ok();
+    DocumentNotice {
+        document_host: url::Url::parse(client_id)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string))
+            .unwrap_or_else(|| client_id.to_string()),
+        redirect: redirect_target(redirect_uri),
+        loopback: parsed.is_some_and(|u| crate::oauth::registration::is_loopback_host(u.host())),
     }
 }
 

@@ -167,6 +167,18 @@ pub struct ConsentPage {
     pub unverified: Option<String>,
     /// RFC 8707: the resources the access token will be for (empty: none named).
     pub resources: Vec<String>,
+    /// The client is a metadata document's (its id is a URL): what the user must see.
+    pub document: Option<DocumentNotice>,
+}
+
+/// The consent page's notice for a client a metadata document defines.
+pub struct DocumentNotice {
+    /// The host the document came from (the client's only identity).
+    pub document_host: String,
+    /// Where the answer goes, as a person reads it.
+    pub redirect: String,
+    /// The answer goes to this computer (a loopback redirect): any program on it may take it.
+    pub loopback: bool,
 }
 
 #[derive(Template)]

@@ -208,3 +208,19 @@ impl From<crate::oauth::authorize::AuthorizeError> for PageError {
         }
     }
 }
+
+/// A client metadata document that can't be used: a page naming the document and why (the
+/// redirect URI is not trusted yet, so never a redirect).
+impl From<crate::oauth::metadata_document::DocumentError> for PageError {
+    fn from(e: crate::oauth::metadata_document::DocumentError) -> Self {
+        use crate::oauth::metadata_document::DocumentError;
+        match e {
+            refused @ DocumentError::Refused { .. } => PageError::new(
+                StatusCode::BAD_REQUEST,
+                "This application can't be used",
+                refused.to_string(),
+            ),
+            DocumentError::Internal(e) => PageError::internal(e),
+        }
+    }
+}

@@ -91,8 +91,10 @@ pub fn next_step(
         });
     }
     let scopes = grantable(req, client, &signed_in.user.role, roles);
-    // prompt=consent asks even a skip-consent client's users (OIDC Core §3.1.2.1).
+    // prompt=consent asks even a skip-consent client's users (OIDC Core §3.1.2.1). A client a
+    // metadata document defines is asked for every time: its document may have changed hands.
     let consent_needed = req.prompt.consent
+        || client.is_metadata_document()
         || (!client.skip_consent && !consent_covers(conn, &signed_in.user.id, client, &scopes)?);
     if !consent_needed {
         let code = issue_code(conn, req, signed_in, &scopes, now)?;
