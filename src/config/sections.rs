@@ -129,6 +129,9 @@ pub struct ClientSettings {
     pub metadata_document_timeout_secs: u64,
     /// Largest document accepted (bytes).
     pub metadata_document_max_bytes: usize,
+    /// Documents fetched for one source (IPv4 address or IPv6 /64) per minute; a stored fresh
+    /// copy costs nothing. 0: no limit.
+    pub metadata_document_fetches_per_minute: i32,
 }
 
 /// Whether a URL may stand for a client (`clients.metadata_documents`).
@@ -160,6 +163,7 @@ impl Default for ClientSettings {
             metadata_document_ca_file: None,
             metadata_document_timeout_secs: 5,
             metadata_document_max_bytes: 5 * 1024,
+            metadata_document_fetches_per_minute: 20,
         }
     }
 }

@@ -91,6 +91,11 @@ impl Settings {
             crate::oauth::resource::check_uri(r)
                 .map_err(|why| anyhow::anyhow!("clients.resources: {r:?} {why}"))?;
         }
+        if clients.metadata_document_fetches_per_minute < 0 {
+            bail!(
+                "clients.metadata_document_fetches_per_minute must not be negative (0: no limit)"
+            );
+        }
         if clients.registration_rate_limit_per_ip < 0 {
             bail!("clients.registration_rate_limit_per_ip must not be negative (0: no limit)");
         }

@@ -226,6 +226,29 @@ pub fn reserve_client_registration(
     })
 }
 
+/// Client metadata documents fetched for one source are counted per this window.
+pub const DOCUMENT_FETCH_WINDOW_SECS: i64 = 60;
+
+/// Reserves one fetch of a client metadata document for a request from `ip`: `limit` per source
+/// per minute (0: no limit), `Err(retry_after)` when spent. Documents served from the stored
+/// copy cost nothing.
+pub fn reserve_document_fetch(
+    c: &mut DbConnection,
+    limit: i32,
+    ip: &str,
+    now: i64,
+) -> diesel::QueryResult<Result<(), i64>> {
+    if limit <= 0 {
+        return Ok(Ok(()));
+    }
+    let window = DOCUMENT_FETCH_WINDOW_SECS;
+    let key = format!("cimd:src:{}", source_key(ip));
+    Ok(match guesses::take(c, &key, limit, window, now)? {
+        None => Ok(()),
+        Some(state) => Err((state.window_start + window - now).max(1)),
+    })
+}
+
 /// The delay after the `strikes`+1-th full window: `base` doubling each time, at most `cap`.
 fn delay(base: i64, cap: i64, strikes: i32) -> i64 {
     let factor = 1i64 << strikes.clamp(0, 20);

@@ -36,7 +36,13 @@ pub async fn authorize(
         // A URL client_id: its document, fetched now unless a fresh copy is stored.
         state
             .metadata_documents
-            .ensure(&state.db, &state.settings, client_id, ctx.now)
+            .ensure(
+                &state.db,
+                &state.settings,
+                client_id,
+                ctx.meta.ip.as_deref(),
+                ctx.now,
+            )
             .await?;
     }
     let keys = state.keys.current();

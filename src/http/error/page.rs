@@ -220,6 +220,15 @@ impl From<crate::oauth::metadata_document::DocumentError> for PageError {
                 "This application can't be used",
                 refused.to_string(),
             ),
+            DocumentError::Throttled { retry_after } => PageError {
+                retry_after,
+                ..PageError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "Too many requests",
+                    "Too many applications identified by a URL were asked for from your \
+                     network. Please try again in a minute.",
+                )
+            },
             DocumentError::Internal(e) => PageError::internal(e),
         }
     }

@@ -23,6 +23,7 @@ use serde_json::json;
 
 use crate::config::{ClientSettings, MetadataDocumentPolicy, Settings};
 use crate::identity::audit::{self, Event};
+use crate::identity::guesses;
 use crate::oauth::Client;
 use crate::store::{clients, write_transaction, Db, DbError};
 
@@ -36,6 +37,9 @@ pub mod id;
 pub enum DocumentError {
     #[error("The application's metadata document at {url} could not be used: {reason}.")]
     Refused { url: String, reason: String },
+    /// This source asked for more documents than `clients.metadata_document_fetches_per_minute`.
+    #[error("too many document fetches from this source")]
+    Throttled { retry_after: i64 },
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -120,6 +124,7 @@ impl Resolver {
         db: &Db,
         settings: &Settings,
         client_id: &str,
+        from_ip: Option<&str>,
         now: i64,
     ) -> Result<Ensured, DocumentError> {
         if !id::looks_like_url(client_id) {
@@ -145,6 +150,19 @@ impl Resolver {
         }
         if let Some(reason) = self.failures.get(client_id, now) {
             return Err(refused(reason));
+        }
+        // Each fetch is a request we make for whoever asked: a budget per source, so nobody
+        // can turn the server into a crawler of many URLs (shared by instances: the database).
+        if let Some(ip) = from_ip {
+            let (ip, limit) = (ip.to_string(), rules.metadata_document_fetches_per_minute);
+            let spent = db
+                .run(move |c| {
+                    Ok::<_, DocumentError>(guesses::reserve_document_fetch(c, limit, &ip, now)?)
+                })
+                .await?;
+            if let Err(retry_after) = spent {
+                return Err(DocumentError::Throttled { retry_after });
+            }
         }
         let host = url.host_str().unwrap_or_default().to_string();
         let fetched = match self.fetcher.fetch(&url).await {

@@ -13,6 +13,7 @@ both_backends!(
     bad_documents_are_refused_with_a_page,
     private_addresses_are_refused_before_any_request,
     the_policy_turns_documents_off_or_limits_them,
+    fetches_are_budgeted_per_source,
 );
 
 async fn bad_documents_are_refused_with_a_page(backend: Backend) {
@@ -276,4 +277,58 @@ async fn the_policy_turns_documents_off_or_limits_them(backend: Backend) {
     assert_eq!(resp.status(), 302);
     assert!(web::location(&listed, &resp).contains("/login?"));
     assert_eq!(host.hits("/client.json"), 1);
+}
+
+/// Each fetch is a request made for whoever asked: `metadata_document_fetches_per_minute` per
+/// source. Over it, a 429 page before any request; a stored fresh copy costs nothing.
+async fn fetches_are_budgeted_per_source(backend: Backend) {
+    let host = DocHost::start();
+    let trust = trusting(&host);
+    let app = spawn_app_with(backend, move |s| {
+        trust(s);
+        s.clients.metadata_document_fetches_per_minute = 2;
+    })
+    .await;
+    let ask = |path: &str| {
+        let client = TestClient {
+            id: host.url(path),
+            secret: String::new(),
+        };
+        let (_, challenge) = pkce();
+        let params = TestApp::code_request(&client, &challenge, "openid");
+        let url = app.authorize_url(&params);
+        async move { browser().get(url).send().await.unwrap() }
+    };
+    for path in ["/a", "/b", "/c"] {
+        host.answer(
+            path,
+            Answer::json(&document(&host.url(path)), Some("max-age=600")),
+        );
+    }
+    for path in ["/a", "/b"] {
+        let resp = ask(path).await;
+        assert_eq!(resp.status(), 302, "{path}");
+        assert!(web::location(&app, &resp).contains("/login?request="));
+    }
+    let resp = ask("/c").await;
+    assert_eq!(resp.status(), 429);
+    let retry: i64 = resp.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    let html = resp.text().await.unwrap();
+    assert_eq!(
+        web::text(&html, "#error-title").as_deref(),
+        Some("Too many requests")
+    );
+    assert_eq!(host.hits("/c"), 0, "nothing was sent");
+    // The stored copy of /a is fresh: no fetch, no budget.
+    assert_eq!(ask("/a").await.status(), 302);
+    assert_eq!(host.hits("/a"), 1);
+    // A minute later the budget is back.
+    app.clock.advance(61);
+    assert_eq!(ask("/c").await.status(), 302);
+    assert_eq!(host.hits("/c"), 1);
 }
