@@ -111,6 +111,11 @@ pub struct ClientSettings {
     pub registration_rate_limit_per_ip: i32,
     /// Confidential dynamic clients may register the client_credentials grant.
     pub registration_client_credentials: bool,
+    /// How long a device authorization request (RFC 8628: its device_code and user_code)
+    /// waits for the user.
+    pub device_code_lifetime_secs: i64,
+    /// The polling interval a device is given at first (`slow_down` adds 5 s each time).
+    pub device_poll_interval_secs: i64,
 }
 
 impl Default for ClientSettings {
@@ -122,6 +127,8 @@ impl Default for ClientSettings {
                 .to_vec(),
             registration_rate_limit_per_ip: 10,
             registration_client_credentials: false,
+            device_code_lifetime_secs: 600,
+            device_poll_interval_secs: 5,
         }
     }
 }

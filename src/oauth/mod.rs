@@ -4,6 +4,7 @@
 pub mod authorize;
 pub mod client;
 pub mod client_auth;
+pub mod device;
 pub mod dynamic;
 pub mod error;
 pub mod grants;
@@ -11,6 +12,7 @@ pub mod introspection;
 pub mod liveness;
 pub mod origins;
 pub mod params;
+pub mod pending;
 pub mod pkce;
 pub mod redirect_uri;
 pub mod registration;
