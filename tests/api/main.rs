@@ -21,6 +21,8 @@ mod config_env;
 mod cors;
 mod cors_cli;
 mod dcr;
+mod device;
+mod device_browser;
 mod discovery;
 mod email;
 mod fakes;
