@@ -35,8 +35,7 @@ async fn chromium_user_approves_while_the_device_polls(backend: Backend) {
     let (token_url, client_id, clock) = (app.url("/token"), client.id.clone(), app.clock.clone());
     let poller = tokio::spawn(async move {
         let http = reqwest::Client::new();
-        let mut pending = 0;
-        for _ in 0..200 {
+        for pending in 0..200 {
             clock.advance(5);
             let resp = http
                 .post(&token_url)
@@ -59,7 +58,6 @@ async fn chromium_user_approves_while_the_device_polls(backend: Backend) {
             }
             assert_eq!(status, 400, "{body}");
             assert_eq!(body["error"], "authorization_pending", "{body}");
-            pending += 1;
             tokio::time::sleep(Duration::from_millis(300)).await;
         }
         panic!("no tokens after 200 polls");

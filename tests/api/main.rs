@@ -23,6 +23,7 @@ mod cors_cli;
 mod dcr;
 mod device;
 mod device_browser;
+mod device_page;
 mod discovery;
 mod email;
 mod fakes;
