@@ -17,6 +17,7 @@ both_backends!(
     an_approval_gives_tokens_to_one_poll_only,
     wrong_codes_show_an_error_and_guesses_are_limited,
     a_client_that_requires_mfa_sends_the_user_to_the_second_factor,
+    a_user_with_a_second_factor_signs_in_with_it_on_the_way,
 );
 
 /// A fresh browser signed in through `/device?user_code=…` (the login page comes back there);
@@ -313,4 +314,55 @@ async fn a_client_that_requires_mfa_sends_the_user_to_the_second_factor(backend:
         "authorization_pending",
     )
     .await;
+}
+
+async fn a_user_with_a_second_factor_signs_in_with_it_on_the_way(backend: Backend) {
+    use crate::mfa::{code_at, enrol_totp, submit_code};
+    let app = spawn_app(backend).await;
+    let user = app.create_user("ida@example.com", "student").await;
+    let secret = enrol_totp(&app, &user.email).await;
+    let client = device_client(&app);
+    let body = start(&app, &client.id, "openid read").await;
+    let (device_code, code) = (
+        body["device_code"].as_str().unwrap(),
+        body["user_code"].as_str().unwrap(),
+    );
+    let browser = web::browser();
+    let resp = browser
+        .get(app.url(&format!("/device?user_code={code}")))
+        .send()
+        .await
+        .unwrap();
+    let login = location(&app, &resp);
+    let resp = web::sign_in(&app, &browser, &login, &user.email, &user.password).await;
+    assert_eq!(resp.status(), 303);
+    let mfa_url = location(&app, &resp);
+    assert!(
+        mfa_url.starts_with(&app.url("/login/mfa?challenge=")),
+        "{mfa_url}"
+    );
+    app.clock.advance(30);
+    let resp = submit_code(&app, &browser, &mfa_url, &code_at(&secret, app.clock_now())).await;
+    assert_eq!(resp.status(), 303);
+    let back = location(&app, &resp);
+    assert_eq!(back, app.url(&format!("/device?user_code={code}")));
+    let (_, _, page) = get(&browser, &back).await;
+    let (status, confirm) = enter(&app, &browser, &page, code).await;
+    assert_eq!(status, 200, "{confirm}");
+    decide(&app, &browser, &confirm, "allow").await;
+    let resp = poll(&app, &client.id, device_code).await;
+    assert_eq!(resp.status(), 200);
+    let tokens: Value = resp.json().await.unwrap();
+    let (_, id) = crate::helpers::verify_with_jwks(
+        tokens["id_token"].as_str().unwrap(),
+        &app.jwks().await,
+        &app.address,
+        &client.id,
+    );
+    assert_eq!(id["acr"], "urn:portcullis:loa:2fa", "{id}");
+    let amr = id["amr"].as_array().unwrap();
+    assert!(
+        amr.contains(&Value::from("otp")) && amr.contains(&Value::from("mfa")),
+        "{id}"
+    );
 }
