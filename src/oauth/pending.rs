@@ -5,7 +5,7 @@
 //! | step | `/authorize` (this module) | device grant (`oauth::device`) |
 //! |---|---|---|
 //! | create | [`create`]: stored, bound to the browser | `device::start`: stored, found by its user code |
-//! | load and re-check | [`load`] | `device::lookup` |
+//! | load and re-check | [`load`] | `device::find` (by user code, under the guess budget) |
 //! | authenticated | [`authenticated`]: signed in for it, rebound | the signed-in browser that entered the code |
 //! | finish | [`finish`]: one winner | `device::decide`, then the one poll that claims it |
 //!

@@ -1,5 +1,7 @@
-//! The browser side: `/authorize`, the login, registration and consent pages, `/logout`, the
-//! password-reset and email-verification pages, and the static assets. Handlers parse, call `oauth::authorize` / `identity`, and render.
+//! The browser side: `/authorize`, the login, registration and consent pages, the device page
+//! (RFC 8628), `/logout`, the password-reset and email-verification pages, and the static
+//! assets. Handlers parse, call `oauth::authorize` / `oauth::pending` / `oauth::device` /
+//! `identity`, and render.
 pub mod account;
 mod account_mfa;
 mod assets;
