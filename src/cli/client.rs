@@ -18,7 +18,7 @@ pub enum ClientCommand {
     Create {
         #[arg(long)]
         name: String,
-        /// authorization_code, client_credentials, password, refresh_token.
+        /// authorization_code, client_credentials, password, refresh_token, device_code (RFC 8628).
         #[arg(long = "grant", value_name = "G")]
         grants: Vec<String>,
         #[arg(long = "scope", value_name = "S")]

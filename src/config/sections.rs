@@ -132,6 +132,11 @@ pub struct ClientSettings {
     /// Documents fetched for one source (IPv4 address or IPv6 /64) per minute; a stored fresh
     /// copy costs nothing. 0: no limit.
     pub metadata_document_fetches_per_minute: i32,
+    /// How long a device authorization request (RFC 8628: its device_code and user_code)
+    /// waits for the user.
+    pub device_code_lifetime_secs: i64,
+    /// The polling interval a device is given at first (`slow_down` adds 5 s each time).
+    pub device_poll_interval_secs: i64,
 }
 
 /// Whether a URL may stand for a client (`clients.metadata_documents`).
@@ -164,6 +169,8 @@ impl Default for ClientSettings {
             metadata_document_timeout_secs: 5,
             metadata_document_max_bytes: 5 * 1024,
             metadata_document_fetches_per_minute: 20,
+            device_code_lifetime_secs: 600,
+            device_poll_interval_secs: 5,
         }
     }
 }

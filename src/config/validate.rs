@@ -100,6 +100,12 @@ impl Settings {
             bail!("clients.registration_rate_limit_per_ip must not be negative (0: no limit)");
         }
         crate::oauth::metadata_document::check_settings(clients)?;
+        if !(10..=86_400).contains(&clients.device_code_lifetime_secs) {
+            bail!("clients.device_code_lifetime_secs must be between 10 and 86400");
+        }
+        if !(1..=60).contains(&clients.device_poll_interval_secs) {
+            bail!("clients.device_poll_interval_secs must be between 1 and 60");
+        }
         let l = &self.lockout;
         if l.ip_max_failures < 1 || l.ip_window_secs < 1 || l.account_max_failures < 1 {
             bail!("lockout limits must be at least 1");

@@ -6,6 +6,7 @@ mod bearer;
 pub mod browser;
 pub mod cors;
 mod deadline;
+mod device;
 mod discovery;
 mod drain;
 mod email_links;
@@ -53,6 +54,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::resource("/token")
             .wrap(from_fn(cors::client_endpoint))
             .route(web::post().to(token::token))
+            .default_service(web::to(|| async { error::method_not_allowed("POST") })),
+    )
+    .service(
+        web::resource("/device_authorization")
+            .route(web::post().to(device::device_authorization))
             .default_service(web::to(|| async { error::method_not_allowed("POST") })),
     )
     .service(

@@ -42,6 +42,10 @@ pub const API_KEY_REVOKED: &str = "api_key_revoked";
 pub const TOKEN_REVOKED: &str = "token_revoked";
 pub const CONSENT_GRANTED: &str = "consent_granted";
 pub const CONSENT_DENIED: &str = "consent_denied";
+/// A signed-in user approved a device's request on `/device` (RFC 8628).
+pub const DEVICE_APPROVED: &str = "device_approved";
+/// A signed-in user denied a device's request on `/device`.
+pub const DEVICE_DENIED: &str = "device_denied";
 pub const CODE_REPLAY: &str = "code_replay_detected";
 pub const FEDERATED_LOGIN: &str = "federated_login";
 pub const IDENTITY_LINKED: &str = "identity_linked";

@@ -101,6 +101,14 @@ impl Guess {
         Guess::with_account_budget(policy, ip, format!("mfa:{user_id}"))
     }
 
+    /// A guess at a device's user code on `/device` (RFC 8628 §5.1): the source's budget,
+    /// shared with password guesses, and a budget of the signed-in user's own
+    /// (`device:<user id>`) under the account rule, so neither many addresses nor many
+    /// accounts get far through the 20⁸ codes.
+    pub fn user_code(policy: &LockoutSettings, ip: Option<&str>, user_id: &str) -> Guess {
+        Guess::with_account_budget(policy, ip, format!("device:{user_id}"))
+    }
+
     fn with_account_budget(policy: &LockoutSettings, ip: Option<&str>, key: String) -> Guess {
         let mut budgets = Vec::with_capacity(2);
         if let Some(ip) = ip {

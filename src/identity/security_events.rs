@@ -61,6 +61,8 @@ pub fn in_words(kind: &str, success: bool) -> String {
         ("identity_unlinked", _) => "Provider unlinked",
         ("consent_granted", _) => "Access granted to an application",
         ("consent_denied", _) => "Access denied to an application",
+        ("device_approved", _) => "A device was allowed to sign in",
+        ("device_denied", _) => "A device's sign-in was denied",
         ("token_issued", _) => "Application signed in",
         ("token_revoked", _) => "Application token revoked",
         ("refresh_reuse_detected", _) => "Reused token detected: its sessions were ended",

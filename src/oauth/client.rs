@@ -19,17 +19,24 @@ pub enum GrantType {
     /// RFC 8693. Not registrable with `--grant` (and never stored in `grant_types`, which a
     /// previous release must still read): a client may use it when it has exchange audiences.
     TokenExchange,
+    /// RFC 8628, the device authorization grant: `--grant device_code` (or its URN), stored as
+    /// `device_code`.
+    DeviceCode,
 }
 
 /// RFC 8693 §2.1's `grant_type`.
 pub const TOKEN_EXCHANGE_URN: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 
+/// RFC 8628 §3.4's `grant_type`.
+pub const DEVICE_CODE_URN: &str = "urn:ietf:params:oauth:grant-type:device_code";
+
 impl GrantType {
-    pub const ALL: [GrantType; 4] = [
+    pub const ALL: [GrantType; 5] = [
         GrantType::AuthorizationCode,
         GrantType::ClientCredentials,
         GrantType::Password,
         GrantType::RefreshToken,
+        GrantType::DeviceCode,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -39,6 +46,7 @@ impl GrantType {
             GrantType::Password => "password",
             GrantType::RefreshToken => "refresh_token",
             GrantType::TokenExchange => TOKEN_EXCHANGE_URN,
+            GrantType::DeviceCode => DEVICE_CODE_URN,
         }
     }
 
@@ -46,7 +54,19 @@ impl GrantType {
     pub fn label(self) -> &'static str {
         match self {
             GrantType::TokenExchange => "token_exchange",
+            GrantType::DeviceCode => "device_code",
             other => other.as_str(),
+        }
+    }
+}
+
+impl GrantType {
+    /// A grant as an operator names it (`client create --grant`): its `grant_type`, or
+    /// `device_code` for RFC 8628's URN. `/token` takes only the `grant_type` itself.
+    pub fn from_name(s: &str) -> Result<GrantType, String> {
+        match s {
+            "device_code" => Ok(GrantType::DeviceCode),
+            other => other.parse(),
         }
     }
 }
@@ -68,7 +88,7 @@ impl FromStr for GrantType {
             .ok_or_else(|| {
                 format!(
                     "unknown grant {s:?} (known: authorization_code, client_credentials, \
-                     password, refresh_token)"
+                     password, refresh_token, device_code)"
                 )
             })
     }

@@ -4,6 +4,7 @@
 pub mod authorize;
 pub mod client;
 pub mod client_auth;
+pub mod device;
 pub mod dynamic;
 pub mod error;
 pub mod grants;
@@ -12,6 +13,7 @@ pub mod liveness;
 pub mod metadata_document;
 pub mod origins;
 pub mod params;
+pub mod pending;
 pub mod pkce;
 pub mod redirect_uri;
 pub mod registration;

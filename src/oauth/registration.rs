@@ -77,7 +77,7 @@ pub fn validate(spec: &ClientSpec, max_ttl_secs: i64) -> Result<Client, SpecErro
     }
     let mut grants = Vec::new();
     for g in split_list(&spec.grant_types) {
-        match g.parse::<GrantType>() {
+        match GrantType::from_name(&g) {
             Ok(GrantType::TokenExchange) => problems.push(
                 "token exchange is not a --grant: give the client --exchange-audience".into(),
             ),

@@ -249,5 +249,7 @@ pub fn begin(
             grants::authorization_code::grant(conn, ctx, &client, params, meta, now)
                 .map(|i| Step::Issued(Box::new(i)))
         }
+        GrantType::DeviceCode => grants::device_code::grant(conn, ctx, &client, params, meta, now)
+            .map(|i| Step::Issued(Box::new(i))),
     }
 }

@@ -6,9 +6,10 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
 /// The tables the purge deletes from, in the order it does.
-pub const TABLES: [&str; 14] = [
+pub const TABLES: [&str; 15] = [
     "authorization_codes",
     "authorization_requests",
+    "device_authorizations",
     "federation_states",
     "federation_links",
     "email_tokens",

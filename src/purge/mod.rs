@@ -112,6 +112,7 @@ impl Cutoffs {
 enum Step {
     Codes,
     Requests,
+    DeviceRequests,
     FederationStates,
     FederationLinks,
     EmailTokens,
@@ -128,9 +129,10 @@ enum Step {
     AuditEvents,
 }
 
-const STEPS: [Step; 16] = [
+const STEPS: [Step; 17] = [
     Step::Codes,
     Step::Requests,
+    Step::DeviceRequests,
     Step::FederationStates,
     Step::FederationLinks,
     Step::EmailTokens,
@@ -153,6 +155,7 @@ impl Step {
         match self {
             Step::Codes => "authorization_codes",
             Step::Requests => "authorization_requests",
+            Step::DeviceRequests => "device_authorizations",
             Step::FederationStates => "federation_states",
             Step::FederationLinks => "federation_links",
             Step::EmailTokens => "email_tokens",
@@ -175,6 +178,7 @@ impl Step {
         match self {
             Step::Codes => rows::codes(c, cut.dead, n),
             Step::Requests => rows::requests(c, cut.dead, n),
+            Step::DeviceRequests => rows::device_requests(c, cut.dead, n),
             Step::FederationStates => rows::federation_states(c, cut.dead, n),
             Step::FederationLinks => rows::federation_links(c, cut.dead, n),
             Step::EmailTokens => rows::email_tokens(c, cut.dead, n),

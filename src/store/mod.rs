@@ -33,6 +33,7 @@ pub mod authorize;
 pub mod client_registrations;
 pub mod clients;
 mod connection;
+pub mod device;
 pub mod email_tokens;
 pub mod federation;
 pub mod guesses;

@@ -8,9 +8,9 @@ use diesel::dsl::{exists, not};
 use diesel::prelude::*;
 
 use super::schema::{
-    audit_events, authorization_codes, authorization_requests, email_tokens, federation_links,
-    federation_states, mfa_challenges, passkey_ceremonies, refresh_tokens, registration_tokens,
-    revoked_tokens, sessions, trusted_devices,
+    audit_events, authorization_codes, authorization_requests, device_authorizations, email_tokens,
+    federation_links, federation_states, mfa_challenges, passkey_ceremonies, refresh_tokens,
+    registration_tokens, revoked_tokens, sessions, trusted_devices,
 };
 use super::DbConnection;
 
@@ -41,6 +41,14 @@ delete_before!(
     requests,
     authorization_requests,
     id,
+    expires_at
+);
+delete_before!(
+    /// Device authorization requests (RFC 8628), decided, used or not, that expired before
+    /// `before`.
+    device_requests,
+    device_authorizations,
+    device_code_hash,
     expires_at
 );
 delete_before!(

@@ -366,6 +366,24 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    device_authorizations (device_code_hash) {
+        device_code_hash -> Text,
+        user_code_hash -> Text,
+        client_id -> Text,
+        scope -> Text,
+        status -> Text,
+        interval_secs -> BigInt,
+        last_polled_at -> Nullable<BigInt>,
+        user_id -> Nullable<Text>,
+        session_id -> Nullable<Text>,
+        auth_time -> Nullable<BigInt>,
+        decided_at -> Nullable<BigInt>,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(api_keys -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));

@@ -38,7 +38,8 @@ async fn discovery_documents(backend: Backend) {
             "client_credentials",
             "password",
             "refresh_token",
-            "urn:ietf:params:oauth:grant-type:token-exchange"
+            "urn:ietf:params:oauth:grant-type:token-exchange",
+            "urn:ietf:params:oauth:grant-type:device_code"
         ])
     );
     assert_eq!(
@@ -50,6 +51,10 @@ async fn discovery_documents(backend: Backend) {
         app.url("/authorize").as_str()
     );
     assert_eq!(oidc["end_session_endpoint"], app.url("/logout").as_str());
+    assert_eq!(
+        oidc["device_authorization_endpoint"],
+        app.url("/device_authorization").as_str()
+    );
     assert_eq!(
         oidc["response_types_supported"],
         serde_json::json!(["code"])

@@ -25,7 +25,7 @@ const ACR_1FA: &str = "urn:portcullis:loa:1fa";
 const ACR_MFA: &str = "urn:portcullis:loa:2fa";
 
 /// The code an authenticator app shows for `secret` (base32) at `now`.
-fn code_at(secret: &str, now: i64) -> String {
+pub fn code_at(secret: &str, now: i64) -> String {
     let secret = Secret::try_from_base32(secret.replace(' ', "")).unwrap();
     let totp = Builder::new().with_secret(secret).build().unwrap();
     totp.generate(now as u64).to_string()
@@ -38,7 +38,7 @@ async fn account_token(app: &TestApp, email: &str) -> String {
 }
 
 /// Sets up an authenticator app through the account API; returns its secret (base32).
-async fn enrol_totp(app: &TestApp, email: &str) -> String {
+pub async fn enrol_totp(app: &TestApp, email: &str) -> String {
     let token = account_token(app, email).await;
     let resp = app
         .api
@@ -85,7 +85,7 @@ async fn start(
 }
 
 /// Submits `code` on the second-factor page at `mfa_url`.
-async fn submit_code(
+pub async fn submit_code(
     app: &TestApp,
     b: &reqwest::Client,
     mfa_url: &str,

@@ -163,7 +163,9 @@ async fn grant_errors(backend: Backend) {
 
     for unknown in [
         "implicit",
-        "urn:ietf:params:oauth:grant-type:device_code",
+        "urn:ietf:params:oauth:grant-type:jwt-bearer",
+        // RFC 8628's grant is known by its URN only.
+        "device_code",
         "CLIENT_CREDENTIALS",
     ] {
         let resp = app.token_basic(&client, &[("grant_type", unknown)]).await;

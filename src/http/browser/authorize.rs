@@ -7,11 +7,9 @@ use super::{deliver, read_params_repeating, see_other, signed_in, Ctx};
 use crate::http::error::PageError;
 use crate::identity::mfa::challenge::{self, Holder, NewChallenge};
 use crate::oauth::authorize::{self, AuthorizeError, Next, Reply};
-use crate::oauth::{ClientStore, ErrorCode};
+use crate::oauth::{pending, ClientStore, ErrorCode};
 use crate::oidc::logout;
 use crate::state::AppState;
-use crate::store::authorize as store;
-use crate::tokens::secret;
 
 enum Outcome {
     /// The request waits (stored) for the login or consent page at this path.
@@ -74,8 +72,7 @@ pub async fn authorize(
             if let Next::Reply(reply) = next {
                 return Ok(Outcome::Reply(reply));
             }
-            let id = secret::random_token(16)?;
-            store::insert_request(c, &request.to_row(id.clone(), binding.clone(), now), now)?;
+            let id = pending::create(c, &request, &binding, now)?;
             let page = match next {
                 Next::SecondFactor {
                     user_id,

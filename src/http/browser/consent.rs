@@ -9,9 +9,8 @@ use super::{load_pending, read_params, send_step, signed_in, step_for, Ctx, Step
 use crate::http::error::PageError;
 use crate::identity::audit::{self, Event};
 use crate::oauth::authorize::{self, Next, Reply};
-use crate::oauth::ErrorCode;
+use crate::oauth::{pending, ErrorCode};
 use crate::state::AppState;
-use crate::store::authorize as store;
 use crate::store::write_transaction;
 
 /// What the consent page (GET) leads to.
@@ -157,7 +156,7 @@ pub async fn submit(
                     Next::Consent { scopes } => scopes,
                     other => return step_for(c, &pending, other, now),
                 };
-                if !store::delete_request(c, &pending.id)? {
+                if !pending::finish(c, &pending.id)? {
                     return Err(super::already_completed());
                 }
                 let reply = if allow {
@@ -214,8 +213,8 @@ fn document_notice(client_id: &str, redirect_uri: &str) -> DocumentNotice {
     }
 }
 
-/// A scope as a person reads it.
-fn describe(scope: &str) -> ScopeView {
+/// A scope as a person reads it (also on the device page).
+pub(super) fn describe(scope: &str) -> ScopeView {
     let description = match scope {
         "openid" => "Sign you in and know who you are".to_string(),
         "profile" => "See your name".to_string(),

@@ -14,9 +14,8 @@ use crate::identity::login::{self, Credentials, LoginError};
 use crate::identity::mfa::challenge::{self, Holder, NewChallenge};
 use crate::identity::mfa::{self, Gate};
 use crate::identity::users::User;
-use crate::oauth::authorize;
+use crate::oauth::{authorize, pending};
 use crate::state::AppState;
-use crate::store::authorize as store;
 use crate::store::write_transaction;
 
 /// The client sessions started without an authorization request are listed under.
@@ -262,12 +261,9 @@ pub async fn finish_sign_in(
                 let Some(mut pending) = pending else {
                     return Ok::<_, PageError>((new_cookie, None));
                 };
-                if !store::mark_authenticated(c, &pending.id, now)?
-                    || !store::rebind(c, &pending.id, &new_binding)?
-                {
+                if !pending::authenticated(c, &mut pending, &new_binding, now)? {
                     return Err(super::already_completed());
                 }
-                pending.request.authenticated_at = Some(now);
                 let signed = SignedIn { session, user };
                 let next = authorize::next_step(
                     c,

@@ -1,11 +1,14 @@
-//! The browser side: `/authorize`, the login, registration and consent pages, `/logout`, the
-//! password-reset and email-verification pages, and the static assets. Handlers parse, call `oauth::authorize` / `identity`, and render.
+//! The browser side: `/authorize`, the login, registration and consent pages, the device page
+//! (RFC 8628), `/logout`, the password-reset and email-verification pages, and the static
+//! assets. Handlers parse, call `oauth::authorize` / `oauth::pending` / `oauth::device` /
+//! `identity`, and render.
 pub mod account;
 mod account_mfa;
 mod assets;
 mod authorize;
 mod consent;
 pub mod cookies;
+mod device;
 mod email_verification;
 mod federation;
 mod login;
@@ -28,10 +31,11 @@ use super::meta::request_meta;
 use crate::identity::browser::{self, SignedIn};
 use crate::identity::mfa::challenge::{self, Holder, NewChallenge};
 use crate::identity::RequestMeta;
-use crate::oauth::authorize::{AuthRequest, Next, Reply, ResponseMode};
-use crate::oauth::{Client, ClientStore, GrantType, Params};
+use crate::oauth::authorize::{Next, Reply, ResponseMode};
+pub use crate::oauth::pending::Pending;
+use crate::oauth::pending::{self, PendingError};
+use crate::oauth::Params;
 use crate::state::AppState;
-use crate::store::authorize as store;
 use crate::store::DbConnection;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -63,6 +67,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::resource("/consent")
             .route(web::get().to(consent::show))
             .route(web::post().to(consent::submit))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource("/device")
+            .route(web::get().to(device::show))
+            .route(web::post().to(device::submit))
+            .default_service(web::to(method_not_allowed)),
+    )
+    .service(
+        web::resource("/device/decide")
+            .route(web::post().to(device::decide))
             .default_service(web::to(method_not_allowed)),
     )
     .service(
@@ -238,53 +253,23 @@ pub fn signed_in(
     }
 }
 
-/// A pending authorization request behind a page.
-pub struct Pending {
-    pub id: String,
-    /// The browser binding the request belongs to.
-    pub browser_hash: String,
-    pub client: Client,
-    pub request: AuthRequest,
-}
-
-/// Loads a pending request: it must exist, be unexpired, belong to this browser, and its
-/// client must still exist.
+/// Loads the pending request behind a page (`oauth::pending::load`), its failures as pages.
 pub fn load_pending(
     c: &mut DbConnection,
     id: &str,
     browser: &Browser,
     now: i64,
 ) -> Result<Pending, PageError> {
-    let expired = || {
-        PageError::bad_request(
+    pending::load(c, id, |hash| browser.is_bound(hash), now).map_err(|e| match e {
+        PendingError::Gone => PageError::bad_request(
             "This sign-in request has expired or was already completed. Go back to the \
              application and start again.",
-        )
-    };
-    let row = store::find_request(c, id)?.ok_or_else(expired)?;
-    if row.expires_at <= now {
-        return Err(expired());
-    }
-    if !browser.is_bound(&row.browser_hash) {
-        return Err(PageError::bad_request(
+        ),
+        PendingError::OtherBrowser => PageError::bad_request(
             "This sign-in request was started in another browser. Go back to the application \
              and start again here.",
-        ));
-    }
-    let client = c.find_client(&row.client_id)?.ok_or_else(expired)?;
-    let mut request = AuthRequest::from_row(&row);
-    // The registration may have changed since the request was checked.
-    if !client.allows_grant(GrantType::AuthorizationCode)
-        || !crate::oauth::redirect_uri::is_registered(&client, &request.reply.redirect_uri)
-    {
-        return Err(expired());
-    }
-    request.scopes.retain(|s| client.scopes.contains(s));
-    Ok(Pending {
-        id: row.id.clone(),
-        browser_hash: row.browser_hash.clone(),
-        request,
-        client,
+        ),
+        PendingError::Internal(e) => PageError::internal(e),
     })
 }
 
@@ -326,7 +311,7 @@ pub fn step_for(
         }
         Next::Consent { .. } => Ok(Step::Page(format!("/consent?request={}", pending.id))),
         Next::Reply(reply) => {
-            if !store::delete_request(c, &pending.id)? {
+            if !pending::finish(c, &pending.id)? {
                 return Err(already_completed());
             }
             Ok(Step::Reply(reply))

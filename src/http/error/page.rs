@@ -79,6 +79,14 @@ impl PageError {
         }
     }
 
+    /// Too many attempts (429 with `Retry-After`).
+    pub fn too_many(title: &str, message: impl Into<String>, retry_after: i64) -> PageError {
+        PageError {
+            retry_after: retry_after.max(1),
+            ..PageError::new(StatusCode::TOO_MANY_REQUESTS, title, message)
+        }
+    }
+
     pub fn busy() -> PageError {
         PageError::new(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -9,7 +9,7 @@ use crate::identity::audit::{self, Event};
 use crate::identity::mfa;
 use crate::identity::roles::Roles;
 use crate::identity::RequestMeta;
-use crate::oauth::{Client, ErrorCode, GrantType};
+use crate::oauth::{pending, Client, ErrorCode};
 use crate::store::authorize::{self as store, CodeRow};
 use crate::store::{write_transaction, DbConnection};
 use crate::tokens::secret;
@@ -111,10 +111,15 @@ pub fn next_step(
 }
 
 /// Whether a sign-in of a user with `role` (for this request and client, if any) needs a
-/// second factor: the role, the client or the request (`acr_values`) says so.
+/// second factor: the role, the client or the request (`acr_values`) says so
+/// (`pending::mfa_required`, the rule both flows share).
 pub fn mfa_required(request: Option<(&AuthRequest, &Client)>, role: &str, roles: &Roles) -> bool {
-    roles.requires_mfa(role)
-        || request.is_some_and(|(req, client)| client.require_mfa || req.wants_mfa())
+    pending::mfa_required(
+        request.map(|(_, client)| client),
+        request.is_some_and(|(req, _)| req.wants_mfa()),
+        role,
+        roles,
+    )
 }
 
 /// The user allowed the request on the consent page: remembers the decision and issues the
@@ -152,15 +157,9 @@ pub fn consent_granted(
     })
 }
 
-/// The requested scopes the user's role may grant. `offline_access` only goes to clients that
-/// may use refresh tokens.
+/// The requested scopes the user's role may grant (`pending::grantable`).
 pub fn grantable(req: &AuthRequest, client: &Client, role: &str, roles: &Roles) -> Vec<String> {
-    req.scopes
-        .iter()
-        .filter(|s| roles.may_grant(role, s))
-        .filter(|s| *s != "offline_access" || client.allows_grant(GrantType::RefreshToken))
-        .cloned()
-        .collect()
+    pending::grantable(&req.scopes, client, role, roles)
 }
 
 fn consent_covers(

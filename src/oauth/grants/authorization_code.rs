@@ -3,12 +3,11 @@
 use serde_json::json;
 
 use super::super::token::{Issued, TokenContext};
-use super::super::{pkce, resource, Client, ErrorCode, GrantType, OAuthError, Params};
-use super::password::token_event;
-use super::user::{self, UserGrant};
+use super::super::{pkce, resource, Client, ErrorCode, OAuthError, Params};
+use super::user::{self, SessionGrant};
 use crate::identity::audit::{self, Event};
 use crate::identity::users::User;
-use crate::identity::{sessions, RequestMeta};
+use crate::identity::RequestMeta;
 use crate::store::authorize::{self as store, CodeRow};
 use crate::store::sessions as session_store;
 use crate::store::{api_keys, users, write_transaction, DbConnection};
@@ -73,47 +72,23 @@ pub fn grant(
             Some(u) if !u.disabled => User::from(&u),
             _ => return Ok(Err(invalid("the account is disabled"))),
         };
-        let scopes: Vec<String> = row
-            .scope
-            .split(' ')
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-            .collect();
-        let refresh = if client.allows_grant(GrantType::RefreshToken) {
-            Some(sessions::issue_refresh_token(
-                c,
-                &session,
-                &row.scope,
-                &bound,
-                ctx.sessions,
-                now,
-            )?)
-        } else {
-            None
-        };
-        audit::record(
+        let issued = user::issue_for_session(
             c,
-            token_event(&user.id, &client.id, meta, "authorization_code", &scopes),
-            now,
-        )?;
-        let issued = match user::issue(
             ctx,
-            UserGrant {
+            SessionGrant {
                 client,
                 user: &user,
-                session_id: &session.id,
+                session: &session,
                 auth_time: row.auth_time,
-                scopes,
+                scope: &row.scope,
                 audiences,
-                refresh_token: refresh,
+                resources: &bound,
                 nonce: row.nonce.as_deref(),
-                amr: &session.amr,
+                grant: "authorization_code",
+                meta,
             },
             now,
-        ) {
-            Ok(issued) => issued,
-            Err(e) => return Err(anyhow::anyhow!("issuing tokens for a code failed: {e}")),
-        };
+        )?;
         store::record_issued(
             c,
             &hash,

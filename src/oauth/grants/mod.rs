@@ -1,6 +1,7 @@
 //! One file per grant; each takes the authenticated client and plain values.
 pub mod authorization_code;
 pub mod client_credentials;
+pub mod device_code;
 pub mod password;
 pub mod refresh_token;
 pub mod token_exchange;

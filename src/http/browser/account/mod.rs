@@ -66,11 +66,14 @@ pub async fn require_signed_in(
 }
 
 /// Where to go after signing in, from a `next` parameter: only a local path of the account
-/// pages (`/account`, `/account/…`, `/account?…`); anything else (another site, `//host`,
+/// pages (`/account`, `/account/…`, `/account?…`) or the device page (`/device?user_code=…`,
+/// `oauth::device`); anything else (another site, `//host`,
 /// backslashes, dot segments, control characters) is ignored, so `next` is no open redirect.
 pub fn next_path(raw: Option<&str>) -> Option<String> {
     let raw = raw?;
-    let rest = raw.strip_prefix(PATH)?;
+    let rest = raw
+        .strip_prefix(PATH)
+        .or_else(|| raw.strip_prefix(crate::oauth::device::VERIFICATION_PATH))?;
     let boundary = rest.is_empty() || rest.starts_with('/') || rest.starts_with('?');
     let plain = raw.len() <= 512
         && raw.bytes().all(|b| b.is_ascii_graphic())
@@ -146,12 +149,14 @@ mod tests {
     use super::next_path;
 
     #[test]
-    fn next_is_only_a_local_account_path() {
+    fn next_is_only_a_local_account_or_device_path() {
         for ok in [
             "/account",
             "/account/mfa",
             "/account/passkeys",
             "/account?x=1",
+            "/device",
+            "/device?user_code=BCDF-GHJK",
         ] {
             assert_eq!(next_path(Some(ok)).as_deref(), Some(ok), "{ok}");
         }
@@ -159,6 +164,8 @@ mod tests {
             "https://evil.example/account",
             "//evil.example/account",
             "/accountant",
+            "/devices",
+            "/device_authorization",
             "/account//evil.example",
             "/account/../admin",
             "/account\\evil",
