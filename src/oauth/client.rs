@@ -39,6 +39,17 @@ impl GrantType {
         GrantType::DeviceCode,
     ];
 
+    /// Every `grant_type` `/token` takes, in the order discovery lists them
+    /// (`grant_types_supported` is this list: one registry for both).
+    pub const SUPPORTED: [GrantType; 6] = [
+        GrantType::AuthorizationCode,
+        GrantType::ClientCredentials,
+        GrantType::Password,
+        GrantType::RefreshToken,
+        GrantType::TokenExchange,
+        GrantType::DeviceCode,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             GrantType::AuthorizationCode => "authorization_code",
@@ -81,9 +92,8 @@ impl FromStr for GrantType {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        GrantType::ALL
+        GrantType::SUPPORTED
             .into_iter()
-            .chain([GrantType::TokenExchange])
             .find(|g| g.as_str() == s)
             .ok_or_else(|| {
                 format!(

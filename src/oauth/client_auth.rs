@@ -18,6 +18,20 @@ pub enum AuthMethod {
     None,
 }
 
+impl AuthMethod {
+    /// Every method `extract` recognises.
+    pub const ALL: [AuthMethod; 3] = [AuthMethod::Basic, AuthMethod::Post, AuthMethod::None];
+
+    /// The method's name in discovery and client metadata (RFC 8414, RFC 7591).
+    pub fn name(self) -> &'static str {
+        match self {
+            AuthMethod::Basic => "client_secret_basic",
+            AuthMethod::Post => "client_secret_post",
+            AuthMethod::None => "none",
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Credentials {
     pub client_id: String,

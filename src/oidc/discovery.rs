@@ -1,7 +1,11 @@
-//! OIDC Discovery 1.0 / RFC 8414 metadata. It lists only what this server implements, and grows
-//! as features land.
+//! OIDC Discovery 1.0 / RFC 8414 metadata. It lists only what this server implements: the grant
+//! types from the registry `/token` parses (`GrantType::SUPPORTED`), the client authentication
+//! methods from the one that reads them (`client_auth::AuthMethod`), per endpoint as each
+//! accepts them (introspection needs a confidential client; revocation takes public ones).
 use serde::Serialize;
 
+use crate::oauth::client_auth::AuthMethod;
+use crate::oauth::GrantType;
 use crate::tokens::Alg;
 
 #[derive(Debug, Serialize)]
@@ -59,14 +63,7 @@ pub fn metadata(
         userinfo_endpoint: format!("{issuer}/userinfo"),
         jwks_uri: format!("{issuer}/jwks.json"),
         end_session_endpoint: format!("{issuer}/logout"),
-        grant_types_supported: vec![
-            "authorization_code",
-            "client_credentials",
-            "password",
-            "refresh_token",
-            crate::oauth::client::TOKEN_EXCHANGE_URN,
-            crate::oauth::client::DEVICE_CODE_URN,
-        ],
+        grant_types_supported: GrantType::SUPPORTED.map(GrantType::as_str).to_vec(),
         response_types_supported: vec!["code"],
         response_modes_supported: vec!["query", "form_post"],
         code_challenge_methods_supported: vec!["S256"],
@@ -74,21 +71,13 @@ pub fn metadata(
         prompt_values_supported: vec!["none", "login", "consent", "select_account"],
         request_parameter_supported: false,
         request_uri_parameter_supported: false,
-        token_endpoint_auth_methods_supported: vec![
-            "client_secret_basic",
-            "client_secret_post",
-            "none",
-        ],
+        token_endpoint_auth_methods_supported: AuthMethod::ALL.map(AuthMethod::name).to_vec(),
         introspection_endpoint: format!("{issuer}/introspect"),
-        introspection_endpoint_auth_methods_supported: vec![
-            "client_secret_basic",
-            "client_secret_post",
-        ],
+        introspection_endpoint_auth_methods_supported: [AuthMethod::Basic, AuthMethod::Post]
+            .map(AuthMethod::name)
+            .to_vec(),
         revocation_endpoint: format!("{issuer}/revoke"),
-        revocation_endpoint_auth_methods_supported: vec![
-            "client_secret_basic",
-            "client_secret_post",
-        ],
+        revocation_endpoint_auth_methods_supported: AuthMethod::ALL.map(AuthMethod::name).to_vec(),
         // Identity scopes; permission scopes depend on the roles and clients configured.
         scopes_supported: vec!["openid", "profile", "email", "offline_access"],
         subject_types_supported: vec!["public"],
@@ -113,5 +102,30 @@ pub fn metadata(
         acr_values_supported: crate::identity::mfa::ACR_VALUES.to_vec(),
         registration_endpoint: registration.then(|| format!("{issuer}/register")),
         client_id_metadata_document_supported: metadata_documents,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What discovery lists is what `/token` parses, and the other way round.
+    #[test]
+    fn grant_types_are_the_registry_token_parses() {
+        let m = metadata("https://id.example.com", &[Alg::RS256], false, false);
+        for name in &m.grant_types_supported {
+            let grant: GrantType = name.parse().unwrap();
+            assert_eq!(grant.as_str(), *name);
+        }
+        assert_eq!(m.grant_types_supported.len(), GrantType::SUPPORTED.len());
+        assert!(
+            "device_code".parse::<GrantType>().is_err(),
+            "only the URN at /token"
+        );
+        assert_eq!(
+            m.token_endpoint_auth_methods_supported,
+            ["client_secret_basic", "client_secret_post", "none"]
+        );
+        assert!(m.registration_endpoint.is_none() && !m.client_id_metadata_document_supported);
     }
 }

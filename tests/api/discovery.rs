@@ -4,7 +4,11 @@ use serde_json::Value;
 use crate::both_backends;
 use crate::helpers::{spawn_app, Backend};
 
-both_backends!(discovery_documents, jwks_has_public_keys_only);
+both_backends!(
+    discovery_documents,
+    jwks_has_public_keys_only,
+    listed_auth_methods_are_the_ones_each_endpoint_takes,
+);
 
 async fn discovery_documents(backend: Backend) {
     let app = spawn_app(backend).await;
@@ -90,6 +94,15 @@ async fn discovery_documents(backend: Backend) {
         oidc["scopes_supported"],
         serde_json::json!(["openid", "profile", "email", "offline_access"])
     );
+    assert_eq!(
+        oidc["introspection_endpoint_auth_methods_supported"],
+        serde_json::json!(["client_secret_basic", "client_secret_post"])
+    );
+    assert_eq!(
+        oidc["revocation_endpoint_auth_methods_supported"],
+        serde_json::json!(["client_secret_basic", "client_secret_post", "none"])
+    );
+    assert!(oidc.get("registration_endpoint").is_none(), "registration is off by default");
     assert_eq!(oidc["client_id_metadata_document_supported"], true);
     assert_eq!(oidc["request_parameter_supported"], false);
     assert_eq!(oidc["request_uri_parameter_supported"], false);
@@ -113,4 +126,58 @@ async fn jwks_has_public_keys_only(backend: Backend) {
     assert_eq!(key["use"], "sig");
     // RSA-2048: a 256-byte modulus, base64url without padding.
     assert_eq!(key["n"].as_str().unwrap().len(), 342);
+}
+
+/// Each method discovery lists for an endpoint works there, and the one it leaves out doesn't:
+/// a public client (`none`) may revoke (RFC 7009 §2.1), not introspect.
+async fn listed_auth_methods_are_the_ones_each_endpoint_takes(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let public = app.create_client(portcullis::oauth::registration::ClientSpec {
+        name: "Public App".into(),
+        grant_types: vec!["authorization_code".into()],
+        scopes: vec!["openid".into()],
+        redirect_uris: vec!["https://app.example/cb".into()],
+        public: true,
+        ..Default::default()
+    });
+    let confidential = app.service_client();
+    let post = |path: &str, form: Vec<(&str, &str)>, basic: Option<(&str, &str)>| {
+        let mut req = app.api.post(app.url(path)).form(&form);
+        if let Some((id, secret)) = basic {
+            req = req.basic_auth(id, Some(secret));
+        }
+        req.send()
+    };
+    // RFC 7009 §2.2: an unknown token is answered 200 once the client is authenticated.
+    let token = ("token", "not-a-token");
+    let none = post("/revoke", vec![("client_id", public.id.as_str()), token], None)
+        .await
+        .unwrap();
+    assert_eq!(none.status(), 200);
+    let basic = post(
+        "/revoke",
+        vec![token],
+        Some((&confidential.id, &confidential.secret)),
+    )
+    .await
+    .unwrap();
+    assert_eq!(basic.status(), 200);
+    let in_body = post(
+        "/revoke",
+        vec![
+            ("client_id", confidential.id.as_str()),
+            ("client_secret", confidential.secret.as_str()),
+            token,
+        ],
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(in_body.status(), 200);
+    let resp = post("/introspect", vec![("client_id", public.id.as_str()), token], None)
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_client");
 }
