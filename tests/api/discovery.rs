@@ -102,7 +102,10 @@ async fn discovery_documents(backend: Backend) {
         oidc["revocation_endpoint_auth_methods_supported"],
         serde_json::json!(["client_secret_basic", "client_secret_post", "none"])
     );
-    assert!(oidc.get("registration_endpoint").is_none(), "registration is off by default");
+    assert!(
+        oidc.get("registration_endpoint").is_none(),
+        "registration is off by default"
+    );
     assert_eq!(oidc["client_id_metadata_document_supported"], true);
     assert_eq!(oidc["request_parameter_supported"], false);
     assert_eq!(oidc["request_uri_parameter_supported"], false);
@@ -150,9 +153,13 @@ async fn listed_auth_methods_are_the_ones_each_endpoint_takes(backend: Backend) 
     };
     // RFC 7009 §2.2: an unknown token is answered 200 once the client is authenticated.
     let token = ("token", "not-a-token");
-    let none = post("/revoke", vec![("client_id", public.id.as_str()), token], None)
-        .await
-        .unwrap();
+    let none = post(
+        "/revoke",
+        vec![("client_id", public.id.as_str()), token],
+        None,
+    )
+    .await
+    .unwrap();
     assert_eq!(none.status(), 200);
     let basic = post(
         "/revoke",
@@ -174,9 +181,13 @@ async fn listed_auth_methods_are_the_ones_each_endpoint_takes(backend: Backend) 
     .await
     .unwrap();
     assert_eq!(in_body.status(), 200);
-    let resp = post("/introspect", vec![("client_id", public.id.as_str()), token], None)
-        .await
-        .unwrap();
+    let resp = post(
+        "/introspect",
+        vec![("client_id", public.id.as_str()), token],
+        None,
+    )
+    .await
+    .unwrap();
     assert_eq!(resp.status(), 401);
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["error"], "invalid_client");
