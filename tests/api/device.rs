@@ -70,6 +70,7 @@ both_backends!(
     polling_too_fast_is_slow_down_and_the_interval_grows,
     clients_need_the_grant_and_their_own_codes,
     the_purge_deletes_expired_device_requests,
+    a_dynamically_registered_cli_uses_the_device_grant,
 );
 
 async fn device_authorization_answers_codes_per_rfc_8628(backend: Backend) {
@@ -261,4 +262,60 @@ async fn the_purge_deletes_expired_device_requests(backend: Backend) {
     let n = purge_now(&app).await;
     assert_eq!(n.get("device_authorizations"), 1, "{n}");
     assert_eq!(count(&app, "device_authorizations"), 1);
+}
+
+/// A CLI registers itself (RFC 7591, open registration) with the device grant and refresh
+/// tokens, then starts a device request as that public client.
+async fn a_dynamically_registered_cli_uses_the_device_grant(backend: Backend) {
+    let app = spawn_app_with(backend, |s| {
+        s.clients.registration = portcullis::config::RegistrationPolicy::Open;
+    })
+    .await;
+    let resp = app
+        .api
+        .post(app.url("/register"))
+        .json(&serde_json::json!({
+            "client_name": "Deploy CLI",
+            "application_type": "native",
+            "token_endpoint_auth_method": "none",
+            "grant_types": [DEVICE_GRANT, "refresh_token"],
+            "scope": "openid offline_access",
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let reg: Value = resp.json().await.unwrap();
+    assert_eq!(
+        reg["grant_types"],
+        serde_json::json!([DEVICE_GRANT, "refresh_token"])
+    );
+    let id = reg["client_id"].as_str().unwrap();
+    let started = start(&app, id, "openid offline_access").await;
+    assert!(
+        started["user_code"].as_str().is_some_and(|c| c.len() == 9),
+        "{started}"
+    );
+    let (status, error) =
+        error_of(poll(&app, id, started["device_code"].as_str().unwrap()).await).await;
+    assert_eq!((status, error.as_str()), (400, "authorization_pending"));
+    // Refresh tokens still need a grant that signs a user in.
+    let resp = app
+        .api
+        .post(app.url("/register"))
+        .json(&serde_json::json!({
+            "client_name": "Odd CLI",
+            "token_endpoint_auth_method": "none",
+            "grant_types": ["refresh_token"],
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_client_metadata");
+    assert_eq!(
+        body["error_description"],
+        "the refresh_token grant needs the authorization_code or the device_code grant"
+    );
 }

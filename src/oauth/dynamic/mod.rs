@@ -189,7 +189,8 @@ impl Registered {
             "client_id_issued_at": c.created_at,
             "client_name": c.name,
             "redirect_uris": c.redirect_uris,
-            "grant_types": c.grant_types,
+            // RFC 7591 §2: each as its `grant_type` (RFC 8628's is a URN).
+            "grant_types": c.grant_types.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
             "response_types": response_types,
             "token_endpoint_auth_method": x.token_endpoint_auth_method,
             "application_type": x.application_type,

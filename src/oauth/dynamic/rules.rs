@@ -133,6 +133,8 @@ fn check_grants(
         let grant = match name.as_str() {
             "authorization_code" => GrantType::AuthorizationCode,
             "refresh_token" => GrantType::RefreshToken,
+            // RFC 8628: CLIs and devices without a browser of their own register too.
+            crate::oauth::client::DEVICE_CODE_URN => GrantType::DeviceCode,
             "client_credentials" if public => {
                 return Err(invalid(
                     "a public client (token_endpoint_auth_method none) cannot use the \
@@ -149,7 +151,8 @@ fn check_grants(
             other => {
                 return Err(invalid(format!(
                     "grant type {other:?} is not available to dynamic clients \
-                     (authorization_code, refresh_token)"
+                     (authorization_code, refresh_token, {})",
+                    crate::oauth::client::DEVICE_CODE_URN
                 )))
             }
         };
@@ -158,9 +161,12 @@ fn check_grants(
         }
     }
     let code = grants.contains(&GrantType::AuthorizationCode);
-    if grants.contains(&GrantType::RefreshToken) && !code {
+    if grants.contains(&GrantType::RefreshToken)
+        && !code
+        && !grants.contains(&GrantType::DeviceCode)
+    {
         return Err(invalid(
-            "the refresh_token grant needs the authorization_code grant",
+            "the refresh_token grant needs the authorization_code or the device_code grant",
         ));
     }
     match meta.response_types.as_deref() {
