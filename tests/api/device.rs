@@ -299,6 +299,16 @@ async fn a_dynamically_registered_cli_uses_the_device_grant(backend: Backend) {
     let (status, error) =
         error_of(poll(&app, id, started["device_code"].as_str().unwrap()).await).await;
     assert_eq!((status, error.as_str()), (400, "authorization_pending"));
+    // The person approving is told nobody vouches for the name.
+    let user = app.create_user("cli-user@example.com", "student").await;
+    let code = started["user_code"].as_str().unwrap();
+    let (browser, page) =
+        crate::device_page::signed_in_at_device(&app, &user.email, &user.password, code).await;
+    let (status, confirm) = crate::device_page::enter(&app, &browser, &page, code).await;
+    assert_eq!(status, 200, "{confirm}");
+    assert!(crate::web::text(&confirm, "#unverified-client")
+        .unwrap()
+        .starts_with("This application registered itself: Portcullis has not verified it."));
     // Refresh tokens still need a grant that signs a user in.
     let resp = app
         .api

@@ -95,6 +95,10 @@ async fn a_denied_request_is_access_denied(backend: Backend) {
     assert_eq!(status, 200, "{confirm}");
     assert_eq!(text(&confirm, "#device-code").as_deref(), Some(code));
     assert!(confirm.contains("Living Room TV"), "{confirm}");
+    assert!(
+        text(&confirm, "#unverified-client").is_none(),
+        "an operator's client is not flagged"
+    );
     let result = decide(&app, &browser, &confirm, "deny").await;
     assert_eq!(
         text(&result, "#notice-title").as_deref(),

@@ -21,6 +21,8 @@ use crate::state::AppState;
 /// What the approve/deny form shows.
 pub struct ConfirmView {
     pub client_name: String,
+    /// The client registered itself (RFC 7591): nobody vouches for its name.
+    pub self_registered: bool,
     pub user_code: String,
     pub scopes: Vec<ScopeView>,
 }
@@ -260,6 +262,7 @@ fn confirm_page(ctx: &Ctx, me: &SignedIn, w: &Waiting) -> HttpResponse {
             error: None,
             confirm: Some(ConfirmView {
                 client_name: w.client.name.clone(),
+                self_registered: w.client.dynamic,
                 user_code: w.user_code.clone(),
                 scopes: w
                     .scopes
