@@ -98,6 +98,23 @@ async fn applied_twice_the_second_run_changes_nothing(backend: Backend) {
     let second = stdout(&cli(&app, &["apply", &file]).output().unwrap());
     assert_eq!(second, "no changes\n");
     assert_eq!(format!("{:?}", rows(&app)), format!("{stored:?}"));
+    // Each creation was audited once, naming the actor; the second run recorded nothing.
+    let audit = cli(&app, &["audit", "list", "--kind", "client_created"]).output();
+    let events: Vec<Value> = stdout(&audit.unwrap())
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let mut audited: Vec<(String, Value)> = events
+        .iter()
+        .map(|e| (e["client_id"].as_str().unwrap().into(), e["detail"].clone()))
+        .collect();
+    audited.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut expected: Vec<(String, Value)> = stored
+        .iter()
+        .map(|r| (r.id.clone(), serde_json::json!({ "actor": "apply" })))
+        .collect();
+    expected.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(audited, expected);
 }
 
 async fn dry_run_prints_the_diff_and_prune_removes(backend: Backend) {
