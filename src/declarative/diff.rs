@@ -92,14 +92,15 @@ pub fn is_managed(c: &Client) -> bool {
 }
 
 /// The changes from `stored` (every client) to `desired`; with `prune`, operators' clients the
-/// document does not name are deleted. Errors name the entry's line and client.
+/// document does not name are deleted. Errors, one a line, start with the entry's line number
+/// (`7: client "x": …`) and name its client.
 pub fn plan(desired: &[Desired], stored: &[Client], prune: bool) -> Result<Vec<Change>, String> {
     let mut problems = Vec::new();
     let mut matched: BTreeSet<&str> = BTreeSet::new();
     let mut names: BTreeMap<&str, usize> = BTreeMap::new();
     let mut changes = Vec::new();
     for d in desired {
-        let what = format!("line {}: client {:?}", d.line, d.client.name);
+        let what = format!("{}: client {:?}", d.line, d.client.name);
         let found: Vec<&Client> = if d.explicit_id {
             stored.iter().filter(|c| c.id == d.client.id).collect()
         } else {

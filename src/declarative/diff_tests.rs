@@ -122,9 +122,9 @@ fn ambiguous_and_foreign_matches_are_errors_naming_the_line() {
     ];
     assert_eq!(
         plan(&desired, &stored, false).unwrap_err(),
-        "line 2: client \"twin\": several clients have this name; give its client_id\n\
-         line 7: client \"dyn\": d registered itself; apply manages only operators' clients\n\
-         line 12: client \"x\": named again (first on line 9)"
+        "2: client \"twin\": several clients have this name; give its client_id\n\
+         7: client \"dyn\": d registered itself; apply manages only operators' clients\n\
+         12: client \"x\": named again (first on line 9)"
     );
 }
 

@@ -61,10 +61,11 @@ pub fn apply_file(
 ) -> anyhow::Result<Outcome> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let desired = load(&path.display().to_string(), &text, limits, env)?;
+    let origin = path.display().to_string();
+    let desired = load(&origin, &text, limits, env)?;
     if options.dry_run {
         let stored = stored(conn)?;
-        let changes = diff::plan(&desired, &stored, options.prune).map_err(anyhow::Error::msg)?;
+        let changes = plan(&origin, &desired, &stored, options.prune)?;
         return Ok(Outcome {
             changes: changes.iter().map(Change::to_string).collect(),
             secrets: Vec::new(),
@@ -73,7 +74,7 @@ pub fn apply_file(
     store::write_transaction(conn, |c| {
         leases::lock_until_commit(c, LOCK, now)?;
         let stored = stored(c)?;
-        let changes = diff::plan(&desired, &stored, options.prune).map_err(anyhow::Error::msg)?;
+        let changes = plan(&origin, &desired, &stored, options.prune)?;
         if options.require_secret_source {
             if let Some(name) = changes.iter().find_map(made_up_secret) {
                 anyhow::bail!(
@@ -90,6 +91,19 @@ pub fn apply_file(
             }
         }
         Ok(outcome)
+    })
+}
+
+/// `diff::plan`, its errors naming the file (`clients.toml:7: client "x": …`).
+fn plan(
+    origin: &str,
+    desired: &[Desired],
+    stored: &[Client],
+    prune: bool,
+) -> anyhow::Result<Vec<Change>> {
+    diff::plan(desired, stored, prune).map_err(|problems| {
+        let lines: Vec<String> = problems.lines().map(|l| format!("{origin}:{l}")).collect();
+        anyhow::anyhow!("{}", lines.join("\n"))
     })
 }
 

@@ -175,6 +175,20 @@ async fn a_bad_file_changes_nothing_and_names_the_line(backend: Backend) {
     );
     assert!(rows(&app).is_empty(), "the valid clients were not created");
 
+    let twice =
+        format!("{FIRST}\n[[clients]]\nname = \"web-app\"\ngrant_types = [\"device_code\"]\n");
+    let file = write(dir.path(), "twice.toml", &twice);
+    let out = cli(&app, &["apply", &file]).output().unwrap();
+    assert!(!out.status.success() && out.stdout.is_empty());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(&format!(
+            "error: {file}:13: client \"web-app\": named again (first on line 6)"
+        )),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(rows(&app).is_empty());
+
     let unknown = FIRST.replace("scopes = [\"openid\"]", "scope = [\"openid\"]");
     let file = write(dir.path(), "unknown.toml", &unknown);
     let out = cli(&app, &["apply", &file]).output().unwrap();
