@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod declarative;
 pub mod email;
 pub mod federation;
 pub mod http;

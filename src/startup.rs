@@ -55,10 +55,15 @@ impl Application {
         let kek = crate::tokens::keys::kek::resolve(&settings, true)?;
         let (policy, legacy_dir) = (Policy::from_settings(&settings), settings.keys_dir.clone());
         let now = clock.now();
+        let apply_on_start = settings.apply_on_start.clone();
+        let client_limits = crate::oauth::admin_clients::Limits::from_settings(&settings);
         let (db, (csrf_secret, handle_secret), keys) = tokio::task::spawn_blocking(
             move || -> anyhow::Result<(Db, (String, String), KeyStore)> {
                 let db = Db::open_with(&url, limits)?;
                 db.migrate()?;
+                if let Some(path) = &apply_on_start {
+                    apply_on_start_file(&mut *db.get()?, path, &client_limits, now)?;
+                }
                 let fresh = crate::tokens::secret::new_secret()?;
                 let mut conn = db.get()?;
                 let secret =
@@ -276,4 +281,26 @@ async fn reload_keys(state: web::Data<AppState>) {
             }
         }
     }
+}
+
+/// `apply_on_start`: applies the document (never pruning; a new confidential client must name
+/// its secret's source, since no one would see a secret made here); a bad one stops the start.
+fn apply_on_start_file(
+    conn: &mut crate::store::DbConnection,
+    path: &std::path::Path,
+    limits: &crate::oauth::admin_clients::Limits,
+    now: i64,
+) -> anyhow::Result<()> {
+    let options = crate::declarative::Options {
+        prune: false,
+        dry_run: false,
+        require_secret_source: true,
+    };
+    let env = |name: &str| std::env::var(name).ok();
+    let outcome = crate::declarative::apply_file(conn, path, options, limits, &env, now)
+        .with_context(|| format!("apply_on_start {}", path.display()))?;
+    for change in &outcome.changes {
+        tracing::info!(file = %path.display(), "apply_on_start: {change}");
+    }
+    Ok(())
 }

@@ -6,8 +6,8 @@ use clap::Subcommand;
 use serde_json::json;
 
 use crate::config::Settings;
-use crate::identity::audit;
-use crate::oauth::registration::{self, ClientSpec};
+use crate::oauth::admin_clients;
+use crate::oauth::registration::ClientSpec;
 use crate::oauth::Client;
 use crate::oauth::{dynamic, origins};
 use crate::store::clients;
@@ -134,19 +134,6 @@ pub fn run(settings: &Settings, cmd: ClientCommand) -> anyhow::Result<ExitCode> 
             exchange_audiences,
             exchange_impersonation,
         } => {
-            for (flag, alg) in [
-                ("--token-alg", &token_alg),
-                ("--id-token-alg", &id_token_alg),
-            ] {
-                if let Some(Ok(a)) = alg.as_deref().map(str::parse::<crate::tokens::Alg>) {
-                    if !settings.keys.algorithms.contains(&a) {
-                        anyhow::bail!(
-                            "invalid client: {flag}: {a} is not in keys.algorithms ({:?}); add it there first",
-                            settings.keys.algorithms
-                        );
-                    }
-                }
-            }
             let spec = ClientSpec {
                 name,
                 grant_types: grants,
@@ -168,13 +155,8 @@ pub fn run(settings: &Settings, cmd: ClientCommand) -> anyhow::Result<ExitCode> 
                 private_use_redirects: false,
                 dynamic: false,
             };
-            let reg = registration::register(
-                &mut conn,
-                &spec,
-                settings.tokens.max_access_token_ttl_secs,
-                now,
-            )?;
-            record(&mut conn, audit::CLIENT_CREATED, &reg.client.id, None, now)?;
+            let limits = admin_clients::Limits::from_settings(settings);
+            let reg = admin_clients::create(&mut conn, &spec, &limits, admin_clients::CLI, now)?;
             let mut out = client_json(&reg.client);
             out["client_secret"] = json!(reg.secret);
             super::print_json(&out)
@@ -195,46 +177,26 @@ pub fn run(settings: &Settings, cmd: ClientCommand) -> anyhow::Result<ExitCode> 
             web_origins,
             remove_web_origins,
         } => {
-            let client = registration::update_web_origins(
+            let client = admin_clients::update_web_origins(
                 &mut conn,
                 &id,
                 &web_origins,
                 &remove_web_origins,
+                admin_clients::CLI,
                 now,
             )?
             .with_context(|| format!("no client {id}"))?;
-            record(
-                &mut conn,
-                audit::CLIENT_CHANGED,
-                &id,
-                Some(json!({ "web_origins": client.web_origins })),
-                now,
-            )?;
             super::print_json(&client_json(&client))
         }
         ClientCommand::Delete { id } => {
-            if !clients::delete(&mut conn, &id)? {
+            if !admin_clients::delete(&mut conn, &id, admin_clients::CLI, now)? {
                 anyhow::bail!("no client {id}");
             }
-            record(
-                &mut conn,
-                audit::CLIENT_CHANGED,
-                &id,
-                Some(json!({ "deleted": true })),
-                now,
-            )?;
             super::print_json(&json!({ "deleted": id }))
         }
         ClientCommand::RotateSecret { id } => {
-            let secret = registration::rotate_secret(&mut conn, &id, now)?
+            let secret = admin_clients::rotate_secret(&mut conn, &id, admin_clients::CLI, now)?
                 .with_context(|| format!("no confidential client {id}"))?;
-            record(
-                &mut conn,
-                audit::CLIENT_CHANGED,
-                &id,
-                Some(json!({ "secret_rotated": true })),
-                now,
-            )?;
             super::print_json(&json!({ "client_id": id, "client_secret": secret }))
         }
         ClientCommand::RegistrationToken(cmd) => registration_token(&mut conn, cmd, now),
@@ -265,28 +227,7 @@ fn registration_token(
     }
 }
 
-fn record(
-    conn: &mut crate::store::DbConnection,
-    kind: &str,
-    client_id: &str,
-    detail: Option<serde_json::Value>,
-    now: i64,
-) -> anyhow::Result<()> {
-    audit::record(
-        conn,
-        audit::Event {
-            kind,
-            success: true,
-            client_id: Some(client_id),
-            detail,
-            ..audit::Event::default()
-        },
-        now,
-    )?;
-    Ok(())
-}
-
-fn client_json(c: &Client) -> serde_json::Value {
+pub(super) fn client_json(c: &Client) -> serde_json::Value {
     json!({
         "client_id": c.id,
         "name": c.name,

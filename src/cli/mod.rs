@@ -6,6 +6,7 @@
 //! Unknown `PORTCULLIS_*` variables are warnings for every command (the server still starts)
 //! and errors for `config check`; Kubernetes service-link variables are logged at debug.
 mod apikey;
+mod apply;
 mod audit;
 mod client;
 mod config;
@@ -54,6 +55,20 @@ pub enum Command {
     },
     /// Delete expired and dead rows now (sessions, refresh tokens, codes, old audit events, …).
     Purge,
+    /// Make the operators' clients what FILE (TOML) says: create, update and, with --prune,
+    /// delete; prints one line per change, or `no changes`.
+    Apply {
+        file: PathBuf,
+        /// Also delete the clients made with `client create` or `apply` that FILE does not
+        /// name (never dynamically registered or metadata-document clients).
+        #[arg(long)]
+        prune: bool,
+        /// Print the changes; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Print the operators' clients as a document for `apply` (no secrets).
+    Export,
     /// Manage OAuth clients.
     #[command(subcommand)]
     Client(client::ClientCommand),
@@ -145,6 +160,12 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Serve => serve::serve(settings),
         Command::Migrate { dry_run } => migrate::run(&settings, dry_run),
         Command::Purge => purge::run(&settings),
+        Command::Apply {
+            file,
+            prune,
+            dry_run,
+        } => apply::apply(&settings, &file, prune, dry_run),
+        Command::Export => apply::export(&settings),
         Command::Client(c) => client::run(&settings, c),
         Command::Keys(c) => keys::run(&settings, c),
         Command::Config(c) => config::run(&settings, &loaded.unknown_env, c),

@@ -189,6 +189,10 @@ mod tests {
             "an Option"
         );
         assert_eq!(
+            kind("PORTCULLIS_APPLY_ON_START", "/etc/portcullis/clients.toml"),
+            path(&["apply_on_start"])
+        );
+        assert_eq!(
             kind("PORTCULLIS_FEDERATION__OIDC__ACME__SCOPES", "openid"),
             path(&["federation", "oidc", "acme", "scopes"])
         );

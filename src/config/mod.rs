@@ -73,6 +73,9 @@ pub struct Settings {
     /// On SIGTERM/SIGINT: how long requests already read may take to be answered before the
     /// server exits anyway.
     pub shutdown_timeout_secs: u64,
+    /// A document of clients (`portcullis apply`'s format) the server applies at start-up,
+    /// before serving (never pruning); a bad document stops the start.
+    pub apply_on_start: Option<PathBuf>,
 }
 
 impl Default for Settings {
@@ -104,6 +107,7 @@ impl Default for Settings {
             trusted_proxies: Vec::new(),
             proxy_header: Default::default(),
             shutdown_timeout_secs: 10,
+            apply_on_start: None,
         }
     }
 }

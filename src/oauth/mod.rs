@@ -1,6 +1,7 @@
 //! The OAuth 2.0 protocol, free of HTTP: request parameters, client authentication, scope and
 //! resource rules, grants, and the RFC 6749 error codes. Functions take plain values (including
 //! `now`) and a store trait, so every rule here is testable without a server.
+pub mod admin_clients;
 pub mod authorize;
 pub mod client;
 pub mod client_auth;

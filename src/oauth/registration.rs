@@ -3,7 +3,7 @@ use std::collections::BTreeSet;
 
 use url::{Host, Url};
 
-use super::client::{Client, ClientStore, GrantType};
+use super::client::{Client, GrantType};
 use super::origins;
 use super::scope;
 use crate::store::{clients, DbConnection};
@@ -247,7 +247,7 @@ pub(crate) fn is_loopback_host(host: Option<Host<&str>>) -> bool {
 
 /// Normalised `--web-origin` values (split like the other lists, duplicates dropped); each bad
 /// one adds a problem.
-fn parse_origins(values: &[String], problems: &mut Vec<String>) -> Vec<String> {
+pub(crate) fn parse_origins(values: &[String], problems: &mut Vec<String>) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for value in split_list(values) {
         match origins::parse_origin(&value) {
@@ -259,54 +259,9 @@ fn parse_origins(values: &[String], problems: &mut Vec<String>) -> Vec<String> {
     out
 }
 
-/// Adds and removes a client's explicit web origins in one transaction; returns the client as
-/// stored, or `Ok(None)` when there is no such client. Removing an origin the client does not
-/// list is an error (the origins of redirect URIs are not removable: they follow the URIs).
-pub fn update_web_origins(
-    conn: &mut DbConnection,
-    id: &str,
-    add: &[String],
-    remove: &[String],
-    now: i64,
-) -> anyhow::Result<Option<Client>> {
-    let mut problems = Vec::new();
-    let add = parse_origins(add, &mut problems);
-    let remove = parse_origins(remove, &mut problems);
-    if !problems.is_empty() {
-        return Err(SpecError(problems).into());
-    }
-    crate::store::write_transaction(conn, |c| {
-        let Some(mut client) = c.find_client(id)? else {
-            return Ok(None);
-        };
-        let missing: Vec<String> = remove
-            .iter()
-            .filter(|o| !client.web_origins.contains(o))
-            .map(|o| format!("{o} is not among the client's web origins"))
-            .collect();
-        if !missing.is_empty() {
-            return Err(SpecError(missing).into());
-        }
-        client.web_origins.retain(|o| !remove.contains(o));
-        for origin in add {
-            if !client.web_origins.contains(&origin) {
-                client.web_origins.push(origin);
-            }
-        }
-        client.updated_at = now;
-        let list = serde_json::to_string(&client.web_origins)?;
-        clients::set_web_origins(c, id, &list, now)?;
-        Ok(Some(client))
-    })
-}
-
-/// Validates and stores a new client; returns it with its one-time secret.
-pub fn register(
-    conn: &mut DbConnection,
-    spec: &ClientSpec,
-    max_ttl_secs: i64,
-    now: i64,
-) -> anyhow::Result<Registered> {
+/// Validates a spec into a new client with a fresh id and (when confidential) a fresh secret,
+/// without storing it.
+pub fn prepare(spec: &ClientSpec, max_ttl_secs: i64, now: i64) -> anyhow::Result<Registered> {
     let mut client = validate(spec, max_ttl_secs)?;
     client.id = secret::random_id()?;
     let secret = if client.public {
@@ -317,20 +272,20 @@ pub fn register(
     client.secret_hash = secret.as_deref().map(secret::hash_secret);
     client.created_at = now;
     client.updated_at = now;
-    clients::insert(conn, &client.to_row()?)?;
     Ok(Registered { client, secret })
 }
 
-/// Gives a confidential client a new secret (the old one stops working at once).
-/// `Ok(None)` when there is no such confidential client.
-pub fn rotate_secret(
+/// Validates and stores a new client; returns it with its one-time secret. (Operators' clients
+/// go through `admin_clients::create`, which also owns the transaction and the audit event.)
+pub fn register(
     conn: &mut DbConnection,
-    id: &str,
+    spec: &ClientSpec,
+    max_ttl_secs: i64,
     now: i64,
-) -> anyhow::Result<Option<String>> {
-    let secret = secret::new_secret()?;
-    let updated = clients::set_secret_hash(conn, id, &secret::hash_secret(&secret), now)?;
-    Ok(updated.then_some(secret))
+) -> anyhow::Result<Registered> {
+    let registered = prepare(spec, max_ttl_secs, now)?;
+    clients::insert(conn, &registered.client.to_row()?)?;
+    Ok(registered)
 }
 
 #[cfg(test)]

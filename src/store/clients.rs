@@ -113,3 +113,17 @@ pub fn set_web_origins(
         .execute(conn)
         .map(|n| n > 0)
 }
+
+/// Replaces every column of an operator's client (not a dynamic or metadata-document one) with
+/// `row`'s; `false` when there is no such client.
+pub fn replace_managed(conn: &mut DbConnection, row: &ClientRow) -> QueryResult<bool> {
+    diesel::update(
+        clients::table
+            .find(&row.id)
+            .filter(clients::dynamic.eq(false))
+            .filter(clients::metadata_document_expires_at.is_null()),
+    )
+    .set(row)
+    .execute(conn)
+    .map(|n| n > 0)
+}

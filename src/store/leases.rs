@@ -76,3 +76,22 @@ pub fn find(conn: &mut DbConnection, name: &str) -> QueryResult<Option<Lease>> {
         .first(conn)
         .optional()
 }
+
+/// Locks the row `name` until the surrounding transaction ends, so that the next caller doing
+/// the same work waits for this transaction, then sees what it committed (`declarative::apply`:
+/// two instances applying one file at start-up must not both create a client). An upsert: a row
+/// lock on PostgreSQL (the unique key makes a concurrent first INSERT wait too); on SQLite
+/// `write_transaction` already holds the write lock. Call it inside a transaction.
+pub fn lock_until_commit(conn: &mut DbConnection, name: &str, now: i64) -> QueryResult<()> {
+    on_backend!(conn, |c| diesel::insert_into(leases::table)
+        .values((
+            leases::name.eq(name),
+            leases::holder.eq("lock"),
+            leases::expires_at.eq(now),
+        ))
+        .on_conflict(leases::name)
+        .do_update()
+        .set(leases::expires_at.eq(now))
+        .execute(c)
+        .map(|_| ()))
+}

@@ -9,6 +9,7 @@ mod account_email;
 mod account_mfa;
 mod account_page;
 mod algorithms;
+mod apply;
 mod authorize;
 mod bcp;
 mod browser;

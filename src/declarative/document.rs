@@ -1,0 +1,264 @@
+//! The document `apply` reads and `export` writes: TOML, `[[clients]]` entries whose keys are
+//! `client create`'s flags (`grant_types`, `scopes`, `redirect_uris`, …). Parsing names the
+//! line of every problem and the client it is in; secrets are never in the document, only the
+//! name of the variable or file that holds one.
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+
+use crate::oauth::client::Client;
+use crate::oauth::registration::ClientSpec;
+
+/// One `[[clients]]` entry.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientEntry {
+    pub name: String,
+    /// Match (or create) the client with this id instead of matching by name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub public: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub grant_types: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scopes: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub redirect_uris: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub post_logout_redirect_uris: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub audiences: Vec<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub skip_consent: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_token_ttl_secs: Option<i64>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub can_introspect: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pkce_optional: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub web_origins: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_alg: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token_alg: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub require_mfa: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exchange_audiences: Vec<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub exchange_impersonation: bool,
+    /// The environment variable holding a confidential client's secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_env: Option<String>,
+    /// The file holding a confidential client's secret (surrounding whitespace is dropped).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_file: Option<String>,
+    /// Refused: a secret never goes in the document (here only to say so clearly).
+    #[serde(default, skip_serializing)]
+    pub secret: Option<toml::Value>,
+    #[serde(default, skip_serializing)]
+    pub client_secret: Option<toml::Value>,
+}
+
+/// An entry and the line it starts on.
+#[derive(Debug, Clone)]
+pub struct Located {
+    pub line: usize,
+    pub entry: ClientEntry,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Document {
+    #[serde(default)]
+    clients: Vec<Spanned<ClientEntry>>,
+}
+
+/// The same document read loosely, to tell which client a parse error is in.
+#[derive(Deserialize)]
+struct Loose {
+    #[serde(default)]
+    clients: Vec<Spanned<toml::Table>>,
+}
+
+#[derive(Serialize)]
+struct Exported<'a> {
+    clients: &'a [ClientEntry],
+}
+
+/// Parses a document; an error names `origin` (the file), the line and, when it is inside an
+/// entry, the client.
+pub fn parse(origin: &str, text: &str) -> Result<Vec<Located>, String> {
+    let doc: Document = toml::from_str(text).map_err(|e| {
+        let at = e.span().map_or(0, |s| s.start);
+        let client = toml::from_str::<Loose>(text).ok().and_then(|loose| {
+            loose
+                .clients
+                .iter()
+                // The last entry starting before the error (a table's span may cover only
+                // its `[[clients]]` header).
+                .rfind(|t| t.span().start <= at)
+                .and_then(|t| t.get_ref().get("name")?.as_str().map(str::to_string))
+        });
+        let within = client.map_or(String::new(), |n| format!("client {n:?}: "));
+        format!("{origin}:{}: {within}{}", line_of(text, at), e.message())
+    })?;
+    let located = doc
+        .clients
+        .into_iter()
+        .map(|spanned| Located {
+            line: line_of(text, spanned.span().start),
+            entry: spanned.into_inner(),
+        })
+        .collect();
+    Ok(located)
+}
+
+/// The 1-based line of byte `offset` in `text`.
+pub fn line_of(text: &str, offset: usize) -> usize {
+    let end = offset.min(text.len());
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count()
+        + 1
+}
+
+impl ClientEntry {
+    /// The client this entry describes, as `client create` would take it.
+    pub fn spec(&self) -> ClientSpec {
+        ClientSpec {
+            name: self.name.clone(),
+            grant_types: self.grant_types.clone(),
+            scopes: self.scopes.clone(),
+            redirect_uris: self.redirect_uris.clone(),
+            post_logout_redirect_uris: self.post_logout_redirect_uris.clone(),
+            audiences: self.audiences.clone(),
+            public: self.public,
+            skip_consent: self.skip_consent,
+            access_token_ttl_secs: self.access_token_ttl_secs,
+            can_introspect: self.can_introspect,
+            pkce_optional: self.pkce_optional,
+            web_origins: self.web_origins.clone(),
+            token_alg: self.token_alg.clone(),
+            id_token_alg: self.id_token_alg.clone(),
+            require_mfa: self.require_mfa,
+            exchange_audiences: self.exchange_audiences.clone(),
+            exchange_impersonation: self.exchange_impersonation,
+            private_use_redirects: false,
+            dynamic: false,
+        }
+    }
+
+    /// The entry that describes `client` (with its id; no secret).
+    pub fn of(client: &Client) -> ClientEntry {
+        ClientEntry {
+            name: client.name.clone(),
+            client_id: Some(client.id.clone()),
+            public: client.public,
+            grant_types: client
+                .grant_types
+                .iter()
+                .map(|g| g.label().to_string())
+                .collect(),
+            scopes: client.scopes.clone(),
+            redirect_uris: client.redirect_uris.clone(),
+            post_logout_redirect_uris: client.post_logout_redirect_uris.clone(),
+            audiences: client.audiences.clone(),
+            skip_consent: client.skip_consent,
+            access_token_ttl_secs: client.access_token_ttl_secs,
+            can_introspect: client.can_introspect,
+            pkce_optional: !client.public && !client.pkce_required,
+            web_origins: client.web_origins.clone(),
+            token_alg: client.access_token_alg.map(|a| a.name().to_string()),
+            id_token_alg: client.id_token_alg.map(|a| a.name().to_string()),
+            require_mfa: client.require_mfa,
+            exchange_audiences: client.exchange_audiences.clone(),
+            exchange_impersonation: client.exchange_impersonation,
+            ..ClientEntry::default()
+        }
+    }
+
+    /// Where this entry's secret comes from: `Ok(None)` when it names no source. A secret in
+    /// the document itself, or two sources, is an error.
+    pub fn secret_source(&self) -> Result<Option<SecretSource>, String> {
+        if self.secret.is_some() || self.client_secret.is_some() {
+            return Err(
+                "a secret never goes in the document: name the environment variable \
+                        (secret_env) or the file (secret_file) that holds it"
+                    .into(),
+            );
+        }
+        match (&self.secret_env, &self.secret_file) {
+            (Some(_), Some(_)) => Err("give secret_env or secret_file, not both".into()),
+            (Some(_), None) | (None, Some(_)) if self.public => {
+                Err("a public client has no secret (drop secret_env / secret_file)".into())
+            }
+            (Some(name), None) => Ok(Some(SecretSource::Env(name.clone()))),
+            (None, Some(path)) => Ok(Some(SecretSource::File(path.clone()))),
+            (None, None) => Ok(None),
+        }
+    }
+}
+
+/// Where a confidential client's secret comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretSource {
+    Env(String),
+    File(String),
+}
+
+/// The document for `clients` (no secrets), in the order given.
+pub fn export(clients: &[Client]) -> Result<String, toml::ser::Error> {
+    let entries: Vec<ClientEntry> = clients.iter().map(ClientEntry::of).collect();
+    toml::to_string(&Exported { clients: &entries })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_know_their_line() {
+        let text = "# clients\n[[clients]]\nname = \"a\"\n\n[[clients]]\nname = \"b\"\n";
+        let parsed = parse("f.toml", text).unwrap();
+        let lines: Vec<(usize, &str)> = parsed
+            .iter()
+            .map(|l| (l.line, l.entry.name.as_str()))
+            .collect();
+        assert_eq!(lines, [(2, "a"), (5, "b")]);
+    }
+
+    #[test]
+    fn an_unknown_key_names_its_line_and_client() {
+        let text = "[[clients]]\nname = \"a\"\n\n[[clients]]\nname = \"b\"\nscope = [\"x\"]\n";
+        let err = parse("f.toml", text).unwrap_err();
+        assert!(
+            err.starts_with("f.toml:6: client \"b\": unknown field `scope`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_syntax_error_names_its_line() {
+        let err = parse("f.toml", "[[clients]]\nname = \"a\"\nscopes = [\n").unwrap_err();
+        assert!(err.starts_with("f.toml:3: unclosed array"), "{err}");
+    }
+
+    #[test]
+    fn secrets_are_refused_in_the_document() {
+        let text = "[[clients]]\nname = \"a\"\nclient_secret = \"s3cret\"\n";
+        let parsed = parse("f.toml", text).unwrap();
+        let err = parsed[0].entry.secret_source().unwrap_err();
+        assert!(
+            err.starts_with("a secret never goes in the document"),
+            "{err}"
+        );
+        let env = ClientEntry {
+            secret_env: Some("X".into()),
+            ..ClientEntry::default()
+        };
+        assert_eq!(env.secret_source(), Ok(Some(SecretSource::Env("X".into()))));
+    }
+}
