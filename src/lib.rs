@@ -7,6 +7,7 @@ pub mod config;
 pub mod email;
 pub mod federation;
 pub mod http;
+pub mod i18n;
 pub mod identity;
 pub mod metrics;
 pub mod oauth;
