@@ -8,6 +8,7 @@ crate::both_backends!(
     ui_locales_carry_german_through_login_and_consent,
     accept_language_and_ui_locales_choose_the_best_supported_language,
     error_pages_are_in_the_requests_language,
+    the_second_factor_page_follows_ui_locales,
 );
 
 const SCOPES: &str = "openid profile email read";
@@ -200,5 +201,51 @@ async fn error_pages_are_in_the_requests_language(backend: Backend) {
     assert_eq!(
         text(&html, "#error-title").as_deref(),
         Some("This request can't be completed")
+    );
+}
+
+async fn the_second_factor_page_follows_ui_locales(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let user = app.create_user("zweiter@example.com", "student").await;
+    let secret = crate::mfa::enrol_totp(&app, &user.email).await;
+    let b = browser();
+    let login = login_url(&app, &b, &[("ui_locales", "de")]).await;
+    let resp = web::sign_in(&app, &b, &login, &user.email, &user.password).await;
+    assert_eq!(resp.status(), 303);
+    let mfa = web::location(&app, &resp);
+    assert!(mfa.contains("/login/mfa?"), "{mfa}");
+    let (status, _, html) = web::get(&b, &mfa).await;
+    assert_eq!(status, 200, "{html}");
+    assert_eq!(attr(&html, "html", "lang").as_deref(), Some("de"));
+    assert_eq!(
+        text(&html, "h1").as_deref(),
+        Some("Bestätigung in zwei Schritten")
+    );
+    assert_eq!(
+        text(&html, "label[for=code]").as_deref(),
+        Some("Code aus Ihrer Authenticator-App oder ein Wiederherstellungscode")
+    );
+    assert_eq!(
+        text(&html, "#mfa-cancel").as_deref(),
+        Some("Als andere Person anmelden")
+    );
+    let wrong = crate::totp::wrong_code_at(&secret, app.clock_now());
+    let resp = crate::mfa::submit_code(&app, &b, &mfa, &wrong).await;
+    assert_eq!(resp.status(), 400);
+    let html = resp.text().await.unwrap();
+    assert_eq!(
+        text(&html, "#mfa-error").as_deref(),
+        Some("Dieser Code stimmt nicht. Versuchen Sie es erneut.")
+    );
+    // The enrolment used this period's code: the next period's is new.
+    app.clock.advance(30);
+    let right = crate::mfa::code_at(&secret, app.clock_now());
+    let resp = crate::mfa::submit_code(&app, &b, &mfa, &right).await;
+    assert_eq!(resp.status(), 303);
+    let consent = web::location(&app, &resp);
+    let (_, _, html) = web::get(&b, &consent).await;
+    assert_eq!(
+        text(&html, "#consent-form button[value=allow]").as_deref(),
+        Some("Erlauben")
     );
 }

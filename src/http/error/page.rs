@@ -17,9 +17,9 @@ pub struct PageError {
     pub link: Option<(String, String)>,
     cause: Option<Box<anyhow::Error>>,
     /// `Retry-After` of a 503 or 429 (seconds).
-    retry_after: i64,
+    retry_after: u32,
     /// The catalog messages of a generic page (`localized`): shown in the request's language.
-    ids: Option<MessageIds>,
+    ids: Option<Box<MessageIds>>,
 }
 
 /// The catalog messages (`locales/`) of an error page's title, message and link label; those
@@ -47,12 +47,12 @@ impl PageError {
     /// Names the catalog messages the page's title (and message) are in English, so that the
     /// page is shown in the request's language (`localize::pages`).
     pub fn localized(mut self, title: &'static str, message: Option<&'static str>) -> PageError {
-        let link = self.ids.and_then(|i| i.link);
-        self.ids = Some(MessageIds {
+        let link = self.ids.as_ref().and_then(|i| i.link);
+        self.ids = Some(Box::new(MessageIds {
             title,
             message,
             link,
-        });
+        }));
         self
     }
 
@@ -96,7 +96,7 @@ impl PageError {
     pub fn internal(cause: anyhow::Error) -> PageError {
         if super::unavailable(&cause) {
             return PageError {
-                retry_after: super::UNAVAILABLE_RETRY_AFTER,
+                retry_after: seconds(super::UNAVAILABLE_RETRY_AFTER),
                 ..PageError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "Temporarily unavailable",
@@ -120,7 +120,7 @@ impl PageError {
     /// Too many attempts (429 with `Retry-After`).
     pub fn too_many(title: &str, message: impl Into<String>, retry_after: i64) -> PageError {
         PageError {
-            retry_after: retry_after.max(1),
+            retry_after: seconds(retry_after),
             ..PageError::new(StatusCode::TOO_MANY_REQUESTS, title, message)
         }
     }
@@ -147,7 +147,7 @@ impl From<LinkError> for PageError {
             )
             .with_link("/login", "Back to sign in"),
             LinkError::Throttled { retry_after } => PageError {
-                retry_after,
+                retry_after: seconds(retry_after),
                 ..PageError::new(
                     StatusCode::TOO_MANY_REQUESTS,
                     "Too many requests",
@@ -197,7 +197,7 @@ impl PageError {
 
     /// The error page in `t`'s language: its catalog messages there, the rest as written.
     pub fn render(&self, t: Tr) -> HttpResponse {
-        let ids = self.ids.filter(|_| t != Tr::english());
+        let ids = self.ids.as_deref().filter(|_| t != Tr::english());
         let text = |id: Option<&'static str>, written: &str| match id {
             Some(id) => t.text(id, &[]),
             None => written.to_string(),
@@ -225,6 +225,11 @@ impl PageError {
         }
         resp
     }
+}
+
+/// A `Retry-After` in whole seconds, at least 1 (a `u32` keeps `PageError` small).
+fn seconds(secs: i64) -> u32 {
+    u32::try_from(secs.max(1)).unwrap_or(u32::MAX)
 }
 
 impl From<anyhow::Error> for PageError {
@@ -289,7 +294,7 @@ impl From<crate::oauth::metadata_document::DocumentError> for PageError {
                 refused.to_string(),
             ),
             DocumentError::Throttled { retry_after } => PageError {
-                retry_after,
+                retry_after: seconds(retry_after),
                 ..PageError::new(
                     StatusCode::TOO_MANY_REQUESTS,
                     "Too many requests",
