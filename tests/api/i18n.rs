@@ -9,6 +9,7 @@ crate::both_backends!(
     accept_language_and_ui_locales_choose_the_best_supported_language,
     error_pages_are_in_the_requests_language,
     the_second_factor_page_follows_ui_locales,
+    the_registration_page_follows_ui_locales,
 );
 
 const SCOPES: &str = "openid profile email read";
@@ -247,5 +248,42 @@ async fn the_second_factor_page_follows_ui_locales(backend: Backend) {
     assert_eq!(
         text(&html, "#consent-form button[value=allow]").as_deref(),
         Some("Erlauben")
+    );
+}
+
+async fn the_registration_page_follows_ui_locales(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let b = browser();
+    let login = login_url(&app, &b, &[("ui_locales", "de")]).await;
+    let register = login.replacen("/login?", "/register?", 1);
+    let (status, _, html) = web::get(&b, &register).await;
+    assert_eq!(status, 200, "{html}");
+    assert_eq!(attr(&html, "html", "lang").as_deref(), Some("de"));
+    assert_eq!(text(&html, "h1").as_deref(), Some("Konto erstellen"));
+    assert_eq!(
+        text(&html, "label[for=name]").as_deref(),
+        Some("Name (optional)")
+    );
+    let form = fill(
+        form_fields(&html, "#register-form"),
+        &[
+            ("email", "neu@example.com"),
+            ("password", "neu@example.com"),
+        ],
+    );
+    let resp = web::post_form(&b, &app.url("/register"), &form).await;
+    assert_eq!(resp.status(), 400);
+    let html = resp.text().await.unwrap();
+    assert_eq!(
+        text(&html, "#register-error").as_deref(),
+        Some("Wählen Sie ein Passwort, das jede Regel unten erfüllt.")
+    );
+    assert_eq!(
+        texts(&html, "#password-rules li.broken"),
+        [
+            "Mindestens ein Großbuchstabe (nicht erfüllt)",
+            "Mindestens eine Ziffer (nicht erfüllt)",
+            "Nicht Ihre E-Mail-Adresse (nicht erfüllt)",
+        ]
     );
 }
