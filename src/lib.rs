@@ -8,6 +8,7 @@ pub mod declarative;
 pub mod email;
 pub mod federation;
 pub mod http;
+pub mod i18n;
 pub mod identity;
 pub mod metrics;
 pub mod oauth;

@@ -106,6 +106,8 @@ impl Application {
         let metadata_documents = Arc::new(crate::oauth::metadata_document::Resolver::new(
             &settings.clients,
         )?);
+        // A broken message catalog stops the start (rather than pages showing message ids).
+        crate::i18n::check()?;
         let workers = settings.worker_count();
         let shutdown_secs = settings.shutdown_timeout_secs;
         let state = web::Data::new(AppState {
@@ -132,6 +134,7 @@ impl Application {
         let metrics_here = http::metrics::on_main_listener(&state.settings);
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(from_fn(http::error::localize::pages))
                 .wrap(from_fn(http::drain))
                 .wrap(from_fn(http::body_deadline))
                 .wrap(DefaultHeaders::new().add(("X-Content-Type-Options", "nosniff")))

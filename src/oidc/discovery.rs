@@ -38,6 +38,8 @@ pub struct Metadata {
     /// The `acr` levels, lowest first; ask for the last in `acr_values` to require a second
     /// factor.
     pub acr_values_supported: Vec<&'static str>,
+    /// The languages of the sign-in pages (`ui_locales`; `i18n::Lang`), English first.
+    pub ui_locales_supported: Vec<&'static str>,
     /// RFC 7591 dynamic client registration; absent while `clients.registration` is disabled.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub registration_endpoint: Option<String>,
@@ -100,6 +102,7 @@ pub fn metadata(
             "updated_at",
         ],
         acr_values_supported: crate::identity::mfa::ACR_VALUES.to_vec(),
+        ui_locales_supported: crate::i18n::Lang::ALL.iter().map(|l| l.code()).collect(),
         registration_endpoint: registration.then(|| format!("{issuer}/register")),
         client_id_metadata_document_supported: metadata_documents,
     }

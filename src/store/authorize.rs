@@ -30,6 +30,8 @@ pub struct RequestRow {
     pub acr_values: Option<String>,
     /// RFC 8707 `resource` values (JSON array, `oauth::resource::to_stored`).
     pub resources: String,
+    /// OIDC `ui_locales`, as the request gave it (the pages' language: `i18n::negotiate`).
+    pub ui_locales: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, PartialEq)]

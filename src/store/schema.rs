@@ -190,6 +190,7 @@ diesel::table! {
         expires_at -> BigInt,
         acr_values -> Nullable<Text>,
         resources -> Text,
+        ui_locales -> Nullable<Text>,
     }
 }
 

@@ -56,6 +56,10 @@ async fn discovery_documents(backend: Backend) {
     );
     assert_eq!(oidc["end_session_endpoint"], app.url("/logout").as_str());
     assert_eq!(
+        oidc["ui_locales_supported"],
+        serde_json::json!(["en", "de"])
+    );
+    assert_eq!(
         oidc["device_authorization_endpoint"],
         app.url("/device_authorization").as_str()
     );

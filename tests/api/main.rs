@@ -34,6 +34,7 @@ mod federation_flow;
 mod federation_mfa;
 mod health;
 mod hostile_input;
+mod i18n;
 mod introspection;
 mod key_helpers;
 mod keys;

@@ -133,6 +133,7 @@ fn request(id: &str, client_id: &str, t: i64, expires_at: i64) -> RequestRow {
         expires_at,
         acr_values: None,
         resources: "[]".into(),
+        ui_locales: None,
     }
 }
 

@@ -4,7 +4,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
-use super::pages::{self, ConsentPage, DocumentNotice, ScopeView};
+use super::pages::{self, ConsentPage, DocumentNotice, ScopeView, Tr};
 use super::{load_pending, read_params, send_step, signed_in, step_for, Ctx, Step};
 use crate::http::error::PageError;
 use crate::identity::audit::{self, Event};
@@ -26,6 +26,8 @@ enum Shown {
         resources: Vec<String>,
         /// For a client a metadata document defines.
         document: Option<DocumentNotice>,
+        /// The request's `ui_locales` (the page's language).
+        ui_locales: Option<String>,
     },
     Step(Step),
 }
@@ -39,7 +41,10 @@ pub async fn show(
     let ctx = Ctx::new(&req, &state)?;
     let id = params
         .get("request")
-        .ok_or_else(|| PageError::bad_request("The consent page needs a sign-in request."))?
+        .ok_or_else(|| {
+            PageError::bad_request("The consent page needs a sign-in request.")
+                .localized("error-bad-request", Some("error-consent-needs-request"))
+        })?
         .to_string();
     let (browser, cookie, now, st) = (
         ctx.browser.clone(),
@@ -70,6 +75,7 @@ pub async fn show(
                         .dynamic
                         .then(|| redirect_target(&pending.request.reply.redirect_uri)),
                     resources: pending.request.resources,
+                    ui_locales: pending.request.ui_locales,
                     request: pending.id,
                     client_name: pending.client.name,
                     user_email: user.user.email,
@@ -88,19 +94,24 @@ pub async fn show(
             unverified,
             resources,
             document,
-        } => pages::render(
-            StatusCode::OK,
-            &ConsentPage {
-                csrf_token: ctx.browser.csrf_token(),
-                request,
-                client_name,
-                user_email,
-                scopes: scopes.iter().map(|s| describe(s)).collect(),
-                unverified,
-                resources,
-                document,
-            },
-        ),
+            ui_locales,
+        } => {
+            let t = ctx.tr_with(ui_locales.as_deref());
+            pages::render(
+                StatusCode::OK,
+                &ConsentPage {
+                    t,
+                    csrf_token: ctx.browser.csrf_token(),
+                    request,
+                    client_name,
+                    user_email,
+                    scopes: scopes.iter().map(|s| describe(s, t)).collect(),
+                    unverified,
+                    resources,
+                    document,
+                },
+            )
+        }
         Shown::Step(step) => send_step(&step, &state.settings.issuer)?,
     };
     ctx.browser.set_cookie(&mut resp);
@@ -213,26 +224,36 @@ fn document_notice(client_id: &str, redirect_uri: &str) -> DocumentNotice {
     }
 }
 
-/// A scope as a person reads it (also on the device page).
-pub(super) fn describe(scope: &str) -> ScopeView {
-    let description = match scope {
-        "openid" => "Sign you in and know who you are".to_string(),
-        "profile" => "See your name".to_string(),
-        "email" => "See your email address and whether it is verified".to_string(),
-        "offline_access" => "Stay connected to your account while you are away".to_string(),
-        "account" => "Manage your account: sessions, password and API keys".to_string(),
-        "api_keys" => "Create API keys that act for you".to_string(),
-        "read" => "Read data on your behalf".to_string(),
-        "write" => "Create and change data on your behalf".to_string(),
-        "delete" => "Delete data on your behalf".to_string(),
-        "manage_users" => "Manage users".to_string(),
-        "manage_content" => "Manage content".to_string(),
-        "chat" => "Chat on your behalf".to_string(),
-        "save_progress" => "Save your progress".to_string(),
-        other => match other.split_once(':') {
-            Some((resource, action)) => format!("{} {}", capitalize_action(action), resource),
-            None => format!("Use the “{other}” permission"),
-        },
+/// The scopes with a description of their own in the catalogs (`scope-<name>`).
+const DESCRIBED: &[&str] = &[
+    "openid",
+    "profile",
+    "email",
+    "offline_access",
+    "account",
+    "api_keys",
+    "read",
+    "write",
+    "delete",
+    "manage_users",
+    "manage_content",
+    "chat",
+    "save_progress",
+];
+
+/// A scope as a person reads it, in the page's language (also on the device page): its own
+/// description, `resource:action` as the action on the resource, else a generic line.
+pub(super) fn describe(scope: &str, t: Tr) -> ScopeView {
+    let description = if DESCRIBED.contains(&scope) {
+        t.text(&format!("scope-{scope}"), &[])
+    } else {
+        match scope.split_once(':') {
+            Some((resource, action)) => t.text(
+                "scope-on-resource",
+                &[("action", &action_name(action, t)), ("resource", resource)],
+            ),
+            None => t.text("scope-other", &[("scope", scope)]),
+        }
     };
     ScopeView {
         name: scope.to_string(),
@@ -240,13 +261,11 @@ pub(super) fn describe(scope: &str) -> ScopeView {
     }
 }
 
-/// `read` → "Read", `write` → "Change", others as written.
-fn capitalize_action(action: &str) -> String {
+/// `read` → "Read", `write` → "Change" (in the page's language), others as written,
+/// capitalized.
+fn action_name(action: &str, t: Tr) -> String {
     match action {
-        "read" => "Read".into(),
-        "write" => "Change".into(),
-        "delete" => "Delete".into(),
-        "admin" => "Administer".into(),
+        "read" | "write" | "delete" | "admin" => t.text(&format!("scope-action-{action}"), &[]),
         other => {
             let mut c = other.chars();
             c.next()

@@ -159,6 +159,7 @@ pub async fn decide(
         pages::render(
             StatusCode::OK,
             &NoticePage {
+                t: pages::Tr::english(),
                 title: title.to_string(),
                 message,
                 link: None,
@@ -267,7 +268,7 @@ fn confirm_page(ctx: &Ctx, me: &SignedIn, w: &Waiting) -> HttpResponse {
                 scopes: w
                     .scopes
                     .iter()
-                    .map(|s| super::consent::describe(s))
+                    .map(|s| super::consent::describe(s, pages::Tr::english()))
                     .collect(),
             }),
         },

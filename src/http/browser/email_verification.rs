@@ -25,6 +25,7 @@ pub async fn verify(
         Ok(user) => Ok(pages::render(
             StatusCode::OK,
             &NoticePage {
+                t: pages::Tr::english(),
                 title: "Your email address is confirmed".into(),
                 message: format!(
                     "Thank you: {} is confirmed. You can sign in now.",
@@ -92,6 +93,7 @@ pub async fn submit_resend(
     Ok(pages::render(
         StatusCode::OK,
         &NoticePage {
+            t: pages::Tr::english(),
             title: "Check your email".into(),
             message: format!(
                 "If {email} belongs to an account that still needs confirming, we've sent a new \

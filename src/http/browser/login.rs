@@ -75,7 +75,9 @@ pub async fn submit(
     let username = params.get("username").unwrap_or("").trim().to_string();
     let password = params.get("password").unwrap_or("").to_string();
     if username.is_empty() || password.is_empty() {
-        let error = "Enter your email and password.";
+        let error = &ctx
+            .tr_for(pending.as_ref())
+            .text("login-error-missing", &[]);
         return Ok(login_page(
             &state,
             &ctx,
@@ -106,7 +108,7 @@ pub async fn submit(
     let user = match result {
         Ok(user) => user,
         Err(LoginError::Failed) => {
-            let error = "The email or password is incorrect.";
+            let error = &ctx.tr_for(pending.as_ref()).text("login-error-wrong", &[]);
             return Ok(login_page(
                 &state,
                 &ctx,
@@ -118,10 +120,9 @@ pub async fn submit(
         }
         Err(LoginError::Throttled { retry_after }) => {
             let minutes = (retry_after + 59) / 60;
-            let error = format!(
-                "Too many failed sign-ins. Try again in {minutes} minute{}.",
-                if minutes == 1 { "" } else { "s" }
-            );
+            let error = ctx
+                .tr_for(pending.as_ref())
+                .text("login-error-locked", &[("minutes", &minutes.to_string())]);
             let mut resp = login_page(
                 &state,
                 &ctx,
@@ -135,7 +136,9 @@ pub async fn submit(
             return Ok(resp);
         }
         Err(LoginError::Unverified) => {
-            let error = "Confirm your email address first: follow the link we sent to it.";
+            let error = &ctx
+                .tr_for(pending.as_ref())
+                .text("login-error-unverified", &[]);
             let mut page = login_view(&state, &ctx, pending.as_ref(), Some(&username), Some(error));
             let email: String = url::form_urlencoded::byte_serialize(username.as_bytes()).collect();
             page.resend_href = Some(format!("/email/resend?email={email}"));
@@ -327,6 +330,7 @@ fn login_view(
         .or_else(|| pending.and_then(|p| p.request.login_hint.clone()))
         .unwrap_or_default();
     LoginPage {
+        t: ctx.tr_for(pending),
         csrf_token: ctx.browser.csrf_token(),
         register_href: state
             .settings
@@ -361,12 +365,11 @@ fn signed_in_page(ctx: &Ctx, user: &SignedIn) -> HttpResponse {
     pages::render(
         StatusCode::OK,
         &MessagePage {
-            title: "You're signed in".into(),
-            message: format!(
-                "You are signed in as {}. Applications that use this server can now sign \
-                 you in without asking for your password.",
-                user.user.email
-            ),
+            t: ctx.t,
+            title: ctx.t.text("login-signed-in-title", &[]),
+            message: ctx
+                .t
+                .text("login-signed-in-message", &[("email", &user.user.email)]),
             sign_out_csrf: Some(ctx.browser.csrf_token()),
         },
     )

@@ -17,7 +17,13 @@ pub async fn logout(
     payload: web::Payload,
 ) -> Result<HttpResponse, PageError> {
     let params = read_params(&req, payload).await?;
-    let ctx = Ctx::new(&req, &state)?;
+    let mut ctx = Ctx::new(&req, &state)?;
+    // RP-Initiated Logout 1.0 §2: `ui_locales`, carried through the confirmation form.
+    let ui_locales = params
+        .get("ui_locales")
+        .filter(|v| v.len() <= crate::oauth::authorize::MAX_UI_LOCALES)
+        .map(str::to_string);
+    ctx.t = ctx.tr_with(ui_locales.as_deref());
     // The confirmation form comes back with this browser's CSRF token and `confirm`.
     let confirmation = params.get("confirm").is_some() || params.get("csrf_token").is_some();
     if req.method() == actix_web::http::Method::POST
@@ -73,12 +79,13 @@ pub async fn logout(
         StatusCode::FOUND
     };
     let mut resp = match (decision, user) {
-        (Decision::Ask, Some(user)) => ask(&ctx, &target, &user),
+        (Decision::Ask, Some(user)) => ask(&ctx, &target, &user, ui_locales.as_deref()),
         (Decision::Stay, _) => pages::render(
             StatusCode::OK,
             &MessagePage {
-                title: "You're still signed in".into(),
-                message: "Nothing changed. You can close this page.".into(),
+                t: ctx.t,
+                title: ctx.t.text("logout-stayed-title", &[]),
+                message: ctx.t.text("logout-stayed-message", &[]),
                 sign_out_csrf: None,
             },
         ),
@@ -91,9 +98,9 @@ pub async fn logout(
                 None => pages::render(
                     StatusCode::OK,
                     &MessagePage {
-                        title: "You have signed out".into(),
-                        message: "You are signed out of this server. You can close this page."
-                            .into(),
+                        t: ctx.t,
+                        title: ctx.t.text("logout-done-title", &[]),
+                        message: ctx.t.text("logout-done-message", &[]),
                         sign_out_csrf: None,
                     },
                 ),
@@ -132,7 +139,7 @@ fn provable(target: &Target, user: &SignedIn) -> bool {
     })
 }
 
-fn ask(ctx: &Ctx, target: &Target, user: &SignedIn) -> HttpResponse {
+fn ask(ctx: &Ctx, target: &Target, user: &SignedIn, ui_locales: Option<&str>) -> HttpResponse {
     let mut hidden = Vec::new();
     if let Some(client) = &target.client {
         hidden.push(("client_id".to_string(), client.id.clone()));
@@ -143,9 +150,13 @@ fn ask(ctx: &Ctx, target: &Target, user: &SignedIn) -> HttpResponse {
     if let Some(state) = &target.state {
         hidden.push(("state".to_string(), state.clone()));
     }
+    if let Some(ui_locales) = ui_locales {
+        hidden.push(("ui_locales".to_string(), ui_locales.to_string()));
+    }
     pages::render(
         StatusCode::OK,
         &LogoutPage {
+            t: ctx.t,
             csrf_token: ctx.browser.csrf_token(),
             user_email: user.user.email.clone(),
             client_name: target.client.as_ref().map(|c| c.name.clone()),

@@ -35,6 +35,8 @@ pub struct EnrolView {
 #[derive(Template)]
 #[template(path = "mfa.html")]
 pub struct MfaPage {
+    /// The page's language (`templates/translated.html`).
+    pub t: super::pages::Tr,
     pub csrf_token: String,
     pub challenge: String,
     pub client_name: Option<String>,
@@ -65,6 +67,11 @@ pub struct Loaded {
 }
 
 impl Loaded {
+    /// The authorization request the sign-in is for, if any.
+    pub fn pending(&self) -> Option<&Pending> {
+        self.pending.as_ref()
+    }
+
     /// The user the challenge is for.
     pub fn user_id(&self) -> &str {
         &self.user.id
@@ -74,6 +81,8 @@ impl Loaded {
 fn expired() -> PageError {
     PageError::bad_request("This sign-in has expired or was already completed. Sign in again.")
         .with_link("/login", "Sign in")
+        .localized("error-bad-request", Some("error-mfa-expired"))
+        .localized_link("sign-in")
 }
 
 pub async fn load(
@@ -119,6 +128,7 @@ pub async fn show(
     // Where a sign-in without an authorization request goes afterwards (an account page).
     ctx.next = super::account::next_path(params.get("next"));
     let loaded = load(&state, &ctx, params.get("challenge")).await?;
+    ctx.t = ctx.tr_for(loaded.pending.as_ref());
     let page = view(&state, &ctx, &loaded, None).await?;
     Ok(pages::render(StatusCode::OK, &page))
 }
@@ -136,6 +146,8 @@ pub async fn submit(
         return Err(PageError::csrf());
     }
     let loaded = load(&state, &ctx, params.get("challenge")).await?;
+    ctx.t = ctx.tr_for(loaded.pending.as_ref());
+    let t = ctx.t;
     let code = params.get("code").unwrap_or("").trim().to_string();
     let refuse = |status: StatusCode, message: &str| {
         let state = state.clone();
@@ -148,30 +160,17 @@ pub async fn submit(
         }
     };
     if code.is_empty() {
-        return refuse(StatusCode::BAD_REQUEST, "Enter the code.").await;
+        return refuse(StatusCode::BAD_REQUEST, &t.text("mfa-error-missing", &[])).await;
     }
     match check_code(&state, &ctx, &loaded, &code).await? {
         Checked::Passed => finish(&state, &ctx, loaded, mfa::OTP).await,
-        Checked::Wrong => {
-            refuse(
-                StatusCode::BAD_REQUEST,
-                "That code is not right. Try again.",
-            )
-            .await
-        }
+        Checked::Wrong => refuse(StatusCode::BAD_REQUEST, &t.text("mfa-error-wrong", &[])).await,
         Checked::Replayed => {
-            refuse(
-                StatusCode::BAD_REQUEST,
-                "That code was already used. Wait for the next one and enter it.",
-            )
-            .await
+            refuse(StatusCode::BAD_REQUEST, &t.text("mfa-error-replayed", &[])).await
         }
         Checked::Throttled { retry_after } => {
             let minutes = (retry_after + 59) / 60;
-            let message = format!(
-                "Too many wrong codes. Try again in {minutes} minute{}.",
-                if minutes == 1 { "" } else { "s" }
-            );
+            let message = t.text("mfa-error-locked", &[("minutes", &minutes.to_string())]);
             let mut resp = refuse(StatusCode::TOO_MANY_REQUESTS, &message).await?;
             resp.headers_mut()
                 .insert(header::RETRY_AFTER, header::HeaderValue::from(retry_after));
@@ -271,16 +270,18 @@ pub(super) async fn view(
     } else {
         None
     };
+    let t = ctx.t;
     let reason = match pending {
         Some(p) if p.client.require_mfa => {
-            format!("{} requires two-step verification.", p.client.name)
+            t.text("mfa-reason-client", &[("client", &p.client.name)])
         }
         Some(p) if p.request.wants_mfa() => {
-            format!("{} asked for two-step verification.", p.client.name)
+            t.text("mfa-reason-request", &[("client", &p.client.name)])
         }
-        _ => "Your account requires two-step verification.".to_string(),
+        _ => t.text("mfa-reason-account", &[]),
     };
     Ok(MfaPage {
+        t,
         csrf_token: ctx.browser.csrf_token(),
         challenge: handle.clone(),
         client_name: pending.as_ref().map(|p| p.client.name.clone()),

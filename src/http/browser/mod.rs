@@ -28,6 +28,7 @@ use self::pages::FormPostPage;
 use super::error::PageError;
 use super::form;
 use super::meta::request_meta;
+use crate::i18n;
 use crate::identity::browser::{self, SignedIn};
 use crate::identity::mfa::challenge::{self, Holder, NewChallenge};
 use crate::identity::RequestMeta;
@@ -160,7 +161,8 @@ async fn method_not_allowed() -> Result<HttpResponse, PageError> {
         StatusCode::METHOD_NOT_ALLOWED,
         "Method not allowed",
         "This page accepts only GET and POST.",
-    ))
+    )
+    .localized("error-method-title", Some("error-method-message")))
 }
 
 /// What every page handler starts with.
@@ -173,14 +175,25 @@ pub struct Ctx {
     /// Where to go after signing in (`account::next_path`: only an account page), when the
     /// page was asked with `next`; set by the login page.
     pub next: Option<String>,
+    /// The pages' language: `Accept-Language`'s, or the pending request's `ui_locales`
+    /// (`tr_for`).
+    pub t: pages::Tr,
     /// Whether the request came from one of our own pages (see `same_origin`).
     from_our_pages: bool,
+    accept_language: Option<String>,
 }
 
 impl Ctx {
     pub fn new(req: &HttpRequest, state: &AppState) -> Result<Ctx, PageError> {
         let names = CookieNames::for_issuer(&state.settings.issuer);
+        let accept_language = req
+            .headers()
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         Ok(Ctx {
+            t: pages::Tr::new(i18n::negotiate(None, accept_language.as_deref())),
+            accept_language,
             browser: Browser::from_request(req, names, &state.csrf_key)?,
             session_cookie: names.read_session(req),
             names,
@@ -189,6 +202,22 @@ impl Ctx {
             next: None,
             from_our_pages: same_origin(req, &state.settings.issuer),
         })
+    }
+
+    /// The language of a page for a pending authorization request: its `ui_locales` first.
+    pub fn tr_for(&self, pending: Option<&Pending>) -> pages::Tr {
+        self.tr_with(pending.and_then(|p| p.request.ui_locales.as_deref()))
+    }
+
+    /// The language of a page asked for with these `ui_locales` (first), if any.
+    pub fn tr_with(&self, ui_locales: Option<&str>) -> pages::Tr {
+        match ui_locales {
+            Some(ui_locales) => pages::Tr::new(i18n::negotiate(
+                Some(ui_locales),
+                self.accept_language.as_deref(),
+            )),
+            None => self.t,
+        }
     }
 
     /// A form post is ours when it carries this browser's CSRF token and comes from our origin.
@@ -264,11 +293,13 @@ pub fn load_pending(
         PendingError::Gone => PageError::bad_request(
             "This sign-in request has expired or was already completed. Go back to the \
              application and start again.",
-        ),
+        )
+        .localized("error-bad-request", Some("error-pending-gone")),
         PendingError::OtherBrowser => PageError::bad_request(
             "This sign-in request was started in another browser. Go back to the application \
              and start again here.",
-        ),
+        )
+        .localized("error-bad-request", Some("error-pending-other-browser")),
         PendingError::Internal(e) => PageError::internal(e),
     })
 }
@@ -324,6 +355,7 @@ pub fn already_completed() -> PageError {
     PageError::bad_request(
         "This sign-in request was already completed. Go back to the application.",
     )
+    .localized("error-bad-request", Some("error-pending-completed"))
 }
 
 /// Sends a step: a 303 to our page, or the reply to the client.

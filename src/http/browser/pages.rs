@@ -5,6 +5,8 @@ use actix_web::http::{header, StatusCode};
 use actix_web::HttpResponse;
 use askama::Template;
 
+pub use crate::i18n::Tr;
+
 /// A button for an upstream identity provider on the login page.
 #[derive(Debug, Clone)]
 pub struct ProviderButton {
@@ -15,6 +17,8 @@ pub struct ProviderButton {
 #[derive(Template)]
 #[template(path = "login.html")]
 pub struct LoginPage {
+    /// The page's language (`templates/translated.html`).
+    pub t: Tr,
     pub csrf_token: String,
     /// The pending authorization request (hidden field `request`), if any.
     pub request: Option<String>,
@@ -63,6 +67,8 @@ pub struct RuleView {
 #[derive(Template)]
 #[template(path = "register.html")]
 pub struct RegisterPage {
+    /// The page's language (`templates/translated.html`).
+    pub t: Tr,
     pub csrf_token: String,
     pub request: Option<String>,
     pub client_name: Option<String>,
@@ -73,12 +79,14 @@ pub struct RegisterPage {
     pub login_href: String,
 }
 
-/// The policy's rules as shown under a new-password field, marking those `broken` (and, when
-/// some are, the others as met).
+/// The policy's rules as shown under a new-password field, in `t`'s language, marking those
+/// `broken` (and, when some are, the others as met).
 pub fn rule_views(
     policy: &crate::config::PasswordSettings,
     broken: &[crate::identity::password::Violation],
+    t: Tr,
 ) -> Vec<RuleView> {
+    let text = |v: &crate::identity::password::Violation| rule_text(policy, v, t);
     let mut rules: Vec<RuleView> = crate::identity::password::policy_rules(policy)
         .into_iter()
         .map(|r| {
@@ -87,20 +95,47 @@ pub fn rule_views(
                 broken: is_broken,
                 // Rules are only known to be met when the password was checked and failed others.
                 met: !is_broken && !broken.is_empty(),
-                text: capitalized(&r.message),
+                text: text(&r),
             }
         })
         .collect();
     for b in broken {
-        if !rules.iter().any(|r| r.text == capitalized(&b.message)) {
+        if !rules.iter().any(|r| r.text == text(b)) {
             rules.push(RuleView {
-                text: capitalized(&b.message),
+                text: text(b),
                 broken: true,
                 met: false,
             });
         }
     }
     rules
+}
+
+/// The rules the catalogs describe (`password-rule-<rule>`).
+const RULES: &[&str] = &[
+    "min_length",
+    "max_length",
+    "uppercase",
+    "lowercase",
+    "digit",
+    "not_email",
+    "no_control_characters",
+];
+
+/// A rule as a person reads it: from the catalogs, else the policy's own words.
+fn rule_text(
+    policy: &crate::config::PasswordSettings,
+    rule: &crate::identity::password::Violation,
+    t: Tr,
+) -> String {
+    if !RULES.contains(&rule.rule) {
+        return capitalized(&rule.message);
+    }
+    let (min, max) = (policy.min_length.to_string(), policy.max_length.to_string());
+    t.text(
+        &format!("password-rule-{}", rule.rule),
+        &[("min", &min), ("max", &max)],
+    )
 }
 
 fn capitalized(s: &str) -> String {
@@ -143,6 +178,8 @@ pub struct ResetPage {
 #[derive(Template)]
 #[template(path = "notice.html")]
 pub struct NoticePage {
+    /// The page's language (`templates/translated.html`).
+    pub t: Tr,
     pub title: String,
     pub message: String,
     pub link: Option<(String, String)>,
@@ -158,6 +195,8 @@ pub struct ScopeView {
 #[derive(Template)]
 #[template(path = "consent.html")]
 pub struct ConsentPage {
+    /// The page's language (`templates/translated.html`).
+    pub t: Tr,
     pub csrf_token: String,
     pub request: String,
     pub client_name: String,
@@ -184,6 +223,8 @@ pub struct DocumentNotice {
 #[derive(Template)]
 #[template(path = "error.html")]
 pub struct ErrorPage {
+    /// The page's language (`templates/translated.html`).
+    pub t: Tr,
     pub title: String,
     pub message: String,
     /// Where the user can go from here (href, label).
@@ -194,6 +235,8 @@ pub struct ErrorPage {
 #[derive(Template)]
 #[template(path = "logout.html")]
 pub struct LogoutPage {
+    /// The page's language (`templates/translated.html`).
+    pub t: Tr,
     pub csrf_token: String,
     pub user_email: String,
     pub client_name: Option<String>,
@@ -205,6 +248,8 @@ pub struct LogoutPage {
 #[derive(Template)]
 #[template(path = "message.html")]
 pub struct MessagePage {
+    /// The page's language (`templates/translated.html`).
+    pub t: Tr,
     pub title: String,
     pub message: String,
     /// A sign-out button (with this CSRF token) for a signed-in user.

@@ -88,6 +88,7 @@ pub async fn finish(
     }
     let rp = super::passkeys::relying_party(&state)?;
     let loaded = mfa::load(&state, &ctx, params.get("challenge")).await?;
+    ctx.t = ctx.tr_for(loaded.pending());
     let refuse = |code: StatusCode, error: &str| {
         let (state, ctx, loaded) = (&state, &ctx, &loaded);
         let error = error.to_string();
@@ -97,8 +98,8 @@ pub async fn finish(
         }
     };
     let Some(answer) = credential::<PublicKeyCredential>(&params) else {
-        let error = "Your browser did not send a passkey. Try again.";
-        return refuse(StatusCode::BAD_REQUEST, error).await;
+        let error = ctx.t.text("mfa-error-no-passkey", &[]);
+        return refuse(StatusCode::BAD_REQUEST, &error).await;
     };
     let (user_id, handle, browser_hash, meta, now) = (
         loaded.user_id().to_string(),

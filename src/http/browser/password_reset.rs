@@ -72,6 +72,7 @@ pub async fn submit_forgot(
         Ok(()) => Ok(pages::render(
             StatusCode::OK,
             &NoticePage {
+                t: pages::Tr::english(),
                 title: "Check your email".into(),
                 message: format!(
                     "If an account uses {email}, we've sent a link to it to choose a new \
@@ -128,6 +129,7 @@ pub async fn submit_reset(
         Ok(_) => Ok(pages::render(
             StatusCode::OK,
             &NoticePage {
+                t: pages::Tr::english(),
                 title: "Your password has been changed".into(),
                 message: "Every device that was signed in to your account has been signed out. \
                           Sign in with your new password."
@@ -202,7 +204,7 @@ fn reset_page(
             csrf_token: ctx.browser.csrf_token(),
             token,
             email,
-            rules: pages::rule_views(&state.settings.password, broken),
+            rules: pages::rule_views(&state.settings.password, broken, pages::Tr::english()),
             error: error.map(str::to_string),
         },
     )

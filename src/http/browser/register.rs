@@ -96,7 +96,9 @@ pub async fn submit(
     let user = match result {
         Ok(user) => user,
         Err(CreateError::InvalidEmail(why) | CreateError::InvalidName(why)) => {
-            let msg = format!("Check your details: {why}.");
+            let msg = ctx
+                .tr_for(pending.as_ref())
+                .text("register-error-details", &[("why", why.as_str())]);
             return Ok(page(
                 &state,
                 &ctx,
@@ -108,7 +110,9 @@ pub async fn submit(
             ));
         }
         Err(CreateError::WeakPassword(broken)) => {
-            let msg = "Choose a password that meets every rule below.";
+            let msg = &ctx
+                .tr_for(pending.as_ref())
+                .text("register-error-weak", &[]);
             return Ok(page(
                 &state,
                 &ctx,
@@ -120,7 +124,9 @@ pub async fn submit(
             ));
         }
         Err(CreateError::EmailTaken) => {
-            let msg = "An account with this email already exists. Sign in instead.";
+            let msg = &ctx
+                .tr_for(pending.as_ref())
+                .text("register-error-taken", &[]);
             return Ok(page(
                 &state,
                 &ctx,
@@ -134,8 +140,9 @@ pub async fn submit(
         Err(CreateError::Busy) => return Err(PageError::busy()),
         Err(CreateError::Throttled { retry_after }) => {
             let minutes = (retry_after + 59) / 60;
-            let msg = format!(
-                "Too many new accounts from your network. Try again in {minutes} minute(s)."
+            let msg = ctx.tr_for(pending.as_ref()).text(
+                "register-error-throttled",
+                &[("minutes", &minutes.to_string())],
             );
             let mut resp = page(
                 &state,
@@ -164,18 +171,16 @@ pub async fn submit(
     if state.settings.users.require_verified_email && !user.email_verified {
         // Signing in waits for the address (`users.require_verified_email`).
         let request = pending.as_ref().map(|p| p.id.as_str());
+        let t = ctx.tr_for(pending.as_ref());
         return Ok(pages::render(
             StatusCode::OK,
             &NoticePage {
-                title: "Confirm your email address".into(),
-                message: format!(
-                    "Your account is ready. We've sent a link to {}: follow it to confirm \
-                     your address, then sign in.",
-                    user.email
-                ),
+                t,
+                title: t.text("register-confirm-title", &[]),
+                message: t.text("register-confirm-message", &[("email", &user.email)]),
                 link: Some((
                     format!("/login{}", request_query(request)),
-                    "Sign in".into(),
+                    t.text("sign-in", &[]),
                 )),
             },
         ));
@@ -199,11 +204,12 @@ fn page(
     error: Option<&str>,
     broken: &[Violation],
 ) -> HttpResponse {
-    let rules = pages::rule_views(&state.settings.password, broken);
+    let rules = pages::rule_views(&state.settings.password, broken, ctx.tr_for(pending));
     let request = pending.map(|p| p.id.clone());
     pages::render(
         status,
         &RegisterPage {
+            t: ctx.tr_for(pending),
             csrf_token: ctx.browser.csrf_token(),
             login_href: format!("/login{}", request_query(request.as_deref())),
             client_name: pending.map(|p| p.client.name.clone()),

@@ -5,6 +5,7 @@
 //! full, no connection in time, connection lost, storage refusing writes) is answered 503 with
 //! `Retry-After: 5` in each shape, never 500.
 mod api;
+pub mod localize;
 mod page;
 pub mod passkeys;
 

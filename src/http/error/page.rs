@@ -2,7 +2,7 @@
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 
-use crate::http::browser::pages::{self, ErrorPage};
+use crate::http::browser::pages::{self, ErrorPage, Tr};
 use crate::identity::email_tokens::LinkError;
 use crate::oauth::OAuthError;
 use crate::telemetry::capped;
@@ -17,7 +17,18 @@ pub struct PageError {
     pub link: Option<(String, String)>,
     cause: Option<Box<anyhow::Error>>,
     /// `Retry-After` of a 503 or 429 (seconds).
-    retry_after: i64,
+    retry_after: u32,
+    /// The catalog messages of a generic page (`localized`): shown in the request's language.
+    ids: Option<Box<MessageIds>>,
+}
+
+/// The catalog messages (`locales/`) of an error page's title, message and link label; those
+/// not given stay as written.
+#[derive(Debug, Clone, Copy)]
+struct MessageIds {
+    title: &'static str,
+    message: Option<&'static str>,
+    link: Option<&'static str>,
 }
 
 impl PageError {
@@ -29,15 +40,39 @@ impl PageError {
             link: None,
             cause: None,
             retry_after: 1,
+            ids: None,
         }
     }
 
+    /// Names the catalog messages the page's title (and message) are in English, so that the
+    /// page is shown in the request's language (`localize::pages`).
+    pub fn localized(mut self, title: &'static str, message: Option<&'static str>) -> PageError {
+        let link = self.ids.as_ref().and_then(|i| i.link);
+        self.ids = Some(Box::new(MessageIds {
+            title,
+            message,
+            link,
+        }));
+        self
+    }
+
+    /// Names the catalog message of the link's label (after `localized`).
+    pub fn localized_link(mut self, label: &'static str) -> PageError {
+        if let Some(ids) = &mut self.ids {
+            ids.link = Some(label);
+        }
+        self
+    }
+
+    /// A request that can't go on: the title is generic (translated), the message is the
+    /// caller's (`localized` names its catalog message, when it has one).
     pub fn bad_request(message: impl Into<String>) -> PageError {
         PageError::new(
             StatusCode::BAD_REQUEST,
             "This request can't be completed",
             message,
         )
+        .localized("error-bad-request", None)
     }
 
     /// A form without the CSRF token this browser was given.
@@ -48,6 +83,7 @@ impl PageError {
             "The form was not sent from this site, or it is too old. Go back, reload the page \
              and try again.",
         )
+        .localized("error-csrf-title", Some("error-csrf-message"))
     }
 
     pub fn with_link(mut self, href: impl Into<String>, label: &str) -> PageError {
@@ -60,13 +96,14 @@ impl PageError {
     pub fn internal(cause: anyhow::Error) -> PageError {
         if super::unavailable(&cause) {
             return PageError {
-                retry_after: super::UNAVAILABLE_RETRY_AFTER,
+                retry_after: seconds(super::UNAVAILABLE_RETRY_AFTER),
                 ..PageError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "Temporarily unavailable",
                     "The service can't complete this right now. Please try again in a few \
                      seconds.",
                 )
+                .localized("error-unavailable-title", Some("error-unavailable-message"))
             };
         }
         PageError {
@@ -76,13 +113,14 @@ impl PageError {
                 "Something went wrong",
                 "The server could not complete the request. Please try again in a moment.",
             )
+            .localized("error-internal-title", Some("error-internal-message"))
         }
     }
 
     /// Too many attempts (429 with `Retry-After`).
     pub fn too_many(title: &str, message: impl Into<String>, retry_after: i64) -> PageError {
         PageError {
-            retry_after: retry_after.max(1),
+            retry_after: seconds(retry_after),
             ..PageError::new(StatusCode::TOO_MANY_REQUESTS, title, message)
         }
     }
@@ -93,6 +131,7 @@ impl PageError {
             "The server is busy",
             "Too many sign-ins are being processed right now. Please try again in a moment.",
         )
+        .localized("error-busy-title", Some("error-busy-message"))
     }
 }
 
@@ -108,7 +147,7 @@ impl From<LinkError> for PageError {
             )
             .with_link("/login", "Back to sign in"),
             LinkError::Throttled { retry_after } => PageError {
-                retry_after,
+                retry_after: seconds(retry_after),
                 ..PageError::new(
                     StatusCode::TOO_MANY_REQUESTS,
                     "Too many requests",
@@ -146,12 +185,33 @@ impl ResponseError for PageError {
         if let Some(cause) = &self.cause {
             tracing::error!(error = %capped(format_args!("{cause:?}")), "internal error");
         }
+        self.render(Tr::english())
+    }
+}
+
+impl PageError {
+    /// Whether the page can be shown in another language than English.
+    pub fn is_localized(&self) -> bool {
+        self.ids.is_some()
+    }
+
+    /// The error page in `t`'s language: its catalog messages there, the rest as written.
+    pub fn render(&self, t: Tr) -> HttpResponse {
+        let ids = self.ids.as_deref().filter(|_| t != Tr::english());
+        let text = |id: Option<&'static str>, written: &str| match id {
+            Some(id) => t.text(id, &[]),
+            None => written.to_string(),
+        };
         let mut resp = pages::render(
             self.status,
             &ErrorPage {
-                title: self.title.clone(),
-                message: self.message.clone(),
-                link: self.link.clone(),
+                t,
+                title: text(ids.map(|i| i.title), &self.title),
+                message: text(ids.and_then(|i| i.message), &self.message),
+                link: self
+                    .link
+                    .as_ref()
+                    .map(|(href, label)| (href.clone(), text(ids.and_then(|i| i.link), label))),
             },
         );
         if matches!(
@@ -165,6 +225,11 @@ impl ResponseError for PageError {
         }
         resp
     }
+}
+
+/// A `Retry-After` in whole seconds, at least 1 (a `u32` keeps `PageError` small).
+fn seconds(secs: i64) -> u32 {
+    u32::try_from(secs.max(1)).unwrap_or(u32::MAX)
 }
 
 impl From<anyhow::Error> for PageError {
@@ -229,7 +294,7 @@ impl From<crate::oauth::metadata_document::DocumentError> for PageError {
                 refused.to_string(),
             ),
             DocumentError::Throttled { retry_after } => PageError {
-                retry_after,
+                retry_after: seconds(retry_after),
                 ..PageError::new(
                     StatusCode::TOO_MANY_REQUESTS,
                     "Too many requests",

@@ -82,7 +82,13 @@ pub struct AuthRequest {
     /// RFC 8707 `resource` values, each allowed for the client: bound to the code, and the
     /// tokens are for them (or fewer). Empty when the request named none.
     pub resources: Vec<String>,
+    /// OIDC `ui_locales` (space-separated BCP 47 tags, preferred first): the language of the
+    /// pages that follow (`i18n::negotiate`), at most [`MAX_UI_LOCALES`] bytes.
+    pub ui_locales: Option<String>,
 }
+
+/// The longest `ui_locales` kept (longer ones are ignored, as an unknown language would be).
+pub const MAX_UI_LOCALES: usize = 256;
 
 impl AuthRequest {
     /// Whether the request asked for a second factor (`acr_values` holds the multi-factor
@@ -113,6 +119,7 @@ impl AuthRequest {
             expires_at: now + REQUEST_TTL_SECS,
             acr_values: (!self.acr_values.is_empty()).then(|| self.acr_values.join(" ")),
             resources: resource::to_stored(&self.resources),
+            ui_locales: self.ui_locales.clone(),
         }
     }
 
@@ -140,6 +147,7 @@ impl AuthRequest {
                 .map(known_acr_values)
                 .unwrap_or_default(),
             resources: resource::from_stored(&row.resources),
+            ui_locales: row.ui_locales.clone(),
         }
     }
 }
@@ -288,6 +296,10 @@ pub fn validate(
             .map(known_acr_values)
             .unwrap_or_default(),
         resources,
+        ui_locales: params
+            .get("ui_locales")
+            .filter(|v| v.len() <= MAX_UI_LOCALES)
+            .map(str::to_string),
     };
     Ok((client, request))
 }

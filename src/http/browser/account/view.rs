@@ -229,7 +229,11 @@ async fn load(
         email_verified: row.email_verified,
         mail_enabled: state.mailer.enabled(),
         has_password: row.password_hash.is_some(),
-        rules: pages::rule_views(&state.settings.password, &flash.broken),
+        rules: pages::rule_views(
+            &state.settings.password,
+            &flash.broken,
+            pages::Tr::english(),
+        ),
         sessions,
         identities: identities
             .iter()
