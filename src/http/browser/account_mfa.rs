@@ -9,7 +9,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
-use super::{read_params, see_other, signed_in, Ctx};
+use super::{read_form, read_params, see_other, signed_in, Ctx};
 use crate::http::error::PageError;
 use crate::http::second_factor::factors;
 use crate::identity::browser::SignedIn;
@@ -76,11 +76,7 @@ async fn form(
     state: &web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<Result<(Params, Ctx, SignedIn), HttpResponse>, PageError> {
-    let params = read_params(req, payload).await?;
-    let ctx = Ctx::new(req, state)?;
-    if !ctx.check_csrf(params.get("csrf_token")) {
-        return Err(PageError::csrf());
-    }
+    let (params, ctx) = read_form(req, state, payload).await?;
     Ok(user_or_login(state, &ctx)
         .await?
         .map(|user| (params, ctx, user)))

@@ -5,7 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
 use super::pages::{self, ConsentPage, DocumentNotice, ScopeView, Tr};
-use super::{load_pending, read_params, send_step, signed_in, step_for, Ctx, Step};
+use super::{load_pending, read_form, read_params, send_step, signed_in, step_for, Ctx, Step};
 use crate::http::error::PageError;
 use crate::identity::audit::{self, Event};
 use crate::oauth::authorize::{self, Next, Reply};
@@ -123,11 +123,7 @@ pub async fn submit(
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, PageError> {
-    let params = read_params(&req, payload).await?;
-    let ctx = Ctx::new(&req, &state)?;
-    if !ctx.check_csrf(params.get("csrf_token")) {
-        return Err(PageError::csrf());
-    }
+    let (params, ctx) = read_form(&req, &state, payload).await?;
     let allow = match params.get("decision") {
         Some("allow") => true,
         Some("deny") => false,

@@ -10,7 +10,7 @@ use askama::Template;
 
 use super::account::require_signed_in;
 use super::pages::{self, NoticePage, ScopeView};
-use super::{read_params, see_other, Ctx};
+use super::{read_form, read_params, see_other, Ctx};
 use crate::http::error::PageError;
 use crate::identity::browser::SignedIn;
 use crate::identity::mfa;
@@ -83,11 +83,7 @@ pub async fn submit(
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, PageError> {
-    let params = read_params(&req, payload).await?;
-    let ctx = Ctx::new(&req, &state)?;
-    if !ctx.check_csrf(params.get("csrf_token")) {
-        return Err(PageError::csrf());
-    }
+    let (params, ctx) = read_form(&req, &state, payload).await?;
     let code = typed(&params);
     let me = match require_signed_in(&state, &ctx, &path_with(&code)).await {
         Ok(me) => me,
@@ -123,11 +119,7 @@ pub async fn decide(
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, PageError> {
-    let params = read_params(&req, payload).await?;
-    let ctx = Ctx::new(&req, &state)?;
-    if !ctx.check_csrf(params.get("csrf_token")) {
-        return Err(PageError::csrf());
-    }
+    let (params, ctx) = read_form(&req, &state, payload).await?;
     let approve = match params.get("decision") {
         Some("allow") => true,
         Some("deny") => false,

@@ -6,7 +6,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::pages::{self, EmailRequestPage, NoticePage};
 use super::password_reset::mail_available;
-use super::{read_params, request_query, Ctx};
+use super::{read_form, read_params, request_query, Ctx};
 use crate::http::error::PageError;
 use crate::identity::email_tokens::{LinkError, Purpose};
 use crate::identity::verification;
@@ -63,11 +63,7 @@ pub async fn submit_resend(
     payload: web::Payload,
 ) -> Result<HttpResponse, PageError> {
     mail_available(&state)?;
-    let params = read_params(&req, payload).await?;
-    let ctx = Ctx::new(&req, &state)?;
-    if !ctx.check_csrf(params.get("csrf_token")) {
-        return Err(PageError::csrf());
-    }
+    let (params, ctx) = read_form(&req, &state, payload).await?;
     let request = params.get("request").map(str::to_string);
     let email = params.get("email").unwrap_or("").trim().to_string();
     if email.is_empty() {

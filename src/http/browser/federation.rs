@@ -7,7 +7,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::login::{complete_sign_in, load};
 use super::pages::{self, LinkPage, ProviderButton};
-use super::{read_params, request_query, see_other, Ctx};
+use super::{read_form, read_params, request_query, see_other, Ctx};
 use crate::federation::{self, FederationError, Origin, Provider, Providers, Resolution};
 use crate::http::error::PageError;
 use crate::identity::login::{self, Credentials, LoginError};
@@ -257,11 +257,7 @@ pub async fn submit_link(
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, PageError> {
-    let params = read_params(&req, payload).await?;
-    let ctx = Ctx::new(&req, &state)?;
-    if !ctx.check_csrf(params.get("csrf_token")) {
-        return Err(PageError::csrf());
-    }
+    let (params, ctx) = read_form(&req, &state, payload).await?;
     let token = params.get("token").unwrap_or("").to_string();
     let link = find_link(&state, &ctx, &token).await?;
     let result = login::password_login(

@@ -248,6 +248,21 @@ pub fn same_origin(req: &HttpRequest, issuer: &str) -> bool {
     ok
 }
 
+/// A form post from one of our pages: its parameters and the request's context, its CSRF
+/// token checked (a 403 page otherwise).
+pub async fn read_form(
+    req: &HttpRequest,
+    state: &AppState,
+    payload: web::Payload,
+) -> Result<(Params, Ctx), PageError> {
+    let params = read_params(req, payload).await?;
+    let ctx = Ctx::new(req, state)?;
+    if !ctx.check_csrf(params.get("csrf_token")) {
+        return Err(PageError::csrf());
+    }
+    Ok((params, ctx))
+}
+
 /// A page's parameters: the query string (GET) or the form body (POST), each at most once.
 pub async fn read_params(req: &HttpRequest, payload: web::Payload) -> Result<Params, PageError> {
     read_params_repeating(req, payload, &[]).await

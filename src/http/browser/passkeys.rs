@@ -16,7 +16,7 @@ use webauthn_rs::prelude::{PublicKeyCredential, RegisterPublicKeyCredential};
 
 use super::login::{self, PORTAL_CLIENT_ID};
 use super::pages;
-use super::{read_params, see_other, signed_in, Ctx};
+use super::{read_form, see_other, signed_in, Ctx};
 use crate::http::error::passkeys::{message, status};
 use crate::http::error::{ApiError, PageError};
 use crate::http::json::Json;
@@ -250,11 +250,7 @@ pub async fn register(
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, PageError> {
-    let params = read_params(&req, payload).await?;
-    let ctx = Ctx::new(&req, &state)?;
-    if !ctx.check_csrf(params.get("csrf_token")) {
-        return Err(PageError::csrf());
-    }
+    let (params, ctx) = read_form(&req, &state, payload).await?;
     let rp = relying_party(&state)?;
     let Some(user) = current(&state, &ctx).await? else {
         return Ok(to_login());
@@ -317,11 +313,7 @@ pub async fn remove(
     path: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, PageError> {
-    let params = read_params(&req, payload).await?;
-    let ctx = Ctx::new(&req, &state)?;
-    if !ctx.check_csrf(params.get("csrf_token")) {
-        return Err(PageError::csrf());
-    }
+    let (_, ctx) = read_form(&req, &state, payload).await?;
     relying_party(&state)?;
     let Some(user) = current(&state, &ctx).await? else {
         return Ok(to_login());
@@ -376,11 +368,7 @@ pub async fn sign_in(
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, PageError> {
-    let params = read_params(&req, payload).await?;
-    let ctx = Ctx::new(&req, &state)?;
-    if !ctx.check_csrf(params.get("csrf_token")) {
-        return Err(PageError::csrf());
-    }
+    let (params, ctx) = read_form(&req, &state, payload).await?;
     let rp = relying_party(&state)?;
     let pending = login::load(&state, &ctx, params.get("request")).await?;
     let refuse = |code: StatusCode, error: &str| {

@@ -5,7 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::pages::{self, EmailRequestPage, NoticePage, ResetPage};
-use super::{read_params, request_query, Ctx};
+use super::{read_form, read_params, request_query, Ctx};
 use crate::http::error::PageError;
 use crate::identity::email_tokens::{LinkError, Purpose};
 use crate::identity::password::Violation;
@@ -41,11 +41,7 @@ pub async fn submit_forgot(
     payload: web::Payload,
 ) -> Result<HttpResponse, PageError> {
     mail_available(&state)?;
-    let params = read_params(&req, payload).await?;
-    let ctx = Ctx::new(&req, &state)?;
-    if !ctx.check_csrf(params.get("csrf_token")) {
-        return Err(PageError::csrf());
-    }
+    let (params, ctx) = read_form(&req, &state, payload).await?;
     let request = params.get("request").map(str::to_string);
     let email = params.get("email").unwrap_or("").trim().to_string();
     if email.is_empty() {
@@ -107,11 +103,7 @@ pub async fn submit_reset(
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, PageError> {
-    let params = read_params(&req, payload).await?;
-    let ctx = Ctx::new(&req, &state)?;
-    if !ctx.check_csrf(params.get("csrf_token")) {
-        return Err(PageError::csrf());
-    }
+    let (params, ctx) = read_form(&req, &state, payload).await?;
     let token = params.get("token").unwrap_or("").to_string();
     let password = params.get("password").unwrap_or("");
     let result = reset::reset(

@@ -7,7 +7,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::login::{complete_sign_in, load};
 use super::pages::{self, NoticePage, RegisterPage};
-use super::{read_params, request_query, Ctx, Pending};
+use super::{read_form, read_params, request_query, Ctx, Pending};
 use crate::http::error::PageError;
 use crate::identity::password::Violation;
 use crate::identity::users::{self, CreateError, NewUser};
@@ -63,11 +63,7 @@ pub async fn submit(
     payload: web::Payload,
 ) -> Result<HttpResponse, PageError> {
     enabled(&state)?;
-    let params = read_params(&req, payload).await?;
-    let ctx = Ctx::new(&req, &state)?;
-    if !ctx.check_csrf(params.get("csrf_token")) {
-        return Err(PageError::csrf());
-    }
+    let (params, ctx) = read_form(&req, &state, payload).await?;
     let pending = load(&state, &ctx, params.get("request")).await?;
     let email = params.get("email").unwrap_or("").trim().to_string();
     let name = params.get("name").unwrap_or("").trim().to_string();

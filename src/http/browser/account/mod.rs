@@ -13,7 +13,7 @@ mod view;
 
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 
-use super::{read_params, see_other, signed_in, Ctx};
+use super::{read_form, see_other, signed_in, Ctx};
 use crate::http::error::PageError;
 use crate::identity::browser::SignedIn;
 use crate::oauth::Params;
@@ -103,11 +103,7 @@ pub(super) async fn read_post(
     state: &web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<Posted, PageError> {
-    let params = read_params(req, payload).await?;
-    let ctx = Ctx::new(req, state)?;
-    if !ctx.check_csrf(params.get("csrf_token")) {
-        return Err(PageError::csrf());
-    }
+    let (params, ctx) = read_form(req, state, payload).await?;
     Ok(match require_signed_in(state, &ctx, PATH).await {
         Ok(me) => Posted::Ok(Box::new(Post { params, ctx, me })),
         Err(resp) => Posted::SignIn(resp),
