@@ -78,7 +78,7 @@ pub fn run(settings: &Settings, cmd: ApiKeyCommand) -> anyhow::Result<ExitCode> 
             super::print_json(&keys)
         }
         ApiKeyCommand::Revoke { id } => {
-            api_keys::revoke(&mut conn, None, &id, None, now)
+            api_keys::revoke(&mut conn, None, &id, None, Some("cli"), now)
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             super::print_json(&serde_json::json!({ "revoked": id }))
         }

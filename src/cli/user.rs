@@ -7,11 +7,10 @@ use clap::Subcommand;
 use serde_json::json;
 
 use crate::config::Settings;
-use crate::identity::audit::{self, Event};
-use crate::identity::password::Hasher;
+use crate::identity::admin_users::{self, Actor, AdminError};
 use crate::identity::roles::Roles;
 use crate::identity::users::{self, NewUser, User};
-use crate::store::{users as user_store, write_transaction};
+use crate::store::users as user_store;
 
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
@@ -38,6 +37,10 @@ pub enum UserCommand {
     SetRole { email: String, role: String },
     /// Disable a user (their sessions end).
     Disable { email: String },
+    /// Enable a disabled user again.
+    Enable { email: String },
+    /// Delete a user and everything of theirs (sessions, factors, API keys, linked identities).
+    Delete { email: String },
     /// Lift a brute-force lock.
     Unlock { email: String },
 }
@@ -51,19 +54,6 @@ pub fn run(settings: &Settings, cmd: UserCommand) -> anyhow::Result<ExitCode> {
     let db = super::database::open(settings, access)?;
     let mut conn = db.get()?;
     let now = super::now();
-    let changed = |conn: &mut crate::store::DbConnection, id: &str, detail: serde_json::Value| {
-        audit::record(
-            conn,
-            Event {
-                kind: audit::USER_CHANGED,
-                success: true,
-                user_id: Some(id),
-                detail: Some(detail),
-                ..Event::default()
-            },
-            now,
-        )
-    };
     match cmd {
         UserCommand::Create {
             email,
@@ -80,16 +70,8 @@ pub fn run(settings: &Settings, cmd: UserCommand) -> anyhow::Result<ExitCode> {
                 role,
                 email_verified,
             };
-            let (email, role) = users::check_new(&new, &roles, settings).map_err(describe)?;
-            let hash = Hasher::new(&settings.password)?.hash_blocking(&new.password)?;
-            let record = users::Record {
-                email,
-                name: new.name,
-                role,
-                password_hash: Some(hash),
-                email_verified,
-            };
-            let user = users::insert(&mut conn, record, None, now).map_err(describe)?;
+            let user = admin_users::create(&mut conn, &roles, settings, new, Actor::CLI, now)
+                .map_err(describe)?;
             super::print_json(&json!({
                 "id": user.id,
                 "email": user.email,
@@ -105,36 +87,28 @@ pub fn run(settings: &Settings, cmd: UserCommand) -> anyhow::Result<ExitCode> {
             super::print_json(&all)
         }
         UserCommand::SetRole { email, role } => {
-            if !roles.exists(&role) {
-                bail!("unknown role {role:?} (see `portcullis roles list`)");
-            }
             let row = users::find_by_email(&mut conn, &email)?;
-            write_transaction(&mut conn, |c| {
-                user_store::set_role(c, &row.id, &role, now)?;
-                changed(c, &row.id, json!({ "role": role }))
-            })?;
-            super::print_json(&json!({ "id": row.id, "email": row.email, "role": role }))
+            let user = admin_users::set_role(&mut conn, &roles, &row.id, &role, Actor::CLI, now)
+                .map_err(|e| match e {
+                    AdminError::UnknownRole(role) => {
+                        anyhow::anyhow!("unknown role {role:?} (see `portcullis roles list`)")
+                    }
+                    other => describe(other),
+                })?;
+            super::print_json(&json!({ "id": user.id, "email": user.email, "role": user.role }))
         }
-        UserCommand::Disable { email } => {
-            let row = users::find_by_email(&mut conn, &email)?;
-            write_transaction(&mut conn, |c| {
-                user_store::set_disabled(c, &row.id, true, now)?;
-                for s in crate::store::sessions::active_sessions(c, &row.id, now)? {
-                    crate::store::sessions::end_session(c, &s.id, now)?;
-                }
-                changed(c, &row.id, json!({ "disabled": true }))
-            })?;
-            super::print_json(&json!({ "id": row.id, "email": row.email, "disabled": true }))
-        }
+        UserCommand::Disable { email } => disable(&mut conn, &email, true, now),
+        UserCommand::Enable { email } => disable(&mut conn, &email, false, now),
         UserCommand::Unlock { email } => {
             let row = users::find_by_email(&mut conn, &email)?;
-            write_transaction(&mut conn, |c| {
-                user_store::clear_failures(c, &row.id)?;
-                crate::identity::guesses::unlock(c, &row.id, &row.email)?;
-                crate::identity::guesses::unlock_second_factor(c, &row.id)?;
-                changed(c, &row.id, json!({ "unlocked": true }))
-            })?;
-            super::print_json(&json!({ "id": row.id, "email": row.email, "locked": false }))
+            let user =
+                admin_users::unlock(&mut conn, &row.id, Actor::CLI, now).map_err(describe)?;
+            super::print_json(&json!({ "id": user.id, "email": user.email, "locked": false }))
+        }
+        UserCommand::Delete { email } => {
+            let row = users::find_by_email(&mut conn, &email)?;
+            admin_users::delete(&mut conn, &row.id, Actor::CLI, now).map_err(describe)?;
+            super::print_json(&json!({ "id": row.id, "email": row.email, "deleted": true }))
         }
     }
 }
@@ -148,9 +122,21 @@ pub fn list_roles(settings: &Settings) -> anyhow::Result<ExitCode> {
     super::print_json(&listed)
 }
 
-fn describe(e: users::CreateError) -> anyhow::Error {
+fn disable(
+    conn: &mut crate::store::DbConnection,
+    email: &str,
+    disabled: bool,
+    now: i64,
+) -> anyhow::Result<ExitCode> {
+    let row = users::find_by_email(conn, email)?;
+    let user =
+        admin_users::set_disabled(conn, &row.id, disabled, Actor::CLI, now).map_err(describe)?;
+    super::print_json(&json!({ "id": user.id, "email": user.email, "disabled": user.disabled }))
+}
+
+fn describe(e: AdminError) -> anyhow::Error {
     match e {
-        users::CreateError::WeakPassword(rules) => anyhow::anyhow!(
+        AdminError::Create(users::CreateError::WeakPassword(rules)) => anyhow::anyhow!(
             "the password does not meet the policy: {}",
             rules
                 .iter()

@@ -88,6 +88,7 @@ pub fn resolve(
                 email_verified: true,
             },
             Some(meta),
+            None,
             now,
         ) {
             Ok(u) => u,

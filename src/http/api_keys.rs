@@ -148,7 +148,7 @@ async fn revoke(
     let id = path.into_inner();
     state
         .db
-        .run(move |c| api_keys::revoke(c, Some(&user.id), &id, Some(&meta), now))
+        .run(move |c| api_keys::revoke(c, Some(&user.id), &id, Some(&meta), None, now))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

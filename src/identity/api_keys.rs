@@ -224,12 +224,14 @@ pub fn rotate(
     })
 }
 
-/// Revokes a key of `owner_id` (or any key when `None`: the operator).
+/// Revokes a key of `owner_id` (or any key when `None`: an operator, named by `actor` in the
+/// audit event).
 pub fn revoke(
     conn: &mut DbConnection,
     owner_id: Option<&str>,
     id: &str,
     meta: Option<&RequestMeta>,
+    actor: Option<&str>,
     now: i64,
 ) -> Result<(), KeyError> {
     write_transaction(conn, |c| {
@@ -245,7 +247,10 @@ pub fn revoke(
                 success: true,
                 user_id: Some(&key.user_id),
                 meta,
-                detail: Some(serde_json::json!({ "key": key.id })),
+                detail: Some(match actor {
+                    Some(actor) => serde_json::json!({ "key": key.id, "actor": actor }),
+                    None => serde_json::json!({ "key": key.id }),
+                }),
                 ..Event::default()
             },
             now,

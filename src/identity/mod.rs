@@ -2,6 +2,7 @@
 //! tokens, brute-force protection, second factors (authenticator apps, recovery codes) and the
 //! audit log. Plain functions over the store; the async ones only orchestrate the database and
 //! hashing pools.
+pub mod admin_users;
 pub mod api_keys;
 pub mod audit;
 pub mod browser;

@@ -17,6 +17,10 @@ pub const IDENTITY_SCOPES: &[&str] = &[
     "api_keys",
 ];
 
+/// The permission (and scope) of administrators: the admin API takes access tokens carrying
+/// it, and the admin console lets in signed-in users whose role has it.
+pub const ADMIN_SCOPE: &str = "portcullis:admin";
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Roles {
     map: BTreeMap<String, Vec<String>>,
@@ -48,14 +52,21 @@ struct RoleTable {
 }
 
 impl Roles {
-    /// admin, instructor, student, guest.
+    /// admin (with [`ADMIN_SCOPE`]), instructor, student, guest.
     pub fn builtin() -> Roles {
         let role = |perms: &[&str]| perms.iter().map(|p| p.to_string()).collect::<Vec<_>>();
         Roles {
             map: BTreeMap::from([
                 (
                     "admin".to_string(),
-                    role(&["read", "write", "delete", "manage_users", "manage_content"]),
+                    role(&[
+                        "read",
+                        "write",
+                        "delete",
+                        "manage_users",
+                        "manage_content",
+                        ADMIN_SCOPE,
+                    ]),
                 ),
                 (
                     "instructor".to_string(),
@@ -128,6 +139,11 @@ impl Roles {
 
     pub fn iter(&self) -> impl Iterator<Item = (&String, &Vec<String>)> {
         self.map.iter()
+    }
+
+    /// Whether users with `role` are administrators (their role has [`ADMIN_SCOPE`]).
+    pub fn is_admin(&self, role: &str) -> bool {
+        self.permissions(role).iter().any(|p| p == ADMIN_SCOPE)
     }
 
     /// Whether `scope` may be granted to a user with `role`.

@@ -147,11 +147,12 @@ pub struct Record {
     pub email_verified: bool,
 }
 
-/// Stores a user and audits it.
+/// Stores a user and audits it (with the operator who made it, if one did).
 pub fn insert(
     conn: &mut DbConnection,
     rec: Record,
     meta: Option<&RequestMeta>,
+    actor: Option<&str>,
     now: i64,
 ) -> Result<User, CreateError> {
     let Record {
@@ -187,7 +188,10 @@ pub fn insert(
             success: true,
             user_id: Some(&row.id),
             meta,
-            detail: Some(serde_json::json!({ "role": role })),
+            detail: Some(match actor {
+                Some(actor) => serde_json::json!({ "role": role, "actor": actor }),
+                None => serde_json::json!({ "role": role }),
+            }),
             ..Event::default()
         },
         now,
@@ -237,7 +241,8 @@ pub async fn register(
         password_hash: Some(hash),
         email_verified: new.email_verified,
     };
-    db.run(move |c| insert(c, rec, Some(&meta), now)).await
+    db.run(move |c| insert(c, rec, Some(&meta), None, now))
+        .await
 }
 
 /// Finds a user by email (case-insensitive) for the CLI.

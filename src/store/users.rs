@@ -177,3 +177,59 @@ pub fn set_email(conn: &mut DbConnection, id: &str, email: &str, now: i64) -> Qu
         Err(e) => Err(e),
     }
 }
+
+/// Deletes a user; what hangs off the account (sessions, refresh tokens, factors, API keys,
+/// identities) goes with it (`ON DELETE CASCADE`). `false` when there was none.
+pub fn delete(conn: &mut DbConnection, id: &str) -> QueryResult<bool> {
+    diesel::delete(users::table.find(id))
+        .execute(conn)
+        .map(|n| n > 0)
+}
+
+/// One page of users, ordered by email, whose email or name contains `query` (any case), and
+/// how many match in all.
+pub fn search(
+    conn: &mut DbConnection,
+    query: Option<&str>,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<(Vec<UserRow>, i64)> {
+    let filtered = || {
+        let mut q = users::table.into_boxed();
+        if let Some(text) = query.map(str::trim).filter(|t| !t.is_empty()) {
+            let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
+            q = q.filter(
+                users::email_lower
+                    .like(pattern.clone())
+                    .escape('\\')
+                    .or(lower(users::name).like(pattern).escape('\\')),
+            );
+        }
+        q
+    };
+    let total = filtered().count().get_result(conn)?;
+    let rows = filtered()
+        .order((users::email_lower.asc(), users::id.asc()))
+        .offset(offset)
+        .limit(limit)
+        .select(UserRow::as_select())
+        .load(conn)?;
+    Ok((rows, total))
+}
+
+diesel::define_sql_function! {
+    /// SQL `lower()` (both backends), for case-blind name search.
+    fn lower(x: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>;
+}
+
+/// `text` with LIKE's wildcards (and the escape character) escaped by `\`.
+fn escape_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}

@@ -534,7 +534,14 @@ async fn user_roles_audit_and_token_commands() {
         .unwrap();
     assert_eq!(
         admin["permissions"],
-        serde_json::json!(["read", "write", "delete", "manage_users", "manage_content"])
+        serde_json::json!([
+            "read",
+            "write",
+            "delete",
+            "manage_users",
+            "manage_content",
+            "portcullis:admin"
+        ])
     );
 
     // The created user signs in; the token verifies with `token verify`.
@@ -582,4 +589,34 @@ async fn user_roles_audit_and_token_commands() {
     assert_eq!(last["outcome"], "failure");
     assert_eq!(last["detail"]["reason"], "disabled");
     run_err(&mut cli(&["audit", "list", "--since", "yesterday-ish"]));
+
+    // Enabled again, the user signs in; deleted, they are gone (and the deletion is audited).
+    let enabled = run_ok(&mut cli(&["user", "enable", "op@example.com"]));
+    assert_eq!(enabled["disabled"], false);
+    let resp = app
+        .api
+        .post(app.url("/api/auth/login"))
+        .json(&serde_json::json!({ "email": "op@example.com", "password": "Operator-Pass-1" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let deleted = run_ok(&mut cli(&["user", "delete", "op@example.com"]));
+    assert_eq!(deleted["deleted"], true);
+    assert_eq!(
+        run_ok(&mut cli(&["user", "list"]))
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    run_err(&mut cli(&["user", "delete", "op@example.com"]));
+    let out = cli(&["audit", "list", "--kind", "user_changed", "--limit", "1"])
+        .output()
+        .unwrap();
+    let last: Value =
+        serde_json::from_str(std::str::from_utf8(&out.stdout).unwrap().trim()).unwrap();
+    assert_eq!(last["detail"]["deleted"], true);
+    assert_eq!(last["detail"]["actor"], "cli");
+    assert_eq!(last["detail"]["email"], "Op@Example.com");
 }

@@ -26,7 +26,7 @@ fn database_with_many_users(dir: &Path) -> String {
             password_hash: None,
             email_verified: true,
         };
-        users::insert(&mut conn, record, None, 1_700_000_000).unwrap();
+        users::insert(&mut conn, record, None, None, 1_700_000_000).unwrap();
     }
     url
 }

@@ -117,7 +117,14 @@ pub async fn revoke(
     let result = state
         .db
         .run(move |c| {
-            Ok::<_, PageError>(api_keys::revoke(c, Some(&user_id), &id, Some(&meta), now))
+            Ok::<_, PageError>(api_keys::revoke(
+                c,
+                Some(&user_id),
+                &id,
+                Some(&meta),
+                None,
+                now,
+            ))
         })
         .await?;
     match result {
