@@ -8,6 +8,7 @@ mod account;
 mod account_email;
 mod account_mfa;
 mod account_page;
+mod admin_console;
 mod algorithms;
 mod apply;
 mod authorize;
