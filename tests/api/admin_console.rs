@@ -19,6 +19,7 @@ both_backends!(
     disabling_a_user_ends_their_sessions_and_is_audited,
     users_are_searched_created_and_managed,
     the_audit_log_is_filtered_and_paginated,
+    an_admin_with_a_second_factor_needs_it_in_the_session,
 );
 
 /// Every console page.
@@ -717,4 +718,43 @@ async fn the_audit_log_is_filtered_and_paginated(backend: Backend) {
     assert_eq!(next, "/admin/audit?kind=test_event&client=c1&page=2");
     let html = page(&app, &b, &next).await;
     assert_eq!(texts(&html, ".event-detail"), ["{\"n\":1}", "{\"n\":0}"]);
+}
+
+async fn an_admin_with_a_second_factor_needs_it_in_the_session(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (b, _) = admin(&app).await;
+    page(&app, &b, "/admin/users").await;
+    // The administrator sets up an authenticator app: this password-only session no longer
+    // opens the console; a sign-in with the code does.
+    let secret = crate::mfa::enrol_totp(&app, "root@example.com").await;
+    let (status, _, html) = get(&b, &app.url("/admin/users")).await;
+    assert_eq!(status, 403);
+    assert_eq!(
+        text(&html, "#error-title").unwrap(),
+        "A second factor is required"
+    );
+    assert_eq!(
+        crate::web::attr(&html, "main a.button", "href").unwrap(),
+        "/login?reauth=1&next=%2Fadmin%2Fusers"
+    );
+    let b = browser();
+    let (_, _, html) = get(&b, &app.url("/login?next=/admin/users")).await;
+    let form = fill(
+        form_fields(&html, "#login-form"),
+        &[("username", "root@example.com"), ("password", PASSWORD)],
+    );
+    let resp = post_form(&b, &app.url("/login"), &form).await;
+    assert_eq!(resp.status(), 303);
+    let mfa_page = location(&app, &resp);
+    let (_, _, html) = get(&b, &mfa_page).await;
+    // The next code (the one of the set-up is spent).
+    app.clock.advance(30);
+    let form = fill(
+        form_fields(&html, "#mfa-form"),
+        &[("code", &crate::mfa::code_at(&secret, app.clock_now()))],
+    );
+    let resp = post_form(&b, &app.url("/login/mfa"), &form).await;
+    assert_eq!(resp.status(), 303);
+    assert_eq!(resp.headers()["location"], "/admin/users");
+    page(&app, &b, "/admin/users").await;
 }
