@@ -657,6 +657,12 @@ async fn the_audit_log_is_filtered_and_paginated(backend: Backend) {
         .all(|k| k.starts_with("login")));
     assert_eq!(texts(&html, ".event-failed").len(), 3);
     assert_eq!(texts(&html, "#key-table tbody tr").len(), 1);
+    assert_eq!(text(&html, "#key-rotation").unwrap(), "every 90 days");
+    let due = time::OffsetDateTime::from_unix_timestamp(app.clock_now() + 90 * 86_400).unwrap();
+    assert_eq!(
+        text(&html, "#key-next-rotation").unwrap(),
+        format!("{} {:02}:{:02} UTC", due.date(), due.hour(), due.minute())
+    );
 
     let html = page(
         &app,

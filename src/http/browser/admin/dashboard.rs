@@ -11,7 +11,7 @@ use crate::http::error::PageError;
 use crate::state::AppState;
 use crate::store::audit::{self, AuditQuery};
 use crate::store::{clients, sessions, users};
-use crate::tokens::keys::{ops, Policy};
+use crate::tokens::keys::{ops, KeyInfo, KeyStatus, Policy};
 
 /// A signing key as the dashboard lists it.
 pub struct KeyView {
@@ -34,6 +34,20 @@ pub struct DashboardPage {
     pub keys: Vec<KeyView>,
     pub next_change: String,
     pub rotation: String,
+    /// When the next key is due (automatic rotation), if it is on.
+    pub next_rotation: String,
+}
+
+/// When automatic rotation (every `every` seconds) creates the next key: the earliest active,
+/// not yet superseded key's start plus `every` (`schedule::due`'s rule).
+fn next_rotation(keys: &[KeyInfo], every: i64) -> Option<i64> {
+    if every <= 0 {
+        return None;
+    }
+    keys.iter()
+        .filter(|k| k.status == KeyStatus::Active && k.timeline.retires_at.is_none())
+        .map(|k| k.timeline.signs_from.saturating_add(every))
+        .min()
 }
 
 pub async fn show(
@@ -64,6 +78,7 @@ pub async fn show(
         })
         .await?;
     let optional = |t: Option<i64>| t.map_or_else(|| "not scheduled".to_string(), when);
+    let due = next_rotation(&keys, rotate_every);
     let page = DashboardPage {
         chrome: admin.chrome("dashboard", params.get("done")),
         users: user_count,
@@ -82,6 +97,7 @@ pub async fn show(
             })
             .collect(),
         next_change: optional(state.keys.current().next_change()),
+        next_rotation: due.map_or_else(|| "none (automatic rotation is off)".to_string(), when),
         rotation: if rotate_every > 0 {
             format!("every {} days", rotate_every / 86_400)
         } else {
