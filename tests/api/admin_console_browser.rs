@@ -5,7 +5,7 @@
 //! tokens checked. A non-administrator gets 403 pages. Skipped without a browser, except in CI.
 use std::time::Instant;
 
-use fantoccini::{Client, Locator};
+use fantoccini::Client;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;

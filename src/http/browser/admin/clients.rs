@@ -124,7 +124,7 @@ pub async fn list(
             });
         }
     }
-    found.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+    found.sort_by_key(|c| c.name.to_lowercase());
     let page = ClientsPage {
         chrome: admin.chrome("clients", params.get("done")),
         q,
