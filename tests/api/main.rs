@@ -10,6 +10,7 @@ mod account_mfa;
 mod account_page;
 mod admin_console;
 mod admin_console_browser;
+mod admin_console_users;
 mod algorithms;
 mod apply;
 mod authorize;
