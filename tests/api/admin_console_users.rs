@@ -214,6 +214,32 @@ async fn users_are_searched_created_and_managed(backend: Backend) {
     assert_eq!(notice_after(&app, &b, resp).await, "The session was ended.");
     let ended = events(&app, "session_ended");
     assert_eq!(ended[0].2["actor"], format!("admin:{admin_id}"));
+
+    // Second factors: an authenticator app (with recovery codes), then removed.
+    crate::mfa::enrol_totp(&app, "grace@example.com").await;
+    let html = page(&app, &b, &path).await;
+    assert_eq!(text(&html, "#factor-totp").unwrap(), "on");
+    let resp = submit(
+        &app,
+        &b,
+        &path,
+        "#remove-factors-form",
+        &[("confirm", Some("yes"))],
+    )
+    .await;
+    assert_eq!(
+        notice_after(&app, &b, resp).await,
+        "The user's second factors were removed."
+    );
+    let html = page(&app, &b, &path).await;
+    assert_eq!(text(&html, "#factor-totp").unwrap(), "off");
+    assert_eq!(text(&html, "#factor-codes").unwrap(), "0");
+    assert!(text(&html, "#remove-factors-form").is_none());
+    let changed = events(&app, "user_changed");
+    assert_eq!(changed[0].2["actor"], format!("admin:{admin_id}"));
+    assert_eq!(changed[0].2["second_factors_removed"]["totp"], true);
+    assert_eq!(changed[0].2["second_factors_removed"]["passkeys"], 0);
+
     let resp = submit(
         &app,
         &b,

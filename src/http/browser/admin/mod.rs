@@ -103,6 +103,7 @@ const NOTICES: &[(&str, &str)] = &[
     ("session-ended", "The session was ended."),
     ("sessions-ended", "Every session of the user was ended."),
     ("key-revoked", "The API key was revoked."),
+    ("factors-removed", "The user's second factors were removed."),
 ];
 
 fn notice_text(key: &str) -> Option<&'static str> {
