@@ -113,7 +113,6 @@ pub fn update(
     actor: &str,
     now: i64,
 ) -> anyhow::Result<Option<(Client, Vec<&'static str>)>> {
-    let mut after = check(spec, limits)?;
     store::write_transaction(conn, |c| {
         let Some(before) = c.find_client(id)? else {
             return Ok(None);
@@ -121,12 +120,13 @@ pub fn update(
         if !crate::declarative::diff::is_managed(&before) {
             return Ok(None);
         }
-        if before.public != after.public {
+        if before.public != spec.public {
             return Err(SpecError(vec![
                 "a client can't change between public and confidential; create a new one".into(),
             ])
             .into());
         }
+        let mut after = check(spec, limits)?;
         after.id = before.id.clone();
         after.secret_hash = before.secret_hash.clone();
         after.created_at = before.created_at;

@@ -378,6 +378,23 @@ async fn a_client_is_edited_and_deleted_with_confirmation(backend: Backend) {
     assert_eq!(resp.status(), 400);
     let html = resp.text().await.unwrap();
     assert!(!texts(&html, "#client-errors li").is_empty());
+    let kept = browser_form(&html, "#client-form");
+    assert!(kept.contains(&("redirect_uris".into(), "not a uri".into())));
+    // A confidential client stays confidential.
+    let resp = submit(
+        &app,
+        &b,
+        &path,
+        "#client-form",
+        &[("kind", Some("public")), ("confirm", Some("yes"))],
+    )
+    .await;
+    assert_eq!(resp.status(), 400);
+    assert_eq!(
+        texts(&resp.text().await.unwrap(), "#client-errors li"),
+        ["a client can't change between public and confidential; create a new one"]
+    );
+    assert_eq!(events(&app, "client_changed").len(), 1);
 
     // Delete: not confirmed, then confirmed.
     let resp = submit(&app, &b, &path, "#delete-form", &[]).await;
