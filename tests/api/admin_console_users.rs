@@ -292,7 +292,7 @@ async fn the_audit_log_is_filtered_and_paginated(backend: Backend) {
         &format!("/admin/audit?user={admin_id}&kind=login"),
     )
     .await;
-    assert_eq!(text(&html, "#event-count").unwrap(), "1 events.");
+    assert_eq!(text(&html, "#event-count").unwrap(), "1 event.");
     let today = time::OffsetDateTime::from_unix_timestamp(app.clock_now())
         .unwrap()
         .date()
