@@ -316,3 +316,28 @@ pub fn query_of(pairs: &[(&str, Option<&str>)]) -> String {
         q + "&"
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{query_of, Pager};
+
+    #[test]
+    fn pages_link_back_and_forth_keeping_the_filter() {
+        let base = format!(
+            "/admin/users?{}",
+            query_of(&[("q", Some("a b&c")), ("x", None)])
+        );
+        assert_eq!(base, "/admin/users?q=a+b%26c&");
+        let p = Pager::new(&base, 2, 20, 41);
+        assert_eq!((p.page, p.pages), (2, 3));
+        assert_eq!(p.prev.as_deref(), Some("/admin/users?q=a+b%26c&page=1"));
+        assert_eq!(p.next.as_deref(), Some("/admin/users?q=a+b%26c&page=3"));
+        let only = Pager::new("/admin/audit?", 1, 25, 0);
+        assert_eq!((only.pages, only.prev, only.next), (1, None, None));
+        let last = Pager::new("/admin/audit?", 2, 25, 50);
+        assert_eq!(
+            (last.prev.as_deref(), last.next),
+            (Some("/admin/audit?page=1"), None)
+        );
+    }
+}
