@@ -100,6 +100,52 @@ pub fn replace_in(
     Ok(true)
 }
 
+/// Changes an operator's client to what `spec` describes (validated as at creation); its id,
+/// secret, kind (public or confidential) and creation time stay. Returns the client as stored
+/// and the settings that changed (none: nothing written, no audit event), or `Ok(None)` when
+/// there is no such operator's client. A `SpecError` (in the `anyhow::Error`) lists what is
+/// wrong with `spec`.
+pub fn update(
+    conn: &mut DbConnection,
+    id: &str,
+    spec: &ClientSpec,
+    limits: &Limits,
+    actor: &str,
+    now: i64,
+) -> anyhow::Result<Option<(Client, Vec<&'static str>)>> {
+    store::write_transaction(conn, |c| {
+        let Some(before) = c.find_client(id)? else {
+            return Ok(None);
+        };
+        if !crate::declarative::diff::is_managed(&before) {
+            return Ok(None);
+        }
+        if before.public != spec.public {
+            return Err(SpecError(vec![
+                "a client can't change between public and confidential; create a new one".into(),
+            ])
+            .into());
+        }
+        let mut after = check(spec, limits)?;
+        after.id = before.id.clone();
+        after.secret_hash = before.secret_hash.clone();
+        after.created_at = before.created_at;
+        after.updated_at = before.updated_at;
+        let fields: Vec<&'static str> = crate::declarative::diff::fields(&before, &after)
+            .into_iter()
+            .map(|f| f.name)
+            .collect();
+        if fields.is_empty() {
+            return Ok(Some((before, fields)));
+        }
+        after.updated_at = now;
+        if !replace_in(c, &after, &fields, actor, now)? {
+            return Ok(None);
+        }
+        Ok(Some((after, fields)))
+    })
+}
+
 /// Adds and removes a client's explicit web origins; returns the client as stored, or
 /// `Ok(None)` when there is no such client. Removing an origin the client does not list is an
 /// error (the origins of redirect URIs are not removable: they follow the URIs).

@@ -61,3 +61,56 @@ pub fn list(
         .select(AuditRow::as_select())
         .load(conn)
 }
+
+/// What the admin console's audit browser filters on; `None`: any.
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    pub kind: Option<String>,
+    pub user_id: Option<String>,
+    pub client_id: Option<String>,
+    /// `outcome`: `success` or `failure`.
+    pub outcome: Option<String>,
+    /// At or after.
+    pub since: Option<i64>,
+    /// Before.
+    pub until: Option<i64>,
+}
+
+/// One page of events matching `query`, newest first, and how many match in all.
+pub fn search(
+    conn: &mut DbConnection,
+    query: &AuditQuery,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<(Vec<AuditRow>, i64)> {
+    let filtered = || {
+        let mut q = audit_events::table.into_boxed();
+        if let Some(k) = &query.kind {
+            q = q.filter(audit_events::kind.eq(k.clone()));
+        }
+        if let Some(u) = &query.user_id {
+            q = q.filter(audit_events::user_id.eq(u.clone()));
+        }
+        if let Some(c) = &query.client_id {
+            q = q.filter(audit_events::client_id.eq(c.clone()));
+        }
+        if let Some(o) = &query.outcome {
+            q = q.filter(audit_events::outcome.eq(o.clone()));
+        }
+        if let Some(s) = query.since {
+            q = q.filter(audit_events::at.ge(s));
+        }
+        if let Some(u) = query.until {
+            q = q.filter(audit_events::at.lt(u));
+        }
+        q
+    };
+    let total = filtered().count().get_result(conn)?;
+    let rows = filtered()
+        .order((audit_events::at.desc(), audit_events::id.desc()))
+        .offset(offset)
+        .limit(limit)
+        .select(AuditRow::as_select())
+        .load(conn)?;
+    Ok((rows, total))
+}

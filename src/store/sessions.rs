@@ -281,3 +281,12 @@ pub fn revoke_user_refresh_tokens(
     .set(refresh_tokens::revoked_at.eq(now))
     .execute(conn)
 }
+
+/// How many sessions are live at `now` (every user's).
+pub fn count_live(conn: &mut DbConnection, now: i64) -> QueryResult<i64> {
+    sessions::table
+        .filter(sessions::ended_at.is_null())
+        .filter(sessions::expires_at.gt(now))
+        .count()
+        .get_result(conn)
+}

@@ -1,5 +1,5 @@
 //! The README's screenshots of the account pages (profile, two-step verification, passkeys), the
-//! second step of a sign-in and the password-reset pages, at desktop (1280 px) and
+//! second step of a sign-in, the password-reset pages and the admin console, at desktop (1280 px) and
 //! phone (375 px) width, full page height, written to `docs/screenshots/`. Not part of the
 //! normal run (it rewrites files in the repository):
 //!
@@ -152,10 +152,64 @@ async fn screenshots() {
         .click()
         .await
         .unwrap();
-    let link = smtp.next().await.link("/password/reset");
+    // Grace's "authenticator app turned on" notice may come first: the reset mail's link.
+    let link = loop {
+        let mail = smtp.next().await;
+        if mail.text().contains("/password/reset") {
+            break mail.link("/password/reset");
+        }
+    };
     let path = link.strip_prefix(&app.address).unwrap().to_string();
     shoot(browser, &app, &path, "reset-password").await;
+
+    browser.delete_all_cookies().await.unwrap();
+    admin_console(browser, &app, &user.id).await;
     session.close().await;
+}
+
+/// The admin console's pages (`admin-*.png`), signed in as an administrator, with a few
+/// clients, failed sign-ins in the audit log, and `user_id`'s page (sessions, an API key).
+async fn admin_console(browser: &Client, app: &TestApp, user_id: &str) {
+    let admin = app.create_user("root@example.com", "admin").await;
+    let spa = app.create_client(portcullis::oauth::registration::ClientSpec {
+        name: "Course portal".into(),
+        public: true,
+        grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+        scopes: vec!["openid".into(), "profile".into(), "email".into()],
+        redirect_uris: vec!["https://portal.example.com/callback".into()],
+        web_origins: vec!["https://portal.example.com".into()],
+        ..Default::default()
+    });
+    app.service_client();
+    let pwd = app.password_client();
+    for _ in 0..2 {
+        app.password_grant(&pwd, "ada@example.com", "Wrong-Password-1")
+            .await;
+    }
+    browser.goto(&app.url("/login?next=/admin")).await.unwrap();
+    browser::submit_login(browser, &admin.email, PASSWORD).await;
+    wait_for_url(browser, &app.url("/admin")).await;
+    wait_for(browser, "#count-users").await;
+    for (path, name) in [
+        ("/admin".to_string(), "admin-dashboard"),
+        ("/admin/clients".to_string(), "admin-clients"),
+        (
+            "/admin/clients/new?preset=spa".to_string(),
+            "admin-client-new",
+        ),
+        (format!("/admin/clients/{}", spa.id), "admin-client"),
+        ("/admin/users".to_string(), "admin-users"),
+        (format!("/admin/users/{user_id}"), "admin-user"),
+        ("/admin/roles".to_string(), "admin-roles"),
+        ("/admin/audit".to_string(), "admin-audit"),
+    ] {
+        shoot(browser, app, &path, name).await;
+        let (inner, scroll) = fit_width(browser, 375).await;
+        assert!(
+            scroll <= inner,
+            "{path} overflows at 375 px: {scroll} > {inner}"
+        );
+    }
 }
 
 /// Sets up an authenticator app for `email` through the account API (a code computed from the

@@ -4,6 +4,7 @@
 //! `identity`, and render.
 pub mod account;
 mod account_mfa;
+pub mod admin;
 mod assets;
 mod authorize;
 mod consent;
@@ -147,6 +148,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .default_service(web::to(method_not_allowed)),
     )
     .configure(account::configure)
+    .configure(admin::configure)
     .route("/static/portcullis.css", web::get().to(assets::css))
     .route("/static/form_post.js", web::get().to(assets::form_post_js))
     .route("/static/passkey.js", web::get().to(assets::passkey_js));

@@ -11,6 +11,8 @@ mod providers;
 mod sessions;
 mod view;
 
+pub use self::view::when;
+
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 
 use super::{read_form, see_other, signed_in, Ctx};
@@ -66,13 +68,14 @@ pub async fn require_signed_in(
 }
 
 /// Where to go after signing in, from a `next` parameter: only a local path of the account
-/// pages (`/account`, `/account/…`, `/account?…`) or the device page (`/device?user_code=…`,
-/// `oauth::device`); anything else (another site, `//host`,
+/// pages (`/account`, `/account/…`, `/account?…`), the admin console (`/admin`, `/admin/…`)
+/// or the device page (`/device?user_code=…`, `oauth::device`); anything else (another site, `//host`,
 /// backslashes, dot segments, control characters) is ignored, so `next` is no open redirect.
 pub fn next_path(raw: Option<&str>) -> Option<String> {
     let raw = raw?;
     let rest = raw
         .strip_prefix(PATH)
+        .or_else(|| raw.strip_prefix(super::admin::PATH))
         .or_else(|| raw.strip_prefix(crate::oauth::device::VERIFICATION_PATH))?;
     let boundary = rest.is_empty() || rest.starts_with('/') || rest.starts_with('?');
     let plain = raw.len() <= 512
@@ -153,6 +156,9 @@ mod tests {
             "/account?x=1",
             "/device",
             "/device?user_code=BCDF-GHJK",
+            "/admin",
+            "/admin/users/abc",
+            "/admin/audit?kind=login&page=2",
         ] {
             assert_eq!(next_path(Some(ok)).as_deref(), Some(ok), "{ok}");
         }
@@ -164,6 +170,9 @@ mod tests {
             "/device_authorization",
             "/account//evil.example",
             "/account/../admin",
+            "/administrator",
+            "/admin/../account",
+            "//evil.example/admin",
             "/account\\evil",
             "/account/\u{0}",
             "/account#x",
