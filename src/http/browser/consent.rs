@@ -4,7 +4,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
-use super::pages::{self, ConsentPage, DocumentNotice, ScopeView, Tr};
+use super::pages::{ConsentPage, DocumentNotice, ScopeView, Tr};
 use super::{load_pending, read_form, read_params, send_step, signed_in, step_for, Ctx, Step};
 use crate::http::error::PageError;
 use crate::identity::audit::{self, Event};
@@ -97,7 +97,7 @@ pub async fn show(
             ui_locales,
         } => {
             let t = ctx.tr_with(ui_locales.as_deref());
-            pages::render(
+            super::render::page(
                 StatusCode::OK,
                 &ConsentPage {
                     t,

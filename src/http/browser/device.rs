@@ -19,6 +19,7 @@ use crate::oauth::device::{self, Decided, Env, Found, Waiting, VERIFICATION_PATH
 use crate::state::AppState;
 
 /// What the approve/deny form shows.
+#[derive(serde::Serialize)]
 pub struct ConfirmView {
     pub client_name: String,
     /// The client registered itself (RFC 7591): nobody vouches for its name.
@@ -27,7 +28,7 @@ pub struct ConfirmView {
     pub scopes: Vec<ScopeView>,
 }
 
-#[derive(Template)]
+#[derive(Template, serde::Serialize, Default)]
 #[template(path = "device.html")]
 pub struct DevicePage {
     pub csrf_token: String,
@@ -38,6 +39,8 @@ pub struct DevicePage {
     /// Set once a code was found: the approve/deny form instead of the code field.
     pub confirm: Option<ConfirmView>,
 }
+
+super::render::themable!(DevicePage => "device.html");
 
 /// Longest code kept for the field (a code is 9 characters; people add spaces).
 const MAX_TYPED: usize = 32;
@@ -148,7 +151,7 @@ pub async fn decide(
         })
         .await?;
     let notice = |title: &str, message: String| {
-        pages::render(
+        super::render::page(
             StatusCode::OK,
             &NoticePage {
                 t: pages::Tr::english(),
@@ -233,7 +236,7 @@ fn entry_page(
     error: Option<&str>,
     status: StatusCode,
 ) -> HttpResponse {
-    pages::render(
+    super::render::page(
         status,
         &DevicePage {
             csrf_token: ctx.browser.csrf_token(),
@@ -246,7 +249,7 @@ fn entry_page(
 }
 
 fn confirm_page(ctx: &Ctx, me: &SignedIn, w: &Waiting) -> HttpResponse {
-    pages::render(
+    super::render::page(
         StatusCode::OK,
         &DevicePage {
             csrf_token: ctx.browser.csrf_token(),

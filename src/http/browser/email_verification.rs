@@ -22,7 +22,7 @@ pub async fn verify(
     let ctx = Ctx::new(&req, &state)?;
     let token = params.get("token").unwrap_or("");
     match verification::verify(&state.db, token, &ctx.meta, ctx.now).await {
-        Ok(user) => Ok(pages::render(
+        Ok(user) => Ok(super::render::page(
             StatusCode::OK,
             &NoticePage {
                 t: pages::Tr::english(),
@@ -86,7 +86,7 @@ pub async fn submit_resend(
     )
     .await?;
     // The same page whether or not the address has an account that needs confirming.
-    Ok(pages::render(
+    Ok(super::render::page(
         StatusCode::OK,
         &NoticePage {
             t: pages::Tr::english(),
@@ -111,7 +111,7 @@ fn resend_page(
     status: StatusCode,
     error: Option<&str>,
 ) -> HttpResponse {
-    pages::render(
+    super::render::page(
         status,
         &EmailRequestPage {
             title: "Confirm your email address".into(),

@@ -6,7 +6,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::login::{complete_sign_in, load};
-use super::pages::{self, LinkPage, ProviderButton};
+use super::pages::{LinkPage, ProviderButton};
 use super::{read_form, read_params, request_query, see_other, Ctx};
 use crate::federation::{self, FederationError, Origin, Provider, Providers, Resolution};
 use crate::http::error::PageError;
@@ -370,7 +370,7 @@ fn link_page(
         .federation
         .get(&link.provider)
         .map_or(link.provider.clone(), |p| p.display_name.clone());
-    pages::render(
+    super::render::page(
         status,
         &LinkPage {
             csrf_token: ctx.browser.csrf_token(),

@@ -20,6 +20,7 @@ mod passkey_second_factor;
 mod passkeys;
 mod password_reset;
 mod register;
+pub mod render;
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpResponse};
@@ -147,9 +148,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .default_service(web::to(method_not_allowed)),
     )
     .configure(account::configure)
-    .route("/static/portcullis.css", web::get().to(assets::css))
-    .route("/static/form_post.js", web::get().to(assets::form_post_js))
-    .route("/static/passkey.js", web::get().to(assets::passkey_js));
+    .route("/static/{file}", web::get().to(assets::file));
     passkeys::configure(cfg);
 }
 

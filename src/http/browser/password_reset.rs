@@ -65,7 +65,7 @@ pub async fn submit_forgot(
     .await;
     match sent {
         // The same page whether or not the address has an account.
-        Ok(()) => Ok(pages::render(
+        Ok(()) => Ok(super::render::page(
             StatusCode::OK,
             &NoticePage {
                 t: pages::Tr::english(),
@@ -118,7 +118,7 @@ pub async fn submit_reset(
     )
     .await;
     match result {
-        Ok(_) => Ok(pages::render(
+        Ok(_) => Ok(super::render::page(
             StatusCode::OK,
             &NoticePage {
                 t: pages::Tr::english(),
@@ -162,7 +162,7 @@ fn forgot_page(
     status: StatusCode,
     error: Option<&str>,
 ) -> HttpResponse {
-    pages::render(
+    super::render::page(
         status,
         &EmailRequestPage {
             title: "Reset your password".into(),
@@ -190,7 +190,7 @@ fn reset_page(
     error: Option<&str>,
     broken: &[Violation],
 ) -> HttpResponse {
-    pages::render(
+    super::render::page(
         status,
         &ResetPage {
             csrf_token: ctx.browser.csrf_token(),
