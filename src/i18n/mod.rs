@@ -72,6 +72,11 @@ impl Catalogs {
         bundle(lang, source).map(|_| ())
     }
 
+    /// Whether any language has the message `id`.
+    pub fn has(&self, id: &str) -> bool {
+        self.en.has_message(id) || self.de.has_message(id)
+    }
+
     fn bundle(&self, lang: Lang) -> &Bundle {
         match lang {
             Lang::En => &self.en,
@@ -117,7 +122,7 @@ fn bundle(lang: Lang, source: &str) -> anyhow::Result<Bundle> {
     let resource = FluentResource::try_new(source.to_string()).map_err(|(_, errors)| {
         let line = errors
             .first()
-            .map_or(1, |e| line_of(source, e.pos.start));
+            .map_or(1, |e| line_of(source, e.slice.as_ref().unwrap_or(&e.pos).start));
         anyhow::anyhow!(
             "the {} catalog does not parse (line {line}): {errors:?}",
             lang.code()

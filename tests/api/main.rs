@@ -65,6 +65,7 @@ mod secrets;
 mod shutdown;
 mod smtp;
 mod storage;
+mod themes;
 mod token;
 mod token_errors;
 mod token_exchange;

@@ -238,10 +238,12 @@ const DESCRIBED: &[&str] = &[
 ];
 
 /// A scope as a person reads it, in the page's language (also on the device page): its own
-/// description, `resource:action` as the action on the resource, else a generic line.
+/// description (ours, or the theme catalog's `scope-<name>` for the operator's own scopes), `resource:action` as the action on the resource, else a generic line.
 pub(super) fn describe(scope: &str, t: Tr) -> ScopeView {
-    let description = if DESCRIBED.contains(&scope) {
-        t.text(&format!("scope-{scope}"), &[])
+    let id = format!("scope-{scope}");
+    let themed = crate::ui::with(|ui| ui.messages().is_some_and(|m| m.has(&id)));
+    let description = if DESCRIBED.contains(&scope) || themed {
+        t.text(&id, &[])
     } else {
         match scope.split_once(':') {
             Some((resource, action)) => t.text(
