@@ -13,6 +13,7 @@ crate::both_backends!(
     a_theme_page_is_shown_in_german_with_theme_messages_and_english_fallback,
     theme_static_files_override_the_built_in_ones_per_file,
     product_name_and_secured_by_are_settings,
+    mails_carry_the_product_name,
 );
 
 const THEME_CSS: &str = "/* acme */\nbody { color: #123456; }\n";
@@ -415,5 +416,30 @@ async fn the_server_refuses_to_start_with_a_broken_theme() {
     assert!(
         err.starts_with(&format!("{}:2: syntax error", file.display())),
         "{err}"
+    );
+}
+
+async fn mails_carry_the_product_name(backend: Backend) {
+    let smtp = crate::smtp::SmtpServer::start().await;
+    let app = spawn_app_with(backend, |s| {
+        crate::smtp::use_smtp(s, &smtp);
+        s.ui.product_name = "Acme ID".into();
+    })
+    .await;
+    app.create_user("ada@example.com", "student").await;
+    let b = browser();
+    let (status, _, html) = web::get(&b, &app.url("/password/forgot")).await;
+    assert_eq!(status, 200, "{html}");
+    let form = web::fill(
+        web::form_fields(&html, "#forgot-form"),
+        &[("email", "ada@example.com")],
+    );
+    let resp = web::post_form(&b, &app.url("/password/forgot"), &form).await;
+    assert_eq!(resp.status(), 200);
+    let mail = smtp.next().await;
+    let html = mail.part("text/html");
+    assert!(
+        html.contains(">Acme ID</p>") && !html.contains("Portcullis"),
+        "{html}"
     );
 }
