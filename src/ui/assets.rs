@@ -16,10 +16,11 @@ const CSS: &str = include_str!("../../static/portcullis.css");
 const FORM_POST_JS: &str = include_str!("../../static/form_post.js");
 const PASSKEY_JS: &str = include_str!("../../static/passkey.js");
 
-/// A built-in file by name.
+/// A built-in file by name. The stylesheet is also `portcullis-base.css`, so that a theme's
+/// `portcullis.css` can import it and change only what differs.
 pub fn builtin_asset(name: &str) -> Option<Asset> {
     let body = match name {
-        "portcullis.css" => CSS,
+        "portcullis.css" | "portcullis-base.css" => CSS,
         "form_post.js" => FORM_POST_JS,
         "passkey.js" => PASSKEY_JS,
         _ => return None,
@@ -98,6 +99,20 @@ pub fn read_dir(dir: &Path) -> anyhow::Result<Vec<(String, Asset)>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_example_theme_loads() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/theme");
+        let theme = crate::ui::Theme::load(&dir).unwrap();
+        assert!(theme.has_template("login.html"));
+        assert!(!theme.has_template("consent.html"));
+        assert_eq!(
+            theme.asset("logo.svg").map(|a| a.content_type),
+            Some("image/svg+xml")
+        );
+        let messages = theme.messages().unwrap();
+        assert!(messages.has("scope-reports") && messages.has("acme-help"));
+    }
 
     #[test]
     fn only_plain_names_of_known_types_are_served() {

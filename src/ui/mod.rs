@@ -119,7 +119,7 @@ tokio::task_local! {
 }
 
 /// The built-in look (no theme, default settings), for work outside a request.
-fn builtin() -> &'static Ui {
+pub(crate) fn builtin() -> &'static Ui {
     static BUILTIN: OnceLock<Ui> = OnceLock::new();
     BUILTIN.get_or_init(|| Ui {
         product_name: UiSettings::default().product_name,
@@ -175,4 +175,57 @@ pub fn footer(lang: impl std::borrow::Borrow<Lang>) -> HtmlSafeOutput<String> {
         line
     };
     HtmlSafeOutput(format!(r#"<footer class="site-footer">{line}</footer>"#))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reload_reads_the_theme_again_and_keeps_the_old_one_when_broken() {
+        let dir = tempfile::tempdir().unwrap();
+        let css = dir.path().join("static/portcullis.css");
+        std::fs::create_dir_all(css.parent().unwrap()).unwrap();
+        std::fs::write(&css, "a {}").unwrap();
+        let settings = UiSettings {
+            theme_dir: Some(dir.path().to_path_buf()),
+            ..UiSettings::default()
+        };
+        let handle = UiHandle::load(&settings).unwrap();
+        let body = |h: &UiHandle| {
+            let ui = h.current();
+            let asset = ui.theme().and_then(|t| t.asset("portcullis.css")).cloned();
+            asset.map(|a| a.body)
+        };
+        assert_eq!(body(&handle).as_deref(), Some(&b"a {}"[..]));
+        std::fs::write(&css, "b {}").unwrap();
+        std::fs::write(dir.path().join("static/logo.png"), [0x89, b'P']).unwrap();
+        handle.reload().unwrap();
+        assert_eq!(body(&handle).as_deref(), Some(&b"b {}"[..]));
+        assert_eq!(handle.current().logo(), Some("/static/logo.png"));
+
+        let broken = dir.path().join("templates/login.html");
+        std::fs::create_dir_all(broken.parent().unwrap()).unwrap();
+        std::fs::write(&broken, "{% if %}").unwrap();
+        assert!(handle.reload().is_err());
+        assert_eq!(body(&handle).as_deref(), Some(&b"b {}"[..]));
+    }
+
+    #[test]
+    fn the_footer_is_the_catalogs_line_the_settings_text_or_nothing() {
+        let ui = |secured_by: Option<&str>| Ui {
+            product_name: "Acme".into(),
+            secured_by: secured_by.map(str::to_string),
+            theme: None,
+        };
+        assert_eq!(ui(None).secured_by(Lang::De), "Geschützt durch Portcullis");
+        assert_eq!(ui(Some("By Acme")).secured_by(Lang::De), "By Acme");
+        // Outside a request: the built-in look.
+        assert_eq!(
+            footer(Lang::En).0,
+            "<footer class=\"site-footer\">Secured by Portcullis</footer>"
+        );
+        assert_eq!(product_name(), "Portcullis");
+        assert_eq!(logo(), None);
+    }
 }

@@ -189,3 +189,89 @@ fn read_locales(dir: &Path) -> anyhow::Result<Option<Catalogs>> {
     let source = |l: Lang| sources.get(&l).map_or("", String::as_str);
     Ok(Some(Catalogs::parse(source(Lang::En), source(Lang::De))?))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn theme(files: &[(&str, &str)]) -> (tempfile::TempDir, anyhow::Result<Theme>) {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in files {
+            let path = dir.path().join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        let theme = Theme::load(dir.path());
+        (dir, theme)
+    }
+
+    fn login(theme: &Theme, lang: Lang) -> String {
+        let page = Value::from_serialize(crate::http::browser::pages::LoginPage {
+            client_name: Some("<App>".into()),
+            ..Default::default()
+        });
+        theme
+            .render("login.html", page, lang, crate::ui::builtin())
+            .unwrap()
+    }
+
+    #[test]
+    fn a_theme_page_extends_the_themes_base_or_the_built_in_one() {
+        let page = "{% extends \"base.html\" %}{% block content %}<p>{{ client_name }}</p>{% endblock %}";
+        let (_dir, own) = theme(&[
+            ("templates/login.html", page),
+            (
+                "templates/base.html",
+                "<html lang=\"{{ lang }}\"><b>{{ product_name }}</b>{% block content %}{% endblock %}</html>",
+            ),
+        ]);
+        assert_eq!(
+            login(&own.unwrap(), Lang::De),
+            "<html lang=\"de\"><b>Portcullis</b><p>&lt;App&gt;</p></html>"
+        );
+        let (_dir, builtin) = theme(&[("templates/login.html", page)]);
+        let html = login(&builtin.unwrap(), Lang::De);
+        assert!(html.starts_with("<!doctype html>\n<html lang=\"de\">"), "{html}");
+        assert!(html.contains("<title>Portcullis · Portcullis</title>"), "{html}");
+        assert!(html.contains("<p>&lt;App&gt;</p>"), "{html}");
+        assert!(
+            html.contains("<footer class=\"site-footer\">Geschützt durch Portcullis</footer>"),
+            "{html}"
+        );
+    }
+
+    #[test]
+    fn messages_escape_their_arguments() {
+        let (_dir, t) = theme(&[(
+            "templates/login.html",
+            "{{ t(\"login-continue-with\", provider=client_name) }}",
+        )]);
+        assert_eq!(
+            login(&t.unwrap(), Lang::En),
+            "Continue with &#60;App&#62;"
+        );
+    }
+
+    #[test]
+    fn a_broken_theme_names_the_file_and_line() {
+        let (dir, t) = theme(&[("templates/error.html", "ok\n{{ title }\n")]);
+        let err = format!("{:#}", t.err().unwrap());
+        let file = dir.path().join("templates/error.html");
+        assert!(
+            err.starts_with(&format!("{}:2: syntax error", file.display())),
+            "{err}"
+        );
+        let (dir, t) = theme(&[("templates/partials/head.html", "{{ nonsense }}")]);
+        let err = format!("{:#}", t.err().unwrap());
+        let file = dir.path().join("templates/partials/head.html");
+        assert!(
+            err.starts_with(&format!("{}:1: unknown variable `nonsense`", file.display())),
+            "{err}"
+        );
+        // A page's own fields are known to its template only.
+        let (_dir, t) = theme(&[("templates/error.html", "{{ csrf_token }}")]);
+        assert!(format!("{:#}", t.err().unwrap()).contains("unknown variable `csrf_token`"));
+        let (_dir, t) = theme(&[("templates/login.html", "{{ csrf_token }}{{ lang }}")]);
+        assert!(t.is_ok());
+    }
+}

@@ -14,6 +14,7 @@ crate::both_backends!(
     theme_static_files_override_the_built_in_ones_per_file,
     product_name_and_secured_by_are_settings,
     mails_carry_the_product_name,
+    a_theme_template_failing_at_run_time_falls_back_to_the_built_in_page,
 );
 
 const THEME_CSS: &str = "/* acme */\nbody { color: #123456; }\n";
@@ -215,6 +216,16 @@ async fn theme_static_files_override_the_built_in_ones_per_file(backend: Backend
             Some("text/javascript; charset=utf-8".into()),
             cache.clone(),
             include_bytes!("../../static/form_post.js").to_vec()
+        )
+    );
+    // The built-in stylesheet stays reachable for a theme's to import.
+    assert_eq!(
+        get_raw(&app, "/static/portcullis-base.css").await,
+        (
+            200,
+            Some("text/css; charset=utf-8".into()),
+            cache.clone(),
+            include_bytes!("../../static/portcullis.css").to_vec()
         )
     );
     // Dotfiles, unknown types, other directories and traversal: 404.
@@ -441,5 +452,34 @@ async fn mails_carry_the_product_name(backend: Backend) {
     assert!(
         html.contains(">Acme ID</p>") && !html.contains("Portcullis"),
         "{html}"
+    );
+}
+
+async fn a_theme_template_failing_at_run_time_falls_back_to_the_built_in_page(backend: Backend) {
+    // Renders with the sample data at load (no error then), fails once there is an error to add
+    // a number to.
+    let theme = theme_with(
+        "templates/login.html",
+        r#"{% extends "base.html" %}{% block content %}<p id="themed">themed</p>
+<form id="login-form" method="post" action="/login"><input type="hidden" name="csrf_token" value="{{ csrf_token }}">
+{% if error %}{{ error + 1 }}{% endif %}</form>{% endblock %}"#,
+    );
+    let dir = theme.path().to_path_buf();
+    let app = spawn_app_with(backend, move |s| s.ui.theme_dir = Some(dir)).await;
+    let b = browser();
+    let (status, _, html) = web::get(&b, &app.url("/login")).await;
+    assert_eq!(status, 200, "{html}");
+    assert_eq!(text(&html, "#themed").as_deref(), Some("themed"));
+    let form = web::fill(
+        web::form_fields(&html, "#login-form"),
+        &[("username", "nobody@example.com"), ("password", "wrong-password")],
+    );
+    let resp = web::post_form(&b, &app.url("/login"), &form).await;
+    assert_eq!(resp.status(), 400);
+    let html = resp.text().await.unwrap();
+    assert_eq!(text(&html, "#themed"), None);
+    assert_eq!(
+        text(&html, "#login-error").as_deref(),
+        Some("The email or password is incorrect.")
     );
 }
