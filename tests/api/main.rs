@@ -66,6 +66,7 @@ mod shutdown;
 mod smtp;
 mod storage;
 mod themes;
+mod themes_check;
 mod token;
 mod token_errors;
 mod token_exchange;
