@@ -35,6 +35,7 @@ mod federation_mfa;
 mod health;
 mod hostile_input;
 mod i18n;
+mod i18n_pages;
 mod introspection;
 mod key_helpers;
 mod keys;

@@ -31,6 +31,9 @@ pub struct ConfirmView {
 #[derive(Template, serde::Serialize, Default)]
 #[template(path = "device.html")]
 pub struct DevicePage {
+    /// The page's language (`templates/translated.html`).
+    #[serde(skip)]
+    pub t: super::pages::Tr,
     pub csrf_token: String,
     pub user_email: String,
     /// The code field's value (from `verification_uri_complete`, or what was typed).
@@ -40,7 +43,7 @@ pub struct DevicePage {
     pub confirm: Option<ConfirmView>,
 }
 
-super::render::themable!(DevicePage => "device.html");
+super::render::themable!(DevicePage => "device.html", t);
 
 /// Longest code kept for the field (a code is 9 characters; people add spaces).
 const MAX_TYPED: usize = 32;
@@ -224,9 +227,8 @@ fn too_many(retry_after: i64) -> PageError {
 }
 
 fn wrong_code(ctx: &Ctx, me: &SignedIn, code: String) -> HttpResponse {
-    let error = "That code is not valid: it may be mistyped, expired or already used. Check \
-                 the code your device shows and try again.";
-    entry_page(ctx, me, code, Some(error), StatusCode::BAD_REQUEST)
+    let error = ctx.t.text("device-error-code", &[]);
+    entry_page(ctx, me, code, Some(&error), StatusCode::BAD_REQUEST)
 }
 
 fn entry_page(
@@ -239,6 +241,7 @@ fn entry_page(
     super::render::page(
         status,
         &DevicePage {
+            t: ctx.t,
             csrf_token: ctx.browser.csrf_token(),
             user_email: me.user.email.clone(),
             user_code,
@@ -252,6 +255,7 @@ fn confirm_page(ctx: &Ctx, me: &SignedIn, w: &Waiting) -> HttpResponse {
     super::render::page(
         StatusCode::OK,
         &DevicePage {
+            t: ctx.t,
             csrf_token: ctx.browser.csrf_token(),
             user_email: me.user.email.clone(),
             user_code: w.user_code.clone(),
@@ -263,7 +267,7 @@ fn confirm_page(ctx: &Ctx, me: &SignedIn, w: &Waiting) -> HttpResponse {
                 scopes: w
                     .scopes
                     .iter()
-                    .map(|s| super::consent::describe(s, pages::Tr::english()))
+                    .map(|s| super::consent::describe(s, ctx.t))
                     .collect(),
             }),
         },

@@ -155,12 +155,15 @@ fn capitalized(s: &str) -> String {
 #[derive(Template, Serialize, Default)]
 #[template(path = "email_request.html")]
 pub struct EmailRequestPage {
+    /// The page's language (`templates/translated.html`).
+    #[serde(skip)]
+    pub t: Tr,
     pub title: String,
     pub intro: String,
     /// Where the form posts, its id and its button.
     pub action: &'static str,
     pub form_id: &'static str,
-    pub button: &'static str,
+    pub button: String,
     pub csrf_token: String,
     pub request: Option<String>,
     pub email: String,
@@ -172,6 +175,9 @@ pub struct EmailRequestPage {
 #[derive(Template, Serialize, Default)]
 #[template(path = "reset.html")]
 pub struct ResetPage {
+    /// The page's language (`templates/translated.html`).
+    #[serde(skip)]
+    pub t: Tr,
     pub csrf_token: String,
     pub token: String,
     pub email: String,
@@ -279,8 +285,8 @@ pub struct FormPostPage {
 themable!(LoginPage => "login.html", t);
 themable!(LinkPage => "link.html");
 themable!(RegisterPage => "register.html", t);
-themable!(EmailRequestPage => "email_request.html");
-themable!(ResetPage => "reset.html");
+themable!(EmailRequestPage => "email_request.html", t);
+themable!(ResetPage => "reset.html", t);
 themable!(NoticePage => "notice.html", t);
 themable!(ConsentPage => "consent.html", t);
 themable!(ErrorPage => "error.html", t);
