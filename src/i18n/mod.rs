@@ -120,9 +120,9 @@ impl Catalogs {
 
 fn bundle(lang: Lang, source: &str) -> anyhow::Result<Bundle> {
     let resource = FluentResource::try_new(source.to_string()).map_err(|(_, errors)| {
-        let line = errors
-            .first()
-            .map_or(1, |e| line_of(source, e.slice.as_ref().unwrap_or(&e.pos).start));
+        let line = errors.first().map_or(1, |e| {
+            line_of(source, e.slice.as_ref().unwrap_or(&e.pos).start)
+        });
         anyhow::anyhow!(
             "the {} catalog does not parse (line {line}): {errors:?}",
             lang.code()
@@ -144,7 +144,11 @@ fn bundle(lang: Lang, source: &str) -> anyhow::Result<Bundle> {
 /// The 1-based line of a byte offset.
 fn line_of(source: &str, offset: usize) -> usize {
     let end = offset.min(source.len());
-    source.as_bytes()[..end].iter().filter(|b| **b == b'\n').count() + 1
+    source.as_bytes()[..end]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count()
+        + 1
 }
 
 /// Formats a message of a bundle, `None` when the bundle has no such message (or no value).

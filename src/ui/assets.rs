@@ -118,7 +118,9 @@ mod tests {
     fn only_plain_names_of_known_types_are_served() {
         assert!(safe_name("logo.svg"));
         assert!(safe_name("brand-2_x.woff2"));
-        for bad in ["", ".env", "..", "../x.css", "a/b.css", "a\\b.css", "x%2e.css", "é.css"] {
+        for bad in [
+            "", ".env", "..", "../x.css", "a/b.css", "a\\b.css", "x%2e.css", "é.css",
+        ] {
             assert!(!safe_name(bad), "{bad:?}");
         }
         assert_eq!(content_type("logo.SVG"), Some("image/svg+xml"));

@@ -70,7 +70,10 @@ pub fn templates(theme: &Theme, sources: &[(String, PathBuf, String)]) -> anyhow
 /// The top-level names of a page's data.
 fn fields(page: &Value) -> BTreeSet<String> {
     page.try_iter()
-        .map(|keys| keys.filter_map(|k| k.as_str().map(str::to_string)).collect())
+        .map(|keys| {
+            keys.filter_map(|k| k.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -95,8 +98,7 @@ fn line_of(source: &str, word: &str) -> usize {
                 let found = inside.match_indices(word).any(|(at, _)| {
                     let before = inside[..at].chars().next_back();
                     let after = inside[at + word.len()..].chars().next();
-                    !before.is_some_and(|c| is_ident(c) || c == '.')
-                        && !after.is_some_and(is_ident)
+                    !before.is_some_and(|c| is_ident(c) || c == '.') && !after.is_some_and(is_ident)
                 });
                 if found {
                     return i + 1;
@@ -120,7 +122,8 @@ mod tests {
 
     #[test]
     fn the_line_of_a_variable_is_where_a_tag_names_it() {
-        let source = "<p>usernme</p>\n{{ t(\"x\") }}\n  {% if usernme %}{{ usernme.x }}{% endif %}\n";
+        let source =
+            "<p>usernme</p>\n{{ t(\"x\") }}\n  {% if usernme %}{{ usernme.x }}{% endif %}\n";
         assert_eq!(line_of(source, "usernme"), 3);
         assert_eq!(line_of("{{ a.b }}\n{{ b }}", "b"), 2);
         assert_eq!(line_of("{% if\n  nope %}{% endif %}", "nope"), 2);

@@ -35,11 +35,7 @@ pub struct Ui {
 impl Ui {
     /// Reads the theme directory, if any: an error names the file (and line) at fault.
     pub fn load(settings: &UiSettings) -> anyhow::Result<Ui> {
-        let theme = settings
-            .theme_dir
-            .as_deref()
-            .map(Theme::load)
-            .transpose()?;
+        let theme = settings.theme_dir.as_deref().map(Theme::load).transpose()?;
         Ok(Ui {
             product_name: settings.product_name.trim().to_string(),
             secured_by: settings.secured_by.clone(),

@@ -217,7 +217,8 @@ mod tests {
 
     #[test]
     fn a_theme_page_extends_the_themes_base_or_the_built_in_one() {
-        let page = "{% extends \"base.html\" %}{% block content %}<p>{{ client_name }}</p>{% endblock %}";
+        let page =
+            "{% extends \"base.html\" %}{% block content %}<p>{{ client_name }}</p>{% endblock %}";
         let (_dir, own) = theme(&[
             ("templates/login.html", page),
             (
@@ -231,8 +232,14 @@ mod tests {
         );
         let (_dir, builtin) = theme(&[("templates/login.html", page)]);
         let html = login(&builtin.unwrap(), Lang::De);
-        assert!(html.starts_with("<!doctype html>\n<html lang=\"de\">"), "{html}");
-        assert!(html.contains("<title>Portcullis · Portcullis</title>"), "{html}");
+        assert!(
+            html.starts_with("<!doctype html>\n<html lang=\"de\">"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<title>Portcullis · Portcullis</title>"),
+            "{html}"
+        );
         assert!(html.contains("<p>&lt;App&gt;</p>"), "{html}");
         assert!(
             html.contains("<footer class=\"site-footer\">Geschützt durch Portcullis</footer>"),
@@ -246,10 +253,7 @@ mod tests {
             "templates/login.html",
             "{{ t(\"login-continue-with\", provider=client_name) }}",
         )]);
-        assert_eq!(
-            login(&t.unwrap(), Lang::En),
-            "Continue with &#60;App&#62;"
-        );
+        assert_eq!(login(&t.unwrap(), Lang::En), "Continue with &#60;App&#62;");
     }
 
     #[test]
@@ -265,7 +269,10 @@ mod tests {
         let err = format!("{:#}", t.err().unwrap());
         let file = dir.path().join("templates/partials/head.html");
         assert!(
-            err.starts_with(&format!("{}:1: unknown variable `nonsense`", file.display())),
+            err.starts_with(&format!(
+                "{}:1: unknown variable `nonsense`",
+                file.display()
+            )),
             "{err}"
         );
         // A page's own fields are known to its template only.

@@ -8,10 +8,7 @@ use crate::helpers::{spawn_app_with, Backend, TestApp, PASSWORD};
 use crate::smtp::{use_smtp, SmtpServer};
 use crate::web::{self, attr, fill, form_fields, get, location, post_form, text, texts};
 
-both_backends!(
-    password_reset_pages_are_german,
-    the_device_page_is_german,
-);
+both_backends!(password_reset_pages_are_german, the_device_page_is_german,);
 
 /// A browser whose every request prefers German.
 fn german_browser() -> reqwest::Client {
@@ -74,7 +71,9 @@ async fn password_reset_pages_are_german(backend: Backend) {
         Some("Neues Passwort")
     );
     assert_eq!(
-        texts(&html, "#password-rules li").first().map(String::as_str),
+        texts(&html, "#password-rules li")
+            .first()
+            .map(String::as_str),
         Some("Mindestens 8 Zeichen")
     );
     let form = fill(form_fields(&html, "#reset-form"), &[("password", "kurz")]);
@@ -116,7 +115,10 @@ async fn the_device_page_is_german(backend: Backend) {
         Some("Geben Sie den Code ein, den Ihr Gerät zeigt")
     );
 
-    let form = fill(form_fields(&html, "#device-form"), &[("user_code", "BCDF-GHJK")]);
+    let form = fill(
+        form_fields(&html, "#device-form"),
+        &[("user_code", "BCDF-GHJK")],
+    );
     let resp = post_form(&b, &app.url("/device"), &form).await;
     assert_eq!(resp.status(), 400);
     let page = resp.text().await.unwrap();
@@ -135,7 +137,10 @@ async fn the_device_page_is_german(backend: Backend) {
     assert_german_device(&app, &page);
     assert_eq!(
         texts(&page, "ul.scopes li span"),
-        ["Sie anmelden und wissen, wer Sie sind", "Daten in Ihrem Namen lesen"]
+        [
+            "Sie anmelden und wissen, wer Sie sind",
+            "Daten in Ihrem Namen lesen"
+        ]
     );
     assert_eq!(
         texts(&page, "#device-confirm-form button"),

@@ -106,7 +106,10 @@ async fn a_theme_page_is_shown_in_german_with_theme_messages_and_english_fallbac
         text(&html, "#acme-greeting").as_deref(),
         Some("Willkommen bei Acme ID")
     );
-    assert_eq!(text(&html, "label[for=username]").as_deref(), Some("E-Mail"));
+    assert_eq!(
+        text(&html, "label[for=username]").as_deref(),
+        Some("E-Mail")
+    );
     assert_eq!(
         text(&html, "p.subtitle").as_deref(),
         Some("weiter zu Example App")
@@ -238,7 +241,10 @@ async fn theme_static_files_override_the_built_in_ones_per_file(backend: Backend
         assert_eq!(status, 404, "{path}");
         assert_eq!(content_type.as_deref(), Some("application/json"), "{path}");
     }
-    assert_eq!(raw_status(&app, "/static/../templates/login.html").await, 404);
+    assert_eq!(
+        raw_status(&app, "/static/../templates/login.html").await,
+        404
+    );
     assert_eq!(raw_status(&app, "/static/../../Cargo.toml").await, 404);
 
     // Without a theme: the built-in stylesheet, no logo, the inline wordmark icon.
@@ -292,7 +298,10 @@ async fn product_name_and_secured_by_are_settings(backend: Backend) {
             text(&html, "footer").as_deref(),
             Some("Run by <Acme> & friends")
         );
-        assert!(html.contains("Run by &#60;Acme&#62; &#38; friends"), "{html}");
+        assert!(
+            html.contains("Run by &#60;Acme&#62; &#38; friends"),
+            "{html}"
+        );
     }
     let (_, _, html) = web::get(&browser(), &app.url("/login")).await;
     assert_eq!(text(&html, "title").as_deref(), Some("Sign in · Acme ID"));
@@ -302,7 +311,10 @@ async fn product_name_and_secured_by_are_settings(backend: Backend) {
     let (status, _, html) = web::get(&browser(), &quiet.url("/login")).await;
     assert_eq!(status, 200);
     assert_eq!(text(&html, "footer"), None);
-    assert_eq!(text(&html, "title").as_deref(), Some("Sign in · Portcullis"));
+    assert_eq!(
+        text(&html, "title").as_deref(),
+        Some("Sign in · Portcullis")
+    );
 }
 
 /// A theme whose `file` (under the theme directory) holds `text`.
@@ -356,7 +368,10 @@ async fn a_theme_template_failing_at_run_time_falls_back_to_the_built_in_page(ba
     assert_eq!(text(&html, "#themed").as_deref(), Some("themed"));
     let form = web::fill(
         web::form_fields(&html, "#login-form"),
-        &[("username", "nobody@example.com"), ("password", "wrong-password")],
+        &[
+            ("username", "nobody@example.com"),
+            ("password", "wrong-password"),
+        ],
     );
     let resp = web::post_form(&b, &app.url("/login"), &form).await;
     assert_eq!(resp.status(), 400);

@@ -57,8 +57,13 @@ fn config_check_refuses_a_broken_theme_naming_the_file_and_line() {
     let (code, err) = config_check(catalog.path());
     assert_eq!(code, Some(1));
     assert!(
-        err.contains(&catalog.path().join("locales/de/main.ftl").display().to_string())
-            && err.contains("line 2"),
+        err.contains(
+            &catalog
+                .path()
+                .join("locales/de/main.ftl")
+                .display()
+                .to_string()
+        ) && err.contains("line 2"),
         "{err}"
     );
 
@@ -81,7 +86,11 @@ fn config_show_has_the_ui_section_from_the_environment() {
         .env("PORTCULLIS_UI__SECURED_BY", " ")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let shown: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
         shown["ui"],
@@ -119,4 +128,3 @@ async fn the_server_refuses_to_start_with_a_broken_theme() {
         "{err}"
     );
 }
-

@@ -96,7 +96,10 @@ pub async fn submit_resend(
                 "resend-sent-message",
                 &[
                     ("email", &email),
-                    ("hours", &(Purpose::VerifyEmail.ttl_secs() / 3600).to_string()),
+                    (
+                        "hours",
+                        &(Purpose::VerifyEmail.ttl_secs() / 3600).to_string(),
+                    ),
                 ],
             ),
             link: Some((

@@ -316,14 +316,14 @@ pub fn render(status: StatusCode, page: &impl Template) -> HttpResponse {
 /// Sends a rendered page with `status`, uncacheable, with the pages' security headers.
 pub fn send(status: StatusCode, html: String) -> HttpResponse {
     HttpResponse::build(status)
-            .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
-            .insert_header((header::CACHE_CONTROL, "no-store"))
-            .insert_header((header::PRAGMA, "no-cache"))
-            .insert_header((header::CONTENT_SECURITY_POLICY, CSP))
-            .insert_header((header::X_FRAME_OPTIONS, "DENY"))
-            // `same-origin`, not `no-referrer`: no Referer leaves for other sites either way, but under
-            // `no-referrer` browsers send `Origin: null` on our own form posts, and the CSRF check
-            // (`http::browser::same_origin`) needs the real one.
-            .insert_header((header::REFERRER_POLICY, "same-origin"))
-            .body(html)
+        .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::PRAGMA, "no-cache"))
+        .insert_header((header::CONTENT_SECURITY_POLICY, CSP))
+        .insert_header((header::X_FRAME_OPTIONS, "DENY"))
+        // `same-origin`, not `no-referrer`: no Referer leaves for other sites either way, but under
+        // `no-referrer` browsers send `Origin: null` on our own form posts, and the CSRF check
+        // (`http::browser::same_origin`) needs the real one.
+        .insert_header((header::REFERRER_POLICY, "same-origin"))
+        .body(html)
 }

@@ -141,7 +141,15 @@ pub async fn submit_reset(
                 .map_err(invalid_link)?;
             let error = ctx.t.text("register-error-weak", &[]);
             let bad = StatusCode::BAD_REQUEST;
-            Ok(reset_page(&state, &ctx, token, email, bad, Some(&error), &broken))
+            Ok(reset_page(
+                &state,
+                &ctx,
+                token,
+                email,
+                bad,
+                Some(&error),
+                &broken,
+            ))
         }
         Err(e) => Err(invalid_link(e)),
     }
