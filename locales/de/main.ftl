@@ -174,3 +174,14 @@ device-enter-code = Geben Sie den Code ein, den Ihr Gerät zeigt
 device-continue = Weiter
 device-approve = Bestätigen
 device-error-code = Dieser Code ist nicht gültig: Er ist vielleicht vertippt, abgelaufen oder schon verwendet. Prüfen Sie den Code auf Ihrem Gerät und versuchen Sie es erneut.
+
+## Ein Konto eines Anbieters verknüpfen (templates/link.html, src/http/browser/federation.rs)
+link-title = Konto verknüpfen
+link-heading = <strong>{ $provider }</strong> mit Ihrem Konto verknüpfen
+link-intro = Es gibt bereits ein Konto mit <span class="identity">{ $email }</span>. Geben Sie einmal sein Passwort ein, um sich von nun an mit { $provider } anzumelden.
+link-password-for = Passwort für { $email }
+link-submit = Verknüpfen und anmelden
+link-or-confirm = oder bestätigen mit
+link-cancel = Abbrechen
+link-error-wrong = Dieses Passwort passt nicht zu diesem Konto.
+link-error-throttled = Zu viele fehlgeschlagene Versuche aus Ihrem Netzwerk. Versuchen Sie es später erneut.

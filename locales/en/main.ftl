@@ -174,3 +174,14 @@ device-enter-code = Enter the code shown on your device
 device-continue = Continue
 device-approve = Approve
 device-error-code = That code is not valid: it may be mistyped, expired or already used. Check the code your device shows and try again.
+
+## Linking an upstream account (templates/link.html, src/http/browser/federation.rs)
+link-title = Link your account
+link-heading = Link <strong>{ $provider }</strong> to your account
+link-intro = An account with <span class="identity">{ $email }</span> already exists. Enter its password once to sign in with { $provider } from now on.
+link-password-for = Password for { $email }
+link-submit = Link and sign in
+link-or-confirm = or confirm with
+link-cancel = Cancel
+link-error-wrong = That password is not right for this account.
+link-error-throttled = Too many failed attempts from your network. Try again later.

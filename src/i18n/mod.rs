@@ -231,6 +231,19 @@ impl Tr {
         HtmlSafeOutput(text(self.lang, id, &[(name, &escape_html(value))]))
     }
 
+    /// Like [`Tr::with`], with two arguments.
+    pub fn with2(
+        &self,
+        id: &str,
+        name: &str,
+        value: &str,
+        name2: &str,
+        value2: &str,
+    ) -> HtmlSafeOutput<String> {
+        let (value, value2) = (escape_html(value), escape_html(value2));
+        HtmlSafeOutput(text(self.lang, id, &[(name, &value), (name2, &value2)]))
+    }
+
     /// Plain text (for values a template escapes itself).
     pub fn text(&self, id: &str, args: &[(&str, &str)]) -> String {
         text(self.lang, id, args)

@@ -49,6 +49,9 @@ pub struct LoginPage {
 #[derive(Template, Serialize, Default)]
 #[template(path = "link.html")]
 pub struct LinkPage {
+    /// The page's language (`templates/translated.html`).
+    #[serde(skip)]
+    pub t: Tr,
     pub csrf_token: String,
     pub token: String,
     pub provider: String,
@@ -283,7 +286,7 @@ pub struct FormPostPage {
 }
 
 themable!(LoginPage => "login.html", t);
-themable!(LinkPage => "link.html");
+themable!(LinkPage => "link.html", t);
 themable!(RegisterPage => "register.html", t);
 themable!(EmailRequestPage => "email_request.html", t);
 themable!(ResetPage => "reset.html", t);
