@@ -138,11 +138,12 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(from_fn(http::error::localize::pages))
-                .wrap(from_fn(crate::ui::middleware))
                 .wrap(from_fn(http::drain))
                 .wrap(from_fn(http::body_deadline))
                 .wrap(DefaultHeaders::new().add(("X-Content-Type-Options", "nosniff")))
                 .wrap(from_fn(http::access_log::middleware))
+                // Outermost: every page, error pages included, sees the server's look.
+                .wrap(from_fn(crate::ui::middleware))
                 .app_data(app_state.clone())
                 .configure(http::configure)
                 .configure(|cfg| http::metrics::configure(cfg, metrics_here))
