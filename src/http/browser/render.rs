@@ -84,3 +84,46 @@ macro_rules! themable {
     };
 }
 pub(crate) use themable;
+
+#[cfg(test)]
+mod tests {
+    use askama::Template;
+
+    use super::pages::LoginPage;
+    use crate::i18n::{Lang, Tr};
+
+    /// The page around `<main>`, whitespace collapsed.
+    fn frame(html: &str) -> (String, String) {
+        let collapse = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+        let head = html.split("<main").next().unwrap_or("");
+        let tail = html.rsplit("</main>").next().unwrap_or("");
+        (collapse(head), collapse(tail))
+    }
+
+    #[test]
+    fn the_theme_layout_matches_the_built_in_one() {
+        let page = LoginPage {
+            t: Tr::new(Lang::De),
+            ..LoginPage::default()
+        };
+        let builtin = page.render().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("templates/login.html");
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(
+            &file,
+            "{% extends \"base.html\" %}{% block title %}{{ t(\"login-title\") }}{% endblock %}",
+        )
+        .unwrap();
+        let theme = crate::ui::Theme::load(dir.path()).unwrap();
+        let themed = theme
+            .render(
+                "login.html",
+                minijinja::Value::from_serialize(&page),
+                Lang::De,
+                crate::ui::builtin(),
+            )
+            .unwrap();
+        assert_eq!(frame(&themed), frame(&builtin));
+    }
+}
