@@ -108,6 +108,8 @@ impl Application {
         )?);
         // A broken message catalog stops the start (rather than pages showing message ids).
         crate::i18n::check()?;
+        // So does a broken theme (naming the file and line).
+        let ui = Arc::new(crate::ui::UiHandle::load(&settings.ui)?);
         let workers = settings.worker_count();
         let shutdown_secs = settings.shutdown_timeout_secs;
         let state = web::Data::new(AppState {
@@ -129,6 +131,7 @@ impl Application {
             passkeys,
             metadata_documents,
             metrics,
+            ui,
         });
         let app_state = state.clone();
         let metrics_here = http::metrics::on_main_listener(&state.settings);
@@ -139,6 +142,8 @@ impl Application {
                 .wrap(from_fn(http::body_deadline))
                 .wrap(DefaultHeaders::new().add(("X-Content-Type-Options", "nosniff")))
                 .wrap(from_fn(http::access_log::middleware))
+                // Outermost: every page, error pages included, sees the server's look.
+                .wrap(from_fn(crate::ui::middleware))
                 .app_data(app_state.clone())
                 .configure(http::configure)
                 .configure(|cfg| http::metrics::configure(cfg, metrics_here))
@@ -252,6 +257,18 @@ async fn stop_on_signal(state: web::Data<AppState>, handle: actix_web::dev::Serv
     handle.stop(true).await;
 }
 
+/// SIGHUP: reads the theme again; a broken one is logged and the look in force stays.
+async fn reload_ui(state: &web::Data<AppState>) {
+    let ui = state.ui.clone();
+    match tokio::task::spawn_blocking(move || ui.reload()).await {
+        Ok(Ok(())) => tracing::info!("theme reloaded"),
+        Ok(Err(e)) => {
+            tracing::error!(error = %format!("{e:#}"), "reloading the theme failed; keeping the current one")
+        }
+        Err(e) => tracing::error!(error = %e, "reloading the theme failed"),
+    }
+}
+
 async fn reload_keys(state: web::Data<AppState>) {
     let period = Duration::from_secs(state.settings.keys.reload_interval_secs);
     let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
@@ -272,6 +289,9 @@ async fn reload_keys(state: web::Data<AppState>) {
                 }
             } => "SIGHUP",
         };
+        if reason == "SIGHUP" {
+            reload_ui(&state).await;
+        }
         let (keys, now) = (state.keys.clone(), state.clock.now());
         match state.db.run(move |conn| keys.refresh(conn, now)).await {
             Ok(true) => {

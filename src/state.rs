@@ -40,4 +40,6 @@ pub struct AppState {
     pub metadata_documents: Arc<crate::oauth::metadata_document::Resolver>,
     /// This application's metrics registry (`/metrics`); empty when disabled.
     pub metrics: crate::metrics::Metrics,
+    /// The pages' product name, footer line and theme (`[ui]`; re-read on SIGHUP).
+    pub ui: Arc<crate::ui::UiHandle>,
 }

@@ -143,3 +143,45 @@ error-pending-other-browser = Diese Anmeldeanfrage wurde in einem anderen Browse
 error-pending-completed = Diese Anmeldeanfrage wurde schon abgeschlossen. Kehren Sie zur Anwendung zurück.
 error-mfa-expired = Diese Anmeldung ist abgelaufen oder wurde schon abgeschlossen. Melden Sie sich erneut an.
 error-consent-needs-request = Die Einwilligungsseite braucht eine Anmeldeanfrage.
+
+## Passwort zurücksetzen und neue Bestätigungslinks (templates/email_request.html, templates/reset.html)
+back-to-sign-in = Zurück zur Anmeldung
+email-request-error-missing = Geben Sie die E-Mail-Adresse Ihres Kontos ein.
+forgot-title = Passwort zurücksetzen
+forgot-intro = Geben Sie die E-Mail-Adresse Ihres Kontos ein, und wir senden Ihnen einen Link, mit dem Sie ein neues Passwort wählen.
+forgot-submit = Link zum Zurücksetzen senden
+forgot-sent-title = Sehen Sie in Ihr Postfach
+forgot-sent-message = Falls ein Konto { $email } verwendet, haben wir einen Link dorthin gesendet, mit dem Sie ein neues Passwort wählen. Der Link funktioniert einmal, innerhalb von { $minutes } Minuten.
+resend-title = Bestätigen Sie Ihre E-Mail-Adresse
+resend-intro = Geben Sie die E-Mail-Adresse Ihres Kontos ein, und wir senden Ihnen einen neuen Link zur Bestätigung.
+resend-submit = Neuen Link senden
+resend-sent-message = Falls { $email } zu einem Konto gehört, das noch bestätigt werden muss, haben wir einen neuen Link dorthin gesendet. Der Link funktioniert einmal, innerhalb von { $hours } Stunden.
+reset-title = Neues Passwort wählen
+reset-for = für
+reset-new-password = Neues Passwort
+reset-submit = Neues Passwort speichern
+reset-everywhere = Alle Geräte, die bei Ihrem Konto angemeldet sind, werden abgemeldet.
+reset-done-title = Ihr Passwort wurde geändert
+reset-done-message = Alle Geräte, die bei Ihrem Konto angemeldet waren, wurden abgemeldet. Melden Sie sich mit Ihrem neuen Passwort an.
+
+## Anmeldung eines Geräts (templates/device.html, src/http/browser/device.rs)
+device-title = Gerät verbinden
+device-signed-in-as = Angemeldet als
+device-wants-access = möchte auf Ihr Konto zugreifen
+device-self-registered = <strong>Diese Anwendung hat sich selbst registriert: Portcullis hat sie nicht geprüft.</strong> Ihr Name ist ihre eigene Angabe. Bestätigen Sie nur, wenn Sie diese Anmeldung selbst begonnen haben, auf einem Gerät, das vor Ihnen liegt.
+device-check-code = Fahren Sie nur fort, wenn Ihr Gerät diesen Code zeigt:
+device-enter-code = Geben Sie den Code ein, den Ihr Gerät zeigt
+device-continue = Weiter
+device-approve = Bestätigen
+device-error-code = Dieser Code ist nicht gültig: Er ist vielleicht vertippt, abgelaufen oder schon verwendet. Prüfen Sie den Code auf Ihrem Gerät und versuchen Sie es erneut.
+
+## Ein Konto eines Anbieters verknüpfen (templates/link.html, src/http/browser/federation.rs)
+link-title = Konto verknüpfen
+link-heading = <strong>{ $provider }</strong> mit Ihrem Konto verknüpfen
+link-intro = Es gibt bereits ein Konto mit <span class="identity">{ $email }</span>. Geben Sie einmal sein Passwort ein, um sich von nun an mit { $provider } anzumelden.
+link-password-for = Passwort für { $email }
+link-submit = Verknüpfen und anmelden
+link-or-confirm = oder bestätigen mit
+link-cancel = Abbrechen
+link-error-wrong = Dieses Passwort passt nicht zu diesem Konto.
+link-error-throttled = Zu viele fehlgeschlagene Versuche aus Ihrem Netzwerk. Versuchen Sie es später erneut.

@@ -142,3 +142,46 @@ error-pending-other-browser = This sign-in request was started in another browse
 error-pending-completed = This sign-in request was already completed. Go back to the application.
 error-mfa-expired = This sign-in has expired or was already completed. Sign in again.
 error-consent-needs-request = The consent page needs a sign-in request.
+
+## Password reset and new verification links (templates/email_request.html, templates/reset.html,
+## src/http/browser/password_reset.rs, src/http/browser/email_verification.rs)
+back-to-sign-in = Back to sign in
+email-request-error-missing = Enter the email address of your account.
+forgot-title = Reset your password
+forgot-intro = Enter the email address of your account, and we'll send you a link to choose a new password.
+forgot-submit = Send reset link
+forgot-sent-title = Check your email
+forgot-sent-message = If an account uses { $email }, we've sent a link to it to choose a new password. The link works once, within { $minutes } minutes.
+resend-title = Confirm your email address
+resend-intro = Enter the email address of your account, and we'll send you a new link to confirm it.
+resend-submit = Send a new link
+resend-sent-message = If { $email } belongs to an account that still needs confirming, we've sent a new link to it. The link works once, within { $hours } hours.
+reset-title = Choose a new password
+reset-for = for
+reset-new-password = New password
+reset-submit = Set new password
+reset-everywhere = Every device signed in to your account will be signed out.
+reset-done-title = Your password has been changed
+reset-done-message = Every device that was signed in to your account has been signed out. Sign in with your new password.
+
+## Device sign-in (templates/device.html, src/http/browser/device.rs)
+device-title = Connect a device
+device-signed-in-as = Signed in as
+device-wants-access = wants to access your account
+device-self-registered = <strong>This application registered itself: Portcullis has not verified it.</strong> Its name is its own claim. Approve only if you started this sign-in yourself, on a device you have in front of you.
+device-check-code = Continue only if your device shows this code:
+device-enter-code = Enter the code shown on your device
+device-continue = Continue
+device-approve = Approve
+device-error-code = That code is not valid: it may be mistyped, expired or already used. Check the code your device shows and try again.
+
+## Linking an upstream account (templates/link.html, src/http/browser/federation.rs)
+link-title = Link your account
+link-heading = Link <strong>{ $provider }</strong> to your account
+link-intro = An account with <span class="identity">{ $email }</span> already exists. Enter its password once to sign in with { $provider } from now on.
+link-password-for = Password for { $email }
+link-submit = Link and sign in
+link-or-confirm = or confirm with
+link-cancel = Cancel
+link-error-wrong = That password is not right for this account.
+link-error-throttled = Too many failed attempts from your network. Try again later.

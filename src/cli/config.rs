@@ -24,6 +24,10 @@ pub fn run(
         ConfigCommand::Check => {
             let mut problems = unknown_env.to_vec();
             problems.extend(settings.production_problems());
+            // The theme as the server would load it: a broken template names its file and line.
+            if let Err(e) = crate::ui::Ui::load(&settings.ui) {
+                problems.push(format!("{e:#}"));
+            }
             for note in settings.notes() {
                 eprintln!("note: {note}");
             }

@@ -19,12 +19,14 @@ mod federation;
 mod retention;
 mod sections;
 mod sources;
+mod ui;
 mod validate;
 pub use email::EmailSettings;
 pub use federation::*;
 pub use retention::*;
 pub use sections::*;
 pub use sources::Loaded;
+pub use ui::UiSettings;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -76,6 +78,8 @@ pub struct Settings {
     /// A document of clients (`portcullis apply`'s format) the server applies at start-up,
     /// before serving (never pruning); a bad document stops the start.
     pub apply_on_start: Option<PathBuf>,
+    /// The pages' product name, footer line and theme (`[ui]`).
+    pub ui: UiSettings,
 }
 
 impl Default for Settings {
@@ -108,6 +112,7 @@ impl Default for Settings {
             proxy_header: Default::default(),
             shutdown_timeout_secs: 10,
             apply_on_start: None,
+            ui: UiSettings::default(),
         }
     }
 }

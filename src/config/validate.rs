@@ -178,6 +178,7 @@ impl Settings {
             Url::parse(url).with_context(|| format!("federation.github.{key} is not a URL"))?;
         }
         self.email.validate()?;
+        self.ui.validate()?;
         for proxy in &self.trusted_proxies {
             crate::identity::client_ip::parse_net(proxy)?;
         }

@@ -7,6 +7,8 @@ use super::Mail;
 
 /// Everything a message template may show.
 struct Content {
+    /// The product's name at the top (`ui.product_name` of the server whose request sends it).
+    product: String,
     /// Where the mail comes from, as people know it: the issuer's host.
     site: String,
     to: String,
@@ -104,6 +106,7 @@ fn content(issuer: &str, to: &str) -> Content {
         .and_then(|u| u.host_str().map(str::to_string))
         .unwrap_or_else(|| issuer.to_string());
     Content {
+        product: crate::ui::product_name(),
         site,
         to: to.to_string(),
         name: None,

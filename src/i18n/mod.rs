@@ -18,8 +18,9 @@ use fluent_bundle::{FluentArgs, FluentResource};
 pub use negotiate::negotiate;
 
 /// A language the pages are written in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Lang {
+    #[default]
     En,
     De,
 }
@@ -66,6 +67,16 @@ impl Catalogs {
         })
     }
 
+    /// Checks one language's catalog (a theme's file), naming the line at fault.
+    pub fn parse_one(lang: Lang, source: &str) -> anyhow::Result<()> {
+        bundle(lang, source).map(|_| ())
+    }
+
+    /// Whether any language has the message `id`.
+    pub fn has(&self, id: &str) -> bool {
+        self.en.has_message(id) || self.de.has_message(id)
+    }
+
     fn bundle(&self, lang: Lang) -> &Bundle {
         match lang {
             Lang::En => &self.en,
@@ -76,12 +87,29 @@ impl Catalogs {
     /// The message `id` in `lang` with its arguments, as plain text; from English when `lang`
     /// lacks it, else the id itself.
     pub fn text(&self, lang: Lang, id: &str, args: &[(&str, &str)]) -> String {
-        if let Some(text) = format(self.bundle(lang), id, args) {
+        self.text_over(None, lang, id, args)
+    }
+
+    /// Like [`Catalogs::text`], a theme's catalogs (`overlay`) first in each language: the
+    /// theme's in `lang`, ours in `lang`, the theme's in English, ours in English.
+    pub fn text_over(
+        &self,
+        overlay: Option<&Catalogs>,
+        lang: Lang,
+        id: &str,
+        args: &[(&str, &str)],
+    ) -> String {
+        let find = |l: Lang| {
+            overlay
+                .and_then(|o| format(o.bundle(l), id, args))
+                .or_else(|| format(self.bundle(l), id, args))
+        };
+        if let Some(text) = find(lang) {
             return text;
         }
         if lang != Lang::En {
             tracing::warn!(lang = lang.code(), id, "message missing: shown in English");
-            if let Some(text) = format(&self.en, id, args) {
+            if let Some(text) = find(Lang::En) {
                 return text;
             }
         }
@@ -92,7 +120,13 @@ impl Catalogs {
 
 fn bundle(lang: Lang, source: &str) -> anyhow::Result<Bundle> {
     let resource = FluentResource::try_new(source.to_string()).map_err(|(_, errors)| {
-        anyhow::anyhow!("the {} catalog does not parse: {errors:?}", lang.code())
+        let line = errors.first().map_or(1, |e| {
+            line_of(source, e.slice.as_ref().unwrap_or(&e.pos).start)
+        });
+        anyhow::anyhow!(
+            "the {} catalog does not parse (line {line}): {errors:?}",
+            lang.code()
+        )
     })?;
     let id: unic_langid::LanguageIdentifier = lang
         .code()
@@ -105,6 +139,16 @@ fn bundle(lang: Lang, source: &str) -> anyhow::Result<Bundle> {
         .add_resource(resource)
         .map_err(|errors| anyhow::anyhow!("the {} catalog: {errors:?}", lang.code()))?;
     Ok(bundle)
+}
+
+/// The 1-based line of a byte offset.
+fn line_of(source: &str, offset: usize) -> usize {
+    let end = offset.min(source.len());
+    source.as_bytes()[..end]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count()
+        + 1
 }
 
 /// Formats a message of a bundle, `None` when the bundle has no such message (or no value).
@@ -148,17 +192,18 @@ pub fn check() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The message `id` in `lang`, as plain text (escape it where it goes into HTML).
+/// The message `id` in `lang`, as plain text (escape it where it goes into HTML); the request's
+/// theme's catalogs first (`crate::ui`).
 pub fn text(lang: Lang, id: &str, args: &[(&str, &str)]) -> String {
     match catalogs() {
-        Some(c) => c.text(lang, id, args),
+        Some(c) => crate::ui::with(|ui| c.text_over(ui.messages(), lang, id, args)),
         None => id.to_string(),
     }
 }
 
 /// What a page's template translates with: `{{ t.get("id") }}` (the catalogs are ours and may
 /// hold markup: not escaped), `{{ t.with("id", "name", value) }}` (the argument is escaped).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Tr {
     pub lang: Lang,
 }
@@ -186,6 +231,19 @@ impl Tr {
         HtmlSafeOutput(text(self.lang, id, &[(name, &escape_html(value))]))
     }
 
+    /// Like [`Tr::with`], with two arguments.
+    pub fn with2(
+        &self,
+        id: &str,
+        name: &str,
+        value: &str,
+        name2: &str,
+        value2: &str,
+    ) -> HtmlSafeOutput<String> {
+        let (value, value2) = (escape_html(value), escape_html(value2));
+        HtmlSafeOutput(text(self.lang, id, &[(name, &value), (name2, &value2)]))
+    }
+
     /// Plain text (for values a template escapes itself).
     pub fn text(&self, id: &str, args: &[(&str, &str)]) -> String {
         text(self.lang, id, args)
@@ -193,7 +251,7 @@ impl Tr {
 }
 
 /// Escapes text for HTML element content and attribute values.
-fn escape_html(s: &str) -> String {
+pub fn escape_html(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for ch in s.chars() {
         match ch {

@@ -140,6 +140,24 @@ async fn an_existing_account_is_linked_only_after_its_password(backend: Backend)
         "{html}"
     );
     let form = web::form_fields(&html, "#link-form");
+    // In German when the browser asks for it.
+    let resp = bd
+        .get(&link)
+        .header("accept-language", "de")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let de = resp.text().await.unwrap();
+    assert_eq!(web::attr(&de, "html", "lang").as_deref(), Some("de"));
+    assert_eq!(
+        web::text(&de, "h1").as_deref(),
+        Some("Acme SSO mit Ihrem Konto verknüpfen")
+    );
+    assert_eq!(
+        web::text(&de, "label[for=password]").as_deref(),
+        Some("Passwort für both@example.com")
+    );
     // The link page is bound to this browser.
     let (status, _, _) = web::get(&browser(), &link).await;
     assert_eq!(status, 400);
@@ -148,7 +166,11 @@ async fn an_existing_account_is_linked_only_after_its_password(backend: Backend)
     let resp = web::post_form(&bd, &p.down.url("/federation/link"), &wrong).await;
     assert_eq!(resp.status(), 400);
     let html = resp.text().await.unwrap();
-    assert!(web::text(&html, "#link-error").is_some(), "{html}");
+    assert_eq!(
+        web::text(&html, "#link-error").as_deref(),
+        Some("That password is not right for this account."),
+        "{html}"
+    );
     let right = web::fill(form, &[("password", &local.password)]);
     let resp = web::post_form(&bd, &p.down.url("/federation/link"), &right).await;
     let tokens = finish_downstream(&p, &bd, resp).await;

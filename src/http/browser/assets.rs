@@ -1,26 +1,30 @@
-//! Static assets, embedded in the binary.
+//! `/static/{file}`: the theme's file of that name (`ui.theme_dir`/static), else the built-in
+//! one (embedded in the binary), else 404. Names are looked up, never joined to a path.
 use actix_web::http::header;
-use actix_web::HttpResponse;
+use actix_web::{web, HttpResponse};
 
-const CSS: &str = include_str!("../../../static/portcullis.css");
-const FORM_POST_JS: &str = include_str!("../../../static/form_post.js");
-const PASSKEY_JS: &str = include_str!("../../../static/passkey.js");
+use crate::state::AppState;
+use crate::ui::{builtin_asset, Asset};
 
-fn asset(content_type: &'static str, body: &'static str) -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, content_type))
-        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
-        .body(body)
+pub async fn file(state: web::Data<AppState>, name: web::Path<String>) -> HttpResponse {
+    let ui = state.ui.current();
+    let themed = ui.theme().and_then(|t| t.asset(&name)).cloned();
+    match themed.or_else(|| builtin_asset(&name)) {
+        Some(asset) => send(asset),
+        None => crate::http::not_found().await,
+    }
 }
 
-pub async fn css() -> HttpResponse {
-    asset("text/css; charset=utf-8", CSS)
-}
-
-pub async fn form_post_js() -> HttpResponse {
-    asset("text/javascript; charset=utf-8", FORM_POST_JS)
-}
-
-pub async fn passkey_js() -> HttpResponse {
-    asset("text/javascript; charset=utf-8", PASSKEY_JS)
+fn send(asset: Asset) -> HttpResponse {
+    let mut resp = HttpResponse::Ok();
+    resp.insert_header((header::CONTENT_TYPE, asset.content_type))
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"));
+    if asset.content_type == "image/svg+xml" {
+        // An SVG opened by itself is a document of our origin: no script in it may run.
+        resp.insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'unsafe-inline'; sandbox",
+        ));
+    }
+    resp.body(asset.body)
 }

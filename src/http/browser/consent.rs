@@ -4,7 +4,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
-use super::pages::{self, ConsentPage, DocumentNotice, ScopeView, Tr};
+use super::pages::{ConsentPage, DocumentNotice, ScopeView, Tr};
 use super::{load_pending, read_form, read_params, send_step, signed_in, step_for, Ctx, Step};
 use crate::http::error::PageError;
 use crate::identity::audit::{self, Event};
@@ -97,7 +97,7 @@ pub async fn show(
             ui_locales,
         } => {
             let t = ctx.tr_with(ui_locales.as_deref());
-            pages::render(
+            super::render::page(
                 StatusCode::OK,
                 &ConsentPage {
                     t,
@@ -238,10 +238,12 @@ const DESCRIBED: &[&str] = &[
 ];
 
 /// A scope as a person reads it, in the page's language (also on the device page): its own
-/// description, `resource:action` as the action on the resource, else a generic line.
+/// description (ours, or the theme catalog's `scope-<name>` for the operator's own scopes), `resource:action` as the action on the resource, else a generic line.
 pub(super) fn describe(scope: &str, t: Tr) -> ScopeView {
-    let description = if DESCRIBED.contains(&scope) {
-        t.text(&format!("scope-{scope}"), &[])
+    let id = format!("scope-{scope}");
+    let themed = crate::ui::with(|ui| ui.messages().is_some_and(|m| m.has(&id)));
+    let description = if DESCRIBED.contains(&scope) || themed {
+        t.text(&id, &[])
     } else {
         match scope.split_once(':') {
             Some((resource, action)) => t.text(

@@ -19,6 +19,7 @@ use crate::oauth::device::{self, Decided, Env, Found, Waiting, VERIFICATION_PATH
 use crate::state::AppState;
 
 /// What the approve/deny form shows.
+#[derive(serde::Serialize)]
 pub struct ConfirmView {
     pub client_name: String,
     /// The client registered itself (RFC 7591): nobody vouches for its name.
@@ -27,9 +28,12 @@ pub struct ConfirmView {
     pub scopes: Vec<ScopeView>,
 }
 
-#[derive(Template)]
+#[derive(Template, serde::Serialize, Default)]
 #[template(path = "device.html")]
 pub struct DevicePage {
+    /// The page's language (`templates/translated.html`).
+    #[serde(skip)]
+    pub t: super::pages::Tr,
     pub csrf_token: String,
     pub user_email: String,
     /// The code field's value (from `verification_uri_complete`, or what was typed).
@@ -38,6 +42,8 @@ pub struct DevicePage {
     /// Set once a code was found: the approve/deny form instead of the code field.
     pub confirm: Option<ConfirmView>,
 }
+
+super::render::themable!(DevicePage => "device.html", t);
 
 /// Longest code kept for the field (a code is 9 characters; people add spaces).
 const MAX_TYPED: usize = 32;
@@ -148,7 +154,7 @@ pub async fn decide(
         })
         .await?;
     let notice = |title: &str, message: String| {
-        pages::render(
+        super::render::page(
             StatusCode::OK,
             &NoticePage {
                 t: pages::Tr::english(),
@@ -221,9 +227,8 @@ fn too_many(retry_after: i64) -> PageError {
 }
 
 fn wrong_code(ctx: &Ctx, me: &SignedIn, code: String) -> HttpResponse {
-    let error = "That code is not valid: it may be mistyped, expired or already used. Check \
-                 the code your device shows and try again.";
-    entry_page(ctx, me, code, Some(error), StatusCode::BAD_REQUEST)
+    let error = ctx.t.text("device-error-code", &[]);
+    entry_page(ctx, me, code, Some(&error), StatusCode::BAD_REQUEST)
 }
 
 fn entry_page(
@@ -233,9 +238,10 @@ fn entry_page(
     error: Option<&str>,
     status: StatusCode,
 ) -> HttpResponse {
-    pages::render(
+    super::render::page(
         status,
         &DevicePage {
+            t: ctx.t,
             csrf_token: ctx.browser.csrf_token(),
             user_email: me.user.email.clone(),
             user_code,
@@ -246,9 +252,10 @@ fn entry_page(
 }
 
 fn confirm_page(ctx: &Ctx, me: &SignedIn, w: &Waiting) -> HttpResponse {
-    pages::render(
+    super::render::page(
         StatusCode::OK,
         &DevicePage {
+            t: ctx.t,
             csrf_token: ctx.browser.csrf_token(),
             user_email: me.user.email.clone(),
             user_code: w.user_code.clone(),
@@ -260,7 +267,7 @@ fn confirm_page(ctx: &Ctx, me: &SignedIn, w: &Waiting) -> HttpResponse {
                 scopes: w
                     .scopes
                     .iter()
-                    .map(|s| super::consent::describe(s, pages::Tr::english()))
+                    .map(|s| super::consent::describe(s, ctx.t))
                     .collect(),
             }),
         },

@@ -22,7 +22,7 @@ pub async fn verify(
     let ctx = Ctx::new(&req, &state)?;
     let token = params.get("token").unwrap_or("");
     match verification::verify(&state.db, token, &ctx.meta, ctx.now).await {
-        Ok(user) => Ok(pages::render(
+        Ok(user) => Ok(super::render::page(
             StatusCode::OK,
             &NoticePage {
                 t: pages::Tr::english(),
@@ -67,7 +67,8 @@ pub async fn submit_resend(
     let request = params.get("request").map(str::to_string);
     let email = params.get("email").unwrap_or("").trim().to_string();
     if email.is_empty() {
-        let error = Some("Enter the email address of your account.");
+        let error = ctx.t.text("email-request-error-missing", &[]);
+        let error = Some(error.as_str());
         return Ok(resend_page(
             &ctx,
             request,
@@ -86,19 +87,24 @@ pub async fn submit_resend(
     )
     .await?;
     // The same page whether or not the address has an account that needs confirming.
-    Ok(pages::render(
+    Ok(super::render::page(
         StatusCode::OK,
         &NoticePage {
-            t: pages::Tr::english(),
-            title: "Check your email".into(),
-            message: format!(
-                "If {email} belongs to an account that still needs confirming, we've sent a new \
-                 link to it. The link works once, within {} hours.",
-                Purpose::VerifyEmail.ttl_secs() / 3600
+            t: ctx.t,
+            title: ctx.t.text("forgot-sent-title", &[]),
+            message: ctx.t.text(
+                "resend-sent-message",
+                &[
+                    ("email", &email),
+                    (
+                        "hours",
+                        &(Purpose::VerifyEmail.ttl_secs() / 3600).to_string(),
+                    ),
+                ],
             ),
             link: Some((
                 format!("/login{}", request_query(request.as_deref())),
-                "Back to sign in".into(),
+                ctx.t.text("back-to-sign-in", &[]),
             )),
         },
     ))
@@ -111,16 +117,15 @@ fn resend_page(
     status: StatusCode,
     error: Option<&str>,
 ) -> HttpResponse {
-    pages::render(
+    super::render::page(
         status,
         &EmailRequestPage {
-            title: "Confirm your email address".into(),
-            intro: "Enter the email address of your account, and we'll send you a new link to \
-                    confirm it."
-                .into(),
+            t: ctx.t,
+            title: ctx.t.text("resend-title", &[]),
+            intro: ctx.t.text("resend-intro", &[]),
             action: "/email/resend",
             form_id: "resend-form",
-            button: "Send a new link",
+            button: ctx.t.text("resend-submit", &[]),
             csrf_token: ctx.browser.csrf_token(),
             login_href: format!("/login{}", request_query(request.as_deref())),
             request,

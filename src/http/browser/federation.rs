@@ -6,7 +6,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::login::{complete_sign_in, load};
-use super::pages::{self, LinkPage, ProviderButton};
+use super::pages::{LinkPage, ProviderButton};
 use super::{read_form, read_params, request_query, see_other, Ctx};
 use crate::federation::{self, FederationError, Origin, Provider, Providers, Resolution};
 use crate::http::error::PageError;
@@ -281,25 +281,25 @@ pub async fn submit_link(
     let user = match result {
         Ok(user) if user.id == link.row.user_id => user,
         Ok(_) | Err(LoginError::Failed | LoginError::Unverified) => {
-            let error = "That password is not right for this account.";
+            let error = ctx.t.text("link-error-wrong", &[]);
             return Ok(link_page(
                 &state,
                 &ctx,
                 &token,
                 &link,
                 StatusCode::BAD_REQUEST,
-                Some(error),
+                Some(&error),
             ));
         }
         Err(LoginError::Throttled { .. }) => {
-            let error = "Too many failed attempts from your network. Try again later.";
+            let error = ctx.t.text("link-error-throttled", &[]);
             return Ok(link_page(
                 &state,
                 &ctx,
                 &token,
                 &link,
                 StatusCode::TOO_MANY_REQUESTS,
-                Some(error),
+                Some(&error),
             ));
         }
         Err(LoginError::Busy) => return Err(PageError::busy()),
@@ -370,9 +370,10 @@ fn link_page(
         .federation
         .get(&link.provider)
         .map_or(link.provider.clone(), |p| p.display_name.clone());
-    pages::render(
+    super::render::page(
         status,
         &LinkPage {
+            t: ctx.t,
             csrf_token: ctx.browser.csrf_token(),
             token: token.to_string(),
             provider,

@@ -3,7 +3,7 @@
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::pages::{self, LoginPage, MessagePage, ProviderButton};
+use super::pages::{LoginPage, MessagePage, ProviderButton};
 use super::{
     load_pending, read_params, request_query, send_step, signed_in, step_for, Ctx, Pending,
 };
@@ -142,7 +142,7 @@ pub async fn submit(
             let mut page = login_view(&state, &ctx, pending.as_ref(), Some(&username), Some(error));
             let email: String = url::form_urlencoded::byte_serialize(username.as_bytes()).collect();
             page.resend_href = Some(format!("/email/resend?email={email}"));
-            return Ok(pages::render(StatusCode::FORBIDDEN, &page));
+            return Ok(super::render::page(StatusCode::FORBIDDEN, &page));
         }
         Err(LoginError::Busy) => return Err(PageError::busy()),
         Err(LoginError::Internal(e)) => return Err(PageError::internal(e)),
@@ -313,7 +313,7 @@ pub fn login_page(
     status: StatusCode,
     error: Option<&str>,
 ) -> HttpResponse {
-    pages::render(status, &login_view(state, ctx, pending, username, error))
+    super::render::page(status, &login_view(state, ctx, pending, username, error))
 }
 
 fn login_view(
@@ -362,7 +362,7 @@ fn login_view(
 }
 
 fn signed_in_page(ctx: &Ctx, user: &SignedIn) -> HttpResponse {
-    pages::render(
+    super::render::page(
         StatusCode::OK,
         &MessagePage {
             t: ctx.t,

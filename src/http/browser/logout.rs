@@ -3,7 +3,7 @@
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::pages::{self, LogoutPage, MessagePage};
+use super::pages::{LogoutPage, MessagePage};
 use super::{read_params, signed_in, Ctx};
 use crate::http::error::PageError;
 use crate::identity::browser::{self, SignedIn};
@@ -80,7 +80,7 @@ pub async fn logout(
     };
     let mut resp = match (decision, user) {
         (Decision::Ask, Some(user)) => ask(&ctx, &target, &user, ui_locales.as_deref()),
-        (Decision::Stay, _) => pages::render(
+        (Decision::Stay, _) => super::render::page(
             StatusCode::OK,
             &MessagePage {
                 t: ctx.t,
@@ -95,7 +95,7 @@ pub async fn logout(
                     .insert_header((header::LOCATION, uri.as_str()))
                     .insert_header((header::CACHE_CONTROL, "no-store"))
                     .finish(),
-                None => pages::render(
+                None => super::render::page(
                     StatusCode::OK,
                     &MessagePage {
                         t: ctx.t,
@@ -153,7 +153,7 @@ fn ask(ctx: &Ctx, target: &Target, user: &SignedIn, ui_locales: Option<&str>) ->
     if let Some(ui_locales) = ui_locales {
         hidden.push(("ui_locales".to_string(), ui_locales.to_string()));
     }
-    pages::render(
+    super::render::page(
         StatusCode::OK,
         &LogoutPage {
             t: ctx.t,

@@ -8,7 +8,6 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
 use super::login::finish_sign_in;
-use super::pages;
 use super::{load_pending, read_params, request_query, Ctx, Pending};
 use crate::http::error::PageError;
 use crate::identity::mfa::challenge::{self, Challenge};
@@ -25,6 +24,7 @@ pub fn page_path(handle: &str) -> String {
 }
 
 /// An authenticator app being set up during the sign-in.
+#[derive(serde::Serialize)]
 pub struct EnrolView {
     /// The otpauth:// URI as a QR code (SVG markup made by the server).
     pub qr_svg: String,
@@ -32,10 +32,11 @@ pub struct EnrolView {
     pub secret: String,
 }
 
-#[derive(Template)]
+#[derive(Template, serde::Serialize, Default)]
 #[template(path = "mfa.html")]
 pub struct MfaPage {
     /// The page's language (`templates/translated.html`).
+    #[serde(skip)]
     pub t: super::pages::Tr,
     pub csrf_token: String,
     pub challenge: String,
@@ -56,6 +57,8 @@ pub struct MfaPage {
     /// The account page to go to afterwards (hidden field `next`).
     pub next: Option<String>,
 }
+
+super::render::themable!(MfaPage => "mfa.html", t);
 
 /// A challenge with what the page needs to show it.
 pub struct Loaded {
@@ -130,7 +133,7 @@ pub async fn show(
     let loaded = load(&state, &ctx, params.get("challenge")).await?;
     ctx.t = ctx.tr_for(loaded.pending.as_ref());
     let page = view(&state, &ctx, &loaded, None).await?;
-    Ok(pages::render(StatusCode::OK, &page))
+    Ok(super::render::page(StatusCode::OK, &page))
 }
 
 pub async fn submit(
@@ -156,7 +159,7 @@ pub async fn submit(
         let loaded = &loaded;
         async move {
             let page = view(&state, ctx, loaded, Some(message)).await?;
-            Ok::<_, PageError>(pages::render(status, &page))
+            Ok::<_, PageError>(super::render::page(status, &page))
         }
     };
     if code.is_empty() {

@@ -21,6 +21,7 @@ mod passkey_second_factor;
 mod passkeys;
 mod password_reset;
 mod register;
+pub mod render;
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpResponse};
@@ -149,9 +150,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .configure(account::configure)
     .configure(admin::configure)
-    .route("/static/portcullis.css", web::get().to(assets::css))
-    .route("/static/form_post.js", web::get().to(assets::form_post_js))
-    .route("/static/passkey.js", web::get().to(assets::passkey_js));
+    .route("/static/{file}", web::get().to(assets::file));
     passkeys::configure(cfg);
 }
 

@@ -4,20 +4,24 @@
 use actix_web::http::{header, StatusCode};
 use actix_web::HttpResponse;
 use askama::Template;
+use serde::Serialize;
+
+use super::render::themable;
 
 pub use crate::i18n::Tr;
 
 /// A button for an upstream identity provider on the login page.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct ProviderButton {
     pub display_name: String,
     pub href: String,
 }
 
-#[derive(Template)]
+#[derive(Template, Serialize, Default)]
 #[template(path = "login.html")]
 pub struct LoginPage {
     /// The page's language (`templates/translated.html`).
+    #[serde(skip)]
     pub t: Tr,
     pub csrf_token: String,
     /// The pending authorization request (hidden field `request`), if any.
@@ -42,9 +46,12 @@ pub struct LoginPage {
 }
 
 /// Confirming an existing account's password to link an upstream identity to it.
-#[derive(Template)]
+#[derive(Template, Serialize, Default)]
 #[template(path = "link.html")]
 pub struct LinkPage {
+    /// The page's language (`templates/translated.html`).
+    #[serde(skip)]
+    pub t: Tr,
     pub csrf_token: String,
     pub token: String,
     pub provider: String,
@@ -56,7 +63,7 @@ pub struct LinkPage {
 }
 
 /// One rule of the password policy, and how the last attempt fared against it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct RuleView {
     pub text: String,
     pub broken: bool,
@@ -64,10 +71,11 @@ pub struct RuleView {
     pub met: bool,
 }
 
-#[derive(Template)]
+#[derive(Template, Serialize, Default)]
 #[template(path = "register.html")]
 pub struct RegisterPage {
     /// The page's language (`templates/translated.html`).
+    #[serde(skip)]
     pub t: Tr,
     pub csrf_token: String,
     pub request: Option<String>,
@@ -147,15 +155,18 @@ fn capitalized(s: &str) -> String {
 }
 
 /// Asking for a link by address: "forgot password", "send a new verification link".
-#[derive(Template)]
+#[derive(Template, Serialize, Default)]
 #[template(path = "email_request.html")]
 pub struct EmailRequestPage {
+    /// The page's language (`templates/translated.html`).
+    #[serde(skip)]
+    pub t: Tr,
     pub title: String,
     pub intro: String,
     /// Where the form posts, its id and its button.
     pub action: &'static str,
     pub form_id: &'static str,
-    pub button: &'static str,
+    pub button: String,
     pub csrf_token: String,
     pub request: Option<String>,
     pub email: String,
@@ -164,9 +175,12 @@ pub struct EmailRequestPage {
 }
 
 /// A new password, from a reset link.
-#[derive(Template)]
+#[derive(Template, Serialize, Default)]
 #[template(path = "reset.html")]
 pub struct ResetPage {
+    /// The page's language (`templates/translated.html`).
+    #[serde(skip)]
+    pub t: Tr,
     pub csrf_token: String,
     pub token: String,
     pub email: String,
@@ -175,10 +189,11 @@ pub struct ResetPage {
 }
 
 /// What happened, and a way on ("check your email", "password changed", "email confirmed").
-#[derive(Template)]
+#[derive(Template, Serialize, Default)]
 #[template(path = "notice.html")]
 pub struct NoticePage {
     /// The page's language (`templates/translated.html`).
+    #[serde(skip)]
     pub t: Tr,
     pub title: String,
     pub message: String,
@@ -186,16 +201,17 @@ pub struct NoticePage {
 }
 
 /// A scope on the consent page.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct ScopeView {
     pub name: String,
     pub description: String,
 }
 
-#[derive(Template)]
+#[derive(Template, Serialize, Default)]
 #[template(path = "consent.html")]
 pub struct ConsentPage {
     /// The page's language (`templates/translated.html`).
+    #[serde(skip)]
     pub t: Tr,
     pub csrf_token: String,
     pub request: String,
@@ -211,6 +227,7 @@ pub struct ConsentPage {
 }
 
 /// The consent page's notice for a client a metadata document defines.
+#[derive(Serialize)]
 pub struct DocumentNotice {
     /// The host the document came from (the client's only identity).
     pub document_host: String,
@@ -220,10 +237,11 @@ pub struct DocumentNotice {
     pub loopback: bool,
 }
 
-#[derive(Template)]
+#[derive(Template, Serialize, Default)]
 #[template(path = "error.html")]
 pub struct ErrorPage {
     /// The page's language (`templates/translated.html`).
+    #[serde(skip)]
     pub t: Tr,
     pub title: String,
     pub message: String,
@@ -232,10 +250,11 @@ pub struct ErrorPage {
 }
 
 /// "Sign out?" — an RP-initiated logout that is not provably from the client.
-#[derive(Template)]
+#[derive(Template, Serialize, Default)]
 #[template(path = "logout.html")]
 pub struct LogoutPage {
     /// The page's language (`templates/translated.html`).
+    #[serde(skip)]
     pub t: Tr,
     pub csrf_token: String,
     pub user_email: String,
@@ -245,10 +264,11 @@ pub struct LogoutPage {
 }
 
 /// A short message: signed out, signed in, and the like.
-#[derive(Template)]
+#[derive(Template, Serialize, Default)]
 #[template(path = "message.html")]
 pub struct MessagePage {
     /// The page's language (`templates/translated.html`).
+    #[serde(skip)]
     pub t: Tr,
     pub title: String,
     pub message: String,
@@ -265,6 +285,17 @@ pub struct FormPostPage {
     pub fields: Vec<(String, String)>,
 }
 
+themable!(LoginPage => "login.html", t);
+themable!(LinkPage => "link.html", t);
+themable!(RegisterPage => "register.html", t);
+themable!(EmailRequestPage => "email_request.html", t);
+themable!(ResetPage => "reset.html", t);
+themable!(NoticePage => "notice.html", t);
+themable!(ConsentPage => "consent.html", t);
+themable!(ErrorPage => "error.html", t);
+themable!(LogoutPage => "logout.html", t);
+themable!(MessagePage => "message.html", t);
+
 /// The pages need nothing but their own stylesheet and the form_post script: no inline script
 /// or style, no framing, no referrer leaks. (Only pages carry these; JSON answers need none.)
 /// `connect-src 'self'`: `static/passkey.js` fetches a passkey challenge from our own origin.
@@ -275,17 +306,7 @@ const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \
 /// Sends a page with `status`, uncacheable, with the pages' security headers.
 pub fn render(status: StatusCode, page: &impl Template) -> HttpResponse {
     match page.render() {
-        Ok(html) => HttpResponse::build(status)
-            .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
-            .insert_header((header::CACHE_CONTROL, "no-store"))
-            .insert_header((header::PRAGMA, "no-cache"))
-            .insert_header((header::CONTENT_SECURITY_POLICY, CSP))
-            .insert_header((header::X_FRAME_OPTIONS, "DENY"))
-            // `same-origin`, not `no-referrer`: no Referer leaves for other sites either way, but under
-            // `no-referrer` browsers send `Origin: null` on our own form posts, and the CSRF check
-            // (`http::browser::same_origin`) needs the real one.
-            .insert_header((header::REFERRER_POLICY, "same-origin"))
-            .body(html),
+        Ok(html) => send(status, html),
         Err(e) => {
             tracing::error!(error = %e, "rendering a page failed");
             HttpResponse::InternalServerError()
@@ -293,4 +314,19 @@ pub fn render(status: StatusCode, page: &impl Template) -> HttpResponse {
                 .body("internal error")
         }
     }
+}
+
+/// Sends a rendered page with `status`, uncacheable, with the pages' security headers.
+pub fn send(status: StatusCode, html: String) -> HttpResponse {
+    HttpResponse::build(status)
+        .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::PRAGMA, "no-cache"))
+        .insert_header((header::CONTENT_SECURITY_POLICY, CSP))
+        .insert_header((header::X_FRAME_OPTIONS, "DENY"))
+        // `same-origin`, not `no-referrer`: no Referer leaves for other sites either way, but under
+        // `no-referrer` browsers send `Origin: null` on our own form posts, and the CSRF check
+        // (`http::browser::same_origin`) needs the real one.
+        .insert_header((header::REFERRER_POLICY, "same-origin"))
+        .body(html)
 }

@@ -9,7 +9,6 @@ use serde_json::json;
 use webauthn_rs::prelude::PublicKeyCredential;
 
 use super::mfa;
-use super::pages;
 use super::passkeys::{api_ctx, api_relying_party, check_json_csrf, credential, no_store_json};
 use super::{read_params, Ctx};
 use crate::http::error::passkeys::{message, status};
@@ -94,7 +93,7 @@ pub async fn finish(
         let error = error.to_string();
         async move {
             let page = mfa::view(state, ctx, loaded, Some(error)).await?;
-            Ok::<_, PageError>(pages::render(code, &page))
+            Ok::<_, PageError>(super::render::page(code, &page))
         }
     };
     let Some(answer) = credential::<PublicKeyCredential>(&params) else {

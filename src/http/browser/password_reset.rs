@@ -45,13 +45,13 @@ pub async fn submit_forgot(
     let request = params.get("request").map(str::to_string);
     let email = params.get("email").unwrap_or("").trim().to_string();
     if email.is_empty() {
-        let error = Some("Enter the email address of your account.");
+        let error = ctx.t.text("email-request-error-missing", &[]);
         return Ok(forgot_page(
             &ctx,
             request,
             "",
             StatusCode::BAD_REQUEST,
-            error,
+            Some(&error),
         ));
     }
     let sent = reset::request(
@@ -65,17 +65,25 @@ pub async fn submit_forgot(
     .await;
     match sent {
         // The same page whether or not the address has an account.
-        Ok(()) => Ok(pages::render(
+        Ok(()) => Ok(super::render::page(
             StatusCode::OK,
             &NoticePage {
-                t: pages::Tr::english(),
-                title: "Check your email".into(),
-                message: format!(
-                    "If an account uses {email}, we've sent a link to it to choose a new \
-                     password. The link works once, within {} minutes.",
-                    Purpose::ResetPassword.ttl_secs() / 60
+                t: ctx.t,
+                title: ctx.t.text("forgot-sent-title", &[]),
+                message: ctx.t.text(
+                    "forgot-sent-message",
+                    &[
+                        ("email", &email),
+                        (
+                            "minutes",
+                            &(Purpose::ResetPassword.ttl_secs() / 60).to_string(),
+                        ),
+                    ],
                 ),
-                link: Some((login_href(request.as_deref()), "Back to sign in".into())),
+                link: Some((
+                    login_href(request.as_deref()),
+                    ctx.t.text("back-to-sign-in", &[]),
+                )),
             },
         )),
         Err(e) => Err(e.into()),
@@ -118,24 +126,30 @@ pub async fn submit_reset(
     )
     .await;
     match result {
-        Ok(_) => Ok(pages::render(
+        Ok(_) => Ok(super::render::page(
             StatusCode::OK,
             &NoticePage {
-                t: pages::Tr::english(),
-                title: "Your password has been changed".into(),
-                message: "Every device that was signed in to your account has been signed out. \
-                          Sign in with your new password."
-                    .into(),
-                link: Some(("/login".into(), "Sign in".into())),
+                t: ctx.t,
+                title: ctx.t.text("reset-done-title", &[]),
+                message: ctx.t.text("reset-done-message", &[]),
+                link: Some(("/login".into(), ctx.t.text("sign-in", &[]))),
             },
         )),
         Err(LinkError::WeakPassword(broken)) => {
             let email = reset::check(&state.db, &token, ctx.now)
                 .await
                 .map_err(invalid_link)?;
-            let error = Some("Choose a password that meets every rule below.");
+            let error = ctx.t.text("register-error-weak", &[]);
             let bad = StatusCode::BAD_REQUEST;
-            Ok(reset_page(&state, &ctx, token, email, bad, error, &broken))
+            Ok(reset_page(
+                &state,
+                &ctx,
+                token,
+                email,
+                bad,
+                Some(&error),
+                &broken,
+            ))
         }
         Err(e) => Err(invalid_link(e)),
     }
@@ -162,16 +176,15 @@ fn forgot_page(
     status: StatusCode,
     error: Option<&str>,
 ) -> HttpResponse {
-    pages::render(
+    super::render::page(
         status,
         &EmailRequestPage {
-            title: "Reset your password".into(),
-            intro: "Enter the email address of your account, and we'll send you a link to \
-                    choose a new password."
-                .into(),
+            t: ctx.t,
+            title: ctx.t.text("forgot-title", &[]),
+            intro: ctx.t.text("forgot-intro", &[]),
             action: "/password/forgot",
             form_id: "forgot-form",
-            button: "Send reset link",
+            button: ctx.t.text("forgot-submit", &[]),
             csrf_token: ctx.browser.csrf_token(),
             login_href: login_href(request.as_deref()),
             request,
@@ -190,13 +203,14 @@ fn reset_page(
     error: Option<&str>,
     broken: &[Violation],
 ) -> HttpResponse {
-    pages::render(
+    super::render::page(
         status,
         &ResetPage {
+            t: ctx.t,
             csrf_token: ctx.browser.csrf_token(),
             token,
             email,
-            rules: pages::rule_views(&state.settings.password, broken, pages::Tr::english()),
+            rules: pages::rule_views(&state.settings.password, broken, ctx.t),
             error: error.map(str::to_string),
         },
     )

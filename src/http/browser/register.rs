@@ -168,7 +168,7 @@ pub async fn submit(
         // Signing in waits for the address (`users.require_verified_email`).
         let request = pending.as_ref().map(|p| p.id.as_str());
         let t = ctx.tr_for(pending.as_ref());
-        return Ok(pages::render(
+        return Ok(super::render::page(
             StatusCode::OK,
             &NoticePage {
                 t,
@@ -202,7 +202,7 @@ fn page(
 ) -> HttpResponse {
     let rules = pages::rule_views(&state.settings.password, broken, ctx.tr_for(pending));
     let request = pending.map(|p| p.id.clone());
-    pages::render(
+    super::render::page(
         status,
         &RegisterPage {
             t: ctx.tr_for(pending),

@@ -2,7 +2,7 @@
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 
-use crate::http::browser::pages::{self, ErrorPage, Tr};
+use crate::http::browser::pages::{ErrorPage, Tr};
 use crate::identity::email_tokens::LinkError;
 use crate::oauth::OAuthError;
 use crate::telemetry::capped;
@@ -202,7 +202,7 @@ impl PageError {
             Some(id) => t.text(id, &[]),
             None => written.to_string(),
         };
-        let mut resp = pages::render(
+        let mut resp = crate::http::browser::render::page(
             self.status,
             &ErrorPage {
                 t,
