@@ -28,6 +28,8 @@ enum Shown {
         document: Option<DocumentNotice>,
         /// The request's `ui_locales` (the page's language).
         ui_locales: Option<String>,
+        /// The stored descriptions of `scopes`.
+        described: Described,
     },
     Step(Step),
 }
@@ -62,11 +64,15 @@ pub async fn show(
                 &pending.request,
                 &pending.client,
                 user.as_ref(),
-                &st.roles,
+                &st.roles.current(),
                 now,
             )?;
             match (next, user) {
                 (Next::Consent { scopes }, Some(user)) => Ok::<_, PageError>(Shown::Page {
+                    described: crate::store::roles::scope_texts_for(c, &scopes)?
+                        .into_iter()
+                        .map(|r| ((r.scope, r.lang), r.text))
+                        .collect(),
                     document: pending.client.is_metadata_document().then(|| {
                         document_notice(&pending.client.id, &pending.request.reply.redirect_uri)
                     }),
@@ -95,6 +101,7 @@ pub async fn show(
             resources,
             document,
             ui_locales,
+            described,
         } => {
             let t = ctx.tr_with(ui_locales.as_deref());
             pages::render(
@@ -105,7 +112,10 @@ pub async fn show(
                     request,
                     client_name,
                     user_email,
-                    scopes: scopes.iter().map(|s| describe(s, t)).collect(),
+                    scopes: scopes
+                        .iter()
+                        .map(|s| describe_stored(s, t, &described))
+                        .collect(),
                     unverified,
                     resources,
                     document,
@@ -156,7 +166,7 @@ pub async fn submit(
                     &pending.request,
                     &pending.client,
                     Some(&user),
-                    &st.roles,
+                    &st.roles.current(),
                     now,
                 )?;
                 let scopes = match next {
@@ -236,6 +246,30 @@ const DESCRIBED: &[&str] = &[
     "chat",
     "save_progress",
 ];
+
+/// Stored consent descriptions, by scope and language.
+type Described = std::collections::BTreeMap<(String, String), String>;
+
+/// A scope as a person reads it, in the page's language: the description stored for it in that
+/// language (`portcullis apply`'s `[scopes]`), else the catalogs' (`describe`), else the stored
+/// English one, else `describe`'s generic line.
+fn describe_stored(scope: &str, t: Tr, described: &Described) -> ScopeView {
+    let stored = |lang: &str| described.get(&(scope.to_string(), lang.to_string())).cloned();
+    let description = stored(t.code()).or_else(|| {
+        if DESCRIBED.contains(&scope) {
+            None
+        } else {
+            stored("en")
+        }
+    });
+    match description {
+        Some(description) => ScopeView {
+            name: scope.to_string(),
+            description,
+        },
+        None => describe(scope, t),
+    }
+}
 
 /// A scope as a person reads it, in the page's language (also on the device page): its own
 /// description, `resource:action` as the action on the resource, else a generic line.

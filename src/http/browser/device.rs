@@ -101,7 +101,7 @@ pub async fn submit(
         .run(move |c| {
             let env = Env {
                 lockout: &st.settings.lockout,
-                roles: &st.roles,
+                roles: &st.roles.current(),
             };
             device::find(c, &env, &who, &typed, ip.as_deref(), now).map_err(PageError::from)
         })
@@ -142,7 +142,7 @@ pub async fn decide(
         .run(move |c| {
             let env = Env {
                 lockout: &st.settings.lockout,
-                roles: &st.roles,
+                roles: &st.roles.current(),
             };
             device::decide(c, &env, &who, &typed, approve, &meta, now).map_err(PageError::from)
         })

@@ -1,0 +1,79 @@
+//! Where the roles come from at first. The server (at start) and `portcullis migrate` call
+//! [`seed`]: with `users.roles_file` set, that file is applied every time with `prune` — it
+//! stays the truth, as `apply_on_start` does for clients (a role it no longer names that users
+//! still have stops the start, naming it); without one, an empty roles table gets the default
+//! roles file shipped in the binary (`config/roles.toml`), once, and `portcullis apply` changes
+//! them from then on. Other CLI commands call [`seed_if_empty`].
+use std::path::Path;
+
+use anyhow::Context;
+
+use crate::config::Settings;
+use crate::declarative::{self, document::Format, Options};
+use crate::oauth::admin_clients::Limits;
+use crate::store::{roles as role_store, DbConnection};
+
+/// The default roles file (admin, member, guest, and the descriptions of their scopes).
+pub const DEFAULT_ROLES: &str = include_str!("../../config/roles.toml");
+
+/// Seeds or reconciles the roles (see the module doc); returns the changes made.
+pub fn seed(conn: &mut DbConnection, settings: &Settings, now: i64) -> anyhow::Result<Vec<String>> {
+    match &settings.users.roles_file {
+        Some(path) => apply(conn, settings, path, now),
+        None => seed_if_empty(conn, settings, now),
+    }
+}
+
+/// Fills an empty roles table from `users.roles_file`, or the default roles file.
+pub fn seed_if_empty(
+    conn: &mut DbConnection,
+    settings: &Settings,
+    now: i64,
+) -> anyhow::Result<Vec<String>> {
+    if role_store::count(conn)? > 0 {
+        return Ok(Vec::new());
+    }
+    if let Some(path) = &settings.users.roles_file {
+        return apply(conn, settings, path, now);
+    }
+    let outcome = declarative::apply_text(
+        conn,
+        "the default roles file",
+        DEFAULT_ROLES,
+        Format::Toml,
+        options(settings),
+        &Limits::from_settings(settings),
+        &|_| None,
+        now,
+    )?;
+    Ok(outcome.changes)
+}
+
+fn apply(
+    conn: &mut DbConnection,
+    settings: &Settings,
+    path: &Path,
+    now: i64,
+) -> anyhow::Result<Vec<String>> {
+    let outcome = declarative::apply_file(
+        conn,
+        path,
+        Options {
+            prune: true,
+            ..options(settings)
+        },
+        &Limits::from_settings(settings),
+        &|_| None,
+        now,
+    )
+    .with_context(|| format!("users.roles_file {}", path.display()))?;
+    Ok(outcome.changes)
+}
+
+fn options(settings: &Settings) -> Options {
+    Options {
+        default_role: settings.users.default_role.clone(),
+        roles_only: true,
+        ..Options::default()
+    }
+}
