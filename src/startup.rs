@@ -63,7 +63,9 @@ impl Application {
             move || -> anyhow::Result<(Db, (String, String), KeyStore, Roles)> {
                 let db = Db::open_with(&url, limits)?;
                 db.migrate()?;
-                for change in crate::identity::role_seed::seed(&mut *db.get()?, &seed_settings, now)? {
+                for change in
+                    crate::identity::role_seed::seed(&mut *db.get()?, &seed_settings, now)?
+                {
                     tracing::info!("roles: {change}");
                 }
                 if let Some(path) = &apply_on_start {

@@ -18,16 +18,19 @@ use std::path::Path;
 use anyhow::Context;
 use serde::Serialize;
 
+use crate::identity::admin_users::Actor;
 use crate::oauth::admin_clients::{self, Limits};
 use crate::oauth::client::Client;
 use crate::store::{self, clients, leases, DbConnection};
 use crate::tokens::secret;
-use crate::identity::admin_users::Actor;
 use diff::{Change, Desired};
 use document::{Format, Located, Parsed, SecretSource};
 
 /// The row `apply` holds locked while it reconciles, so that two at once run one after the other.
 const LOCK: &str = "declarative_apply";
+
+/// The actor of changes made by the roles file at start (`identity::role_seed`).
+pub const ROLES_FILE: &str = "roles_file";
 
 /// How to apply.
 #[derive(Debug, Clone, Default)]
@@ -75,7 +78,16 @@ pub fn apply_file(
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let origin = path.display().to_string();
-    apply_text(conn, &origin, &text, Format::of(path), options, limits, env, now)
+    apply_text(
+        conn,
+        &origin,
+        &text,
+        Format::of(path),
+        options,
+        limits,
+        env,
+        now,
+    )
 }
 
 /// Applies the document `text` (`origin` names it in errors).
@@ -101,12 +113,16 @@ pub fn apply_text(
         } else {
             plan(origin, &desired, &stored(c)?, options.prune)?
         };
-        let role_changes =
-            roles::plan(&wanted, &roles::stored(c)?, options.prune, &options.default_role)
-                .map_err(|e| {
-                    let lines: Vec<String> = e.lines().map(|l| format!("{origin}: {l}")).collect();
-                    anyhow::anyhow!("{}", lines.join("\n"))
-                })?;
+        let role_changes = roles::plan(
+            &wanted,
+            &roles::stored(c)?,
+            options.prune,
+            &options.default_role,
+        )
+        .map_err(|e| {
+            let lines: Vec<String> = e.lines().map(|l| format!("{origin}: {l}")).collect();
+            anyhow::anyhow!("{}", lines.join("\n"))
+        })?;
         Ok((clients, role_changes))
     };
     if options.dry_run {
@@ -137,7 +153,11 @@ pub fn apply_text(
             }
         }
         let actor = Actor {
-            name: admin_clients::APPLY,
+            name: if options.roles_only {
+                ROLES_FILE
+            } else {
+                admin_clients::APPLY
+            },
             meta: None,
         };
         for change in role_changes {

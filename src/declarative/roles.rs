@@ -67,9 +67,16 @@ pub fn check(
 #[derive(Debug, Clone, PartialEq)]
 pub enum Change {
     CreateRole(Role),
-    UpdateRole { before: Role, after: Role },
+    UpdateRole {
+        before: Role,
+        after: Role,
+    },
     DeleteRole(Role),
-    DescribeScope { scope: String, before: Texts, after: Texts },
+    DescribeScope {
+        scope: String,
+        before: Texts,
+        after: Texts,
+    },
 }
 
 /// What is stored now.
@@ -89,7 +96,10 @@ pub fn stored(conn: &mut DbConnection) -> anyhow::Result<Stored> {
     }
     let mut scopes: BTreeMap<String, Texts> = BTreeMap::new();
     for row in role_store::scope_texts(conn)? {
-        scopes.entry(row.scope).or_default().insert(row.lang, row.text);
+        scopes
+            .entry(row.scope)
+            .or_default()
+            .insert(row.lang, row.text);
     }
     Ok(Stored {
         roles,
@@ -121,7 +131,11 @@ pub fn plan(
                 Some(_) => {}
             }
         }
-        for had in stored.roles.iter().filter(|r| !named.contains(r.name.as_str())) {
+        for had in stored
+            .roles
+            .iter()
+            .filter(|r| !named.contains(r.name.as_str()))
+        {
             if !prune {
                 continue;
             }
@@ -203,9 +217,21 @@ impl fmt::Display for Change {
             Change::DeleteRole(r) => write!(f, "- role {}", r.name),
             Change::UpdateRole { before, after } => {
                 let fields = [
-                    ("permissions", json!(before.permissions), json!(after.permissions)),
-                    ("require_mfa", json!(before.require_mfa), json!(after.require_mfa)),
-                    ("description", json!(before.description), json!(after.description)),
+                    (
+                        "permissions",
+                        json!(before.permissions),
+                        json!(after.permissions),
+                    ),
+                    (
+                        "require_mfa",
+                        json!(before.require_mfa),
+                        json!(after.require_mfa),
+                    ),
+                    (
+                        "description",
+                        json!(before.description),
+                        json!(after.description),
+                    ),
                 ];
                 write!(f, "~ role {}: ", before.name)?;
                 let changed = fields.iter().filter(|(_, b, a)| b != a);

@@ -141,8 +141,11 @@ mod tests {
 
     #[test]
     fn errors_name_line_and_column() {
-        let err = parse("f.yaml", "roles:\n  ops:\n    permissions: [read]\n    mfa: true\n")
-            .unwrap_err();
+        let err = parse(
+            "f.yaml",
+            "roles:\n  ops:\n    permissions: [read]\n    mfa: true\n",
+        )
+        .unwrap_err();
         assert!(err.starts_with("f.yaml:4:"), "{err}");
         assert!(err.contains("unknown field `mfa`"), "{err}");
         let err = parse("f.yaml", "clients:\n  - name: a\n    scopes: [read\n").unwrap_err();

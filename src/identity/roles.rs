@@ -77,7 +77,10 @@ impl Role {
 
     pub fn from_row(row: RoleRow) -> anyhow::Result<Role> {
         let permissions: Vec<String> = serde_json::from_str(&row.permissions).map_err(|e| {
-            anyhow::anyhow!("role {:?}: stored permissions are not a list: {e}", row.name)
+            anyhow::anyhow!(
+                "role {:?}: stored permissions are not a list: {e}",
+                row.name
+            )
         })?;
         Ok(Role {
             name: row.name,
@@ -173,7 +176,10 @@ mod tests {
         assert!(r.may_grant("guest", "openid"));
         assert!(r.is_admin("admin") && !r.is_admin("instructor"));
         assert!(!r.requires_mfa("admin"));
-        assert_eq!(r.permissions("instructor"), ["read", "write", "manage_content"]);
+        assert_eq!(
+            r.permissions("instructor"),
+            ["read", "write", "manage_content"]
+        );
     }
 
     #[test]
@@ -189,7 +195,10 @@ mod tests {
             .check()
             .unwrap_err()
             .starts_with("permissions: "));
-        assert!(role("o p", &[]).check().unwrap_err().starts_with("role name"));
+        assert!(role("o p", &[])
+            .check()
+            .unwrap_err()
+            .starts_with("role name"));
         assert_eq!(
             role("ops", &["a", "a"]).check(),
             Err("permissions: \"a\" is listed twice".into())

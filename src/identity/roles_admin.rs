@@ -40,7 +40,12 @@ impl From<store::DbError> for RoleError {
     }
 }
 
-pub fn create(conn: &mut DbConnection, role: &Role, actor: Actor, now: i64) -> Result<(), RoleError> {
+pub fn create(
+    conn: &mut DbConnection,
+    role: &Role,
+    actor: Actor,
+    now: i64,
+) -> Result<(), RoleError> {
     store::write_transaction(conn, |c| create_in(c, role, actor, now))
 }
 
@@ -138,7 +143,13 @@ pub fn delete_in(
     if !role_store::delete(conn, name)? {
         return Err(RoleError::NoSuchRole(name.to_string()));
     }
-    record(conn, audit::ROLE_DELETED, actor, json!({ "role": name }), now)
+    record(
+        conn,
+        audit::ROLE_DELETED,
+        actor,
+        json!({ "role": name }),
+        now,
+    )
 }
 
 /// Sets the consent descriptions of `scope` (`(lang, text)`; none: the catalogs describe it),

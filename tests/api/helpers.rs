@@ -173,10 +173,8 @@ fn init_logs() {
 }
 
 /// The example roles file the tests run with (`users.roles_file`).
-pub const EDUCATION_ROLES: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/examples/roles-education.toml"
-);
+pub const EDUCATION_ROLES: &str =
+    concat!(env!("CARGO_MANIFEST_DIR"), "/examples/roles-education.toml");
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
     spawn_app_with(backend, |_| {}).await
@@ -405,8 +403,7 @@ impl TestApp {
     pub async fn create_user(&self, email: &str, role: &str) -> TestUser {
         let state_settings = self.settings.clone();
         let hasher = portcullis::identity::password::Hasher::new(&state_settings.password).unwrap();
-        let roles =
-            portcullis::identity::roles::Roles::read(&mut self.db.get().unwrap()).unwrap();
+        let roles = portcullis::identity::roles::Roles::read(&mut self.db.get().unwrap()).unwrap();
         let user = portcullis::identity::users::register(
             &self.db,
             &hasher,

@@ -10,6 +10,7 @@ mod account_mfa;
 mod account_page;
 mod algorithms;
 mod apply;
+mod apply_roles;
 mod authorize;
 mod bcp;
 mod browser;

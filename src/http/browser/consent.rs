@@ -254,7 +254,11 @@ type Described = std::collections::BTreeMap<(String, String), String>;
 /// language (`portcullis apply`'s `[scopes]`), else the catalogs' (`describe`), else the stored
 /// English one, else `describe`'s generic line.
 fn describe_stored(scope: &str, t: Tr, described: &Described) -> ScopeView {
-    let stored = |lang: &str| described.get(&(scope.to_string(), lang.to_string())).cloned();
+    let stored = |lang: &str| {
+        described
+            .get(&(scope.to_string(), lang.to_string()))
+            .cloned()
+    };
     let description = stored(t.code()).or_else(|| {
         if DESCRIBED.contains(&scope) {
             None
