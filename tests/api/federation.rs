@@ -210,7 +210,7 @@ async fn create_unverified(app: &TestApp, email: &str) {
     portcullis::identity::users::register(
         &app.db,
         &hasher,
-        &portcullis::identity::roles::Roles::education(),
+        &portcullis::identity::roles::Roles::education().unwrap(),
         &app.settings,
         portcullis::identity::users::NewUser {
             email: email.into(),

@@ -19,7 +19,8 @@ enum Shown {
         request: String,
         client_name: String,
         user_email: String,
-        scopes: Vec<String>,
+        /// Each scope with its stored descriptions by language.
+        scopes: Vec<(String, Described)>,
         /// For a client that registered itself: where the answer goes.
         unverified: Option<String>,
         /// The resources the token will be for.
@@ -28,8 +29,6 @@ enum Shown {
         document: Option<DocumentNotice>,
         /// The request's `ui_locales` (the page's language).
         ui_locales: Option<String>,
-        /// The stored descriptions of `scopes`.
-        described: Described,
     },
     Step(Step),
 }
@@ -69,10 +68,7 @@ pub async fn show(
             )?;
             match (next, user) {
                 (Next::Consent { scopes }, Some(user)) => Ok::<_, PageError>(Shown::Page {
-                    described: crate::store::roles::scope_texts_for(c, &scopes)?
-                        .into_iter()
-                        .map(|r| ((r.scope, r.lang), r.text))
-                        .collect(),
+                    scopes: described(c, scopes)?,
                     document: pending.client.is_metadata_document().then(|| {
                         document_notice(&pending.client.id, &pending.request.reply.redirect_uri)
                     }),
@@ -85,7 +81,6 @@ pub async fn show(
                     request: pending.id,
                     client_name: pending.client.name,
                     user_email: user.user.email,
-                    scopes,
                 }),
                 (next, _) => Ok(Shown::Step(step_for(c, &pending, next, now)?)),
             }
@@ -101,7 +96,6 @@ pub async fn show(
             resources,
             document,
             ui_locales,
-            described,
         } => {
             let t = ctx.tr_with(ui_locales.as_deref());
             pages::render(
@@ -114,7 +108,7 @@ pub async fn show(
                     user_email,
                     scopes: scopes
                         .iter()
-                        .map(|s| describe_stored(s, t, &described))
+                        .map(|(s, texts)| describe_stored(s, t, texts))
                         .collect(),
                     unverified,
                     resources,
@@ -248,17 +242,34 @@ const DESCRIBED: &[&str] = &[
 ];
 
 /// Stored consent descriptions, by scope and language.
-type Described = std::collections::BTreeMap<(String, String), String>;
+type Described = std::collections::BTreeMap<String, String>;
+
+/// `scopes` with their stored descriptions, by language.
+fn described(
+    c: &mut crate::store::DbConnection,
+    scopes: Vec<String>,
+) -> Result<Vec<(String, Described)>, PageError> {
+    let mut stored: std::collections::BTreeMap<String, Described> = Default::default();
+    for row in crate::store::roles::scope_texts_for(c, &scopes)? {
+        stored
+            .entry(row.scope)
+            .or_default()
+            .insert(row.lang, row.text);
+    }
+    Ok(scopes
+        .into_iter()
+        .map(|s| {
+            let texts = stored.remove(&s).unwrap_or_default();
+            (s, texts)
+        })
+        .collect())
+}
 
 /// A scope as a person reads it, in the page's language: the description stored for it in that
 /// language (`portcullis apply`'s `[scopes]`), else the catalogs' (`describe`), else the stored
 /// English one, else `describe`'s generic line.
 fn describe_stored(scope: &str, t: Tr, described: &Described) -> ScopeView {
-    let stored = |lang: &str| {
-        described
-            .get(&(scope.to_string(), lang.to_string()))
-            .cloned()
-    };
+    let stored = |lang: &str| described.get(lang).cloned();
     let description = stored(t.code()).or_else(|| {
         if DESCRIBED.contains(&scope) {
             None
