@@ -267,3 +267,84 @@ impl fmt::Display for Change {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn role(name: &str, perms: &[&str]) -> Role {
+        Role {
+            name: name.into(),
+            permissions: perms.iter().map(|p| p.to_string()).collect(),
+            require_mfa: false,
+            description: None,
+        }
+    }
+
+    fn texts(pairs: &[(&str, &str)]) -> Texts {
+        pairs
+            .iter()
+            .map(|(l, t)| (l.to_string(), t.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn plans_roles_and_scopes_line_by_line() {
+        let stored = Stored {
+            roles: vec![
+                role("guest", &["read"]),
+                role("old", &[]),
+                role("used", &[]),
+            ],
+            scopes: BTreeMap::from([
+                (
+                    "read".to_string(),
+                    texts(&[("en", "Read"), ("de", "Lesen")]),
+                ),
+                ("gone".to_string(), texts(&[("en", "Gone")])),
+            ]),
+            users: BTreeMap::from([("used".to_string(), 2)]),
+        };
+        let wanted = Wanted {
+            roles: Some(vec![
+                role("guest", &["read", "write"]),
+                role("new", &["x"]),
+                role("used", &[]),
+            ]),
+            scopes: Some(BTreeMap::from([(
+                "read".to_string(),
+                texts(&[("en", "Read it")]),
+            )])),
+        };
+        let lines: Vec<String> = plan(&wanted, &stored, true, "guest")
+            .unwrap()
+            .iter()
+            .map(Change::to_string)
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                "~ role guest: permissions [\"read\"] → [\"read\",\"write\"]",
+                "+ role new",
+                "- role old",
+                "~ scope read: de \"Lesen\" → null; en \"Read\" → \"Read it\"",
+                "- scope gone",
+            ]
+        );
+        // Without prune nothing is deleted; without sections nothing is touched.
+        assert_eq!(plan(&wanted, &stored, false, "guest").unwrap().len(), 3);
+        assert_eq!(plan(&Wanted::default(), &stored, true, "guest"), Ok(vec![]));
+        // A role users have, or the default role, is not pruned: the error names them.
+        let only_new = Wanted {
+            roles: Some(vec![role("new", &[])]),
+            scopes: None,
+        };
+        let err = plan(&only_new, &stored, true, "guest").unwrap_err();
+        assert_eq!(
+            err,
+            "role \"guest\" is users.default_role: the document must name it\n\
+             role \"used\" is not in the document but 2 user(s) have it: give them another \
+             role first"
+        );
+    }
+}
