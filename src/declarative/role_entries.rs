@@ -137,3 +137,58 @@ impl ScopeEntry {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(en: Option<&str>, others: &[(&str, &str)]) -> ScopeEntry {
+        ScopeEntry {
+            description: en.map(str::to_string),
+            descriptions: others
+                .iter()
+                .map(|(l, t)| (l.to_string(), t.to_string()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn scope_texts_are_checked() {
+        let texts = entry(Some("Read"), &[("de", "Lesen")]).texts().unwrap();
+        assert_eq!(
+            texts.into_iter().collect::<Vec<_>>(),
+            [("de".into(), "Lesen".into()), ("en".into(), "Read".into())]
+        );
+        assert_eq!(
+            entry(Some("Read"), &[("fr", "Lire")]).texts(),
+            Err("descriptions: unknown language \"fr\"".into())
+        );
+        assert_eq!(
+            entry(None, &[("en", "Read")]).texts(),
+            Err("give English as `description`, not in `descriptions`".into())
+        );
+        assert_eq!(entry(None, &[]).texts(), Err("give a `description`".into()));
+        assert_eq!(
+            entry(Some(" "), &[]).texts(),
+            Err("description (en): one line of 1 to 500 characters".into())
+        );
+    }
+
+    #[test]
+    fn a_role_is_a_list_or_a_table() {
+        #[derive(Deserialize)]
+        struct Doc {
+            roles: BTreeMap<String, RoleEntry>,
+        }
+        let doc: Doc = toml::from_str(
+            "[roles]\nops = [\"deploy\"]\n[roles.admin]\npermissions = [\"all\"]\nrequire_mfa = true\n",
+        )
+        .unwrap();
+        assert_eq!(doc.roles["ops"].permissions, ["deploy"]);
+        assert!(doc.roles["admin"].require_mfa && !doc.roles["ops"].require_mfa);
+        let err = toml::from_str::<Doc>("[roles.ops]\npermissions = []\nmfa = true\n")
+            .err()
+            .unwrap();
+        assert!(err.message().starts_with("unknown field `mfa`"), "{err}");
+    }
+}

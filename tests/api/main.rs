@@ -61,6 +61,7 @@ mod readme;
 mod refresh;
 mod refresh_grace;
 mod resources;
+mod roles;
 mod screenshots;
 mod secrets;
 mod shutdown;
