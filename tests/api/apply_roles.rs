@@ -16,7 +16,7 @@ crate::both_backends!(
     prune_removes_an_unused_role_and_refuses_one_in_use,
     yaml_is_the_same_document_and_a_bad_one_names_the_line,
     a_role_changed_by_apply_is_honoured_by_another_instance,
-    the_consent_page_shows_stored_descriptions_in_the_pages_language,
+    the_consent_pages_show_stored_descriptions_in_the_pages_language,
 );
 
 const ADMIN: &str = r#"["read","write","delete","manage_users","portcullis:admin"]"#;
@@ -298,7 +298,7 @@ async fn a_role_changed_by_apply_is_honoured_by_another_instance(backend: Backen
     }
 }
 
-async fn the_consent_page_shows_stored_descriptions_in_the_pages_language(backend: Backend) {
+async fn the_consent_pages_show_stored_descriptions_in_the_pages_language(backend: Backend) {
     let app = spawn_app(backend).await;
     let dir = tempfile::tempdir().unwrap();
     let file = write(
@@ -330,4 +330,16 @@ async fn the_consent_page_shows_stored_descriptions_in_the_pages_language(backen
         };
         assert_eq!(texts(&html, "ul.scopes li span"), [openid, read]);
     }
+    // The device page (English) too.
+    let client = crate::device::device_client(&app);
+    let body = crate::device::start(&app, &client.id, "openid read").await;
+    let code = body["user_code"].as_str().unwrap();
+    let (b, page) =
+        crate::device_page::signed_in_at_device(&app, &user.email, &user.password, code).await;
+    let (status, confirm) = crate::device_page::enter(&app, &b, &page, code).await;
+    assert_eq!(status, 200, "{confirm}");
+    assert_eq!(
+        texts(&confirm, "ul.scopes li span"),
+        ["Sign you in and know who you are", "Read your courses"]
+    );
 }

@@ -242,10 +242,10 @@ const DESCRIBED: &[&str] = &[
 ];
 
 /// Stored consent descriptions, by scope and language.
-type Described = std::collections::BTreeMap<String, String>;
+pub(super) type Described = std::collections::BTreeMap<String, String>;
 
 /// `scopes` with their stored descriptions, by language.
-fn described(
+pub(super) fn described(
     c: &mut crate::store::DbConnection,
     scopes: Vec<String>,
 ) -> Result<Vec<(String, Described)>, PageError> {
@@ -268,7 +268,7 @@ fn described(
 /// A scope as a person reads it, in the page's language: the description stored for it in that
 /// language (`portcullis apply`'s `[scopes]`), else the catalogs' (`describe`), else the stored
 /// English one, else `describe`'s generic line.
-fn describe_stored(scope: &str, t: Tr, described: &Described) -> ScopeView {
+pub(super) fn describe_stored(scope: &str, t: Tr, described: &Described) -> ScopeView {
     let stored = |lang: &str| described.get(lang).cloned();
     let description = stored(t.code()).or_else(|| {
         if DESCRIBED.contains(&scope) {
@@ -288,7 +288,7 @@ fn describe_stored(scope: &str, t: Tr, described: &Described) -> ScopeView {
 
 /// A scope as a person reads it, in the page's language (also on the device page): its own
 /// description, `resource:action` as the action on the resource, else a generic line.
-pub(super) fn describe(scope: &str, t: Tr) -> ScopeView {
+fn describe(scope: &str, t: Tr) -> ScopeView {
     let description = if DESCRIBED.contains(&scope) {
         t.text(&format!("scope-{scope}"), &[])
     } else {

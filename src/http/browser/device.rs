@@ -103,12 +103,19 @@ pub async fn submit(
                 lockout: &st.settings.lockout,
                 roles: &st.roles.current(),
             };
-            device::find(c, &env, &who, &typed, ip.as_deref(), now).map_err(PageError::from)
+            let found =
+                device::find(c, &env, &who, &typed, ip.as_deref(), now).map_err(PageError::from)?;
+            let described = match &found {
+                Found::Request(w) => super::consent::described(c, w.scopes.clone())?,
+                _ => Vec::new(),
+            };
+            Ok::<_, PageError>((found, described))
         })
         .await?;
+    let (found, described) = found;
     match found {
         Found::Request(w) if w.needs_second_factor => second_factor(&state, &ctx, &me, &code).await,
-        Found::Request(w) => Ok(confirm_page(&ctx, &me, &w)),
+        Found::Request(w) => Ok(confirm_page(&ctx, &me, &w, &described)),
         Found::Wrong => Ok(wrong_code(&ctx, &me, code)),
         Found::Throttled { retry_after } => Err(too_many(retry_after)),
     }
@@ -245,7 +252,13 @@ fn entry_page(
     )
 }
 
-fn confirm_page(ctx: &Ctx, me: &SignedIn, w: &Waiting) -> HttpResponse {
+/// `described`: the scopes with their stored descriptions (`consent::described`).
+fn confirm_page(
+    ctx: &Ctx,
+    me: &SignedIn,
+    w: &Waiting,
+    described: &[(String, super::consent::Described)],
+) -> HttpResponse {
     pages::render(
         StatusCode::OK,
         &DevicePage {
@@ -257,10 +270,11 @@ fn confirm_page(ctx: &Ctx, me: &SignedIn, w: &Waiting) -> HttpResponse {
                 client_name: w.client.name.clone(),
                 self_registered: w.client.dynamic,
                 user_code: w.user_code.clone(),
-                scopes: w
-                    .scopes
+                scopes: described
                     .iter()
-                    .map(|s| super::consent::describe(s, pages::Tr::english()))
+                    .map(|(s, texts)| {
+                        super::consent::describe_stored(s, pages::Tr::english(), texts)
+                    })
                     .collect(),
             }),
         },
