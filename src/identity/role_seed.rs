@@ -3,7 +3,9 @@
 //! stays the truth, as `apply_on_start` does for clients (a role it no longer names that users
 //! still have stops the start, naming it); without one, an empty roles table gets the default
 //! roles file shipped in the binary (`config/roles.toml`), once, and `portcullis apply` changes
-//! them from then on. Other CLI commands call [`seed_if_empty`].
+//! them from then on. A database that already has users but no roles was made by a version with
+//! built-in roles: it gets those (`examples/roles-education.toml`), so that no one's
+//! permissions change with the upgrade. Other CLI commands call [`seed_if_empty`].
 use std::path::Path;
 
 use anyhow::Context;
@@ -15,6 +17,9 @@ use crate::store::{roles as role_store, DbConnection};
 
 /// The default roles file (admin, member, guest, and the descriptions of their scopes).
 pub const DEFAULT_ROLES: &str = include_str!("../../config/roles.toml");
+
+/// The roles built in before roles were stored (admin, instructor, student, guest).
+pub const FORMER_ROLES: &str = include_str!("../../examples/roles-education.toml");
 
 /// Seeds or reconciles the roles (see the module doc); returns the changes made.
 pub fn seed(conn: &mut DbConnection, settings: &Settings, now: i64) -> anyhow::Result<Vec<String>> {
@@ -36,10 +41,15 @@ pub fn seed_if_empty(
     if let Some(path) = &settings.users.roles_file {
         return apply(conn, settings, path, now);
     }
+    let (origin, text) = if role_store::any_users(conn)? {
+        ("the former built-in roles", FORMER_ROLES)
+    } else {
+        ("the default roles file", DEFAULT_ROLES)
+    };
     let outcome = declarative::apply_text(
         conn,
-        "the default roles file",
-        DEFAULT_ROLES,
+        origin,
+        text,
         Format::Toml,
         options(settings),
         &Limits::from_settings(settings),

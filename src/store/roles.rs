@@ -73,6 +73,11 @@ pub fn delete(conn: &mut DbConnection, name: &str) -> QueryResult<bool> {
         .map(|n| n > 0)
 }
 
+/// Whether there is any user at all.
+pub fn any_users(conn: &mut DbConnection) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(users::table.select(users::id))).get_result(conn)
+}
+
 /// How many users have `role`.
 pub fn users_with(conn: &mut DbConnection, role: &str) -> QueryResult<i64> {
     users::table

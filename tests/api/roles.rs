@@ -13,6 +13,7 @@ use crate::helpers::{spawn_app, spawn_app_with, spawn_sibling, Backend, TestApp}
 crate::both_backends!(
     the_roles_file_is_applied_at_every_start,
     role_use_cases_audit_and_refuse_what_would_break,
+    an_upgraded_database_keeps_the_former_built_in_roles,
 );
 
 /// Each role's name and permissions, from `portcullis roles list`.
@@ -163,4 +164,35 @@ async fn role_use_cases_audit_and_refuse_what_would_break(backend: Backend) {
         .map(|(k, r)| (k.to_string(), r.to_string()))
         .collect();
     assert_eq!(kinds, expected);
+}
+
+/// A database from before roles were stored (users, no roles) gets the former built-in roles
+/// from `portcullis migrate`, so no one's permissions change.
+async fn an_upgraded_database_keeps_the_former_built_in_roles(backend: Backend) {
+    use diesel::RunQueryDsl;
+    let app = spawn_app_with(backend, |s| s.users.roles_file = None).await;
+    app.create_user("old@example.com", "guest").await;
+    diesel::delete(portcullis::store::schema::roles::table)
+        .execute(&mut *app.db.get().unwrap())
+        .unwrap();
+    let migrated = run_ok(&mut cli(&app, &["migrate"]));
+    assert_eq!(
+        migrated["roles"],
+        serde_json::json!([
+            "+ role admin",
+            "+ role guest",
+            "+ role instructor",
+            "+ role student",
+            "+ scope chat",
+            "+ scope manage_content",
+            "+ scope save_progress"
+        ])
+    );
+    assert_eq!(
+        listed(&app)
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect::<Vec<_>>(),
+        ["admin", "guest", "instructor", "student"]
+    );
 }
