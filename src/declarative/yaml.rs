@@ -59,10 +59,7 @@ pub fn parse(origin: &str, text: &str) -> Result<Parsed, String> {
     let section = |name: &str| find(&lines, 0, |l| l.starts_with(&format!("{name}:")));
     let key_line = |start: usize, key: &str| {
         find(&lines, start, |l| {
-            l.starts_with([' ', '\t'])
-                && l.trim_start()
-                    .rsplit_once(':')
-                    .is_some_and(|(k, _)| unquote(k) == key)
+            l.starts_with([' ', '\t']) && map_key(l.trim_start()) == Some(key)
         })
     };
     let roles = doc.roles.map(|roles| {
@@ -104,6 +101,20 @@ fn find(lines: &[&str], from: usize, hit: impl Fn(&str) -> bool) -> usize {
         .map_or(from, |(i, _)| i + 1)
 }
 
+/// The key of a `key: value` (or `key:`) line: quoted, or plain up to the first `: `.
+fn map_key(line: &str) -> Option<&str> {
+    for quote in ['"', '\''] {
+        if let Some(rest) = line.strip_prefix(quote) {
+            let (key, after) = rest.split_once(quote)?;
+            return after.trim_start().starts_with(':').then_some(key);
+        }
+    }
+    match line.split_once(": ") {
+        Some((key, _)) => Some(key.trim_end()),
+        None => line.trim_end().strip_suffix(':'),
+    }
+}
+
 /// A plain scalar as written (`"x"`, `'x'` or `x`, without a trailing comment).
 fn unquote(v: &str) -> &str {
     let v = v.trim();
@@ -137,6 +148,22 @@ mod tests {
         assert_eq!(roles[0].0, 6);
         assert_eq!(roles[1], (8, "ops".to_string(), vec!["deploy".to_string()]));
         assert_eq!(parsed.scopes.unwrap()[0].line, 10);
+    }
+
+    #[test]
+    fn keys_are_read_as_written() {
+        assert_eq!(map_key("read:"), Some("read"));
+        assert_eq!(map_key("portcullis:admin:"), Some("portcullis:admin"));
+        assert_eq!(
+            map_key("\"portcullis:admin\": {}"),
+            Some("portcullis:admin")
+        );
+        assert_eq!(
+            map_key("description: \"A user: reads\""),
+            Some("description")
+        );
+        assert_eq!(map_key("ops: [deploy]"), Some("ops"));
+        assert_eq!(map_key("- read"), None);
     }
 
     #[test]

@@ -58,6 +58,11 @@ impl RoleBook {
         self.current().exists(role)
     }
 
+    /// A copy of `role`'s permissions.
+    pub fn permissions(&self, role: &str) -> Vec<String> {
+        self.current().permissions(role).to_vec()
+    }
+
     pub fn may_grant(&self, role: &str, scope: &str) -> bool {
         self.current().may_grant(role, scope)
     }
