@@ -196,8 +196,8 @@ impl Application {
     /// Serves until SIGINT/SIGTERM, then drains: the listener closes, every request already
     /// read is answered (with `Connection: close`, so keep-alive clients go elsewhere), and the
     /// process goes on for at most `shutdown_timeout_secs`. Meanwhile re-reads the keys on SIGHUP
-    /// and every `keys.reload_interval_secs`, and purges dead rows every `purge.interval_secs`
-    /// (0: never).
+    /// and every `keys.reload_interval_secs`, the roles every `role_book::RELOAD_EVERY`, and
+    /// purges dead rows every `purge.interval_secs` (0: never).
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let reloader = tokio::spawn(reload_keys(self.state.clone()));
         let role_reloader = tokio::spawn(reload_roles(self.state.clone()));

@@ -185,15 +185,15 @@ fn plan(
 /// describe them, in `format`.
 pub fn export(conn: &mut DbConnection, format: Format) -> anyhow::Result<String> {
     let managed: Vec<Client> = stored(conn)?.into_iter().filter(diff::is_managed).collect();
-    let now = roles::stored(conn)?;
+    let current = roles::stored(conn)?;
     let exported = document::Exported {
         clients: managed.iter().map(document::ClientEntry::of).collect(),
-        roles: now
+        roles: current
             .roles
             .iter()
             .map(|r| (r.name.clone(), role_entries::RoleEntry::of(r)))
             .collect(),
-        scopes: now
+        scopes: current
             .scopes
             .iter()
             .map(|(s, t)| (s.clone(), role_entries::ScopeEntry::of(t)))
