@@ -87,3 +87,37 @@ fn options(settings: &Settings) -> Options {
         ..Options::default()
     }
 }
+
+/// What is wrong with `users.roles_file` (for `config check`): unreadable, a bad document, a
+/// client in it, or a `[roles]` section without `users.default_role`. Empty when it is fine
+/// or unset.
+pub fn problems(settings: &Settings) -> Vec<String> {
+    let Some(path) = &settings.users.roles_file else {
+        return Vec::new();
+    };
+    let shown = path.display().to_string();
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => return vec![format!("users.roles_file: reading {shown}: {e}")],
+    };
+    let parsed = match declarative::document::parse_as(Format::of(path), &shown, &text) {
+        Ok(p) => p,
+        Err(e) => return vec![format!("users.roles_file: {e}")],
+    };
+    let mut problems = Vec::new();
+    if !parsed.clients.is_empty() {
+        problems.push(format!(
+            "users.roles_file: {shown} holds [roles] and [scopes] only, no clients"
+        ));
+    }
+    let wanted = declarative::roles::check(&shown, parsed.roles, parsed.scopes, &mut problems);
+    let default = &settings.users.default_role;
+    if let Some(roles) = &wanted.roles {
+        if !roles.iter().any(|r| &r.name == default) {
+            problems.push(format!(
+                "users.roles_file: {shown} does not name users.default_role {default:?}"
+            ));
+        }
+    }
+    problems
+}

@@ -196,3 +196,37 @@ async fn an_upgraded_database_keeps_the_former_built_in_roles(backend: Backend) 
         ["admin", "guest", "instructor", "student"]
     );
 }
+
+/// `config check` reads `users.roles_file`: a bad one is an error naming its line.
+#[test]
+fn config_check_names_a_bad_roles_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let check = |file: &str| {
+        let mut c = crate::keys::portcullis();
+        c.args(["config", "check"])
+            .env("PORTCULLIS_USERS__ROLES_FILE", file);
+        c
+    };
+    let good = write(dir.path(), "good.toml", "[roles]\nguest = [\"read\"]\n");
+    run_ok(&mut check(&good));
+    let bad = write(
+        dir.path(),
+        "bad.toml",
+        "[roles]\nguest = [\"read\"]\nops = [\"no good\"]\n",
+    );
+    let err = crate::cli::run_err(&mut check(&bad));
+    assert!(
+        err.contains(&format!(
+            "error: {bad}:3: role \"ops\": permissions: invalid scope names: [\"no good\"]"
+        )),
+        "{err}"
+    );
+    let no_guest = write(dir.path(), "no-guest.yaml", "roles:\n  ops: [deploy]\n");
+    let err = crate::cli::run_err(&mut check(&no_guest));
+    assert!(
+        err.contains(&format!(
+            "error: users.roles_file: {no_guest} does not name users.default_role \"guest\""
+        )),
+        "{err}"
+    );
+}
