@@ -152,6 +152,18 @@ async fn roles_applied_twice_the_second_run_changes_nothing(backend: Backend) {
             ("admin", "roles_file"),
         ]
     );
+    // A bad TOML file changes nothing and names the line.
+    let bad = write(
+        dir.path(),
+        "bad.toml",
+        "[roles.viewer]\npermissions = [\"read\"]\n\n[roles.ops]\npermissions = [\"deploy\"]\nmfa = true\n",
+    );
+    let err = run_err(&mut cli(&app, &["apply", &bad]));
+    assert!(
+        err.contains(&format!("{bad}:6: unknown field `mfa`")),
+        "{err}"
+    );
+    assert_eq!(names(&roles(&app)), ["admin", "auditor", "guest", "member"]);
     // A permission edited: the diff shows both lists.
     let edited = ROLES.replace(r#"["read", "audit"]"#, r#"["audit"]"#);
     let file = write(dir.path(), "roles.toml", &edited);
