@@ -332,6 +332,24 @@ mod tests {
     }
 
     #[test]
+    fn roles_and_scopes_know_their_line() {
+        let text = "[roles]\nguest = [\"read\"]\n\n[roles.ops]\npermissions = [\"deploy\"]\n\n[scopes.read]\ndescription = \"Read\"\n";
+        let parsed = parse("f.toml", text).unwrap();
+        let roles: Vec<(usize, String)> = parsed
+            .roles
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.line, r.role.name))
+            .collect();
+        assert_eq!(roles, [(2, "guest".into()), (4, "ops".into())]);
+        let scopes = parsed.scopes.unwrap();
+        assert_eq!((scopes[0].line, scopes[0].scope.as_str()), (7, "read"));
+        // No section: none (apply leaves them alone).
+        let parsed = parse("f.toml", "[[clients]]\nname = \"a\"\n").unwrap();
+        assert!(parsed.roles.is_none() && parsed.scopes.is_none());
+    }
+
+    #[test]
     fn a_syntax_error_names_its_line() {
         let err = parse("f.toml", "[[clients]]\nname = \"a\"\nscopes = [\n").unwrap_err();
         assert!(err.starts_with("f.toml:3: unclosed array"), "{err}");
