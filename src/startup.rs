@@ -15,6 +15,7 @@ use crate::config::Settings;
 use crate::http;
 use crate::identity::client_ip::TrustedProxies;
 use crate::identity::password::Hasher;
+use crate::identity::role_book::{self, RoleBook};
 use crate::identity::roles::Roles;
 use crate::oidc;
 use crate::purge;
@@ -57,13 +58,21 @@ impl Application {
         let now = clock.now();
         let apply_on_start = settings.apply_on_start.clone();
         let client_limits = crate::oauth::admin_clients::Limits::from_settings(&settings);
-        let (db, (csrf_secret, handle_secret), keys) = tokio::task::spawn_blocking(
-            move || -> anyhow::Result<(Db, (String, String), KeyStore)> {
+        let seed_settings = settings.clone();
+        let (db, (csrf_secret, handle_secret), keys, roles) = tokio::task::spawn_blocking(
+            move || -> anyhow::Result<(Db, (String, String), KeyStore, Roles)> {
                 let db = Db::open_with(&url, limits)?;
                 db.migrate()?;
-                if let Some(path) = &apply_on_start {
-                    apply_on_start_file(&mut *db.get()?, path, &client_limits, now)?;
+                for change in
+                    crate::identity::role_seed::seed(&mut *db.get()?, &seed_settings, now)?
+                {
+                    tracing::info!("roles: {change}");
                 }
+                if let Some(path) = &apply_on_start {
+                    let default_role = &seed_settings.users.default_role;
+                    apply_on_start_file(&mut *db.get()?, path, &client_limits, default_role, now)?;
+                }
+                let roles = Roles::read(&mut *db.get()?)?;
                 let fresh = crate::tokens::secret::new_secret()?;
                 let mut conn = db.get()?;
                 let secret =
@@ -76,7 +85,7 @@ impl Application {
                 )?;
                 let keys = KeyStore::open(&mut conn, kek, policy, Some(&legacy_dir), now)
                     .context("loading the signing keys")?;
-                Ok((db, (secret, handle_secret), keys))
+                Ok((db, (secret, handle_secret), keys, roles))
             },
         )
         .await??;
@@ -84,7 +93,6 @@ impl Application {
         let db = db.observe_waits(metrics.db_wait_histogram());
 
         let hasher = Hasher::new(&settings.password)?;
-        let roles = Roles::load(settings.users.roles_file.as_deref())?;
         if !roles.exists(&settings.users.default_role) {
             anyhow::bail!(
                 "users.default_role {:?} is not a role",
@@ -118,7 +126,7 @@ impl Application {
             settings: Arc::new(settings),
             clock,
             hasher,
-            roles: Arc::new(roles),
+            roles: Arc::new(RoleBook::new(roles)),
             proxies,
             federation: Arc::new(federation),
             mailer,
@@ -193,10 +201,11 @@ impl Application {
     /// Serves until SIGINT/SIGTERM, then drains: the listener closes, every request already
     /// read is answered (with `Connection: close`, so keep-alive clients go elsewhere), and the
     /// process goes on for at most `shutdown_timeout_secs`. Meanwhile re-reads the keys on SIGHUP
-    /// and every `keys.reload_interval_secs`, and purges dead rows every `purge.interval_secs`
-    /// (0: never).
+    /// and every `keys.reload_interval_secs`, the roles every `role_book::RELOAD_EVERY`, and
+    /// purges dead rows every `purge.interval_secs` (0: never).
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let reloader = tokio::spawn(reload_keys(self.state.clone()));
+        let role_reloader = tokio::spawn(reload_roles(self.state.clone()));
         let stopper = tokio::spawn(stop_on_signal(self.state.clone(), self.server.handle()));
         let purger = match self.state.settings.purge.interval_secs {
             0 => None,
@@ -215,6 +224,7 @@ impl Application {
         let metrics = self.metrics_server.map(|(server, _)| server);
         let result = http::metrics::run_beside(self.server, metrics).await;
         reloader.abort();
+        role_reloader.abort();
         stopper.abort();
         if let Some(p) = purger {
             p.abort();
@@ -306,18 +316,37 @@ async fn reload_keys(state: web::Data<AppState>) {
     }
 }
 
+/// Re-reads the roles every `role_book::RELOAD_EVERY`: a change made elsewhere (`portcullis
+/// apply`, another instance) takes effect here within that.
+async fn reload_roles(state: web::Data<AppState>) {
+    loop {
+        tokio::time::sleep(role_book::RELOAD_EVERY).await;
+        let book = state.roles.clone();
+        match state.db.run(move |conn| book.reload(conn)).await {
+            Ok(true) => tracing::info!("roles changed"),
+            Ok(false) => {}
+            Err(e) => {
+                tracing::error!(error = %format!("{e:#}"), "reloading roles failed; keeping the current roles")
+            }
+        }
+    }
+}
+
 /// `apply_on_start`: applies the document (never pruning; a new confidential client must name
 /// its secret's source, since no one would see a secret made here); a bad one stops the start.
 fn apply_on_start_file(
     conn: &mut crate::store::DbConnection,
     path: &std::path::Path,
     limits: &crate::oauth::admin_clients::Limits,
+    default_role: &str,
     now: i64,
 ) -> anyhow::Result<()> {
     let options = crate::declarative::Options {
         prune: false,
         dry_run: false,
         require_secret_source: true,
+        default_role: default_role.to_string(),
+        roles_only: false,
     };
     let env = |name: &str| std::env::var(name).ok();
     let outcome = crate::declarative::apply_file(conn, path, options, limits, &env, now)

@@ -5,7 +5,7 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::identity::client_ip::TrustedProxies;
 use crate::identity::password::Hasher;
-use crate::identity::roles::Roles;
+use crate::identity::role_book::RoleBook;
 use crate::store::Db;
 use crate::tokens::KeyStore;
 
@@ -15,7 +15,9 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub clock: Arc<dyn Clock>,
     pub hasher: Hasher,
-    pub roles: Arc<Roles>,
+    /// The roles as this instance last read them from the database (`current()`; re-read
+    /// every few seconds, and by `reload` after a change made here).
+    pub roles: Arc<RoleBook>,
     pub proxies: TrustedProxies,
     /// Upstream identity providers (federation).
     pub federation: Arc<crate::federation::Providers>,

@@ -34,7 +34,6 @@ pub enum ApiKeyCommand {
 }
 
 pub fn run(settings: &Settings, cmd: ApiKeyCommand) -> anyhow::Result<ExitCode> {
-    let roles = Roles::load(settings.users.roles_file.as_deref())?;
     let access = match cmd {
         ApiKeyCommand::List { .. } => super::Access::Read,
         _ => super::Access::Write,
@@ -42,6 +41,7 @@ pub fn run(settings: &Settings, cmd: ApiKeyCommand) -> anyhow::Result<ExitCode> 
     let db = super::database::open(settings, access)?;
     let mut conn = db.get()?;
     let now = super::now();
+    let roles = Roles::read(&mut conn)?;
     match cmd {
         ApiKeyCommand::Create {
             user,

@@ -4,7 +4,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use crate::config::Settings;
-use crate::declarative::{self, Options};
+use crate::declarative::{self, document::Format, Options};
 use crate::oauth::admin_clients::Limits;
 
 /// Prints one line per change (or `no changes`), then each secret made, once, as one JSON
@@ -25,6 +25,8 @@ pub fn apply(
         prune,
         dry_run,
         require_secret_source: false,
+        default_role: settings.users.default_role.clone(),
+        roles_only: false,
     };
     let env = |name: &str| std::env::var(name).ok();
     let limits = Limits::from_settings(settings);
@@ -42,10 +44,22 @@ pub fn apply(
     Ok(ExitCode::SUCCESS)
 }
 
-/// Prints the document that describes the operators' clients (no secrets).
-pub fn export(settings: &Settings) -> anyhow::Result<ExitCode> {
+/// The syntax `export` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    Toml,
+    Yaml,
+}
+
+/// Prints the document that describes the operators' clients, the roles and the scope
+/// descriptions (no secrets).
+pub fn export(settings: &Settings, format: ExportFormat) -> anyhow::Result<ExitCode> {
     let db = super::database::open(settings, super::Access::Read)?;
-    let text = declarative::export(&mut *db.get()?)?;
+    let format = match format {
+        ExportFormat::Toml => Format::Toml,
+        ExportFormat::Yaml => Format::Yaml,
+    };
+    let text = declarative::export(&mut *db.get()?, format)?;
     super::output::print_line(text.trim_end())?;
     Ok(ExitCode::SUCCESS)
 }

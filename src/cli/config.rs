@@ -9,7 +9,8 @@ use crate::config::Settings;
 pub enum ConfigCommand {
     /// Print the effective configuration (secrets redacted).
     Show,
-    /// Refuse a configuration that is unsafe for production, or has unknown PORTCULLIS_* variables.
+    /// Refuse a configuration that is unsafe for production, has unknown PORTCULLIS_* variables
+    /// or a bad users.roles_file.
     Check,
 }
 
@@ -28,6 +29,7 @@ pub fn run(
             if let Err(e) = crate::ui::Ui::load(&settings.ui) {
                 problems.push(format!("{e:#}"));
             }
+            problems.extend(crate::identity::role_seed::problems(settings));
             for note in settings.notes() {
                 eprintln!("note: {note}");
             }

@@ -37,5 +37,7 @@ pub fn open(settings: &Settings, access: Access) -> anyhow::Result<Db> {
     // An older schema is brought up to date, as the server would on start.
     db.migrate()
         .with_context(|| format!("migrating database {shown}"))?;
+    // A database no server has started on yet gets its roles here.
+    crate::identity::role_seed::seed_if_empty(&mut *db.get()?, settings, super::now())?;
     Ok(db)
 }

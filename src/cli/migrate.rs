@@ -17,7 +17,12 @@ pub fn run(settings: &Settings, dry_run: bool) -> anyhow::Result<ExitCode> {
     let db = Db::open(url, 1)?;
     let pending = store::pending_migrations(&mut *db.get()?)?;
     let applied = db.migrate()?;
-    super::print_json(&serde_json::json!({ "applied": applied, "migrations": pending }))
+    let roles = crate::identity::role_seed::seed(&mut *db.get()?, settings, super::now())?;
+    super::print_json(&serde_json::json!({
+        "applied": applied,
+        "migrations": pending,
+        "roles": roles,
+    }))
 }
 
 /// The migrations `migrate` would apply, without creating or changing anything: a missing SQLite

@@ -55,20 +55,28 @@ pub enum Command {
     },
     /// Delete expired and dead rows now (sessions, refresh tokens, codes, old audit events, …).
     Purge,
-    /// Make the operators' clients what FILE (TOML) says: create, update and, with --prune,
+    /// Make the operators' clients, the roles and the scopes' consent descriptions what FILE
+    /// (TOML, or YAML when it ends in .yaml / .yml) says: create, update and, with --prune,
     /// delete; prints one line per change, or `no changes`.
     Apply {
         file: PathBuf,
         /// Also delete the clients made with `client create` or `apply` that FILE does not
-        /// name (never dynamically registered or metadata-document clients).
+        /// name (never dynamically registered or metadata-document clients) and, when FILE has
+        /// a `roles` or `scopes` section, the roles (never one users have) and scope
+        /// descriptions it does not name.
         #[arg(long)]
         prune: bool,
         /// Print the changes; write nothing.
         #[arg(long)]
         dry_run: bool,
     },
-    /// Print the operators' clients as a document for `apply` (no secrets).
-    Export,
+    /// Print the operators' clients, the roles and the scope descriptions as a document for
+    /// `apply` (no secrets).
+    Export {
+        /// `toml` or `yaml`.
+        #[arg(long, value_enum, default_value_t = apply::ExportFormat::Toml)]
+        format: apply::ExportFormat,
+    },
     /// Manage OAuth clients.
     #[command(subcommand)]
     Client(client::ClientCommand),
@@ -165,7 +173,7 @@ pub fn run(cli: Cli) -> ExitCode {
             prune,
             dry_run,
         } => apply::apply(&settings, &file, prune, dry_run),
-        Command::Export => apply::export(&settings),
+        Command::Export { format } => apply::export(&settings, format),
         Command::Client(c) => client::run(&settings, c),
         Command::Keys(c) => keys::run(&settings, c),
         Command::Config(c) => config::run(&settings, &loaded.unknown_env, c),

@@ -46,7 +46,6 @@ pub enum UserCommand {
 }
 
 pub fn run(settings: &Settings, cmd: UserCommand) -> anyhow::Result<ExitCode> {
-    let roles = Roles::load(settings.users.roles_file.as_deref())?;
     let access = match cmd {
         UserCommand::List => super::Access::Read,
         _ => super::Access::Write,
@@ -54,6 +53,7 @@ pub fn run(settings: &Settings, cmd: UserCommand) -> anyhow::Result<ExitCode> {
     let db = super::database::open(settings, access)?;
     let mut conn = db.get()?;
     let now = super::now();
+    let roles = Roles::read(&mut conn)?;
     match cmd {
         UserCommand::Create {
             email,
@@ -113,11 +113,21 @@ pub fn run(settings: &Settings, cmd: UserCommand) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// The roles in the database, with their permissions.
 pub fn list_roles(settings: &Settings) -> anyhow::Result<ExitCode> {
-    let roles = Roles::load(settings.users.roles_file.as_deref())?;
+    let db = super::database::open(settings, super::Access::Read)?;
+    let roles = Roles::read(&mut *db.get()?)?;
     let listed: Vec<_> = roles
-        .iter()
-        .map(|(name, perms)| json!({ "role": name, "permissions": perms, "default": *name == settings.users.default_role }))
+        .roles()
+        .map(|r| {
+            json!({
+                "role": r.name,
+                "permissions": r.permissions,
+                "require_mfa": r.require_mfa,
+                "description": r.description,
+                "default": r.name == settings.users.default_role,
+            })
+        })
         .collect();
     super::print_json(&listed)
 }

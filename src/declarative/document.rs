@@ -1,12 +1,60 @@
-//! The document `apply` reads and `export` writes: TOML, `[[clients]]` entries whose keys are
-//! `client create`'s flags (`grant_types`, `scopes`, `redirect_uris`, …). Parsing names the
-//! line of every problem and the client it is in; secrets are never in the document, only the
+//! The document `apply` reads and `export` writes, in TOML or YAML (the same shape):
+//! `[[clients]]` entries whose keys are `client create`'s flags (`grant_types`, `scopes`,
+//! `redirect_uris`, …), `[roles.NAME]` and `[scopes.NAME]` (`role_entries`). Parsing names the
+//! line of every problem and the entry it is in; secrets are never in the document, only the
 //! name of the variable or file that holds one.
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use super::role_entries::{RoleEntry, ScopeEntry};
+use crate::identity::roles::Role;
 use crate::oauth::client::Client;
 use crate::oauth::registration::ClientSpec;
+
+/// The document's syntax, by the file's name: `.yaml` / `.yml` are YAML, anything else TOML.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Toml,
+    Yaml,
+}
+
+impl Format {
+    pub fn of(path: &Path) -> Format {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some(e) if e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml") => {
+                Format::Yaml
+            }
+            _ => Format::Toml,
+        }
+    }
+}
+
+/// A parsed document. `roles` / `scopes` are `None` when the document has no such section
+/// (then `apply` leaves them alone, even with `--prune`).
+#[derive(Debug, Clone, Default)]
+pub struct Parsed {
+    pub clients: Vec<Located>,
+    pub roles: Option<Vec<LocatedRole>>,
+    pub scopes: Option<Vec<LocatedScope>>,
+}
+
+/// A role and the line it starts on.
+#[derive(Debug, Clone)]
+pub struct LocatedRole {
+    pub line: usize,
+    pub role: Role,
+}
+
+/// A scope's descriptions and the line they start on.
+#[derive(Debug, Clone)]
+pub struct LocatedScope {
+    pub line: usize,
+    pub scope: String,
+    pub entry: ScopeEntry,
+}
 
 /// One `[[clients]]` entry.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
@@ -73,6 +121,10 @@ pub struct Located {
 struct Document {
     #[serde(default)]
     clients: Vec<Spanned<ClientEntry>>,
+    #[serde(default)]
+    roles: Option<BTreeMap<String, Spanned<RoleEntry>>>,
+    #[serde(default)]
+    scopes: Option<BTreeMap<String, Spanned<ScopeEntry>>>,
 }
 
 /// The same document read loosely, to tell which client a parse error is in.
@@ -82,14 +134,28 @@ struct Loose {
     clients: Vec<Spanned<toml::Table>>,
 }
 
+/// What `export` writes.
 #[derive(Serialize)]
-struct Exported<'a> {
-    clients: &'a [ClientEntry],
+pub struct Exported {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub clients: Vec<ClientEntry>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub roles: BTreeMap<String, RoleEntry>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub scopes: BTreeMap<String, ScopeEntry>,
 }
 
-/// Parses a document; an error names `origin` (the file), the line and, when it is inside an
-/// entry, the client.
-pub fn parse(origin: &str, text: &str) -> Result<Vec<Located>, String> {
+/// Parses a document in `format`.
+pub fn parse_as(format: Format, origin: &str, text: &str) -> Result<Parsed, String> {
+    match format {
+        Format::Toml => parse(origin, text),
+        Format::Yaml => super::yaml::parse(origin, text),
+    }
+}
+
+/// Parses a TOML document; an error names `origin` (the file), the line and, when it is inside
+/// a client entry, the client.
+pub fn parse(origin: &str, text: &str) -> Result<Parsed, String> {
     let doc: Document = toml::from_str(text).map_err(|e| {
         let at = e.span().map_or(0, |s| s.start);
         let client = toml::from_str::<Loose>(text).ok().and_then(|loose| {
@@ -104,7 +170,7 @@ pub fn parse(origin: &str, text: &str) -> Result<Vec<Located>, String> {
         let within = client.map_or(String::new(), |n| format!("client {n:?}: "));
         format!("{origin}:{}: {within}{}", line_of(text, at), e.message())
     })?;
-    let located = doc
+    let clients = doc
         .clients
         .into_iter()
         .map(|spanned| Located {
@@ -112,7 +178,30 @@ pub fn parse(origin: &str, text: &str) -> Result<Vec<Located>, String> {
             entry: spanned.into_inner(),
         })
         .collect();
-    Ok(located)
+    let roles = doc.roles.map(|roles| {
+        roles
+            .into_iter()
+            .map(|(name, spanned)| LocatedRole {
+                line: line_of(text, spanned.span().start),
+                role: spanned.into_inner().role(&name),
+            })
+            .collect()
+    });
+    let scopes = doc.scopes.map(|scopes| {
+        scopes
+            .into_iter()
+            .map(|(scope, spanned)| LocatedScope {
+                line: line_of(text, spanned.span().start),
+                scope,
+                entry: spanned.into_inner(),
+            })
+            .collect()
+    });
+    Ok(Parsed {
+        clients,
+        roles,
+        scopes,
+    })
 }
 
 /// The 1-based line of byte `offset` in `text`.
@@ -209,10 +298,12 @@ pub enum SecretSource {
     File(String),
 }
 
-/// The document for `clients` (no secrets), in the order given.
-pub fn export(clients: &[Client]) -> Result<String, toml::ser::Error> {
-    let entries: Vec<ClientEntry> = clients.iter().map(ClientEntry::of).collect();
-    toml::to_string(&Exported { clients: &entries })
+/// The document for `exported` (no secrets) in `format`.
+pub fn export(exported: &Exported, format: Format) -> Result<String, String> {
+    match format {
+        Format::Toml => toml::to_string(exported).map_err(|e| e.to_string()),
+        Format::Yaml => serde_norway::to_string(exported).map_err(|e| e.to_string()),
+    }
 }
 
 #[cfg(test)]
@@ -222,7 +313,7 @@ mod tests {
     #[test]
     fn entries_know_their_line() {
         let text = "# clients\n[[clients]]\nname = \"a\"\n\n[[clients]]\nname = \"b\"\n";
-        let parsed = parse("f.toml", text).unwrap();
+        let parsed = parse("f.toml", text).unwrap().clients;
         let lines: Vec<(usize, &str)> = parsed
             .iter()
             .map(|l| (l.line, l.entry.name.as_str()))
@@ -241,6 +332,24 @@ mod tests {
     }
 
     #[test]
+    fn roles_and_scopes_know_their_line() {
+        let text = "[roles]\nguest = [\"read\"]\n\n[roles.ops]\npermissions = [\"deploy\"]\n\n[scopes.read]\ndescription = \"Read\"\n";
+        let parsed = parse("f.toml", text).unwrap();
+        let roles: Vec<(usize, String)> = parsed
+            .roles
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.line, r.role.name))
+            .collect();
+        assert_eq!(roles, [(2, "guest".into()), (4, "ops".into())]);
+        let scopes = parsed.scopes.unwrap();
+        assert_eq!((scopes[0].line, scopes[0].scope.as_str()), (7, "read"));
+        // No section: none (apply leaves them alone).
+        let parsed = parse("f.toml", "[[clients]]\nname = \"a\"\n").unwrap();
+        assert!(parsed.roles.is_none() && parsed.scopes.is_none());
+    }
+
+    #[test]
     fn a_syntax_error_names_its_line() {
         let err = parse("f.toml", "[[clients]]\nname = \"a\"\nscopes = [\n").unwrap_err();
         assert!(err.starts_with("f.toml:3: unclosed array"), "{err}");
@@ -249,7 +358,7 @@ mod tests {
     #[test]
     fn secrets_are_refused_in_the_document() {
         let text = "[[clients]]\nname = \"a\"\nclient_secret = \"s3cret\"\n";
-        let parsed = parse("f.toml", text).unwrap();
+        let parsed = parse("f.toml", text).unwrap().clients;
         let err = parsed[0].entry.secret_source().unwrap_err();
         assert!(
             err.starts_with("a secret never goes in the document"),

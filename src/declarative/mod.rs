@@ -1,31 +1,46 @@
-//! Declarative configuration: `portcullis apply FILE` (and `apply_on_start`) reconciles the
-//! operators' clients to a document in one transaction — creates what is missing, updates what
+//! Declarative configuration: `portcullis apply FILE` (and `apply_on_start`, and the roles
+//! file at start) reconciles the operators' clients, the roles and the scopes' consent
+//! descriptions to a document in one transaction — creates what is missing, updates what
 //! differs and, with `prune`, deletes what the document no longer names (never clients that
-//! registered themselves or that a metadata document defines); `portcullis export` writes the
-//! document that describes them. `document` reads and writes the format, `diff` computes the
-//! changes (pure); this module loads, validates and writes, through `oauth::admin_clients`.
+//! registered themselves or that a metadata document defines; roles and scopes only when the
+//! document has that section; never a role users have); `portcullis export` writes the
+//! document that describes them. `document` (TOML) and `yaml` read the format, `diff` and
+//! `roles` compute the changes; this module loads, validates and writes, through
+//! `oauth::admin_clients` and `identity::roles_admin`.
 pub mod diff;
 pub mod document;
+pub mod role_entries;
+pub mod roles;
+pub mod yaml;
 
 use std::path::Path;
 
 use anyhow::Context;
 use serde::Serialize;
 
+use crate::identity::admin_users::Actor;
 use crate::oauth::admin_clients::{self, Limits};
 use crate::oauth::client::Client;
 use crate::store::{self, clients, leases, DbConnection};
 use crate::tokens::secret;
 use diff::{Change, Desired};
-use document::{Located, SecretSource};
+use document::{Format, Located, Parsed, SecretSource};
 
 /// The row `apply` holds locked while it reconciles, so that two at once run one after the other.
 const LOCK: &str = "declarative_apply";
 
+/// The actor of changes made by the roles file at start (`identity::role_seed`).
+pub const ROLES_FILE: &str = "roles_file";
+
 /// How to apply.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Options {
-    /// Delete the operators' clients the document does not name.
+    /// `users.default_role`: never deleted.
+    pub default_role: String,
+    /// A roles file: the document may hold roles and scopes only, and clients are left alone.
+    pub roles_only: bool,
+    /// Delete the operators' clients (and, when the document has those sections, the roles and
+    /// scope descriptions) the document does not name.
     pub prune: bool,
     /// Compute the changes, write nothing.
     pub dry_run: bool,
@@ -50,7 +65,8 @@ pub struct NewSecret {
     pub client_secret: String,
 }
 
-/// Reads `path` and applies it; `env` looks up `secret_env` variables.
+/// Reads `path` (YAML when it ends in `.yaml` / `.yml`, else TOML) and applies it; `env` looks
+/// up `secret_env` variables.
 pub fn apply_file(
     conn: &mut DbConnection,
     path: &Path,
@@ -62,21 +78,67 @@ pub fn apply_file(
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let origin = path.display().to_string();
-    let desired = load(&origin, &text, limits, env)?;
+    apply_text(
+        conn,
+        &origin,
+        &text,
+        Format::of(path),
+        options,
+        limits,
+        env,
+        now,
+    )
+}
+
+/// Applies the document `text` (`origin` names it in errors).
+#[allow(clippy::too_many_arguments)]
+pub fn apply_text(
+    conn: &mut DbConnection,
+    origin: &str,
+    text: &str,
+    format: Format,
+    options: Options,
+    limits: &Limits,
+    env: &dyn Fn(&str) -> Option<String>,
+    now: i64,
+) -> anyhow::Result<Outcome> {
+    let parsed = document::parse_as(format, origin, text).map_err(anyhow::Error::msg)?;
+    if options.roles_only && !parsed.clients.is_empty() {
+        anyhow::bail!("{origin}: a roles file holds [roles] and [scopes] only, no clients");
+    }
+    let (desired, wanted) = load(origin, parsed, limits, env)?;
+    let plan_all = |c: &mut DbConnection| -> anyhow::Result<(Vec<Change>, Vec<roles::Change>)> {
+        let clients = if options.roles_only {
+            Vec::new()
+        } else {
+            plan(origin, &desired, &stored(c)?, options.prune)?
+        };
+        let role_changes = roles::plan(
+            &wanted,
+            &roles::stored(c)?,
+            options.prune,
+            &options.default_role,
+        )
+        .map_err(|e| {
+            let lines: Vec<String> = e.lines().map(|l| format!("{origin}: {l}")).collect();
+            anyhow::anyhow!("{}", lines.join("\n"))
+        })?;
+        Ok((clients, role_changes))
+    };
     if options.dry_run {
-        let stored = stored(conn)?;
-        let changes = plan(&origin, &desired, &stored, options.prune)?;
+        let (clients, role_changes) = plan_all(conn)?;
+        let mut changes: Vec<String> = clients.iter().map(Change::to_string).collect();
+        changes.extend(role_changes.iter().map(roles::Change::to_string));
         return Ok(Outcome {
-            changes: changes.iter().map(Change::to_string).collect(),
+            changes,
             secrets: Vec::new(),
         });
     }
     store::write_transaction(conn, |c| {
         leases::lock_until_commit(c, LOCK, now)?;
-        let stored = stored(c)?;
-        let changes = plan(&origin, &desired, &stored, options.prune)?;
+        let (clients, role_changes) = plan_all(c)?;
         if options.require_secret_source {
-            if let Some(name) = changes.iter().find_map(made_up_secret) {
+            if let Some(name) = clients.iter().find_map(made_up_secret) {
                 anyhow::bail!(
                     "client {name:?} is confidential and needs secret_env or secret_file here \
                      (a secret made now would be shown to no one)"
@@ -84,11 +146,23 @@ pub fn apply_file(
             }
         }
         let mut outcome = Outcome::default();
-        for change in changes {
+        for change in clients {
             outcome.changes.push(change.to_string());
             if let Some(made) = write(c, change, now)? {
                 outcome.secrets.push(made);
             }
+        }
+        let actor = Actor {
+            name: if options.roles_only {
+                ROLES_FILE
+            } else {
+                admin_clients::APPLY
+            },
+            meta: None,
+        };
+        for change in role_changes {
+            outcome.changes.push(change.to_string());
+            roles::write(c, &change, &options.default_role, actor, now)?;
         }
         Ok(outcome)
     })
@@ -107,24 +181,38 @@ fn plan(
     })
 }
 
-/// The operators' clients as the document that would describe them.
-pub fn export(conn: &mut DbConnection) -> anyhow::Result<String> {
+/// The operators' clients, the roles and the scope descriptions as the document that would
+/// describe them, in `format`.
+pub fn export(conn: &mut DbConnection, format: Format) -> anyhow::Result<String> {
     let managed: Vec<Client> = stored(conn)?.into_iter().filter(diff::is_managed).collect();
-    Ok(document::export(&managed)?)
+    let current = roles::stored(conn)?;
+    let exported = document::Exported {
+        clients: managed.iter().map(document::ClientEntry::of).collect(),
+        roles: current
+            .roles
+            .iter()
+            .map(|r| (r.name.clone(), role_entries::RoleEntry::of(r)))
+            .collect(),
+        scopes: current
+            .scopes
+            .iter()
+            .map(|(s, t)| (s.clone(), role_entries::ScopeEntry::of(t)))
+            .collect(),
+    };
+    document::export(&exported, format).map_err(anyhow::Error::msg)
 }
 
-/// Parses and validates a document into the clients it wants; every problem is reported, each
-/// naming its line and client.
+/// Validates a parsed document into the clients, roles and scopes it wants; every problem is
+/// reported, each naming its line and entry.
 fn load(
     origin: &str,
-    text: &str,
+    parsed: Parsed,
     limits: &Limits,
     env: &dyn Fn(&str) -> Option<String>,
-) -> anyhow::Result<Vec<Desired>> {
-    let entries = document::parse(origin, text).map_err(anyhow::Error::msg)?;
+) -> anyhow::Result<(Vec<Desired>, roles::Wanted)> {
     let mut problems = Vec::new();
     let mut desired = Vec::new();
-    for Located { line, entry } in entries {
+    for Located { line, entry } in parsed.clients {
         match desire(&entry, limits, env) {
             Ok(mut client) => {
                 client.line = line;
@@ -133,10 +221,11 @@ fn load(
             Err(why) => problems.push(format!("{origin}:{line}: client {:?}: {why}", entry.name)),
         }
     }
+    let wanted = roles::check(origin, parsed.roles, parsed.scopes, &mut problems);
     if !problems.is_empty() {
         anyhow::bail!("{}", problems.join("\n"));
     }
-    Ok(desired)
+    Ok((desired, wanted))
 }
 
 fn desire(

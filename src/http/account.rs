@@ -93,7 +93,7 @@ async fn register(
     let user = users::register(
         &state.db,
         &state.hasher,
-        &state.roles,
+        &state.roles.current(),
         &state.settings,
         NewUser {
             email: body.email,
@@ -158,7 +158,7 @@ async fn refresh(
     let (now, settings, roles, keys) = (
         state.clock.now(),
         state.settings.clone(),
-        state.roles.clone(),
+        state.roles.current(),
         state.keys.current(),
     );
     let token = body.into_inner().refresh_token;
@@ -254,7 +254,7 @@ pub(super) fn user_json(user: &User, state: &AppState) -> serde_json::Value {
         "email": user.email,
         "name": user.name,
         "role": user.role,
-        "permissions": state.roles.permissions(&user.role),
+        "permissions": state.roles.current().permissions(&user.role),
         "email_verified": user.email_verified,
         "created_at": user.created_at,
     })

@@ -74,7 +74,7 @@ async fn create(
     let (meta, now, roles) = (
         request_meta(&req, &state),
         state.clock.now(),
-        state.roles.clone(),
+        state.roles.current(),
     );
     let client_id = bearer.claims.client_id.clone();
     let body = body.into_inner();
@@ -124,7 +124,7 @@ async fn rotate(
     let (meta, now, roles) = (
         request_meta(&req, &state),
         state.clock.now(),
-        state.roles.clone(),
+        state.roles.current(),
     );
     let overlap = state.settings.api_keys.rotation_overlap_secs;
     let id = path.into_inner();

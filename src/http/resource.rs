@@ -28,7 +28,7 @@ pub async fn introspect(
     let authorization = authorization(&req)?;
     let (keys, roles, issuer, now) = (
         state.keys.current(),
-        state.roles.clone(),
+        state.roles.current(),
         state.settings.issuer.clone(),
         state.clock.now(),
     );
@@ -64,7 +64,7 @@ pub async fn revoke(
     let meta = meta::request_meta(&req, &state);
     let (keys, roles, issuer, now) = (
         state.keys.current(),
-        state.roles.clone(),
+        state.roles.current(),
         state.settings.issuer.clone(),
         state.clock.now(),
     );

@@ -197,7 +197,7 @@ async fn issue(
         db: &state.db,
         hasher: &state.hasher,
         settings: &state.settings,
-        roles: &state.roles,
+        roles: &state.roles.current(),
         keys: state.keys.current(),
     };
     let scopes = client.scopes.clone();

@@ -45,7 +45,7 @@ async fn issue(
     let keys = state.keys.current();
     let (settings, roles, now) = (
         state.settings.clone(),
-        state.roles.clone(),
+        state.roles.current(),
         state.clock.now(),
     );
     let params = std::sync::Arc::new(params);
@@ -73,7 +73,7 @@ async fn issue(
                 db: &state.db,
                 hasher: &state.hasher,
                 settings: &state.settings,
-                roles: &state.roles,
+                roles: &state.roles.current(),
                 keys: state.keys.current(),
             };
             password::grant(&env, client, &params, &meta, now).await?

@@ -114,6 +114,10 @@ pub fn set_role(
         return Err(AdminError::SelfChange("change the role of"));
     }
     write_transaction(conn, |c| {
+        // The role may have been deleted since `roles` was read.
+        if crate::store::roles::find(c, role)?.is_none() {
+            return Err(AdminError::UnknownRole(role.to_string()));
+        }
         let row = load(c, user_id)?;
         user_store::set_role(c, user_id, role, now)?;
         changed(c, &row, actor, json!({ "role": role }), now)?;

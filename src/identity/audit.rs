@@ -128,3 +128,10 @@ impl From<AuditRow> for Printed {
         }
     }
 }
+/// A role was created (`portcullis apply`, the admin API or console), changed or deleted; the
+/// detail names the role and the actor.
+pub const ROLE_CREATED: &str = "role_created";
+pub const ROLE_CHANGED: &str = "role_changed";
+pub const ROLE_DELETED: &str = "role_deleted";
+/// A scope's consent descriptions were set, changed or removed.
+pub const SCOPE_DESCRIBED: &str = "scope_described";

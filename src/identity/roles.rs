@@ -1,9 +1,11 @@
 //! Roles and their permissions (RBAC). A user's permissions are the scopes they may be granted.
-use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+//! Roles live in the database (`store::roles`), seeded from a roles file (`role_seed`) and
+//! changed by `portcullis apply` (`roles_admin`); every instance holds the current set in its
+//! `role_book::RoleBook`.
+use std::collections::BTreeMap;
 
-use anyhow::{bail, Context};
-use serde::Deserialize;
+use crate::store::roles::RoleRow;
+use crate::store::{self, DbConnection};
 
 /// Scopes about identity rather than permissions: grantable to any user. `api_keys` lets a
 /// client the operator registered with that scope mint API keys (see
@@ -21,124 +23,136 @@ pub const IDENTITY_SCOPES: &[&str] = &[
 /// it, and the admin console lets in signed-in users whose role has it.
 pub const ADMIN_SCOPE: &str = "portcullis:admin";
 
+/// The longest role description.
+pub const MAX_DESCRIPTION: usize = 500;
+
+/// One role: the scopes its users may be granted, and whether they must use a second factor.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Roles {
-    map: BTreeMap<String, Vec<String>>,
-    /// Roles whose users must sign in with a second factor.
-    require_mfa: BTreeSet<String>,
+pub struct Role {
+    pub name: String,
+    /// In the order given, without repeats.
+    pub permissions: Vec<String>,
+    pub require_mfa: bool,
+    pub description: Option<String>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RolesFile {
-    roles: BTreeMap<String, RoleEntry>,
-}
+impl Role {
+    /// Why this role can't be stored, if it can't: its name is 1 to 64 letters, digits, `_`,
+    /// `-` or `.`; every permission is a scope token; a description is one line of at most
+    /// [`MAX_DESCRIPTION`] characters.
+    pub fn check(&self) -> Result<(), String> {
+        let fits = |c: char| c.is_ascii_alphanumeric() || "_-.".contains(c);
+        if self.name.is_empty() || self.name.len() > 64 || !self.name.chars().all(fits) {
+            return Err(format!(
+                "role name {:?} must be 1 to 64 letters, digits, '_', '-' or '.'",
+                self.name
+            ));
+        }
+        crate::oauth::scope::validate_tokens(&self.permissions)
+            .map_err(|bad| format!("permissions: {bad}"))?;
+        let mut seen = std::collections::BTreeSet::new();
+        if let Some(again) = self.permissions.iter().find(|p| !seen.insert(p.as_str())) {
+            return Err(format!("permissions: {again:?} is listed twice"));
+        }
+        if let Some(d) = &self.description {
+            if d.chars().count() > MAX_DESCRIPTION || d.contains(['\n', '\r']) {
+                return Err(format!(
+                    "description: one line of at most {MAX_DESCRIPTION} characters"
+                ));
+            }
+        }
+        Ok(())
+    }
 
-/// `name = ["perm", …]`, or a table `[roles.name]` with `permissions` and `require_mfa`.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum RoleEntry {
-    Permissions(Vec<String>),
-    Table(RoleTable),
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RoleTable {
-    #[serde(default)]
-    permissions: Vec<String>,
-    #[serde(default)]
-    require_mfa: bool,
-}
-
-impl Roles {
-    /// admin (with [`ADMIN_SCOPE`]), instructor, student, guest.
-    pub fn builtin() -> Roles {
-        let role = |perms: &[&str]| perms.iter().map(|p| p.to_string()).collect::<Vec<_>>();
-        Roles {
-            map: BTreeMap::from([
-                (
-                    "admin".to_string(),
-                    role(&[
-                        "read",
-                        "write",
-                        "delete",
-                        "manage_users",
-                        "manage_content",
-                        ADMIN_SCOPE,
-                    ]),
-                ),
-                (
-                    "instructor".to_string(),
-                    role(&["read", "write", "manage_content"]),
-                ),
-                (
-                    "student".to_string(),
-                    role(&["read", "chat", "save_progress"]),
-                ),
-                ("guest".to_string(), role(&["read"])),
-            ]),
-            require_mfa: BTreeSet::new(),
+    pub fn to_row(&self, created_at: i64, updated_at: i64) -> RoleRow {
+        RoleRow {
+            name: self.name.clone(),
+            permissions: serde_json::Value::from(self.permissions.clone()).to_string(),
+            require_mfa: self.require_mfa,
+            description: self.description.clone(),
+            created_at,
+            updated_at,
         }
     }
 
-    /// The built-in roles, or those of `file` (TOML: `[roles]` then `name = ["perm", …]`, or
-    /// `[roles.name]` with `permissions = […]` and `require_mfa = true`).
-    pub fn load(file: Option<&Path>) -> anyhow::Result<Roles> {
-        let Some(path) = file else {
-            return Ok(Roles::builtin());
-        };
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("reading roles file {}", path.display()))?;
-        let parsed: RolesFile =
-            toml::from_str(&text).with_context(|| format!("roles file {}", path.display()))?;
-        if parsed.roles.is_empty() {
-            bail!("roles file {} defines no roles", path.display());
+    pub fn from_row(row: RoleRow) -> anyhow::Result<Role> {
+        let permissions: Vec<String> = serde_json::from_str(&row.permissions).map_err(|e| {
+            anyhow::anyhow!(
+                "role {:?}: stored permissions are not a list: {e}",
+                row.name
+            )
+        })?;
+        Ok(Role {
+            name: row.name,
+            permissions,
+            require_mfa: row.require_mfa,
+            description: row.description,
+        })
+    }
+}
+
+/// A set of roles, by name (what decisions are made with).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Roles {
+    map: BTreeMap<String, Role>,
+}
+
+impl Roles {
+    pub fn new(roles: impl IntoIterator<Item = Role>) -> Roles {
+        Roles {
+            map: roles.into_iter().map(|r| (r.name.clone(), r)).collect(),
         }
-        let mut map = BTreeMap::new();
-        let mut require_mfa = BTreeSet::new();
-        for (name, entry) in parsed.roles {
-            let perms = match entry {
-                RoleEntry::Permissions(perms) => perms,
-                RoleEntry::Table(table) => {
-                    if table.require_mfa {
-                        require_mfa.insert(name.clone());
-                    }
-                    table.permissions
-                }
-            };
-            map.insert(name, perms);
-        }
-        for (name, perms) in &map {
-            if name.is_empty()
-                || perms
-                    .iter()
-                    .any(|p| !crate::oauth::scope::is_valid_token(p))
-            {
-                bail!(
-                    "roles file {}: role {name:?} has an invalid name or permission",
-                    path.display()
-                );
-            }
-        }
-        Ok(Roles { map, require_mfa })
+    }
+
+    /// The roles stored in the database.
+    pub fn read(conn: &mut DbConnection) -> anyhow::Result<Roles> {
+        let rows = store::roles::list(conn)?;
+        Ok(Roles::new(
+            rows.into_iter()
+                .map(Role::from_row)
+                .collect::<anyhow::Result<Vec<_>>>()?,
+        ))
+    }
+
+    /// The roles of `examples/roles-education.toml` (admin, instructor, student, guest), as a
+    /// value: for tests of decisions that don't need a database.
+    pub fn education() -> anyhow::Result<Roles> {
+        let text = include_str!("../../examples/roles-education.toml");
+        let doc = crate::declarative::document::parse("roles-education.toml", text)
+            .map_err(anyhow::Error::msg)?;
+        Ok(Roles::new(
+            doc.roles.unwrap_or_default().into_iter().map(|r| r.role),
+        ))
     }
 
     /// Whether users with `role` must sign in with a second factor.
     pub fn requires_mfa(&self, role: &str) -> bool {
-        self.require_mfa.contains(role)
+        self.map.get(role).is_some_and(|r| r.require_mfa)
     }
 
     pub fn exists(&self, role: &str) -> bool {
         self.map.contains_key(role)
     }
 
-    pub fn permissions(&self, role: &str) -> &[String] {
-        self.map.get(role).map(Vec::as_slice).unwrap_or(&[])
+    pub fn get(&self, role: &str) -> Option<&Role> {
+        self.map.get(role)
     }
 
+    pub fn permissions(&self, role: &str) -> &[String] {
+        self.map
+            .get(role)
+            .map(|r| r.permissions.as_slice())
+            .unwrap_or(&[])
+    }
+
+    /// Every role's name and permissions, by name.
     pub fn iter(&self) -> impl Iterator<Item = (&String, &Vec<String>)> {
-        self.map.iter()
+        self.map.iter().map(|(name, r)| (name, &r.permissions))
+    }
+
+    /// Every role, by name.
+    pub fn roles(&self) -> impl Iterator<Item = &Role> {
+        self.map.values()
     }
 
     /// Whether users with `role` are administrators (their role has [`ADMIN_SCOPE`]).
@@ -157,27 +171,42 @@ mod tests {
     use super::*;
 
     #[test]
-    fn builtin_and_file() {
-        let r = Roles::builtin();
+    fn education_roles_decide() {
+        let r = Roles::education().unwrap();
         assert!(r.may_grant("student", "chat"));
         assert!(!r.may_grant("guest", "write"));
         assert!(r.may_grant("guest", "openid"));
-        let dir = tempfile::tempdir().unwrap();
-        let f = dir.path().join("roles.toml");
-        std::fs::write(&f, "[roles]\nops = [\"deploy\"]\n").unwrap();
-        let r = Roles::load(Some(&f)).unwrap();
-        assert!(r.exists("ops") && !r.exists("admin"));
-        std::fs::write(&f, "[roles]\nops = [\"bad scope\"]\n").unwrap();
-        assert!(Roles::load(Some(&f)).is_err());
-        std::fs::write(
-            &f,
-            "[roles]\nuser = [\"read\"]\n[roles.ops]\npermissions = [\"deploy\"]\nrequire_mfa = true\n",
-        )
-        .unwrap();
-        let r = Roles::load(Some(&f)).unwrap();
-        assert!(r.requires_mfa("ops") && !r.requires_mfa("user"));
-        assert!(r.may_grant("ops", "deploy") && r.may_grant("user", "read"));
-        std::fs::write(&f, "[roles.ops]\npermissions = [\"deploy\"]\nmfa = true\n").unwrap();
-        assert!(Roles::load(Some(&f)).is_err());
+        assert!(r.is_admin("admin") && !r.is_admin("instructor"));
+        assert!(!r.requires_mfa("admin"));
+        assert_eq!(
+            r.permissions("instructor"),
+            ["read", "write", "manage_content"]
+        );
+    }
+
+    #[test]
+    fn roles_are_checked() {
+        let role = |name: &str, perms: &[&str]| Role {
+            name: name.into(),
+            permissions: perms.iter().map(|p| p.to_string()).collect(),
+            require_mfa: false,
+            description: None,
+        };
+        assert_eq!(role("ops", &["deploy"]).check(), Ok(()));
+        assert!(role("ops", &["bad scope"])
+            .check()
+            .unwrap_err()
+            .starts_with("permissions: "));
+        assert!(role("o p", &[])
+            .check()
+            .unwrap_err()
+            .starts_with("role name"));
+        assert_eq!(
+            role("ops", &["a", "a"]).check(),
+            Err("permissions: \"a\" is listed twice".into())
+        );
+        let row = role("ops", &["b", "a"]).to_row(1, 2);
+        assert_eq!(row.permissions, r#"["b","a"]"#);
+        assert_eq!(Role::from_row(row).unwrap(), role("ops", &["b", "a"]));
     }
 }

@@ -162,7 +162,7 @@ mod tests {
 
     #[test]
     fn offline_access_needs_the_refresh_grant() {
-        let roles = Roles::builtin();
+        let roles = Roles::education().unwrap();
         let mut client = crate::oauth::client::account_client();
         client.grant_types = vec![GrantType::DeviceCode];
         let asked = vec!["openid".to_string(), "offline_access".into()];

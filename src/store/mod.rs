@@ -44,6 +44,7 @@ pub mod outage;
 pub mod passkeys;
 mod pool;
 pub mod purge;
+pub mod roles;
 pub mod schema;
 pub mod server_secrets;
 pub mod sessions;

@@ -34,7 +34,7 @@ scopes = ["openid"]
 redirect_uris = ["https://app.example.com/cb"]
 "#;
 
-fn cli(app: &TestApp, args: &[&str]) -> Command {
+pub(crate) fn cli(app: &TestApp, args: &[&str]) -> Command {
     let mut c = portcullis();
     c.args(args)
         .env("PORTCULLIS_DATABASE_URL", &app.settings.database_url)
@@ -42,13 +42,13 @@ fn cli(app: &TestApp, args: &[&str]) -> Command {
     c
 }
 
-fn write(dir: &Path, name: &str, text: &str) -> String {
+pub(crate) fn write(dir: &Path, name: &str, text: &str) -> String {
     let path = dir.join(name);
     std::fs::write(&path, text).unwrap();
     path.display().to_string()
 }
 
-fn stdout(out: &Output) -> String {
+pub(crate) fn stdout(out: &Output) -> String {
     assert!(
         out.status.success(),
         "exit {:?}: {}",

@@ -232,7 +232,7 @@ async fn create_unverified(app: &TestApp, email: &str) {
     portcullis::identity::users::register(
         &app.db,
         &hasher,
-        &portcullis::identity::roles::Roles::builtin(),
+        &portcullis::identity::roles::Roles::education().unwrap(),
         &app.settings,
         portcullis::identity::users::NewUser {
             email: email.into(),

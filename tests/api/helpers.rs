@@ -172,6 +172,10 @@ fn init_logs() {
     });
 }
 
+/// The example roles file the tests run with (`users.roles_file`).
+pub const EDUCATION_ROLES: &str =
+    concat!(env!("CARGO_MANIFEST_DIR"), "/examples/roles-education.toml");
+
 pub async fn spawn_app(backend: Backend) -> TestApp {
     spawn_app_with(backend, |_| {}).await
 }
@@ -193,6 +197,8 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Settings))
     if backend == Backend::Postgres {
         settings.keys.encryption_key = Some(crate::key_helpers::TEST_KEK.into());
     }
+    // The tests' users are admins, instructors, students and guests.
+    settings.users.roles_file = Some(EDUCATION_ROLES.into());
     tweak(&mut settings);
     start(settings, test_db, keys_dir).await
 }
@@ -397,7 +403,7 @@ impl TestApp {
     pub async fn create_user(&self, email: &str, role: &str) -> TestUser {
         let state_settings = self.settings.clone();
         let hasher = portcullis::identity::password::Hasher::new(&state_settings.password).unwrap();
-        let roles = portcullis::identity::roles::Roles::builtin();
+        let roles = portcullis::identity::roles::Roles::read(&mut self.db.get().unwrap()).unwrap();
         let user = portcullis::identity::users::register(
             &self.db,
             &hasher,

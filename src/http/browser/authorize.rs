@@ -68,7 +68,14 @@ pub async fn authorize(
                 request.hint_subject = Some(hint.sub);
             }
             let user = signed_in(c, &st, cookie.as_deref(), now)?;
-            let next = authorize::next_step(c, &request, &client, user.as_ref(), &st.roles, now)?;
+            let next = authorize::next_step(
+                c,
+                &request,
+                &client,
+                user.as_ref(),
+                &st.roles.current(),
+                now,
+            )?;
             if let Next::Reply(reply) = next {
                 return Ok(Outcome::Reply(reply));
             }

@@ -19,7 +19,8 @@ enum Shown {
         request: String,
         client_name: String,
         user_email: String,
-        scopes: Vec<String>,
+        /// Each scope with its stored descriptions by language.
+        scopes: Vec<(String, Described)>,
         /// For a client that registered itself: where the answer goes.
         unverified: Option<String>,
         /// The resources the token will be for.
@@ -62,11 +63,12 @@ pub async fn show(
                 &pending.request,
                 &pending.client,
                 user.as_ref(),
-                &st.roles,
+                &st.roles.current(),
                 now,
             )?;
             match (next, user) {
                 (Next::Consent { scopes }, Some(user)) => Ok::<_, PageError>(Shown::Page {
+                    scopes: described(c, scopes)?,
                     document: pending.client.is_metadata_document().then(|| {
                         document_notice(&pending.client.id, &pending.request.reply.redirect_uri)
                     }),
@@ -79,7 +81,6 @@ pub async fn show(
                     request: pending.id,
                     client_name: pending.client.name,
                     user_email: user.user.email,
-                    scopes,
                 }),
                 (next, _) => Ok(Shown::Step(step_for(c, &pending, next, now)?)),
             }
@@ -105,7 +106,10 @@ pub async fn show(
                     request,
                     client_name,
                     user_email,
-                    scopes: scopes.iter().map(|s| describe(s, t)).collect(),
+                    scopes: scopes
+                        .iter()
+                        .map(|(s, texts)| describe_stored(s, t, texts))
+                        .collect(),
                     unverified,
                     resources,
                     document,
@@ -156,7 +160,7 @@ pub async fn submit(
                     &pending.request,
                     &pending.client,
                     Some(&user),
-                    &st.roles,
+                    &st.roles.current(),
                     now,
                 )?;
                 let scopes = match next {
@@ -237,13 +241,57 @@ const DESCRIBED: &[&str] = &[
     "save_progress",
 ];
 
+/// Stored consent descriptions, by scope and language.
+pub(super) type Described = std::collections::BTreeMap<String, String>;
+
+/// `scopes` with their stored descriptions, by language.
+pub(super) fn described(
+    c: &mut crate::store::DbConnection,
+    scopes: Vec<String>,
+) -> Result<Vec<(String, Described)>, PageError> {
+    let mut stored: std::collections::BTreeMap<String, Described> = Default::default();
+    for row in crate::store::roles::scope_texts_for(c, &scopes)? {
+        stored
+            .entry(row.scope)
+            .or_default()
+            .insert(row.lang, row.text);
+    }
+    Ok(scopes
+        .into_iter()
+        .map(|s| {
+            let texts = stored.remove(&s).unwrap_or_default();
+            (s, texts)
+        })
+        .collect())
+}
+
+/// A scope as a person reads it, in the page's language: the description stored for it in that
+/// language (`portcullis apply`'s `[scopes]`), else the catalogs' (`describe`), else the stored
+/// English one, else `describe`'s generic line.
+pub(super) fn describe_stored(scope: &str, t: Tr, described: &Described) -> ScopeView {
+    let stored = |lang: &str| described.get(lang).cloned();
+    let description = stored(t.code()).or_else(|| {
+        if in_catalog(scope) {
+            None
+        } else {
+            stored("en")
+        }
+    });
+    match description {
+        Some(description) => ScopeView {
+            name: scope.to_string(),
+            description,
+        },
+        None => describe(scope, t),
+    }
+}
+
 /// A scope as a person reads it, in the page's language (also on the device page): its own
-/// description (ours, or the theme catalog's `scope-<name>` for the operator's own scopes), `resource:action` as the action on the resource, else a generic line.
-pub(super) fn describe(scope: &str, t: Tr) -> ScopeView {
-    let id = format!("scope-{scope}");
-    let themed = crate::ui::with(|ui| ui.messages().is_some_and(|m| m.has(&id)));
-    let description = if DESCRIBED.contains(&scope) || themed {
-        t.text(&id, &[])
+/// description (ours, or the theme catalog's `scope-<name>` for the operator's own scopes),
+/// `resource:action` as the action on the resource, else a generic line.
+fn describe(scope: &str, t: Tr) -> ScopeView {
+    let description = if in_catalog(scope) {
+        t.text(&format!("scope-{scope}"), &[])
     } else {
         match scope.split_once(':') {
             Some((resource, action)) => t.text(
@@ -257,6 +305,12 @@ pub(super) fn describe(scope: &str, t: Tr) -> ScopeView {
         name: scope.to_string(),
         description,
     }
+}
+
+/// Whether a catalog describes `scope`: ours, or the theme's (`scope-<name>`).
+fn in_catalog(scope: &str) -> bool {
+    let id = format!("scope-{scope}");
+    DESCRIBED.contains(&scope) || crate::ui::with(|ui| ui.messages().is_some_and(|m| m.has(&id)))
 }
 
 /// `read` → "Read", `write` → "Change" (in the page's language), others as written,

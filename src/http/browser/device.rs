@@ -107,14 +107,21 @@ pub async fn submit(
         .run(move |c| {
             let env = Env {
                 lockout: &st.settings.lockout,
-                roles: &st.roles,
+                roles: &st.roles.current(),
             };
-            device::find(c, &env, &who, &typed, ip.as_deref(), now).map_err(PageError::from)
+            let found =
+                device::find(c, &env, &who, &typed, ip.as_deref(), now).map_err(PageError::from)?;
+            let described = match &found {
+                Found::Request(w) => super::consent::described(c, w.scopes.clone())?,
+                _ => Vec::new(),
+            };
+            Ok::<_, PageError>((found, described))
         })
         .await?;
+    let (found, described) = found;
     match found {
         Found::Request(w) if w.needs_second_factor => second_factor(&state, &ctx, &me, &code).await,
-        Found::Request(w) => Ok(confirm_page(&ctx, &me, &w)),
+        Found::Request(w) => Ok(confirm_page(&ctx, &me, &w, &described)),
         Found::Wrong => Ok(wrong_code(&ctx, &me, code)),
         Found::Throttled { retry_after } => Err(too_many(retry_after)),
     }
@@ -148,7 +155,7 @@ pub async fn decide(
         .run(move |c| {
             let env = Env {
                 lockout: &st.settings.lockout,
-                roles: &st.roles,
+                roles: &st.roles.current(),
             };
             device::decide(c, &env, &who, &typed, approve, &meta, now).map_err(PageError::from)
         })
@@ -251,7 +258,13 @@ fn entry_page(
     )
 }
 
-fn confirm_page(ctx: &Ctx, me: &SignedIn, w: &Waiting) -> HttpResponse {
+/// `described`: the scopes with their stored descriptions (`consent::described`).
+fn confirm_page(
+    ctx: &Ctx,
+    me: &SignedIn,
+    w: &Waiting,
+    described: &[(String, super::consent::Described)],
+) -> HttpResponse {
     super::render::page(
         StatusCode::OK,
         &DevicePage {
@@ -264,10 +277,9 @@ fn confirm_page(ctx: &Ctx, me: &SignedIn, w: &Waiting) -> HttpResponse {
                 client_name: w.client.name.clone(),
                 self_registered: w.client.dynamic,
                 user_code: w.user_code.clone(),
-                scopes: w
-                    .scopes
+                scopes: described
                     .iter()
-                    .map(|s| super::consent::describe(s, ctx.t))
+                    .map(|(s, texts)| super::consent::describe_stored(s, ctx.t, texts))
                     .collect(),
             }),
         },

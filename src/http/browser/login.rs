@@ -169,7 +169,7 @@ pub async fn complete_sign_in(
     let required = authorize::mfa_required(
         pending.as_ref().map(|p| (&p.request, &p.client)),
         &user.role,
-        &state.roles,
+        &state.roles.current(),
     );
     if mfa::is_multi_factor(&amr) {
         return finish_sign_in(state, ctx, user, &amr, pending).await;
@@ -273,7 +273,7 @@ pub async fn finish_sign_in(
                     &pending.request,
                     &pending.client,
                     Some(&signed),
-                    &st.roles,
+                    &st.roles.current(),
                     now,
                 )?;
                 Ok((new_cookie, Some(step_for(c, &pending, next, now)?)))

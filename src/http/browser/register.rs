@@ -81,7 +81,7 @@ pub async fn submit(
     let result = users::register(
         &state.db,
         &state.hasher,
-        &state.roles,
+        &state.roles.current(),
         &state.settings,
         new,
         ctx.meta.clone(),

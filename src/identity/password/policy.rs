@@ -82,9 +82,10 @@ pub fn check_policy(s: &PasswordSettings, password: &str, email: &str) -> Vec<Vi
     // Invisible characters that can't be typed back reliably (control characters are already
     // refused at the HTTP edge; this also covers the CLI).
     rule(
-        !password
-            .chars()
-            .any(|c| crate::identity::text::is_refused_control(c) || crate::identity::text::is_bidi_control(c)),
+        !password.chars().any(|c| {
+            crate::identity::text::is_refused_control(c)
+                || crate::identity::text::is_bidi_control(c)
+        }),
         "no_control_characters",
         "no control or bidi override characters".into(),
     );

@@ -72,7 +72,7 @@ async fn create_key(
     };
     let (user_id, roles, meta, now) = (
         post.me.user.id.clone(),
-        state.roles.clone(),
+        state.roles.current(),
         post.ctx.meta.clone(),
         post.ctx.now,
     );

@@ -34,15 +34,15 @@ pub async fn show(
         Err(resp) => return Ok(resp),
     };
     let default = &state.settings.users.default_role;
-    let roles = state
-        .roles
-        .iter()
-        .map(|(name, permissions)| RoleView {
-            name: name.clone(),
-            permissions: permissions.clone(),
-            require_mfa: state.roles.requires_mfa(name),
-            admin: state.roles.is_admin(name),
-            default: name == default,
+    let book = state.roles.current();
+    let roles = book
+        .roles()
+        .map(|role| RoleView {
+            name: role.name.clone(),
+            permissions: role.permissions.clone(),
+            require_mfa: role.require_mfa,
+            admin: book.is_admin(&role.name),
+            default: &role.name == default,
         })
         .collect();
     let page = RolesPage {

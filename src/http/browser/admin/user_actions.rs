@@ -76,9 +76,8 @@ fn apply(
     now: i64,
 ) -> Result<&'static str, PageError> {
     let done: Result<&'static str, AdminError> = match action {
-        "role" => {
-            admin_users::set_role(c, &state.roles, id, args.role, who, now).map(|_| "user-role")
-        }
+        "role" => admin_users::set_role(c, &state.roles.current(), id, args.role, who, now)
+            .map(|_| "user-role"),
         "disable" => admin_users::set_disabled(c, id, true, who, now).map(|_| "user-disabled"),
         "enable" => admin_users::set_disabled(c, id, false, who, now).map(|_| "user-enabled"),
         "unlock" => admin_users::unlock(c, id, who, now).map(|_| "user-unlocked"),

@@ -199,7 +199,7 @@ pub async fn create(
             };
             Ok::<_, PageError>(admin_users::create(
                 c,
-                &st.roles,
+                &st.roles.current(),
                 &st.settings,
                 new,
                 who,

@@ -1,0 +1,2 @@
+DROP TABLE scope_descriptions;
+DROP TABLE roles;

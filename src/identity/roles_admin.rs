@@ -1,0 +1,193 @@
+//! The operator's use cases on roles and on the consent descriptions of scopes: create, change,
+//! delete. Each takes plain values and `now`, owns its transaction and writes its audit event
+//! (`role_created`, `role_changed`, `role_deleted`, `scope_described`) inside it, naming the
+//! actor; the `*_in` functions do the same inside a transaction the caller holds
+//! (`declarative` reconciles many in one). A role users still have, or `users.default_role`,
+//! is never deleted. A server that changes roles through these calls `RoleBook::reload`
+//! afterwards; other instances see the change within `role_book::RELOAD_EVERY`.
+use serde_json::json;
+
+use super::admin_users::Actor;
+use super::audit::{self, Event};
+use super::roles::Role;
+use crate::store::{self, roles as role_store, DbConnection};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RoleError {
+    #[error("no such role {0:?}")]
+    NoSuchRole(String),
+    #[error("role {0:?} already exists")]
+    Exists(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("role {role:?} is still the role of {users} user(s): give them another role first")]
+    InUse { role: String, users: i64 },
+    #[error("role {0:?} is users.default_role (the role of new users): it can't be deleted")]
+    DefaultRole(String),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<diesel::result::Error> for RoleError {
+    fn from(e: diesel::result::Error) -> Self {
+        RoleError::Internal(e.into())
+    }
+}
+
+impl From<store::DbError> for RoleError {
+    fn from(e: store::DbError) -> Self {
+        RoleError::Internal(e.into())
+    }
+}
+
+pub fn create(
+    conn: &mut DbConnection,
+    role: &Role,
+    actor: Actor,
+    now: i64,
+) -> Result<(), RoleError> {
+    store::write_transaction(conn, |c| create_in(c, role, actor, now))
+}
+
+pub fn create_in(
+    conn: &mut DbConnection,
+    role: &Role,
+    actor: Actor,
+    now: i64,
+) -> Result<(), RoleError> {
+    role.check().map_err(RoleError::Invalid)?;
+    if role_store::find(conn, &role.name)?.is_some() {
+        return Err(RoleError::Exists(role.name.clone()));
+    }
+    role_store::insert(conn, &role.to_row(now, now))?;
+    let detail = json!({
+        "role": role.name,
+        "permissions": role.permissions,
+        "require_mfa": role.require_mfa,
+    });
+    record(conn, audit::ROLE_CREATED, actor, detail, now)
+}
+
+/// Replaces the role `role.name`; returns it as it was.
+pub fn update(
+    conn: &mut DbConnection,
+    role: &Role,
+    actor: Actor,
+    now: i64,
+) -> Result<Role, RoleError> {
+    store::write_transaction(conn, |c| update_in(c, role, actor, now))
+}
+
+pub fn update_in(
+    conn: &mut DbConnection,
+    role: &Role,
+    actor: Actor,
+    now: i64,
+) -> Result<Role, RoleError> {
+    role.check().map_err(RoleError::Invalid)?;
+    let before = role_store::find(conn, &role.name)?
+        .ok_or_else(|| RoleError::NoSuchRole(role.name.clone()))
+        .and_then(|row| Role::from_row(row).map_err(RoleError::Internal))?;
+    let mut changed = Vec::new();
+    if before.permissions != role.permissions {
+        changed.push("permissions");
+    }
+    if before.require_mfa != role.require_mfa {
+        changed.push("require_mfa");
+    }
+    if before.description != role.description {
+        changed.push("description");
+    }
+    if changed.is_empty() {
+        return Ok(before);
+    }
+    role_store::update(conn, &role.to_row(now, now))?;
+    let detail = json!({
+        "role": role.name,
+        "changed": changed,
+        "permissions": role.permissions,
+        "require_mfa": role.require_mfa,
+    });
+    record(conn, audit::ROLE_CHANGED, actor, detail, now)?;
+    Ok(before)
+}
+
+/// Deletes a role no user has and that is not `default_role`.
+pub fn delete(
+    conn: &mut DbConnection,
+    name: &str,
+    default_role: &str,
+    actor: Actor,
+    now: i64,
+) -> Result<(), RoleError> {
+    store::write_transaction(conn, |c| delete_in(c, name, default_role, actor, now))
+}
+
+pub fn delete_in(
+    conn: &mut DbConnection,
+    name: &str,
+    default_role: &str,
+    actor: Actor,
+    now: i64,
+) -> Result<(), RoleError> {
+    if name == default_role {
+        return Err(RoleError::DefaultRole(name.to_string()));
+    }
+    let users = role_store::users_with(conn, name)?;
+    if users > 0 {
+        return Err(RoleError::InUse {
+            role: name.to_string(),
+            users,
+        });
+    }
+    if !role_store::delete(conn, name)? {
+        return Err(RoleError::NoSuchRole(name.to_string()));
+    }
+    record(
+        conn,
+        audit::ROLE_DELETED,
+        actor,
+        json!({ "role": name }),
+        now,
+    )
+}
+
+/// Sets the consent descriptions of `scope` (`(lang, text)`; none: the catalogs describe it),
+/// inside the caller's transaction.
+pub fn describe_scope_in(
+    conn: &mut DbConnection,
+    scope: &str,
+    texts: &[(String, String)],
+    actor: Actor,
+    now: i64,
+) -> Result<(), RoleError> {
+    if !crate::oauth::scope::is_valid_token(scope) {
+        return Err(RoleError::Invalid(format!("{scope:?} is not a scope name")));
+    }
+    role_store::set_scope_texts(conn, scope, texts, now)?;
+    let langs: Vec<&str> = texts.iter().map(|(l, _)| l.as_str()).collect();
+    let detail = json!({ "scope": scope, "languages": langs });
+    record(conn, audit::SCOPE_DESCRIBED, actor, detail, now)
+}
+
+fn record(
+    conn: &mut DbConnection,
+    kind: &str,
+    actor: Actor,
+    mut detail: serde_json::Value,
+    now: i64,
+) -> Result<(), RoleError> {
+    detail["actor"] = json!(actor.name);
+    audit::record(
+        conn,
+        Event {
+            kind,
+            success: true,
+            meta: actor.meta,
+            detail: Some(detail),
+            ..Event::default()
+        },
+        now,
+    )?;
+    Ok(())
+}
