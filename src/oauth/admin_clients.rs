@@ -100,6 +100,62 @@ pub fn replace_in(
     Ok(true)
 }
 
+/// What [`update`] did.
+#[derive(Debug)]
+pub enum Update {
+    NoSuchClient,
+    /// A client that registered itself or is defined by a metadata document: not the
+    /// operator's to change (delete it instead).
+    NotManaged,
+    /// The client as stored; with a new secret in clear (shown once) when it became
+    /// confidential.
+    Updated(Registered),
+}
+
+/// Replaces every setting of an operator's client with `spec`'s (as `client create` takes
+/// them), keeping its id, creation time and secret; a public client made confidential gets a
+/// new secret. One transaction, one audit event listing the settings that changed.
+pub fn update(
+    conn: &mut DbConnection,
+    id: &str,
+    spec: &ClientSpec,
+    limits: &Limits,
+    actor: &str,
+    now: i64,
+) -> anyhow::Result<Update> {
+    let mut after = check(spec, limits)?;
+    let new_secret = secret::new_secret()?;
+    store::write_transaction(conn, |c| {
+        let Some(before) = c.find_client(id)? else {
+            return Ok(Update::NoSuchClient);
+        };
+        if before.dynamic || before.is_metadata_document() {
+            return Ok(Update::NotManaged);
+        }
+        after.id.clone_from(&before.id);
+        after.created_at = before.created_at;
+        after.updated_at = now;
+        let mut shown = None;
+        if after.public {
+            after.secret_hash = None;
+        } else if before.secret_hash.is_some() {
+            after.secret_hash.clone_from(&before.secret_hash);
+        } else {
+            after.secret_hash = Some(secret::hash_secret(&new_secret));
+            shown = Some(new_secret);
+        }
+        let changed = crate::declarative::diff::fields(&before, &after);
+        let fields: Vec<&str> = changed.iter().map(|f| f.name).collect();
+        if !replace_in(c, &after, &fields, actor, now)? {
+            return Ok(Update::NoSuchClient);
+        }
+        Ok(Update::Updated(Registered {
+            client: after,
+            secret: shown,
+        }))
+    })
+}
+
 /// Adds and removes a client's explicit web origins; returns the client as stored, or
 /// `Ok(None)` when there is no such client. Removing an origin the client does not list is an
 /// error (the origins of redirect URIs are not removable: they follow the URIs).
