@@ -59,6 +59,7 @@ mod purge_lease;
 mod readme;
 mod refresh;
 mod refresh_grace;
+mod schemathesis;
 mod resources;
 mod screenshots;
 mod secrets;

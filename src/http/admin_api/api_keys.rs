@@ -61,7 +61,7 @@ pub struct KeyQuery {
     offset: Option<i64>,
 }
 
-#[utoipa::path(get, path = "/admin/api/api-keys", tag = "api-keys", params(KeyQuery),
+#[utoipa::path(get, operation_id = "api_keys_list", path = "/admin/api/api-keys", tag = "api-keys", params(KeyQuery),
     responses((status = 200, description = "API keys, newest first", body = Paged<ApiKeyView>)))]
 pub async fn list(
     _: AdminCaller,
@@ -79,7 +79,7 @@ pub async fn list(
     Ok(ok(&Paged::slice(all, page)))
 }
 
-#[utoipa::path(delete, path = "/admin/api/api-keys/{id}", tag = "api-keys",
+#[utoipa::path(delete, operation_id = "api_keys_revoke", path = "/admin/api/api-keys/{id}", tag = "api-keys",
     params(("id" = String, Path, description = "The key id")),
     responses((status = 204, description = "Revoked"),
         (status = 404, description = "No such live API key", body = ErrorBody)))]

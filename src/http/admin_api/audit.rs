@@ -69,7 +69,7 @@ pub struct AuditQuery {
     offset: Option<i64>,
 }
 
-#[utoipa::path(get, path = "/admin/api/audit", tag = "audit", params(AuditQuery),
+#[utoipa::path(get, operation_id = "audit_list", path = "/admin/api/audit", tag = "audit", params(AuditQuery),
     responses((status = 200, description = "One page of audit events, newest first",
         body = Paged<AuditEventView>)))]
 pub async fn list(

@@ -101,6 +101,10 @@ impl From<&Client> for ClientView {
 /// `name` may be left out.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "name": "reports", "grant_types": ["client_credentials"], "scopes": ["read"],
+    "audiences": ["https://api.example.com"]
+}))]
 pub struct ClientBody {
     pub name: String,
     #[serde(default)]
@@ -199,7 +203,7 @@ pub struct ClientQuery {
     offset: Option<i64>,
 }
 
-#[utoipa::path(get, path = "/admin/api/clients", tag = "clients", params(ClientQuery),
+#[utoipa::path(get, operation_id = "clients_list", path = "/admin/api/clients", tag = "clients", params(ClientQuery),
     responses((status = 200, description = "One page of clients", body = Paged<ClientView>)))]
 pub async fn list(
     _: AdminCaller,
@@ -224,7 +228,7 @@ pub async fn list(
     Ok(ok(&Paged::of(items, total, page)))
 }
 
-#[utoipa::path(get, path = "/admin/api/clients/{id}", tag = "clients",
+#[utoipa::path(get, operation_id = "clients_get", path = "/admin/api/clients/{id}", tag = "clients",
     params(("id" = String, Path, description = "The client id")),
     responses((status = 200, description = "The client", body = ClientView),
         (status = 404, description = "No such client", body = ErrorBody)))]
@@ -242,7 +246,7 @@ pub async fn get(
     Ok(ok(&ClientView::from(&client)))
 }
 
-#[utoipa::path(post, path = "/admin/api/clients", tag = "clients", request_body = ClientBody,
+#[utoipa::path(post, operation_id = "clients_create", path = "/admin/api/clients", tag = "clients", request_body = ClientBody,
     responses((status = 201, description = "The new client and its secret (shown once)",
             body = ClientWithSecret),
         (status = 422, description = "Invalid settings, each problem listed", body = ErrorBody)))]
@@ -264,7 +268,7 @@ pub async fn create(
     Ok(HttpResponse::Created().json(ClientWithSecret::from(registered)))
 }
 
-#[utoipa::path(put, path = "/admin/api/clients/{id}", tag = "clients", request_body = ClientBody,
+#[utoipa::path(put, operation_id = "clients_replace", path = "/admin/api/clients/{id}", tag = "clients", request_body = ClientBody,
     params(("id" = String, Path, description = "The client id")),
     responses((status = 200, description = "The client as stored; a secret when it became \
             confidential", body = ClientWithSecret),
@@ -301,7 +305,7 @@ pub async fn replace(
     }
 }
 
-#[utoipa::path(delete, path = "/admin/api/clients/{id}", tag = "clients",
+#[utoipa::path(delete, operation_id = "clients_delete", path = "/admin/api/clients/{id}", tag = "clients",
     params(("id" = String, Path, description = "The client id")),
     responses((status = 204, description = "Deleted"),
         (status = 404, description = "No such client", body = ErrorBody),
@@ -330,7 +334,7 @@ pub async fn delete(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[utoipa::path(post, path = "/admin/api/clients/{id}/secret", tag = "clients",
+#[utoipa::path(post, operation_id = "clients_rotate_secret", path = "/admin/api/clients/{id}/secret", tag = "clients",
     params(("id" = String, Path, description = "The client id")),
     responses((status = 200, description = "The new secret (shown once); the old one stops \
             working at once", body = NewSecret),

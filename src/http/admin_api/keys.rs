@@ -72,6 +72,7 @@ impl From<KeyInfo> for SigningKeyView {
 /// A rotation to schedule.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({ "alg": "RS256", "now": false }))]
 pub struct RotationBody {
     /// Only this algorithm (default: each of `keys.algorithms`).
     #[serde(default)]
@@ -102,7 +103,7 @@ pub struct Rotations {
     pub rotations: Vec<RotationView>,
 }
 
-#[utoipa::path(get, path = "/admin/api/keys", tag = "keys", params(PageQuery),
+#[utoipa::path(get, operation_id = "keys_list", path = "/admin/api/keys", tag = "keys", params(PageQuery),
     responses((status = 200, description = "The signing keys", body = Paged<SigningKeyView>)))]
 pub async fn list(
     _: AdminCaller,
@@ -120,7 +121,7 @@ pub async fn list(
     Ok(ok(&Paged::slice(all, page)))
 }
 
-#[utoipa::path(post, path = "/admin/api/keys/rotation", tag = "keys", request_body = RotationBody,
+#[utoipa::path(post, operation_id = "keys_rotate", path = "/admin/api/keys/rotation", tag = "keys", request_body = RotationBody,
     responses((status = 200, description = "What was scheduled, per algorithm", body = Rotations),
         (status = 422, description = "An algorithm this server does not sign with",
             body = ErrorBody)))]

@@ -25,7 +25,7 @@ pub struct RoleView {
     pub default: bool,
 }
 
-#[utoipa::path(get, path = "/admin/api/roles", tag = "roles", params(PageQuery),
+#[utoipa::path(get, operation_id = "roles_list", path = "/admin/api/roles", tag = "roles", params(PageQuery),
     responses((status = 200, description = "The roles, by name", body = Paged<RoleView>)))]
 pub async fn list(
     _: AdminCaller,

@@ -11,7 +11,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/settings", web::get().to(show));
 }
 
-#[utoipa::path(get, path = "/admin/api/settings", tag = "settings",
+#[utoipa::path(get, operation_id = "settings_show", path = "/admin/api/settings", tag = "settings",
     responses((status = 200, description = "The effective settings, secrets redacted \
         (`portcullis config show`)", body = Object)))]
 pub async fn show(_: AdminCaller, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {

@@ -113,6 +113,10 @@ pub struct PageQuery {
 /// A new user; without `role`, `users.default_role`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "email": "ada@example.com", "password": "Analytical-Engine-1843", "name": "Ada",
+    "role": "guest", "email_verified": true
+}))]
 pub struct NewUserBody {
     pub email: String,
     pub password: String,
@@ -127,6 +131,7 @@ pub struct NewUserBody {
 /// What to change; what is left out stays.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({ "role": "student", "disabled": false }))]
 pub struct UserPatch {
     #[serde(default)]
     pub role: Option<String>,
@@ -142,7 +147,7 @@ pub struct Ended {
 
 const NOT_FOUND: &str = "No such user";
 
-#[utoipa::path(get, path = "/admin/api/users", tag = "users", params(UserQuery),
+#[utoipa::path(get, operation_id = "users_list", path = "/admin/api/users", tag = "users", params(UserQuery),
     responses((status = 200, description = "One page of users, by email", body = Paged<UserView>)))]
 pub async fn list(
     _: AdminCaller,
@@ -170,7 +175,7 @@ pub async fn list(
     Ok(ok(&Paged::of(items, total, page)))
 }
 
-#[utoipa::path(get, path = "/admin/api/users/{id}", tag = "users",
+#[utoipa::path(get, operation_id = "users_get", path = "/admin/api/users/{id}", tag = "users",
     params(("id" = String, Path, description = "The user id")),
     responses((status = 200, description = "The user", body = UserView),
         (status = 404, description = NOT_FOUND, body = ErrorBody)))]
@@ -188,7 +193,7 @@ pub async fn get(
     Ok(ok(&UserView::from(User::from(&row))))
 }
 
-#[utoipa::path(post, path = "/admin/api/users", tag = "users", request_body = NewUserBody,
+#[utoipa::path(post, operation_id = "users_create", path = "/admin/api/users", tag = "users", request_body = NewUserBody,
     responses((status = 201, description = "The new user", body = UserView),
         (status = 409, description = "The email is taken", body = ErrorBody),
         (status = 422, description = "Invalid email, name or role, or a weak password",
@@ -218,7 +223,7 @@ pub async fn create(
     Ok(HttpResponse::Created().json(UserView::from(user)))
 }
 
-#[utoipa::path(patch, path = "/admin/api/users/{id}", tag = "users", request_body = UserPatch,
+#[utoipa::path(patch, operation_id = "users_update", path = "/admin/api/users/{id}", tag = "users", request_body = UserPatch,
     params(("id" = String, Path, description = "The user id")),
     responses((status = 200, description = "The user as stored", body = UserView),
         (status = 404, description = NOT_FOUND, body = ErrorBody),
@@ -251,7 +256,7 @@ pub async fn update(
     Ok(ok(&UserView::from(user)))
 }
 
-#[utoipa::path(post, path = "/admin/api/users/{id}/unlock", tag = "users",
+#[utoipa::path(post, operation_id = "users_unlock", path = "/admin/api/users/{id}/unlock", tag = "users",
     params(("id" = String, Path, description = "The user id")),
     responses((status = 200, description = "The user, unlocked", body = UserView),
         (status = 404, description = NOT_FOUND, body = ErrorBody)))]
@@ -269,7 +274,7 @@ pub async fn unlock(
     Ok(ok(&UserView::from(user)))
 }
 
-#[utoipa::path(delete, path = "/admin/api/users/{id}", tag = "users",
+#[utoipa::path(delete, operation_id = "users_delete", path = "/admin/api/users/{id}", tag = "users",
     params(("id" = String, Path, description = "The user id")),
     responses((status = 204, description = "Deleted, with everything of the account"),
         (status = 404, description = NOT_FOUND, body = ErrorBody),
@@ -289,7 +294,7 @@ pub async fn delete(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[utoipa::path(get, path = "/admin/api/users/{id}/sessions", tag = "sessions",
+#[utoipa::path(get, operation_id = "users_sessions", path = "/admin/api/users/{id}/sessions", tag = "sessions",
     params(("id" = String, Path, description = "The user id"), PageQuery),
     responses((status = 200, description = "The user's live sessions", body = Paged<SessionView>),
         (status = 404, description = NOT_FOUND, body = ErrorBody)))]
@@ -313,7 +318,7 @@ pub async fn sessions(
     Ok(ok(&Paged::slice(all, page)))
 }
 
-#[utoipa::path(delete, path = "/admin/api/users/{id}/sessions", tag = "sessions",
+#[utoipa::path(delete, operation_id = "users_end_all_sessions", path = "/admin/api/users/{id}/sessions", tag = "sessions",
     params(("id" = String, Path, description = "The user id")),
     responses((status = 200, description = "Every live session of the user ended",
             body = Ended),
@@ -332,7 +337,7 @@ pub async fn end_all_sessions(
     Ok(ok(&Ended { ended }))
 }
 
-#[utoipa::path(delete, path = "/admin/api/sessions/{id}", tag = "sessions",
+#[utoipa::path(delete, operation_id = "users_end_session", path = "/admin/api/sessions/{id}", tag = "sessions",
     params(("id" = String, Path, description = "The session id")),
     responses((status = 204, description = "Ended, with its refresh tokens"),
         (status = 404, description = "No such live session", body = ErrorBody)))]
