@@ -1,7 +1,7 @@
 //! actix-web routes. Handlers are thin: parse, call a domain function, render.
 pub mod access_log;
-mod admin_api;
 mod account;
+mod admin_api;
 mod api_keys;
 mod bearer;
 pub mod browser;

@@ -109,7 +109,7 @@ pub enum Update {
     NotManaged,
     /// The client as stored; with a new secret in clear (shown once) when it became
     /// confidential.
-    Updated(Registered),
+    Updated(Box<Registered>),
 }
 
 /// Replaces every setting of an operator's client with `spec`'s (as `client create` takes
@@ -149,10 +149,10 @@ pub fn update(
         if !replace_in(c, &after, &fields, actor, now)? {
             return Ok(Update::NoSuchClient);
         }
-        Ok(Update::Updated(Registered {
+        Ok(Update::Updated(Box::new(Registered {
             client: after,
             secret: shown,
-        }))
+        })))
     })
 }
 

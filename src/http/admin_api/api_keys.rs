@@ -92,9 +92,7 @@ pub async fn revoke(
     let now = state.clock.now();
     state
         .db
-        .run(move |c| {
-            api_keys::revoke(c, None, &id, Some(&caller.meta), Some(&caller.name), now)
-        })
+        .run(move |c| api_keys::revoke(c, None, &id, Some(&caller.meta), Some(&caller.name), now))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -76,7 +76,11 @@ impl From<&Client> for ClientView {
             name: c.name.clone(),
             kind,
             public: c.public,
-            grant_types: c.grant_types.iter().map(|g| g.label().to_string()).collect(),
+            grant_types: c
+                .grant_types
+                .iter()
+                .map(|g| g.label().to_string())
+                .collect(),
             scopes: c.scopes.clone(),
             redirect_uris: c.redirect_uris.clone(),
             post_logout_redirect_uris: c.post_logout_redirect_uris.clone(),
@@ -294,7 +298,7 @@ pub async fn replace(
         })
         .await?;
     match outcome {
-        Update::Updated(registered) => Ok(ok(&ClientWithSecret::from(registered))),
+        Update::Updated(registered) => Ok(ok(&ClientWithSecret::from(*registered))),
         Update::NoSuchClient => Err(ApiError::not_found("client")),
         Update::NotManaged => Err(ApiError::new(
             actix_web::http::StatusCode::CONFLICT,
@@ -349,9 +353,7 @@ pub async fn rotate_secret(
     let client_id = id.clone();
     let secret = state
         .db
-        .run(move |c| {
-            Ok::<_, ApiError>(admin_clients::rotate_secret(c, &id, &caller.name, now)?)
-        })
+        .run(move |c| Ok::<_, ApiError>(admin_clients::rotate_secret(c, &id, &caller.name, now)?))
         .await?
         .ok_or_else(|| ApiError::not_found("confidential client"))?;
     Ok(ok(&NewSecret {

@@ -59,7 +59,10 @@ const COMMON: &[(&str, &str)] = &[
          not an administrator, or signed in without the second factor their role requires \
          (`forbidden`)",
     ),
-    ("429", "Too many attempts (`too_many_requests`, with `Retry-After`)"),
+    (
+        "429",
+        "Too many attempts (`too_many_requests`, with `Retry-After`)",
+    ),
     (
         "503",
         "The database is unavailable or the server busy (`temporarily_unavailable`, with \
@@ -72,7 +75,10 @@ impl Modify for Common {
         openapi
             .components
             .get_or_insert_with(Default::default)
-            .add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+            .add_security_scheme(
+                "bearer",
+                SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+            );
         for item in openapi.paths.paths.values_mut() {
             let operations = [
                 &mut item.get,

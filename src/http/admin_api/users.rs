@@ -168,10 +168,7 @@ pub async fn list(
             )?)
         })
         .await?;
-    let items = rows
-        .iter()
-        .map(|r| UserView::from(User::from(r)))
-        .collect();
+    let items = rows.iter().map(|r| UserView::from(User::from(r))).collect();
     Ok(ok(&Paged::of(items, total, page)))
 }
 

@@ -10,7 +10,11 @@ use crate::oauth::registration::SpecError;
 impl ApiError {
     /// 404 `not_found` naming what was not found.
     pub fn not_found(what: &str) -> ApiError {
-        ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no such {what}"))
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no such {what}"),
+        )
     }
 
     /// 400 `invalid_request`: a malformed query, path or body.
