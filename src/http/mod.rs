@@ -1,6 +1,7 @@
 //! actix-web routes. Handlers are thin: parse, call a domain function, render.
 pub mod access_log;
 mod account;
+mod account_doc;
 mod admin_api;
 mod api_keys;
 mod bearer;

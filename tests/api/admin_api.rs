@@ -859,4 +859,12 @@ async fn keys_roles_and_settings_are_readable(backend: Backend) {
     );
     assert!(doc["paths"]["/admin/api/users/{id}"]["patch"]["responses"]["409"].is_object());
     assert!(doc["paths"]["/admin/api/clients"]["get"]["responses"]["401"].is_object());
+    // The account API too, its public operations without the bearer requirement.
+    assert_eq!(
+        doc["paths"]["/api/auth/login"]["post"]["security"],
+        json!([{}])
+    );
+    assert!(doc["paths"]["/api/auth/me"]["get"]["security"].is_null());
+    assert_eq!(doc["security"], json!([{ "bearer": [] }]));
+    assert!(doc["paths"]["/api/keys/{id}/rotate"]["post"]["responses"]["201"].is_object());
 }

@@ -96,12 +96,32 @@ validate(doc, cls=OpenAPIV31SpecValidator)
 print(f"openapi-spec-validator: valid OpenAPI {doc['openapi']} ({len(doc['paths'])} paths)")
 PY
 
-timeout "${SCHEMATHESIS_TIMEOUT:-900}" "$venv/bin/schemathesis" run "$base/admin/api/openapi.json" \
-    --header "Authorization: Bearer $token" \
-    --checks not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance \
-    --max-examples "$max_examples" \
-    --phases examples,coverage,fuzzing,stateful \
-    --mode all \
-    --request-timeout 10 \
-    --no-color \
-    --seed 1906
+st() {
+    timeout "${SCHEMATHESIS_TIMEOUT:-900}" "$venv/bin/schemathesis" run \
+        "$base/admin/api/openapi.json" \
+        --checks not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance \
+        --max-examples "$max_examples" \
+        --phases examples,coverage,fuzzing,stateful \
+        --mode all \
+        --request-timeout 10 \
+        --no-color \
+        --seed 1906 \
+        "$@"
+}
+
+# The account API answers a user's token: a member's, from /api/auth/login. The account API
+# goes first: the admin pass may disable or delete any user it lists, and fuzzing the login
+# throttles this address.
+printf '%s' 'Member-Password-1906' |
+    "$bin" user create --email member@example.com --role guest --password-stdin --email-verified >/dev/null
+user_token="$(curl -fs -H 'Content-Type: application/json' \
+    -d '{"email":"member@example.com","password":"Member-Password-1906"}' \
+    "$base/api/auth/login" | python3 -c 'import json,sys;print(json.load(sys.stdin)["access_token"])')"
+echo "== the account API, as a signed-in user"
+# Ending sessions last: that ends the session every other call needs.
+ending='^/api/auth/(logout|sessions/\{id\})$'
+st --header "Authorization: Bearer $user_token" --include-path-regex '^/api/' \
+    --exclude-path-regex "$ending"
+st --header "Authorization: Bearer $user_token" --include-path-regex "$ending"
+echo "== the admin API (and the account API's public operations), as a service client"
+st --header "Authorization: Bearer $token"

@@ -24,9 +24,9 @@ pub struct ErrorBody {
 #[derive(OpenApi)]
 #[openapi(
     info(
-        title = "Portcullis admin API",
+        title = "Portcullis admin and account API",
         description = "The operator's API: clients, users and sessions, roles, API keys, \
-            signing keys, the audit log and settings. Call it with an access token of this \
+            signing keys, the audit log and settings (tags clients … settings). Call it with an access token of this \
             server carrying the `portcullis:admin` scope, issued to an administrator or to a \
             service client registered with that scope."
     ),
@@ -45,7 +45,7 @@ pub struct ErrorBody {
 pub struct AdminApiDoc;
 
 /// The bearer scheme, and the answers every operation may give.
-struct Common;
+pub struct Common;
 
 const COMMON: &[(&str, &str)] = &[
     ("400", "A malformed query, path or body (`invalid_request`)"),
@@ -111,9 +111,16 @@ fn error_response(description: &str) -> RefOr<utoipa::openapi::Response> {
     )
 }
 
+/// The whole document: the admin API and the account API.
+pub fn document() -> utoipa::openapi::OpenApi {
+    let mut doc = AdminApiDoc::openapi();
+    doc.merge(crate::http::account_doc::AccountApiDoc::openapi());
+    doc
+}
+
 /// `GET /admin/api/openapi.json`.
 pub async fn openapi() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/json")
-        .body(AdminApiDoc::openapi().to_pretty_json().unwrap_or_default())
+        .body(document().to_pretty_json().unwrap_or_default())
 }

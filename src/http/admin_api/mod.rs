@@ -21,6 +21,7 @@ use actix_web::{web, HttpResponse};
 use super::error::ApiError;
 use crate::identity::text;
 
+pub use doc::{Common, ErrorBody};
 pub use page::{Page, Paged};
 
 /// Registers every admin API route (and the public `/admin/api/openapi.json`).
