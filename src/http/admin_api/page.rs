@@ -61,3 +61,27 @@ impl<T> Paged<T> {
         Paged::of(items, total, page)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_and_offsets() {
+        let p = Page::new(None, None).unwrap();
+        assert_eq!((p.limit, p.offset), (DEFAULT_LIMIT, 0));
+        let p = Page::new(Some(200), Some(7)).unwrap();
+        assert_eq!((p.limit, p.offset), (200, 7));
+        for (limit, offset) in [(Some(0), None), (Some(201), None), (None, Some(-1))] {
+            let e = Page::new(limit, offset).unwrap_err();
+            assert_eq!((e.status.as_u16(), e.code), (400, "invalid_request"));
+        }
+        let page = Paged::slice(vec![1, 2, 3, 4, 5], Page::new(Some(2), Some(3)).unwrap());
+        assert_eq!(
+            (page.items, page.total, page.limit, page.offset),
+            (vec![4, 5], 5, 2, 3)
+        );
+        let past = Paged::slice(vec![1], Page::new(None, Some(i64::MAX)).unwrap());
+        assert_eq!((past.items, past.total), (Vec::<i32>::new(), 1));
+    }
+}
