@@ -488,6 +488,38 @@ async fn an_administrator_manages_users_sessions_and_api_keys(backend: Backend) 
     .await;
     assert_eq!(revocations.1["items"][0]["detail"]["actor"], actor.as_str());
 
+    // Both changes at once, or neither.
+    let both = call(
+        &app,
+        Method::PATCH,
+        t,
+        &format!("/admin/api/users/{id}"),
+        Some(json!({ "role": "guest", "disabled": true })),
+    )
+    .await;
+    assert_eq!(both.0, 200, "{}", both.1);
+    assert_eq!(
+        (&both.1["role"], &both.1["disabled"]),
+        (&json!("guest"), &json!(true))
+    );
+    let neither = call(
+        &app,
+        Method::PATCH,
+        t,
+        &format!("/admin/api/users/{id}"),
+        Some(json!({ "disabled": false, "role": "emperor" })),
+    )
+    .await;
+    assert_error(&neither, 422, "unknown_role");
+    let still = call(
+        &app,
+        Method::GET,
+        t,
+        &format!("/admin/api/users/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(still.1["disabled"], true);
     let deleted = call(
         &app,
         Method::DELETE,

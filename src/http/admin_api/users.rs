@@ -239,15 +239,15 @@ pub async fn update(
     let user = state
         .db
         .run(move |c| {
-            let actor = caller.actor();
-            if let Some(role) = &patch.role {
-                admin_users::set_role(c, &roles, &id, role, actor, now)?;
-            }
-            if let Some(disabled) = patch.disabled {
-                admin_users::set_disabled(c, &id, disabled, actor, now)?;
-            }
-            let row = user_store::find(c, &id)?.ok_or(AdminError::NoSuchUser)?;
-            Ok::<_, AdminError>(User::from(&row))
+            admin_users::update(
+                c,
+                &roles,
+                &id,
+                patch.role.as_deref(),
+                patch.disabled,
+                caller.actor(),
+                now,
+            )
         })
         .await?;
     Ok(ok(&UserView::from(user)))
