@@ -226,6 +226,7 @@ async fn a_service_client_manages_clients(backend: Backend) {
     )
     .await;
     assert_error(&own, 409, "self_change");
+    assert_eq!(own.1["error_description"], "a client can't delete itself");
     let deleted = call(
         &app,
         Method::DELETE,

@@ -11,7 +11,6 @@ use super::doc::ErrorBody;
 use super::{id, ok, query_text, Page, Paged};
 use crate::http::error::ApiError;
 use crate::http::json::Json;
-use crate::identity::admin_users::client_actor;
 use crate::oauth::admin_clients::{self, Limits, Update};
 use crate::oauth::client::{Client, ClientStore};
 use crate::oauth::registration::{ClientSpec, Registered};
@@ -320,17 +319,12 @@ pub async fn delete(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id(path, "client")?;
-    if caller.name == client_actor(&id) {
-        return Err(ApiError::new(
-            actix_web::http::StatusCode::CONFLICT,
-            "self_change",
-            "you can't delete the client you are calling as",
-        ));
-    }
     let now = state.clock.now();
     let deleted = state
         .db
-        .run(move |c| Ok::<_, ApiError>(admin_clients::delete(c, &id, &caller.name, now)?))
+        .run(move |c| {
+            admin_clients::delete(c, &id, &caller.name, now).map_err(ApiError::client_change)
+        })
         .await?;
     if !deleted {
         return Err(ApiError::not_found("client"));

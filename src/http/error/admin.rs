@@ -5,6 +5,7 @@ use actix_web::http::StatusCode;
 use super::ApiError;
 use crate::identity::admin_users::AdminError;
 use crate::identity::users::CreateError;
+use crate::oauth::admin_clients::SelfDelete;
 use crate::oauth::registration::SpecError;
 
 impl ApiError {
@@ -22,9 +23,12 @@ impl ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", description)
     }
 
-    /// An admin change to a client failed: 422 with every problem of an invalid client, our
-    /// failure otherwise.
+    /// An admin change to a client failed: 422 with every problem of an invalid client, 409
+    /// when a client would delete itself, our failure otherwise.
     pub fn client_change(e: anyhow::Error) -> ApiError {
+        if e.is::<SelfDelete>() {
+            return ApiError::new(StatusCode::CONFLICT, "self_change", e.to_string());
+        }
         match e.downcast::<SpecError>() {
             Ok(SpecError(problems)) => ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
