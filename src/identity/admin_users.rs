@@ -11,6 +11,8 @@ use super::roles::Roles;
 use super::users::{self, CreateError, NewUser, Record, User};
 use super::RequestMeta;
 use crate::config::Settings;
+use crate::store::passkeys as passkey_store;
+use crate::store::totp as totp_store;
 use crate::store::users::{self as user_store, UserRow};
 use crate::store::{sessions as session_store, write_transaction, DbConnection};
 
@@ -267,6 +269,47 @@ pub fn end_all_sessions(
             now,
         )?;
         Ok(count)
+    })
+}
+
+/// What `remove_second_factors` removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RemovedFactors {
+    pub totp: bool,
+    pub recovery_codes: i64,
+    pub passkeys: usize,
+}
+
+/// Removes a user's second factors (authenticator app, recovery codes, passkeys), for someone
+/// who lost them; they sign in with their password and, when a second factor is required, set a
+/// new one up. Sessions stay.
+pub fn remove_second_factors(
+    conn: &mut DbConnection,
+    user_id: &str,
+    actor: Actor,
+    now: i64,
+) -> Result<RemovedFactors, AdminError> {
+    write_transaction(conn, |c| {
+        let row = load(c, user_id)?;
+        let recovery_codes = totp_store::count_unused(c, user_id)?;
+        let totp = totp_store::delete(c, user_id)?;
+        totp_store::replace_codes(c, user_id, &[])?;
+        let mut passkeys = 0;
+        for p in passkey_store::list(c, user_id)? {
+            if passkey_store::delete(c, user_id, &p.id)?.is_some() {
+                passkeys += 1;
+            }
+        }
+        let removed = RemovedFactors {
+            totp,
+            recovery_codes,
+            passkeys,
+        };
+        let detail = json!({
+            "second_factors_removed": { "totp": totp, "recovery_codes": recovery_codes, "passkeys": passkeys },
+        });
+        changed(c, &row, actor, detail, now)?;
+        Ok(removed)
     })
 }
 

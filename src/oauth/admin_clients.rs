@@ -100,21 +100,11 @@ pub fn replace_in(
     Ok(true)
 }
 
-/// What [`update`] did.
-#[derive(Debug)]
-pub enum Update {
-    NoSuchClient,
-    /// A client that registered itself or is defined by a metadata document: not the
-    /// operator's to change (delete it instead).
-    NotManaged,
-    /// The client as stored; with a new secret in clear (shown once) when it became
-    /// confidential.
-    Updated(Box<Registered>),
-}
-
-/// Replaces every setting of an operator's client with `spec`'s (as `client create` takes
-/// them), keeping its id, creation time and secret; a public client made confidential gets a
-/// new secret. One transaction, one audit event listing the settings that changed.
+/// Changes an operator's client to what `spec` describes (validated as at creation); its id,
+/// secret, kind (public or confidential) and creation time stay. Returns the client as stored
+/// and the settings that changed (none: nothing written, no audit event), or `Ok(None)` when
+/// there is no such operator's client. A `SpecError` (in the `anyhow::Error`) lists what is
+/// wrong with `spec`.
 pub fn update(
     conn: &mut DbConnection,
     id: &str,
@@ -122,37 +112,37 @@ pub fn update(
     limits: &Limits,
     actor: &str,
     now: i64,
-) -> anyhow::Result<Update> {
-    let mut after = check(spec, limits)?;
-    let new_secret = secret::new_secret()?;
+) -> anyhow::Result<Option<(Client, Vec<&'static str>)>> {
     store::write_transaction(conn, |c| {
         let Some(before) = c.find_client(id)? else {
-            return Ok(Update::NoSuchClient);
+            return Ok(None);
         };
-        if before.dynamic || before.is_metadata_document() {
-            return Ok(Update::NotManaged);
+        if !crate::declarative::diff::is_managed(&before) {
+            return Ok(None);
         }
-        after.id.clone_from(&before.id);
+        if before.public != spec.public {
+            return Err(SpecError(vec![
+                "a client can't change between public and confidential; create a new one".into(),
+            ])
+            .into());
+        }
+        let mut after = check(spec, limits)?;
+        after.id = before.id.clone();
+        after.secret_hash = before.secret_hash.clone();
         after.created_at = before.created_at;
+        after.updated_at = before.updated_at;
+        let fields: Vec<&'static str> = crate::declarative::diff::fields(&before, &after)
+            .into_iter()
+            .map(|f| f.name)
+            .collect();
+        if fields.is_empty() {
+            return Ok(Some((before, fields)));
+        }
         after.updated_at = now;
-        let mut shown = None;
-        if after.public {
-            after.secret_hash = None;
-        } else if before.secret_hash.is_some() {
-            after.secret_hash.clone_from(&before.secret_hash);
-        } else {
-            after.secret_hash = Some(secret::hash_secret(&new_secret));
-            shown = Some(new_secret);
-        }
-        let changed = crate::declarative::diff::fields(&before, &after);
-        let fields: Vec<&str> = changed.iter().map(|f| f.name).collect();
         if !replace_in(c, &after, &fields, actor, now)? {
-            return Ok(Update::NoSuchClient);
+            return Ok(None);
         }
-        Ok(Update::Updated(Box::new(Registered {
-            client: after,
-            secret: shown,
-        })))
+        Ok(Some((after, fields)))
     })
 }
 

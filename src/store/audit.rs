@@ -38,18 +38,6 @@ pub fn insert(conn: &mut DbConnection, event: &NewAuditEvent) -> QueryResult<()>
         .map(|_| ()))
 }
 
-/// What the audit log is filtered by (every given part must match).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Filter<'a> {
-    pub user_id: Option<&'a str>,
-    pub client_id: Option<&'a str>,
-    pub kind: Option<&'a str>,
-    /// At or after (seconds since the epoch).
-    pub since: Option<i64>,
-    /// Before (seconds since the epoch).
-    pub until: Option<i64>,
-}
-
 /// Newest first, filtered.
 pub fn list(
     conn: &mut DbConnection,
@@ -58,37 +46,61 @@ pub fn list(
     since: Option<i64>,
     limit: i64,
 ) -> QueryResult<Vec<AuditRow>> {
-    let filter = Filter {
-        user_id,
-        kind,
-        since,
-        ..Filter::default()
-    };
-    Ok(page(conn, &filter, 0, limit)?.0)
+    let mut q = audit_events::table.into_boxed();
+    if let Some(u) = user_id {
+        q = q.filter(audit_events::user_id.eq(u.to_string()));
+    }
+    if let Some(k) = kind {
+        q = q.filter(audit_events::kind.eq(k.to_string()));
+    }
+    if let Some(s) = since {
+        q = q.filter(audit_events::at.ge(s));
+    }
+    q.order((audit_events::at.desc(), audit_events::id.desc()))
+        .limit(limit)
+        .select(AuditRow::as_select())
+        .load(conn)
 }
 
-/// One page of the filtered log, newest first, and how many events match in all.
-pub fn page(
+/// What the admin console's audit browser filters on; `None`: any.
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    pub kind: Option<String>,
+    pub user_id: Option<String>,
+    pub client_id: Option<String>,
+    /// `outcome`: `success` or `failure`.
+    pub outcome: Option<String>,
+    /// At or after.
+    pub since: Option<i64>,
+    /// Before.
+    pub until: Option<i64>,
+}
+
+/// One page of events matching `query`, newest first, and how many match in all.
+pub fn search(
     conn: &mut DbConnection,
-    f: &Filter<'_>,
+    query: &AuditQuery,
     offset: i64,
     limit: i64,
 ) -> QueryResult<(Vec<AuditRow>, i64)> {
     let filtered = || {
         let mut q = audit_events::table.into_boxed();
-        if let Some(u) = f.user_id {
-            q = q.filter(audit_events::user_id.eq(u.to_string()));
+        if let Some(k) = &query.kind {
+            q = q.filter(audit_events::kind.eq(k.clone()));
         }
-        if let Some(c) = f.client_id {
-            q = q.filter(audit_events::client_id.eq(c.to_string()));
+        if let Some(u) = &query.user_id {
+            q = q.filter(audit_events::user_id.eq(u.clone()));
         }
-        if let Some(k) = f.kind {
-            q = q.filter(audit_events::kind.eq(k.to_string()));
+        if let Some(c) = &query.client_id {
+            q = q.filter(audit_events::client_id.eq(c.clone()));
         }
-        if let Some(s) = f.since {
+        if let Some(o) = &query.outcome {
+            q = q.filter(audit_events::outcome.eq(o.clone()));
+        }
+        if let Some(s) = query.since {
             q = q.filter(audit_events::at.ge(s));
         }
-        if let Some(u) = f.until {
+        if let Some(u) = query.until {
             q = q.filter(audit_events::at.lt(u));
         }
         q

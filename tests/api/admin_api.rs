@@ -161,10 +161,27 @@ async fn a_service_client_manages_clients(backend: Backend) {
     )
     .await;
     assert_eq!(replaced.0, 200, "{}", replaced.1);
-    assert_eq!(replaced.1["client"]["name"], "reports v2");
-    assert_eq!(replaced.1["client"]["scopes"], json!(["read", "write"]));
-    assert_eq!(replaced.1["client"]["created_at"], one.1["created_at"]);
-    assert_eq!(replaced.1["client_secret"], Value::Null);
+    assert_eq!(replaced.1["name"], "reports v2");
+    assert_eq!(replaced.1["scopes"], json!(["read", "write"]));
+    assert_eq!(replaced.1["created_at"], one.1["created_at"]);
+    assert!(replaced.1.get("client_secret").is_none());
+    // The kind stays: public ↔ confidential is a new client.
+    let kind = call(
+        &app,
+        Method::PUT,
+        t,
+        &format!("/admin/api/clients/{id}"),
+        Some(
+            json!({ "name": "reports v2", "public": true, "grant_types": ["authorization_code"],
+            "redirect_uris": ["https://app.example.com/cb"] }),
+        ),
+    )
+    .await;
+    assert_error(&kind, 422, "invalid_client_metadata");
+    assert!(kind.1["error_description"]
+        .as_str()
+        .unwrap()
+        .contains("public and confidential"));
     let client = crate::helpers::TestClient {
         id: id.clone(),
         secret: secret.clone(),

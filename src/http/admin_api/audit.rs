@@ -8,7 +8,7 @@ use super::{ok, query_text, Page, Paged};
 use crate::http::error::ApiError;
 use crate::identity::audit::Printed;
 use crate::state::AppState;
-use crate::store::audit::{self as audit_store, Filter};
+use crate::store::audit::{self as audit_store, AuditQuery as Filter};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/audit", web::get().to(list));
@@ -82,19 +82,17 @@ pub async fn list(
     let kind = query_text(query.kind, "kind")?;
     let user = query_text(query.user, "user")?;
     let client = query_text(query.client, "client")?;
-    let (since, until) = (query.since, query.until);
+    let filter = Filter {
+        kind,
+        user_id: user,
+        client_id: client,
+        outcome: None,
+        since: query.since,
+        until: query.until,
+    };
     let (rows, total) = state
         .db
-        .run(move |c| {
-            let filter = Filter {
-                user_id: user.as_deref(),
-                client_id: client.as_deref(),
-                kind: kind.as_deref(),
-                since,
-                until,
-            };
-            Ok::<_, ApiError>(audit_store::page(c, &filter, page.offset, page.limit)?)
-        })
+        .run(move |c| Ok::<_, ApiError>(audit_store::search(c, &filter, page.offset, page.limit)?))
         .await?;
     let items = rows
         .into_iter()

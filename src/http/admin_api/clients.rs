@@ -9,9 +9,10 @@ use utoipa::{IntoParams, ToSchema};
 use super::auth::AdminCaller;
 use super::doc::ErrorBody;
 use super::{id, ok, query_text, Page, Paged};
+use crate::declarative::diff::is_managed;
 use crate::http::error::ApiError;
 use crate::http::json::Json;
-use crate::oauth::admin_clients::{self, Limits, Update};
+use crate::oauth::admin_clients::{self, Limits};
 use crate::oauth::client::{Client, ClientStore};
 use crate::oauth::registration::{ClientSpec, Registered};
 use crate::state::AppState;
@@ -273,12 +274,13 @@ pub async fn create(
 
 #[utoipa::path(put, operation_id = "clients_replace", path = "/admin/api/clients/{id}", tag = "clients", request_body = ClientBody,
     params(("id" = String, Path, description = "The client id")),
-    responses((status = 200, description = "The client as stored; a secret when it became \
-            confidential", body = ClientWithSecret),
+    responses((status = 200, description = "The client as stored (its id, secret, kind and \
+            creation time stay)", body = ClientView),
         (status = 404, description = "No such client", body = ErrorBody),
         (status = 409, description = "The client registered itself or is defined by a \
             metadata document", body = ErrorBody),
-        (status = 422, description = "Invalid settings, each problem listed", body = ErrorBody)))]
+        (status = 422, description = "Invalid settings, or a change between public and \
+            confidential; each problem listed", body = ErrorBody)))]
 pub async fn replace(
     caller: AdminCaller,
     state: web::Data<AppState>,
@@ -289,23 +291,29 @@ pub async fn replace(
     let spec = body.into_inner().spec();
     let limits = Limits::from_settings(&state.settings);
     let now = state.clock.now();
-    let outcome = state
+    let stored = state
         .db
         .run(move |c| {
+            match c.find_client(&id)? {
+                None => return Err(ApiError::not_found("client")),
+                Some(before) if !is_managed(&before) => return Err(not_managed()),
+                Some(_) => {}
+            }
             admin_clients::update(c, &id, &spec, &limits, &caller.name, now)
-                .map_err(ApiError::client_change)
+                .map_err(ApiError::client_change)?
+                .ok_or_else(|| ApiError::not_found("client"))
         })
         .await?;
-    match outcome {
-        Update::Updated(registered) => Ok(ok(&ClientWithSecret::from(*registered))),
-        Update::NoSuchClient => Err(ApiError::not_found("client")),
-        Update::NotManaged => Err(ApiError::new(
-            actix_web::http::StatusCode::CONFLICT,
-            "not_managed",
-            "this client registered itself or is defined by a metadata document: its \
-             settings are its own (delete it instead)",
-        )),
-    }
+    Ok(ok(&ClientView::from(&stored.0)))
+}
+
+fn not_managed() -> ApiError {
+    ApiError::new(
+        actix_web::http::StatusCode::CONFLICT,
+        "not_managed",
+        "this client registered itself or is defined by a metadata document: its settings are \
+         its own (delete it instead)",
+    )
 }
 
 #[utoipa::path(delete, operation_id = "clients_delete", path = "/admin/api/clients/{id}", tag = "clients",
