@@ -6,8 +6,6 @@ use anyhow::{bail, Context};
 use clap::Subcommand;
 
 use crate::config::Settings;
-use crate::identity::audit;
-use crate::store::DbConnection;
 use crate::tokens::keys::{kek, ops, Alg, Kek, Policy};
 
 #[derive(Debug, Subcommand)]
@@ -53,21 +51,14 @@ pub fn run(settings: &Settings, cmd: KeysCommand) -> anyhow::Result<ExitCode> {
                 None => policy.algorithms.clone(),
             };
             let kek = kek::resolve(settings, true)?;
-            let mut out = Vec::new();
-            for alg in algs {
-                let r = ops::rotate(&mut conn, &kek, &policy, alg, at_once, now)?;
-                if let ops::Rotation::Scheduled(info) = &r {
-                    record(&mut conn, "rotate", &info.kid, alg, at_once, now)?;
-                }
-                out.push(r);
-            }
+            let out = ops::rotate_audited(&mut conn, &kek, &policy, &algs, at_once, "cli", now)?;
             super::print_json(&out)
         }
         KeysCommand::Import { dir } => {
             let kek = kek::resolve(settings, true)?;
             let kids = ops::import(&mut conn, &kek, &dir)?;
             for kid in &kids {
-                record(&mut conn, "import", kid, Alg::RS256, false, now)?;
+                ops::record_key_event(&mut conn, "import", kid, Alg::RS256, false, "cli", now)?;
             }
             super::print_json(&serde_json::json!({ "imported": kids }))
         }
@@ -94,25 +85,4 @@ pub fn run(settings: &Settings, cmd: KeysCommand) -> anyhow::Result<ExitCode> {
             }))
         }
     }
-}
-
-fn record(
-    conn: &mut DbConnection,
-    how: &str,
-    kid: &str,
-    alg: Alg,
-    at_once: bool,
-    now: i64,
-) -> anyhow::Result<()> {
-    audit::record(
-        conn,
-        audit::Event {
-            kind: audit::KEY_ROTATED,
-            success: true,
-            detail: Some(serde_json::json!({ "kid": kid, "alg": alg, "how": how, "now": at_once })),
-            ..audit::Event::default()
-        },
-        now,
-    )?;
-    Ok(())
 }

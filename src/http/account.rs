@@ -68,7 +68,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterBody {
     email: String,
@@ -76,7 +76,8 @@ pub struct RegisterBody {
     name: Option<String>,
 }
 
-async fn register(
+#[utoipa::path(post, operation_id = "register", path = "/api/auth/register", tag = "account", request_body = RegisterBody, security(()), responses((status = 201, description = "The new account", body = crate::http::account_doc::AccountUser), (status = 409, description = "The email is taken", body = crate::http::admin_api::ErrorBody), (status = 422, description = "Invalid email or name, or a weak password", body = crate::http::admin_api::ErrorBody)))]
+pub async fn register(
     req: HttpRequest,
     state: web::Data<AppState>,
     body: Json<RegisterBody>,
@@ -111,14 +112,15 @@ async fn register(
     Ok(HttpResponse::Created().json(user_json(&user, &state)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginBody {
     email: String,
     password: String,
 }
 
-async fn login(
+#[utoipa::path(post, operation_id = "login", path = "/api/auth/login", tag = "account", request_body = LoginBody, security(()), responses((status = 200, description = "The tokens (account client)", body = crate::http::account_doc::Tokens)))]
+pub async fn login(
     req: HttpRequest,
     state: web::Data<AppState>,
     body: Json<LoginBody>,
@@ -143,13 +145,14 @@ async fn login(
     super::step_up::after_password(&state, user, &meta, now).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshBody {
     refresh_token: String,
 }
 
-async fn refresh(
+#[utoipa::path(post, operation_id = "refresh", path = "/api/auth/refresh", tag = "account", request_body = RefreshBody, security(()), responses((status = 200, description = "New tokens; the refresh token rotates", body = crate::http::account_doc::Tokens)))]
+pub async fn refresh(
     req: HttpRequest,
     state: web::Data<AppState>,
     body: Json<RefreshBody>,
@@ -196,7 +199,8 @@ pub fn caller(bearer: &Bearer) -> Result<(SessionRow, User), ApiError> {
     }
 }
 
-async fn logout(
+#[utoipa::path(post, operation_id = "logout", path = "/api/auth/logout", tag = "account", responses((status = 204, description = "The session ended")))]
+pub async fn logout(
     req: HttpRequest,
     state: web::Data<AppState>,
     bearer: Bearer,
@@ -225,7 +229,8 @@ async fn logout(
     Ok(HttpResponse::NoContent().finish())
 }
 
-async fn me(state: web::Data<AppState>, bearer: Bearer) -> Result<HttpResponse, ApiError> {
+#[utoipa::path(get, operation_id = "me", path = "/api/auth/me", tag = "account", responses((status = 200, description = "The caller's account", body = crate::http::account_doc::AccountUser)))]
+pub async fn me(state: web::Data<AppState>, bearer: Bearer) -> Result<HttpResponse, ApiError> {
     let (_, user) = caller(&bearer)?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))

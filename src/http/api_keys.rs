@@ -38,7 +38,7 @@ impl From<KeyError> for ApiError {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateBody {
     name: String,
@@ -61,7 +61,8 @@ fn minting_caller(bearer: &Bearer) -> Result<crate::identity::users::User, ApiEr
     Ok(user)
 }
 
-async fn create(
+#[utoipa::path(post, operation_id = "create_api_key", path = "/api/keys", tag = "account-api-keys", request_body = CreateBody, responses((status = 201, description = "The key, shown once", body = crate::http::account_doc::ApiKeyCreated), (status = 404, description = "The account is gone", body = crate::http::admin_api::ErrorBody), (status = 422, description = "An invalid name, scope or lifetime", body = crate::http::admin_api::ErrorBody)))]
+pub async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
     bearer: Bearer,
@@ -102,7 +103,8 @@ async fn create(
         .json(created))
 }
 
-async fn list(state: web::Data<AppState>, bearer: Bearer) -> Result<HttpResponse, ApiError> {
+#[utoipa::path(get, operation_id = "list_own_api_keys", path = "/api/keys", tag = "account-api-keys", responses((status = 200, description = "The caller's API keys", body = Vec<crate::http::account_doc::ApiKeyInfo>)))]
+pub async fn list(state: web::Data<AppState>, bearer: Bearer) -> Result<HttpResponse, ApiError> {
     let (_, user) = caller(&bearer)?;
     let keys = state
         .db
@@ -114,7 +116,8 @@ async fn list(state: web::Data<AppState>, bearer: Bearer) -> Result<HttpResponse
         .json(listed))
 }
 
-async fn rotate(
+#[utoipa::path(post, operation_id = "rotate_api_key", path = "/api/keys/{id}/rotate", tag = "account-api-keys", params(("id" = String, Path)), responses((status = 201, description = "The new key, shown once; the old one retires after the overlap", body = crate::http::account_doc::ApiKeyCreated), (status = 404, description = "No such live key of the caller", body = crate::http::admin_api::ErrorBody), (status = 422, description = "The key cannot be rotated", body = crate::http::admin_api::ErrorBody)))]
+pub async fn rotate(
     req: HttpRequest,
     state: web::Data<AppState>,
     bearer: Bearer,
@@ -137,7 +140,8 @@ async fn rotate(
         .json(created))
 }
 
-async fn revoke(
+#[utoipa::path(delete, operation_id = "revoke_own_api_key", path = "/api/keys/{id}", tag = "account-api-keys", params(("id" = String, Path)), responses((status = 204, description = "Revoked"), (status = 404, description = "No such live key of the caller", body = crate::http::admin_api::ErrorBody)))]
+pub async fn revoke(
     req: HttpRequest,
     state: web::Data<AppState>,
     bearer: Bearer,

@@ -14,20 +14,20 @@ use crate::identity::email_tokens::LinkError;
 use crate::identity::{reset, verification};
 use crate::state::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EmailBody {
     email: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResetBody {
     token: String,
     new_password: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TokenBody {
     token: String,
@@ -44,6 +44,7 @@ fn accepted() -> HttpResponse {
 }
 
 /// `POST /api/auth/password/forgot {email}` → 202 whether or not the address has an account.
+#[utoipa::path(post, operation_id = "password_forgot", path = "/api/auth/password/forgot", tag = "account", request_body = EmailBody, security(()), responses((status = 202, description = "Sent if the address has an account", body = crate::http::account_doc::Accepted)))]
 pub async fn forgot(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -56,6 +57,7 @@ pub async fn forgot(
 }
 
 /// `POST /api/auth/password/reset {token, new_password}` → 204; every session ends.
+#[utoipa::path(post, operation_id = "password_reset", path = "/api/auth/password/reset", tag = "account", request_body = ResetBody, security(()), responses((status = 204, description = "The password is set; every session ended"), (status = 422, description = "A weak password", body = crate::http::admin_api::ErrorBody)))]
 pub async fn reset(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -80,6 +82,7 @@ pub async fn reset(
 }
 
 /// `POST /api/auth/email/verify {token}` → 204 once the address is verified.
+#[utoipa::path(post, operation_id = "email_verify", path = "/api/auth/email/verify", tag = "account", request_body = TokenBody, security(()), responses((status = 204, description = "The address is verified")))]
 pub async fn verify(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -91,6 +94,7 @@ pub async fn verify(
 }
 
 /// `POST /api/auth/email/resend {email}` → 202 whatever the address.
+#[utoipa::path(post, operation_id = "email_resend", path = "/api/auth/email/resend", tag = "account", request_body = EmailBody, security(()), responses((status = 202, description = "Sent if the address has an unverified account", body = crate::http::account_doc::Accepted)))]
 pub async fn resend(
     req: HttpRequest,
     state: web::Data<AppState>,

@@ -13,6 +13,7 @@ use crate::federation::{self, Unlinked};
 use crate::state::AppState;
 use crate::store::federation as store;
 
+#[utoipa::path(get, operation_id = "list_identities", path = "/api/auth/identities", tag = "account", responses((status = 200, description = "The caller's linked sign-ins", body = Vec<crate::http::account_doc::LinkedIdentity>)))]
 pub async fn list(state: web::Data<AppState>, bearer: Bearer) -> Result<HttpResponse, ApiError> {
     let (_, user) = caller(&bearer)?;
     let rows = state
@@ -36,6 +37,7 @@ pub async fn list(state: web::Data<AppState>, bearer: Bearer) -> Result<HttpResp
         .json(out))
 }
 
+#[utoipa::path(delete, operation_id = "unlink_identity", path = "/api/auth/identities/{id}", tag = "account", params(("id" = String, Path)), responses((status = 204, description = "Unlinked"), (status = 404, description = "No such linked sign-in of the caller", body = crate::http::admin_api::ErrorBody), (status = 409, description = "The last way to sign in", body = crate::http::admin_api::ErrorBody)))]
 pub async fn unlink(
     req: HttpRequest,
     state: web::Data<AppState>,

@@ -17,7 +17,7 @@ use crate::identity::profile::{self, ProfileError};
 use crate::identity::users::{self, CreateError};
 use crate::state::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MeBody {
     /// The display name; blank clears it.
@@ -27,6 +27,7 @@ pub struct MeBody {
     current_password: Option<String>,
 }
 
+#[utoipa::path(patch, operation_id = "update_me", path = "/api/auth/me", tag = "account", request_body = MeBody, responses((status = 200, description = "The account as stored", body = crate::http::account_doc::AccountUser), (status = 409, description = "The email is taken", body = crate::http::admin_api::ErrorBody), (status = 422, description = "Invalid email or name", body = crate::http::admin_api::ErrorBody)))]
 pub async fn update(
     req: HttpRequest,
     state: web::Data<AppState>,

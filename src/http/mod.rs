@@ -1,6 +1,8 @@
 //! actix-web routes. Handlers are thin: parse, call a domain function, render.
 pub mod access_log;
 mod account;
+mod account_doc;
+mod admin_api;
 mod api_keys;
 mod bearer;
 pub mod browser;
@@ -79,6 +81,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(userinfo::userinfo))
             .default_service(web::to(|| async { error::method_not_allowed("GET, POST") })),
     )
+    // Before the pages (and any `/admin` scope of the console): the operator's JSON API.
+    .configure(admin_api::configure)
     // Before the pages: a JSON POST to `/register` is a client registration (RFC 7591).
     .configure(registration::configure)
     .configure(browser::configure)

@@ -46,7 +46,8 @@ fn no_store(status: StatusCode, body: serde_json::Value) -> HttpResponse {
         .json(body)
 }
 
-async fn status(state: web::Data<AppState>, bearer: Bearer) -> Result<HttpResponse, ApiError> {
+#[utoipa::path(get, operation_id = "mfa_status", path = "/api/auth/mfa", tag = "account-mfa", responses((status = 200, description = "The caller's second factors", body = crate::http::account_doc::MfaStatus)))]
+pub async fn status(state: web::Data<AppState>, bearer: Bearer) -> Result<HttpResponse, ApiError> {
     let (_, user) = caller(&bearer)?;
     let enrolled = second_factor::status(factors(&state), &user.id).await?;
     Ok(no_store(
@@ -58,7 +59,8 @@ async fn status(state: web::Data<AppState>, bearer: Bearer) -> Result<HttpRespon
 /// Starts (or starts again) setting up an app: the secret and its otpauth:// URI.
 /// Needs a recent sign-in (RFC 9470 otherwise): a stolen, old token must not bind its
 /// holder's app to the account.
-async fn start(state: web::Data<AppState>, bearer: Bearer) -> Result<HttpResponse, ApiError> {
+#[utoipa::path(post, operation_id = "totp_start", path = "/api/auth/mfa/totp", tag = "account-mfa", responses((status = 200, description = "The secret to enter in the app", body = crate::http::account_doc::TotpEnrolment), (status = 409, description = "An authenticator app is already set up", body = crate::http::admin_api::ErrorBody)))]
+pub async fn start(state: web::Data<AppState>, bearer: Bearer) -> Result<HttpResponse, ApiError> {
     let (session, user) = caller(&bearer)?;
     super::step_up::require_recent(&state, &session).await?;
     let enrolment = second_factor::start_totp(factors(&state), &user, state.clock.now()).await?;
@@ -68,13 +70,14 @@ async fn start(state: web::Data<AppState>, bearer: Bearer) -> Result<HttpRespons
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CodeBody {
     code: String,
 }
 
-async fn confirm(
+#[utoipa::path(post, operation_id = "totp_confirm", path = "/api/auth/mfa/totp/confirm", tag = "account-mfa", request_body = CodeBody, responses((status = 204, description = "Set up"), (status = 409, description = "Not being set up, or already set up", body = crate::http::admin_api::ErrorBody)))]
+pub async fn confirm(
     req: HttpRequest,
     state: web::Data<AppState>,
     bearer: Bearer,
@@ -92,7 +95,7 @@ async fn confirm(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TurnOffBody {
     code: Option<String>,
@@ -100,7 +103,8 @@ pub struct TurnOffBody {
 }
 
 /// Turns the app off with a current code (app or recovery) or the password.
-async fn turn_off(
+#[utoipa::path(delete, operation_id = "totp_turn_off", path = "/api/auth/mfa/totp", tag = "account-mfa", request_body = TurnOffBody, responses((status = 204, description = "Turned off"), (status = 404, description = "No authenticator app is set up", body = crate::http::admin_api::ErrorBody), (status = 422, description = "Neither a code nor the password given", body = crate::http::admin_api::ErrorBody)))]
+pub async fn turn_off(
     req: HttpRequest,
     state: web::Data<AppState>,
     bearer: Bearer,
@@ -138,7 +142,8 @@ async fn turn_off(
 
 /// Ten new recovery codes (the old ones stop working), shown this once. Needs a recent
 /// sign-in with the second factor.
-async fn recovery_codes(
+#[utoipa::path(post, operation_id = "recovery_codes", path = "/api/auth/mfa/recovery-codes", tag = "account-mfa", responses((status = 200, description = "New recovery codes (shown once); the old ones stop working", body = crate::http::account_doc::RecoveryCodes), (status = 409, description = "No authenticator app is set up", body = crate::http::admin_api::ErrorBody)))]
+pub async fn recovery_codes(
     req: HttpRequest,
     state: web::Data<AppState>,
     bearer: Bearer,
@@ -152,7 +157,8 @@ async fn recovery_codes(
 
 /// Checks a second-factor code of the caller (`second_factor::check_code`): the same rule,
 /// throttle and audit as the sign-in's second step. It proves the factor; it changes no token.
-async fn verify(
+#[utoipa::path(post, operation_id = "mfa_verify", path = "/api/auth/mfa/verify", tag = "account-mfa", request_body = CodeBody, responses((status = 200, description = "The code was right", body = crate::http::account_doc::Verified)))]
+pub async fn verify(
     req: HttpRequest,
     state: web::Data<AppState>,
     bearer: Bearer,

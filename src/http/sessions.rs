@@ -16,7 +16,7 @@ use crate::identity::{login, sessions, users};
 use crate::state::AppState;
 use crate::store::sessions as session_store;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordBody {
     /// Required when the account has a password; absent for a first password (an account
@@ -25,6 +25,7 @@ pub struct PasswordBody {
     new_password: String,
 }
 
+#[utoipa::path(put, operation_id = "change_password", path = "/api/auth/password", tag = "account", request_body = PasswordBody, responses((status = 204, description = "Changed; the other sessions ended"), (status = 422, description = "A weak password, or the current one missing", body = crate::http::admin_api::ErrorBody)))]
 pub async fn change_password(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -80,6 +81,7 @@ impl From<ChangeError> for ApiError {
     }
 }
 
+#[utoipa::path(get, operation_id = "list_sessions", path = "/api/auth/sessions", tag = "account", responses((status = 200, description = "The caller's live sessions", body = Vec<crate::http::account_doc::AccountSession>)))]
 pub async fn list_sessions(
     state: web::Data<AppState>,
     bearer: Bearer,
@@ -105,6 +107,7 @@ pub async fn list_sessions(
         .json(listed))
 }
 
+#[utoipa::path(delete, operation_id = "end_own_session", path = "/api/auth/sessions/{id}", tag = "account", params(("id" = String, Path)), responses((status = 204, description = "Ended"), (status = 404, description = "No such live session of the caller", body = crate::http::admin_api::ErrorBody)))]
 pub async fn end_session(
     req: HttpRequest,
     state: web::Data<AppState>,

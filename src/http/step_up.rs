@@ -89,7 +89,7 @@ pub async fn after_password(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginMfaBody {
     mfa_token: String,
@@ -97,6 +97,7 @@ pub struct LoginMfaBody {
 }
 
 /// `POST /api/auth/login/mfa`: `{mfa_token, code}` → the tokens.
+#[utoipa::path(post, operation_id = "login_mfa", path = "/api/auth/login/mfa", tag = "account", request_body = LoginMfaBody, security(()), responses((status = 200, description = "The tokens", body = crate::http::account_doc::Tokens)))]
 pub async fn login_mfa(
     req: HttpRequest,
     state: web::Data<AppState>,

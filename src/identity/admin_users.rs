@@ -153,6 +153,28 @@ pub fn set_disabled(
     })
 }
 
+/// Changes the role and/or the disabled flag in one transaction (the admin API's `PATCH`): both
+/// or neither, each audited as [`set_role`] and [`set_disabled`] are.
+pub fn update(
+    conn: &mut DbConnection,
+    roles: &Roles,
+    user_id: &str,
+    role: Option<&str>,
+    disabled: Option<bool>,
+    actor: Actor,
+    now: i64,
+) -> Result<User, AdminError> {
+    write_transaction(conn, |c| {
+        if let Some(role) = role {
+            set_role(c, roles, user_id, role, actor, now)?;
+        }
+        if let Some(disabled) = disabled {
+            set_disabled(c, user_id, disabled, actor, now)?;
+        }
+        reload(c, user_id)
+    })
+}
+
 /// Lifts a brute-force lock: the account's counters and every guess budget keyed to it.
 pub fn unlock(
     conn: &mut DbConnection,

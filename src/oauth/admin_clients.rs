@@ -190,8 +190,18 @@ pub fn update_web_origins(
     })
 }
 
-/// Deletes a client; `false` when there was none.
+/// A service client acting through the admin API tried to delete itself (it would lose its
+/// own access mid-change); another administrator can.
+#[derive(Debug, thiserror::Error)]
+#[error("a client can't delete itself")]
+pub struct SelfDelete;
+
+/// Deletes a client; `false` when there was none. A client may not delete itself
+/// ([`SelfDelete`]).
 pub fn delete(conn: &mut DbConnection, id: &str, actor: &str, now: i64) -> anyhow::Result<bool> {
+    if actor == crate::identity::admin_users::client_actor(id) {
+        return Err(SelfDelete.into());
+    }
     store::write_transaction(conn, |c| delete_in(c, id, actor, now))
 }
 

@@ -127,3 +127,40 @@ pub fn replace_managed(conn: &mut DbConnection, row: &ClientRow) -> QueryResult<
     .execute(conn)
     .map(|n| n > 0)
 }
+
+/// One page of clients, ordered by name then id, whose id or name contains `query` (any case),
+/// and how many match in all.
+pub fn search(
+    conn: &mut DbConnection,
+    query: Option<&str>,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<(Vec<ClientRow>, i64)> {
+    use super::users::escape_like;
+    let filtered = || {
+        let mut q = clients::table.into_boxed();
+        if let Some(text) = query.map(str::trim).filter(|t| !t.is_empty()) {
+            let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
+            q = q.filter(
+                lower(clients::id.nullable())
+                    .like(pattern.clone())
+                    .escape('\\')
+                    .or(lower(clients::name.nullable()).like(pattern).escape('\\')),
+            );
+        }
+        q
+    };
+    let total = filtered().count().get_result(conn)?;
+    let rows = filtered()
+        .order((clients::name.asc(), clients::id.asc()))
+        .offset(offset)
+        .limit(limit)
+        .select(ClientRow::as_select())
+        .load(conn)?;
+    Ok((rows, total))
+}
+
+diesel::define_sql_function! {
+    /// SQL `lower()` (both backends), for case-blind search.
+    fn lower(x: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>;
+}

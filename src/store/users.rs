@@ -223,7 +223,7 @@ diesel::define_sql_function! {
 }
 
 /// `text` with LIKE's wildcards (and the escape character) escaped by `\`.
-fn escape_like(text: &str) -> String {
+pub(super) fn escape_like(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         if matches!(c, '%' | '_' | '\\') {

@@ -4,6 +4,7 @@
 //! An internal error whose cause is an unavailable database (`store::is_unavailable`: queue
 //! full, no connection in time, connection lost, storage refusing writes) is answered 503 with
 //! `Retry-After: 5` in each shape, never 500.
+mod admin;
 mod api;
 pub mod localize;
 mod page;

@@ -116,6 +116,57 @@ pub fn rotate(
     }
 }
 
+/// Schedules a rotation of each of `algs` (`keys rotate`, the admin API): one transaction, and
+/// an audit event naming `actor` for each key made (none when one was already pending).
+pub fn rotate_audited(
+    conn: &mut DbConnection,
+    kek: &Kek,
+    policy: &Policy,
+    algs: &[Alg],
+    immediately: bool,
+    actor: &str,
+    now: i64,
+) -> anyhow::Result<Vec<Rotation>> {
+    crate::store::write_transaction(conn, |c| {
+        let mut out = Vec::new();
+        for &alg in algs {
+            let r = rotate(c, kek, policy, alg, immediately, now)?;
+            if let Rotation::Scheduled(info) = &r {
+                record_key_event(c, "rotate", &info.kid, alg, immediately, actor, now)?;
+            }
+            out.push(r);
+        }
+        Ok(out)
+    })
+}
+
+/// The audit event of a key made by hand (`how`: `rotate` or `import`).
+pub fn record_key_event(
+    conn: &mut DbConnection,
+    how: &str,
+    kid: &str,
+    alg: Alg,
+    at_once: bool,
+    actor: &str,
+    now: i64,
+) -> anyhow::Result<()> {
+    use crate::identity::audit;
+    let detail = serde_json::json!({
+        "kid": kid, "alg": alg, "how": how, "now": at_once, "actor": actor,
+    });
+    audit::record(
+        conn,
+        audit::Event {
+            kind: audit::KEY_ROTATED,
+            success: true,
+            detail: Some(detail),
+            ..audit::Event::default()
+        },
+        now,
+    )?;
+    Ok(())
+}
+
 pub fn list(conn: &mut DbConnection, policy: &Policy, now: i64) -> anyhow::Result<Vec<KeyInfo>> {
     set::infos(&signing_keys::all(conn)?, policy, now)
 }
