@@ -17,6 +17,7 @@ mod login;
 mod logout;
 mod mfa;
 pub mod pages;
+mod passkey_login;
 mod passkey_second_factor;
 mod passkeys;
 mod password_reset;

@@ -1,9 +1,10 @@
-//! Passkeys in the browser: the `/account/passkeys` page (list, add, remove) and passwordless
-//! sign-in from the login page. A ceremony's first request is JSON (`…/options`: the challenge
-//! for `navigator.credentials`); `static/passkey.js` then puts the authenticator's answer in a
-//! form and submits it, so the answer arrives as an ordinary page post: a sign-in continues a
-//! pending authorization request exactly as the password form does (303 to consent or the
-//! client, or the form_post page), and errors are shown on the page.
+//! Passkeys in the browser: the `/account/passkeys` page (list, add, remove); passwordless
+//! sign-in from the login page is `passkey_login`, on the same plumbing. A ceremony's first
+//! request is JSON (`…/options`: the challenge for `navigator.credentials`);
+//! `static/passkey.js` then puts the authenticator's answer in a form and submits it, so the
+//! answer arrives as an ordinary page post: a sign-in continues a pending authorization request
+//! exactly as the password form does (303 to consent or the client, or the form_post page), and
+//! errors are shown on the page.
 //!
 //! Every post carries this browser's CSRF token (`X-CSRF-Token` header for JSON, `csrf_token`
 //! field for forms) and must come from the issuer's origin (`Ctx::check_csrf`).
@@ -12,9 +13,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 use serde_json::json;
-use webauthn_rs::prelude::{PublicKeyCredential, RegisterPublicKeyCredential};
+use webauthn_rs::prelude::RegisterPublicKeyCredential;
 
-use super::login::{self, PORTAL_CLIENT_ID};
 use super::pages;
 use super::{read_form, see_other, signed_in, Ctx};
 use crate::http::error::passkeys::{message, status};
@@ -22,7 +22,7 @@ use crate::http::error::{ApiError, PageError};
 use crate::http::json::Json;
 use crate::identity::browser::SignedIn;
 use crate::identity::factor_notice::{self, Change};
-use crate::identity::passkeys::{self, PasskeyError, PasskeyInfo, RelyingParty, SignInRules};
+use crate::identity::passkeys::{self, PasskeyError, PasskeyInfo, RelyingParty};
 use crate::state::AppState;
 
 const PAGE: &str = "/account/passkeys";
@@ -40,12 +40,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .service(web::resource("/account/passkeys/register").route(web::post().to(register)))
     .service(web::resource("/account/passkeys/{id}/remove").route(web::post().to(remove)))
-    .service(
-        web::resource("/login/passkey/options")
-            .app_data(crate::http::account::json_config())
-            .route(web::post().to(sign_in_options)),
-    )
-    .service(web::resource("/login/passkey").route(web::post().to(sign_in)))
+    .configure(super::passkey_login::configure)
     .configure(super::passkey_second_factor::configure);
 }
 
@@ -342,71 +337,5 @@ pub async fn remove(
         }
         Err(PasskeyError::Internal(cause)) => Err(PageError::internal(cause)),
         Err(e) => page(&state, &ctx, &user, status(&e), None, Some(message(&e))).await,
-    }
-}
-
-/// `POST /login/passkey/options` → `{ceremony, options}` for a passwordless sign-in.
-pub async fn sign_in_options(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let ctx = api_ctx(&req, &state)?;
-    check_json_csrf(&req, &ctx)?;
-    let rp = api_relying_party(&state)?;
-    let (browser_hash, now) = (ctx.browser.binding_hash(), ctx.now);
-    let started = state
-        .db
-        .run(move |c| Ok::<_, ApiError>(passkeys::start_sign_in(c, &rp, &browser_hash, now)?))
-        .await?;
-    Ok(no_store_json(json!(started)))
-}
-
-/// `POST /login/passkey` (form: `csrf_token`, `ceremony`, `credential`, optional `request`):
-/// signs in with the passkey's account and continues the pending request, if any.
-pub async fn sign_in(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    payload: web::Payload,
-) -> Result<HttpResponse, PageError> {
-    let (params, ctx) = read_form(&req, &state, payload).await?;
-    let rp = relying_party(&state)?;
-    let pending = login::load(&state, &ctx, params.get("request")).await?;
-    let refuse = |code: StatusCode, error: &str| {
-        login::login_page(&state, &ctx, pending.as_ref(), None, code, Some(error))
-    };
-    let Some(answer) = credential::<PublicKeyCredential>(&params) else {
-        return Ok(refuse(
-            StatusCode::BAD_REQUEST,
-            "Your browser did not send a passkey. Try again.",
-        ));
-    };
-    let handle = params.get("ceremony").unwrap_or("").to_string();
-    let client_id = pending
-        .as_ref()
-        .map_or(PORTAL_CLIENT_ID.to_string(), |p| p.client.id.clone());
-    let require_verified_email = state.settings.users.require_verified_email;
-    let (browser_hash, meta, now) = (ctx.browser.binding_hash(), ctx.meta.clone(), ctx.now);
-    let result = state
-        .db
-        .run(move |c| {
-            passkeys::finish_sign_in(
-                c,
-                &rp,
-                &handle,
-                &browser_hash,
-                &answer,
-                SignInRules {
-                    require_verified_email,
-                    client_id: &client_id,
-                },
-                &meta,
-                now,
-            )
-        })
-        .await;
-    match result {
-        Ok(verified) => login::complete_sign_in(&state, &ctx, verified.user, "hwk", pending).await,
-        Err(PasskeyError::Internal(cause)) => Err(PageError::internal(cause)),
-        Err(e) => Ok(refuse(status(&e), message(&e))),
     }
 }
