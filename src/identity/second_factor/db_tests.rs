@@ -5,6 +5,7 @@ use totp_rs::{Builder, Secret};
 
 use super::CodeOutcome::{Accepted, Replayed, Throttled, Wrong};
 use super::*;
+use crate::identity::totp::TotpError;
 use crate::store::totp as store;
 use crate::store::users::{self as users, UserRow};
 use crate::tokens::keys::Policy;
