@@ -25,6 +25,10 @@ use crate::store::Db;
 use crate::tokens::keys::Policy;
 use crate::tokens::KeyStore;
 
+/// What the start reads from the database: the pool, the CSRF and passkey-handle secrets,
+/// the signing keys, the roles and the upstream providers.
+type Loaded = (Db, (String, String), KeyStore, Roles, ProviderBook);
+
 pub struct Application {
     port: u16,
     server: Server,
@@ -61,49 +65,46 @@ impl Application {
         let client_limits = crate::oauth::admin_clients::Limits::from_settings(&settings);
         let seed_settings = settings.clone();
         let (db, (csrf_secret, handle_secret), keys, roles, federation) =
-            tokio::task::spawn_blocking(
-                move || -> anyhow::Result<(Db, (String, String), KeyStore, Roles, ProviderBook)> {
-                    let db = Db::open_with(&url, limits)?;
-                    db.migrate()?;
-                    for change in
-                        crate::identity::role_seed::seed(&mut *db.get()?, &seed_settings, now)?
-                    {
-                        tracing::info!("roles: {change}");
-                    }
-                    if let Some(path) = &apply_on_start {
-                        let default_role = &seed_settings.users.default_role;
-                        let configured = seed_settings.federation.configured_names();
-                        apply_on_start_file(
-                            &mut *db.get()?,
-                            path,
-                            &client_limits,
-                            default_role,
-                            &configured,
-                            now,
-                        )?;
-                    }
-                    let roles = Roles::read(&mut *db.get()?)?;
-                    let federation = ProviderBook::load(
-                        &seed_settings.federation,
-                        Box::new(|name: &str| std::env::var(name).ok()),
+            tokio::task::spawn_blocking(move || -> anyhow::Result<Loaded> {
+                let db = Db::open_with(&url, limits)?;
+                db.migrate()?;
+                for change in
+                    crate::identity::role_seed::seed(&mut *db.get()?, &seed_settings, now)?
+                {
+                    tracing::info!("roles: {change}");
+                }
+                if let Some(path) = &apply_on_start {
+                    let default_role = &seed_settings.users.default_role;
+                    let configured = seed_settings.federation.configured_names();
+                    apply_on_start_file(
                         &mut *db.get()?,
-                    )?;
-                    let fresh = crate::tokens::secret::new_secret()?;
-                    let mut conn = db.get()?;
-                    let secret = crate::store::server_secrets::get_or_create(
-                        &mut conn, "csrf", &fresh, now,
-                    )?;
-                    let handle_secret = crate::store::server_secrets::get_or_create(
-                        &mut conn,
-                        crate::identity::passkeys::HANDLE_SECRET,
-                        &crate::tokens::secret::new_secret()?,
+                        path,
+                        &client_limits,
+                        default_role,
+                        &configured,
                         now,
                     )?;
-                    let keys = KeyStore::open(&mut conn, kek, policy, Some(&legacy_dir), now)
-                        .context("loading the signing keys")?;
-                    Ok((db, (secret, handle_secret), keys, roles, federation))
-                },
-            )
+                }
+                let roles = Roles::read(&mut *db.get()?)?;
+                let federation = ProviderBook::load(
+                    &seed_settings.federation,
+                    Box::new(|name: &str| std::env::var(name).ok()),
+                    &mut *db.get()?,
+                )?;
+                let fresh = crate::tokens::secret::new_secret()?;
+                let mut conn = db.get()?;
+                let secret =
+                    crate::store::server_secrets::get_or_create(&mut conn, "csrf", &fresh, now)?;
+                let handle_secret = crate::store::server_secrets::get_or_create(
+                    &mut conn,
+                    crate::identity::passkeys::HANDLE_SECRET,
+                    &crate::tokens::secret::new_secret()?,
+                    now,
+                )?;
+                let keys = KeyStore::open(&mut conn, kek, policy, Some(&legacy_dir), now)
+                    .context("loading the signing keys")?;
+                Ok((db, (secret, handle_secret), keys, roles, federation))
+            })
             .await??;
         let metrics = crate::metrics::Metrics::new(settings.metrics.enabled)?;
         let db = db.observe_waits(metrics.db_wait_histogram());

@@ -139,7 +139,10 @@ pub fn check(
 #[derive(Debug, Clone, PartialEq)]
 pub enum Change {
     Create(Declared),
-    Update { before: Declared, after: Declared },
+    Update {
+        before: Box<Declared>,
+        after: Box<Declared>,
+    },
     Delete(Declared),
 }
 
@@ -154,8 +157,8 @@ pub fn plan(wanted: Option<&[Declared]>, stored: &[Declared], prune: bool) -> Ve
         match stored.iter().find(|p| p.name == want.name) {
             None => changes.push(Change::Create(want.clone())),
             Some(had) if had != want => changes.push(Change::Update {
-                before: had.clone(),
-                after: want.clone(),
+                before: Box::new(had.clone()),
+                after: Box::new(want.clone()),
             }),
             Some(_) => {}
         }

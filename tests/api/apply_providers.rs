@@ -108,9 +108,7 @@ async fn a_declared_provider_signs_in_and_prune_takes_it_away(backend: Backend) 
             .unwrap(),
     );
     assert!(
-        yaml.contains(&format!(
-            "providers:\n  corp:\n    kind: oidc\n    display_name: Corp SSO\n"
-        )),
+        yaml.contains("providers:\n  corp:\n    kind: oidc\n    display_name: Corp SSO\n"),
         "{yaml}"
     );
 
