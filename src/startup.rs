@@ -12,6 +12,7 @@ use anyhow::Context;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
+use crate::federation::{book as provider_book, ProviderBook};
 use crate::http;
 use crate::identity::client_ip::TrustedProxies;
 use crate::identity::password::Hasher;
@@ -23,6 +24,10 @@ use crate::state::AppState;
 use crate::store::Db;
 use crate::tokens::keys::Policy;
 use crate::tokens::KeyStore;
+
+/// What the start reads from the database: the pool, the CSRF and passkey-handle secrets,
+/// the signing keys, the roles and the upstream providers.
+type Loaded = (Db, (String, String), KeyStore, Roles, ProviderBook);
 
 pub struct Application {
     port: u16,
@@ -59,8 +64,8 @@ impl Application {
         let apply_on_start = settings.apply_on_start.clone();
         let client_limits = crate::oauth::admin_clients::Limits::from_settings(&settings);
         let seed_settings = settings.clone();
-        let (db, (csrf_secret, handle_secret), keys, roles) = tokio::task::spawn_blocking(
-            move || -> anyhow::Result<(Db, (String, String), KeyStore, Roles)> {
+        let (db, (csrf_secret, handle_secret), keys, roles, federation) =
+            tokio::task::spawn_blocking(move || -> anyhow::Result<Loaded> {
                 let db = Db::open_with(&url, limits)?;
                 db.migrate()?;
                 for change in
@@ -70,9 +75,22 @@ impl Application {
                 }
                 if let Some(path) = &apply_on_start {
                     let default_role = &seed_settings.users.default_role;
-                    apply_on_start_file(&mut *db.get()?, path, &client_limits, default_role, now)?;
+                    let configured = seed_settings.federation.configured_names();
+                    apply_on_start_file(
+                        &mut *db.get()?,
+                        path,
+                        &client_limits,
+                        default_role,
+                        &configured,
+                        now,
+                    )?;
                 }
                 let roles = Roles::read(&mut *db.get()?)?;
+                let federation = ProviderBook::load(
+                    &seed_settings.federation,
+                    Box::new(|name: &str| std::env::var(name).ok()),
+                    &mut *db.get()?,
+                )?;
                 let fresh = crate::tokens::secret::new_secret()?;
                 let mut conn = db.get()?;
                 let secret =
@@ -85,10 +103,9 @@ impl Application {
                 )?;
                 let keys = KeyStore::open(&mut conn, kek, policy, Some(&legacy_dir), now)
                     .context("loading the signing keys")?;
-                Ok((db, (secret, handle_secret), keys, roles))
-            },
-        )
-        .await??;
+                Ok((db, (secret, handle_secret), keys, roles, federation))
+            })
+            .await??;
         let metrics = crate::metrics::Metrics::new(settings.metrics.enabled)?;
         let db = db.observe_waits(metrics.db_wait_histogram());
 
@@ -100,7 +117,6 @@ impl Application {
             );
         }
         let proxies = TrustedProxies::new(&settings.trusted_proxies, settings.proxy_header)?;
-        let federation = crate::federation::Providers::from_settings(&settings.federation)?;
         let mailer = crate::email::Mailer::start(&settings.email)?;
         let discovery_json = serde_json::to_string(&oidc::discovery::metadata(
             &settings.issuer,
@@ -201,11 +217,13 @@ impl Application {
     /// Serves until SIGINT/SIGTERM, then drains: the listener closes, every request already
     /// read is answered (with `Connection: close`, so keep-alive clients go elsewhere), and the
     /// process goes on for at most `shutdown_timeout_secs`. Meanwhile re-reads the keys on SIGHUP
-    /// and every `keys.reload_interval_secs`, the roles every `role_book::RELOAD_EVERY`, and
+    /// and every `keys.reload_interval_secs`, the roles every `role_book::RELOAD_EVERY`, the
+    /// declared upstream providers every `provider_book::RELOAD_EVERY`, and
     /// purges dead rows every `purge.interval_secs` (0: never).
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let reloader = tokio::spawn(reload_keys(self.state.clone()));
         let role_reloader = tokio::spawn(reload_roles(self.state.clone()));
+        let provider_reloader = tokio::spawn(reload_providers(self.state.clone()));
         let stopper = tokio::spawn(stop_on_signal(self.state.clone(), self.server.handle()));
         let purger = match self.state.settings.purge.interval_secs {
             0 => None,
@@ -225,6 +243,7 @@ impl Application {
         let result = http::metrics::run_beside(self.server, metrics).await;
         reloader.abort();
         role_reloader.abort();
+        provider_reloader.abort();
         stopper.abort();
         if let Some(p) = purger {
             p.abort();
@@ -332,6 +351,31 @@ async fn reload_roles(state: web::Data<AppState>) {
     }
 }
 
+/// Re-reads the declared upstream providers every `provider_book::RELOAD_EVERY` (`portcullis
+/// apply` runs elsewhere); the providers are swapped only when they changed.
+async fn reload_providers(state: web::Data<AppState>) {
+    loop {
+        tokio::time::sleep(provider_book::RELOAD_EVERY).await;
+        let book = state.federation.clone();
+        match state.db.run(move |conn| book.reload(conn)).await {
+            Ok(true) => {
+                let names: Vec<String> = state
+                    .federation
+                    .current()
+                    .enabled()
+                    .iter()
+                    .map(|p| p.name.clone())
+                    .collect();
+                tracing::info!(?names, "upstream providers changed")
+            }
+            Ok(false) => {}
+            Err(e) => {
+                tracing::error!(error = %format!("{e:#}"), "reloading upstream providers failed; keeping the current ones")
+            }
+        }
+    }
+}
+
 /// `apply_on_start`: applies the document (never pruning; a new confidential client must name
 /// its secret's source, since no one would see a secret made here); a bad one stops the start.
 fn apply_on_start_file(
@@ -339,6 +383,7 @@ fn apply_on_start_file(
     path: &std::path::Path,
     limits: &crate::oauth::admin_clients::Limits,
     default_role: &str,
+    configured: &[(String, String)],
     now: i64,
 ) -> anyhow::Result<()> {
     let options = crate::declarative::Options {
@@ -347,6 +392,7 @@ fn apply_on_start_file(
         require_secret_source: true,
         default_role: default_role.to_string(),
         roles_only: false,
+        configured_providers: configured.to_vec(),
     };
     let env = |name: &str| std::env::var(name).ok();
     let outcome = crate::declarative::apply_file(conn, path, options, limits, &env, now)

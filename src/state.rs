@@ -19,8 +19,9 @@ pub struct AppState {
     /// every few seconds, and by `reload` after a change made here).
     pub roles: Arc<RoleBook>,
     pub proxies: TrustedProxies,
-    /// Upstream identity providers (federation).
-    pub federation: Arc<crate::federation::Providers>,
+    /// Upstream identity providers (federation): the configured ones and those declared in the
+    /// database (`current()`; re-read every few seconds).
+    pub federation: Arc<crate::federation::ProviderBook>,
     /// Outgoing mail (disabled without `email.smtp_url`).
     pub mailer: crate::email::Mailer,
     /// The discovery document, rendered once (the issuer never changes while running).

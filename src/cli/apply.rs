@@ -27,6 +27,7 @@ pub fn apply(
         require_secret_source: false,
         default_role: settings.users.default_role.clone(),
         roles_only: false,
+        configured_providers: settings.federation.configured_names(),
     };
     let env = |name: &str| std::env::var(name).ok();
     let limits = Limits::from_settings(settings);

@@ -96,6 +96,25 @@ pub struct OidcProviderSettings {
 }
 
 impl FederationSettings {
+    /// The providers this configuration names, as (name, setting): Google and GitHub when a
+    /// client id or secret is set, and every `federation.oidc.<name>`. `portcullis apply`
+    /// declares no provider of these names.
+    pub fn configured_names(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for (name, id, secret) in [
+            ("google", &self.google.client_id, &self.google.client_secret),
+            ("github", &self.github.client_id, &self.github.client_secret),
+        ] {
+            if id.is_some() || secret.is_some() {
+                out.push((name.to_string(), format!("federation.{name}")));
+            }
+        }
+        for name in self.oidc.keys() {
+            out.push((name.clone(), format!("federation.oidc.{name}")));
+        }
+        out
+    }
+
     /// Every upstream URL of an enabled provider, with the setting that names it.
     pub fn upstream_urls(&self) -> Vec<(String, String)> {
         let on = |id: &Option<String>, secret: &Option<String>| id.is_some() && secret.is_some();

@@ -1,6 +1,7 @@
 //! The document `apply` reads and `export` writes, in TOML or YAML (the same shape):
 //! `[[clients]]` entries whose keys are `client create`'s flags (`grant_types`, `scopes`,
-//! `redirect_uris`, …), `[roles.NAME]` and `[scopes.NAME]` (`role_entries`). Parsing names the
+//! `redirect_uris`, …), `[roles.NAME]` and `[scopes.NAME]` (`role_entries`), `[providers.NAME]`
+//! (`providers`). Parsing names the
 //! line of every problem and the entry it is in; secrets are never in the document, only the
 //! name of the variable or file that holds one.
 use serde::{Deserialize, Serialize};
@@ -9,6 +10,7 @@ use toml::Spanned;
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use super::providers::{LocatedProvider, ProviderEntry};
 use super::role_entries::{RoleEntry, ScopeEntry};
 use crate::identity::roles::Role;
 use crate::oauth::client::Client;
@@ -39,6 +41,8 @@ pub struct Parsed {
     pub clients: Vec<Located>,
     pub roles: Option<Vec<LocatedRole>>,
     pub scopes: Option<Vec<LocatedScope>>,
+    /// `None`: no `[providers]` section.
+    pub providers: Option<Vec<LocatedProvider>>,
 }
 
 /// A role and the line it starts on.
@@ -125,6 +129,8 @@ struct Document {
     roles: Option<BTreeMap<String, Spanned<RoleEntry>>>,
     #[serde(default)]
     scopes: Option<BTreeMap<String, Spanned<ScopeEntry>>>,
+    #[serde(default)]
+    providers: Option<BTreeMap<String, Spanned<ProviderEntry>>>,
 }
 
 /// The same document read loosely, to tell which client a parse error is in.
@@ -143,6 +149,8 @@ pub struct Exported {
     pub roles: BTreeMap<String, RoleEntry>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub scopes: BTreeMap<String, ScopeEntry>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub providers: BTreeMap<String, ProviderEntry>,
 }
 
 /// Parses a document in `format`.
@@ -197,10 +205,21 @@ pub fn parse(origin: &str, text: &str) -> Result<Parsed, String> {
             })
             .collect()
     });
+    let providers = doc.providers.map(|providers| {
+        providers
+            .into_iter()
+            .map(|(name, spanned)| LocatedProvider {
+                line: line_of(text, spanned.span().start),
+                name,
+                entry: spanned.into_inner(),
+            })
+            .collect()
+    });
     Ok(Parsed {
         clients,
         roles,
         scopes,
+        providers,
     })
 }
 

@@ -1,14 +1,15 @@
 //! Declarative configuration: `portcullis apply FILE` (and `apply_on_start`, and the roles
 //! file at start) reconciles the operators' clients, the roles and the scopes' consent
-//! descriptions to a document in one transaction — creates what is missing, updates what
+//! descriptions and the declared upstream providers to a document in one transaction — creates what is missing, updates what
 //! differs and, with `prune`, deletes what the document no longer names (never clients that
 //! registered themselves or that a metadata document defines; roles and scopes only when the
 //! document has that section; never a role users have); `portcullis export` writes the
 //! document that describes them. `document` (TOML) and `yaml` read the format, `diff` and
-//! `roles` compute the changes; this module loads, validates and writes, through
+//! `roles` and `providers` compute the changes; this module loads, validates and writes, through
 //! `oauth::admin_clients` and `identity::roles_admin`.
 pub mod diff;
 pub mod document;
+pub mod providers;
 pub mod role_entries;
 pub mod roles;
 pub mod yaml;
@@ -47,6 +48,9 @@ pub struct Options {
     /// Refuse a new confidential client without `secret_env` / `secret_file` (at start-up a
     /// secret made up would be shown to no one).
     pub require_secret_source: bool,
+    /// The upstream providers `[federation]` configures, as (name, setting): the document
+    /// declares none of these names.
+    pub configured_providers: Vec<(String, String)>,
 }
 
 /// What an apply did (or, dry, would do).
@@ -103,11 +107,13 @@ pub fn apply_text(
     now: i64,
 ) -> anyhow::Result<Outcome> {
     let parsed = document::parse_as(format, origin, text).map_err(anyhow::Error::msg)?;
-    if options.roles_only && !parsed.clients.is_empty() {
-        anyhow::bail!("{origin}: a roles file holds [roles] and [scopes] only, no clients");
+    if options.roles_only && (!parsed.clients.is_empty() || parsed.providers.is_some()) {
+        anyhow::bail!(
+            "{origin}: a roles file holds [roles] and [scopes] only, no clients or providers"
+        );
     }
-    let (desired, wanted) = load(origin, parsed, limits, env)?;
-    let plan_all = |c: &mut DbConnection| -> anyhow::Result<(Vec<Change>, Vec<roles::Change>)> {
+    let (desired, wanted, declared) = load(origin, parsed, limits, env, &options)?;
+    let plan_all = |c: &mut DbConnection| -> anyhow::Result<Plan> {
         let clients = if options.roles_only {
             Vec::new()
         } else {
@@ -123,12 +129,15 @@ pub fn apply_text(
             let lines: Vec<String> = e.lines().map(|l| format!("{origin}: {l}")).collect();
             anyhow::anyhow!("{}", lines.join("\n"))
         })?;
-        Ok((clients, role_changes))
+        let provider_changes =
+            providers::plan(declared.as_deref(), &providers::stored(c)?, options.prune);
+        Ok((clients, role_changes, provider_changes))
     };
     if options.dry_run {
-        let (clients, role_changes) = plan_all(conn)?;
+        let (clients, role_changes, provider_changes) = plan_all(conn)?;
         let mut changes: Vec<String> = clients.iter().map(Change::to_string).collect();
         changes.extend(role_changes.iter().map(roles::Change::to_string));
+        changes.extend(provider_changes.iter().map(providers::Change::to_string));
         return Ok(Outcome {
             changes,
             secrets: Vec::new(),
@@ -136,7 +145,7 @@ pub fn apply_text(
     }
     store::write_transaction(conn, |c| {
         leases::lock_until_commit(c, LOCK, now)?;
-        let (clients, role_changes) = plan_all(c)?;
+        let (clients, role_changes, provider_changes) = plan_all(c)?;
         if options.require_secret_source {
             if let Some(name) = clients.iter().find_map(made_up_secret) {
                 anyhow::bail!(
@@ -164,9 +173,16 @@ pub fn apply_text(
             outcome.changes.push(change.to_string());
             roles::write(c, &change, &options.default_role, actor, now)?;
         }
+        for change in provider_changes {
+            outcome.changes.push(change.to_string());
+            providers::write(c, &change, actor, now)?;
+        }
         Ok(outcome)
     })
 }
+
+/// The clients', the roles' and scopes', and the providers' changes.
+type Plan = (Vec<Change>, Vec<roles::Change>, Vec<providers::Change>);
 
 /// `diff::plan`, its errors naming the file (`clients.toml:7: client "x": …`).
 fn plan(
@@ -198,18 +214,30 @@ pub fn export(conn: &mut DbConnection, format: Format) -> anyhow::Result<String>
             .iter()
             .map(|(s, t)| (s.clone(), role_entries::ScopeEntry::of(t)))
             .collect(),
+        providers: providers::stored(conn)?
+            .iter()
+            .map(|p| (p.name.clone(), providers::ProviderEntry::of(p)))
+            .collect(),
     };
     document::export(&exported, format).map_err(anyhow::Error::msg)
 }
 
-/// Validates a parsed document into the clients, roles and scopes it wants; every problem is
-/// reported, each naming its line and entry.
+/// What a document wants: clients, roles and scopes, providers (`None`: no such section).
+type Wants = (
+    Vec<Desired>,
+    roles::Wanted,
+    Option<Vec<crate::federation::declared::Declared>>,
+);
+
+/// Validates a parsed document into the clients, roles and scopes, and providers it wants;
+/// every problem is reported, each naming its line and entry.
 fn load(
     origin: &str,
     parsed: Parsed,
     limits: &Limits,
     env: &dyn Fn(&str) -> Option<String>,
-) -> anyhow::Result<(Vec<Desired>, roles::Wanted)> {
+    options: &Options,
+) -> anyhow::Result<Wants> {
     let mut problems = Vec::new();
     let mut desired = Vec::new();
     for Located { line, entry } in parsed.clients {
@@ -222,10 +250,17 @@ fn load(
         }
     }
     let wanted = roles::check(origin, parsed.roles, parsed.scopes, &mut problems);
+    let declared = providers::check(
+        origin,
+        parsed.providers,
+        &options.configured_providers,
+        env,
+        &mut problems,
+    );
     if !problems.is_empty() {
         anyhow::bail!("{}", problems.join("\n"));
     }
-    Ok((desired, wanted))
+    Ok((desired, wanted, declared))
 }
 
 fn desire(

@@ -1,5 +1,5 @@
-//! The document in YAML: the same shape as in TOML (`clients:` a list, `roles:` and `scopes:`
-//! maps). A syntax or shape error names its line and column (from the parser); the line of each
+//! The document in YAML: the same shape as in TOML (`clients:` a list, `roles:`, `scopes:` and
+//! `providers:` maps). A syntax or shape error names its line and column (from the parser); the line of each
 //! entry, for the errors found later, is where its name stands (YAML's parser gives no
 //! positions of values).
 use std::collections::BTreeMap;
@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use super::document::{ClientEntry, Located, LocatedRole, LocatedScope, Parsed};
+use super::providers::{LocatedProvider, ProviderEntry};
 use super::role_entries::{RoleEntry, ScopeEntry};
 
 #[derive(Deserialize)]
@@ -18,6 +19,8 @@ struct Document {
     roles: Option<BTreeMap<String, RoleEntry>>,
     #[serde(default)]
     scopes: Option<BTreeMap<String, ScopeEntry>>,
+    #[serde(default)]
+    providers: Option<BTreeMap<String, ProviderEntry>>,
 }
 
 /// Parses a YAML document (an empty one is an empty document).
@@ -83,10 +86,22 @@ pub fn parse(origin: &str, text: &str) -> Result<Parsed, String> {
             })
             .collect()
     });
+    let providers = doc.providers.map(|providers| {
+        let start = section("providers");
+        providers
+            .into_iter()
+            .map(|(name, entry)| LocatedProvider {
+                line: key_line(start, &name),
+                name,
+                entry,
+            })
+            .collect()
+    });
     Ok(Parsed {
         clients,
         roles,
         scopes,
+        providers,
     })
 }
 

@@ -5,6 +5,9 @@
 //!
 //! The HTTP client follows no redirects (SSRF) and has connect and total timeouts.
 mod accounts;
+pub mod admin;
+pub mod book;
+pub mod declared;
 mod github;
 mod http;
 mod oidc;
@@ -13,6 +16,7 @@ pub use accounts::{
     complete_link, is_linked_to, linked_providers, pending_link, resolve, unlink, Origin,
     Resolution, Unlinked,
 };
+pub use book::ProviderBook;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -24,8 +28,9 @@ use openidconnect::PkceCodeChallenge;
 
 use crate::config::FederationSettings;
 
-/// An upstream provider that is configured (client id and secret set).
-#[derive(Debug, Clone)]
+/// An upstream provider that is configured (client id and secret set) or declared
+/// (`declared`, its secret read on this machine).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Provider {
     /// `google`, `github`, or the `federation.oidc.<name>` name; part of the callback URL.
     pub name: String,
@@ -36,7 +41,7 @@ pub struct Provider {
     kind: Kind,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Kind {
     Oidc {
         issuer: String,
@@ -129,7 +134,7 @@ const METADATA_TTL: Duration = Duration::from_secs(300);
 
 type MetadataCache = HashMap<String, (Instant, Arc<CoreProviderMetadata>)>;
 
-/// The configured providers and the HTTP client used to reach them.
+/// The providers offered (configured, then declared) and the HTTP client used to reach them.
 pub struct Providers {
     providers: Vec<Provider>,
     /// Built only when a provider is configured (its TLS roots cost memory).
@@ -141,6 +146,15 @@ pub struct Providers {
 
 impl Providers {
     pub fn from_settings(fed: &FederationSettings) -> anyhow::Result<Providers> {
+        Providers::new(
+            Providers::configured(fed),
+            Duration::from_secs(fed.timeout_secs),
+            None,
+        )
+    }
+
+    /// The providers `[federation]` enables, in order (Google, GitHub, then the others by name).
+    pub fn configured(fed: &FederationSettings) -> Vec<Provider> {
         let mut providers = Vec::new();
         let creds = |id: &Option<String>, secret: &Option<String>| match (id, secret) {
             (Some(i), Some(s)) => Some((i.clone(), s.clone())),
@@ -198,9 +212,17 @@ impl Providers {
                 });
             }
         }
-        let timeout = Duration::from_secs(fed.timeout_secs);
-        let http = if providers.is_empty() {
-            None
+        providers
+    }
+
+    /// `providers`, reached with `http` (built here when there is a provider and no client).
+    fn new(
+        providers: Vec<Provider>,
+        timeout: Duration,
+        http: Option<reqwest::Client>,
+    ) -> anyhow::Result<Providers> {
+        let http = if providers.is_empty() || http.is_some() {
+            http
         } else {
             Some(
                 reqwest::Client::builder()
@@ -220,7 +242,26 @@ impl Providers {
         })
     }
 
-    /// Enabled providers, in configuration order (Google, GitHub, then the others by name).
+    /// These providers' replacement by `providers`, keeping the HTTP client and the discovered
+    /// metadata of every provider that stays the same.
+    pub fn replaced_by(&self, providers: Vec<Provider>) -> anyhow::Result<Providers> {
+        let kept: MetadataCache = match self.discovered.lock() {
+            Ok(cache) => cache
+                .iter()
+                .filter(|(name, _)| self.get(name).is_some_and(|old| providers.contains(old)))
+                .map(|(name, entry)| (name.clone(), entry.clone()))
+                .collect(),
+            Err(_) => HashMap::new(),
+        };
+        let next = Providers::new(providers, self.timeout, self.http.clone())?;
+        if let Ok(mut cache) = next.discovered.lock() {
+            *cache = kept;
+        }
+        Ok(next)
+    }
+
+    /// Enabled providers: the configured ones (Google, GitHub, then the others by name), then
+    /// the declared ones by name.
     pub fn enabled(&self) -> &[Provider] {
         &self.providers
     }

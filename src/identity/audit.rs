@@ -135,3 +135,8 @@ pub const ROLE_CHANGED: &str = "role_changed";
 pub const ROLE_DELETED: &str = "role_deleted";
 /// A scope's consent descriptions were set, changed or removed.
 pub const SCOPE_DESCRIBED: &str = "scope_described";
+/// An upstream identity provider was declared (`portcullis apply`), changed or deleted; the
+/// detail names the provider, where its secret is read from (never the secret) and the actor.
+pub const PROVIDER_CREATED: &str = "provider_created";
+pub const PROVIDER_CHANGED: &str = "provider_changed";
+pub const PROVIDER_DELETED: &str = "provider_deleted";

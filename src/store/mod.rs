@@ -36,6 +36,7 @@ mod connection;
 pub mod device;
 pub mod email_tokens;
 pub mod federation;
+pub mod federation_providers;
 pub mod guesses;
 pub mod leases;
 pub mod liveness;

@@ -405,6 +405,24 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    federation_providers (name) {
+        name -> Text,
+        kind -> Text,
+        display_name -> Text,
+        issuer -> Nullable<Text>,
+        authorize_url -> Nullable<Text>,
+        token_url -> Nullable<Text>,
+        api_url -> Nullable<Text>,
+        client_id -> Text,
+        scopes -> Text,
+        secret_env -> Nullable<Text>,
+        secret_file -> Nullable<Text>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(api_keys -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));

@@ -14,6 +14,7 @@ mod admin_console_browser;
 mod admin_console_users;
 mod algorithms;
 mod apply;
+mod apply_providers;
 mod apply_roles;
 mod authorize;
 mod bcp;

@@ -2,6 +2,8 @@
 //! upstream sign-in. The pending downstream request (if any) stays in the database, named by
 //! the upstream `state` row, which is bound to this browser and used once. Every failure is an
 //! error page with a way back to the login page, never a 5xx and never a redirect elsewhere.
+use std::sync::Arc;
+
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 
@@ -19,8 +21,11 @@ use crate::tokens::secret;
 /// Upstream sign-ins in flight expire after this long.
 const STATE_TTL_SECS: i64 = 600;
 
-fn provider<'a>(state: &'a AppState, name: &str) -> Result<&'a Provider, PageError> {
-    state.federation.get(name).ok_or_else(|| {
+/// The providers in force and the one named (a copy: the providers may be swapped meanwhile).
+fn provider(state: &AppState, name: &str) -> Result<(Arc<Providers>, Provider), PageError> {
+    let providers = state.federation.current();
+    let found = providers.get(name).cloned();
+    found.map(|p| (providers, p)).ok_or_else(|| {
         PageError::new(
             StatusCode::NOT_FOUND,
             "Unknown sign-in method",
@@ -56,7 +61,7 @@ pub async fn start(
     path: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, PageError> {
-    let provider = provider(&state, &path)?.clone();
+    let (providers, provider) = provider(&state, &path)?;
     let params = read_params(&req, payload).await?;
     let ctx = Ctx::new(&req, &state)?;
     // Either a downstream request, or a pending link this sign-in is to confirm.
@@ -87,8 +92,7 @@ pub async fn start(
         expires_at: ctx.now + STATE_TTL_SECS,
         used_at: None,
     };
-    let url = state
-        .federation
+    let url = providers
         .authorize_url(&provider, &callback_url(&state, &provider), start)
         .await
         .map_err(|e| upstream_page(&e, &back))?;
@@ -109,7 +113,7 @@ pub async fn callback(
     path: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, PageError> {
-    let provider = provider(&state, &path)?.clone();
+    let (providers, provider) = provider(&state, &path)?;
     let params = read_params(&req, payload).await?;
     let ctx = Ctx::new(&req, &state)?;
     let stale = || {
@@ -148,8 +152,7 @@ pub async fn callback(
         ))
         .with_link(&back, "Back to sign in"));
     };
-    let identity = state
-        .federation
+    let identity = providers
         .finish(
             &provider,
             &callback_url(&state, &provider),
@@ -366,8 +369,8 @@ fn link_page(
     error: Option<&str>,
 ) -> HttpResponse {
     let (link, linked) = (&link.row, &link.linked);
-    let provider = state
-        .federation
+    let providers = state.federation.current();
+    let provider = providers
         .get(&link.provider)
         .map_or(link.provider.clone(), |p| p.display_name.clone());
     super::render::page(
@@ -380,8 +383,7 @@ fn link_page(
             email: link.email.clone(),
             error: error.map(str::to_string),
             back_href: format!("/login{}", request_query(link.request_id.as_deref())),
-            confirm_with: state
-                .federation
+            confirm_with: providers
                 .enabled()
                 .iter()
                 .filter(|p| linked.contains(&p.name))

@@ -350,6 +350,7 @@ fn login_view(
         error: error.map(str::to_string),
         providers: state
             .federation
+            .current()
             .enabled()
             .iter()
             .map(|p| ProviderButton {

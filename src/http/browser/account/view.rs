@@ -216,6 +216,7 @@ async fn load(
     let display = |name: &str| {
         state
             .federation
+            .current()
             .get(name)
             .map_or_else(|| name.to_string(), |p| p.display_name.clone())
     };
@@ -246,6 +247,7 @@ async fn load(
             .collect(),
         unlinked_providers: state
             .federation
+            .current()
             .enabled()
             .iter()
             .filter(|p| !linked.contains(&p.name))
