@@ -9,6 +9,7 @@ mod account_email;
 mod account_mfa;
 mod account_page;
 mod admin_api;
+mod admin_api_roles;
 mod admin_console;
 mod admin_console_browser;
 mod admin_console_users;
