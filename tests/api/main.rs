@@ -12,6 +12,7 @@ mod admin_api;
 mod admin_api_roles;
 mod admin_console;
 mod admin_console_browser;
+mod admin_console_roles;
 mod admin_console_users;
 mod algorithms;
 mod apply;
