@@ -199,7 +199,8 @@ pub fn delete_in(
 }
 
 /// The consent descriptions of one scope, checked: by language code, every language one the
-/// server speaks, every text one line of 1 to [`MAX_DESCRIPTION`] characters. Every problem.
+/// server speaks, every text one line of 1 to [`MAX_DESCRIPTION`] characters without control
+/// characters. Every problem.
 pub fn check_scope_texts(
     texts: &BTreeMap<String, String>,
 ) -> Result<Vec<(String, String)>, Vec<String>> {
@@ -213,7 +214,7 @@ pub fn check_scope_texts(
             ));
         } else if text.trim().is_empty()
             || text.chars().count() > MAX_DESCRIPTION
-            || text.contains(['\n', '\r'])
+            || text.chars().any(char::is_control)
         {
             problems.push(format!(
                 "descriptions.{lang}: one line of 1 to {MAX_DESCRIPTION} characters"
@@ -291,4 +292,62 @@ fn record(
         now,
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::{check_scope_texts, check_self_lockout, RoleError};
+    use crate::identity::roles::Role;
+
+    fn role(name: &str, permissions: &[&str]) -> Role {
+        Role {
+            name: name.into(),
+            permissions: permissions.iter().map(|p| p.to_string()).collect(),
+            require_mfa: false,
+            description: None,
+        }
+    }
+
+    #[test]
+    fn only_a_users_own_role_losing_the_admin_scope_is_refused() {
+        let without = role("admin", &["read"]);
+        assert!(matches!(
+            check_self_lockout(Some("admin"), &without),
+            Err(RoleError::SelfLockout(name)) if name == "admin"
+        ));
+        assert!(check_self_lockout(None, &without).is_ok());
+        assert!(check_self_lockout(Some("ops"), &without).is_ok());
+        let with = role("admin", &["read", "portcullis:admin"]);
+        assert!(check_self_lockout(Some("admin"), &with).is_ok());
+    }
+
+    #[test]
+    fn scope_texts_are_known_languages_and_one_line() {
+        let texts = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(l, t)| (l.to_string(), t.to_string()))
+                .collect()
+        };
+        assert_eq!(
+            check_scope_texts(&texts(&[("en", "Read"), ("de", "Lesen")])),
+            Ok(vec![
+                ("de".into(), "Lesen".into()),
+                ("en".into(), "Read".into())
+            ])
+        );
+        assert_eq!(check_scope_texts(&texts(&[])), Ok(vec![]));
+        assert_eq!(
+            check_scope_texts(&texts(&[("de-DE", "Lesen"), ("en", "a\nb"), ("fr", "")])),
+            Err(vec![
+                "descriptions: unknown language \"de-DE\" (known: en, de)".to_string(),
+                "descriptions.en: one line of 1 to 500 characters".to_string(),
+                "descriptions: unknown language \"fr\" (known: en, de)".to_string(),
+            ])
+        );
+        let long = "x".repeat(501);
+        assert!(check_scope_texts(&texts(&[("en", &long)])).is_err());
+    }
 }

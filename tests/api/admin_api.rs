@@ -713,7 +713,7 @@ async fn a_role_requiring_mfa_needs_a_second_factor(backend: Backend) {
     assert_eq!(
         sec,
         json!({ "name": "secadmin", "permissions": [ADMIN], "require_mfa": true,
-            "default": false })
+            "default": false, "description": null })
     );
 }
 
@@ -885,7 +885,8 @@ async fn keys_roles_and_settings_are_readable(backend: Backend) {
     assert_eq!(roles.1["total"], 4);
     assert_eq!(
         roles.1["items"][1],
-        json!({ "name": "guest", "permissions": ["read"], "require_mfa": false, "default": true })
+        json!({ "name": "guest", "permissions": ["read"], "require_mfa": false, "default": true,
+            "description": "Reads only" })
     );
 
     let settings = call(&app, Method::GET, t, "/admin/api/settings", None).await;

@@ -96,6 +96,15 @@ async fn roles_are_created_replaced_read_and_deleted(backend: Backend) {
     )
     .await;
     assert_error(&bad_permission, 422, "invalid_role");
+    let control = call(
+        &app,
+        Method::PUT,
+        t,
+        "/admin/api/roles/librarian",
+        Some(json!({ "permissions": ["read"], "require_mfa": false, "description": "a\u{0}b" })),
+    )
+    .await;
+    assert_error(&control, 400, "invalid_request");
     let unknown_field = call(
         &app,
         Method::PUT,
@@ -270,6 +279,15 @@ async fn scope_descriptions_are_read_and_replaced(backend: Backend) {
     )
     .await;
     assert_error(&empty, 422, "invalid_scope_description");
+    let control = call(
+        &app,
+        Method::PUT,
+        t,
+        "/admin/api/scopes/read",
+        Some(json!({ "descriptions": { "de": "a\u{0}b" } })),
+    )
+    .await;
+    assert_error(&control, 400, "invalid_request");
     let bad_scope = call(
         &app,
         Method::PUT,
