@@ -39,7 +39,7 @@ pub struct Role {
 impl Role {
     /// Why this role can't be stored, if it can't: its name is 1 to 64 letters, digits, `_`,
     /// `-` or `.`; every permission is a scope token; a description is one line of at most
-    /// [`MAX_DESCRIPTION`] characters.
+    /// [`MAX_DESCRIPTION`] characters, without control characters.
     pub fn check(&self) -> Result<(), String> {
         let fits = |c: char| c.is_ascii_alphanumeric() || "_-.".contains(c);
         if self.name.is_empty() || self.name.len() > 64 || !self.name.chars().all(fits) {
@@ -55,7 +55,7 @@ impl Role {
             return Err(format!("permissions: {again:?} is listed twice"));
         }
         if let Some(d) = &self.description {
-            if d.chars().count() > MAX_DESCRIPTION || d.contains(['\n', '\r']) {
+            if d.chars().count() > MAX_DESCRIPTION || d.chars().any(char::is_control) {
                 return Err(format!(
                     "description: one line of at most {MAX_DESCRIPTION} characters"
                 ));

@@ -21,7 +21,7 @@ both_backends!(
 const ADMIN: &str = "portcullis:admin";
 
 /// A service client registered with the admin scope, and its token.
-async fn service_token(app: &TestApp) -> (String, String) {
+pub(crate) async fn service_token(app: &TestApp) -> (String, String) {
     let client = app.create_client(ClientSpec {
         name: "ops-bot".into(),
         grant_types: vec!["client_credentials".into()],
@@ -40,7 +40,7 @@ async fn service_token(app: &TestApp) -> (String, String) {
 }
 
 /// A user's token from the password grant through a client that may ask for `scope`.
-async fn user_token(app: &TestApp, email: &str, scope: &str) -> String {
+pub(crate) async fn user_token(app: &TestApp, email: &str, scope: &str) -> String {
     let client = app.create_client(ClientSpec {
         name: "admin app".into(),
         grant_types: vec!["password".into()],
@@ -65,7 +65,7 @@ async fn user_token(app: &TestApp, email: &str, scope: &str) -> String {
 
 /// Calls the admin API; answers the status and the JSON body (`Null` when empty), checking
 /// `Cache-Control: no-store` on every answer.
-async fn call(
+pub(crate) async fn call(
     app: &TestApp,
     method: Method,
     token: Option<&str>,
@@ -91,7 +91,7 @@ async fn call(
     (status, value)
 }
 
-fn assert_error(answer: &(u16, Value), status: u16, error: &str) {
+pub(crate) fn assert_error(answer: &(u16, Value), status: u16, error: &str) {
     assert_eq!(answer.0, status, "{}", answer.1);
     assert_eq!(answer.1["error"], error, "{}", answer.1);
     assert!(answer.1["error_description"]
@@ -713,7 +713,7 @@ async fn a_role_requiring_mfa_needs_a_second_factor(backend: Backend) {
     assert_eq!(
         sec,
         json!({ "name": "secadmin", "permissions": [ADMIN], "require_mfa": true,
-            "default": false })
+            "default": false, "description": null })
     );
 }
 
@@ -885,7 +885,8 @@ async fn keys_roles_and_settings_are_readable(backend: Backend) {
     assert_eq!(roles.1["total"], 4);
     assert_eq!(
         roles.1["items"][1],
-        json!({ "name": "guest", "permissions": ["read"], "require_mfa": false, "default": true })
+        json!({ "name": "guest", "permissions": ["read"], "require_mfa": false, "default": true,
+            "description": "Reads only" })
     );
 
     let settings = call(&app, Method::GET, t, "/admin/api/settings", None).await;

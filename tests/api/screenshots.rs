@@ -201,6 +201,8 @@ async fn admin_console(browser: &Client, app: &TestApp, user_id: &str) {
         ("/admin/users".to_string(), "admin-users"),
         (format!("/admin/users/{user_id}"), "admin-user"),
         ("/admin/roles".to_string(), "admin-roles"),
+        ("/admin/roles/new".to_string(), "admin-role-new"),
+        ("/admin/roles/student".to_string(), "admin-role"),
         ("/admin/audit".to_string(), "admin-audit"),
     ] {
         shoot(browser, app, &path, name).await;

@@ -24,6 +24,8 @@ use crate::state::AppState;
 pub struct AdminCaller {
     pub name: String,
     pub meta: RequestMeta,
+    /// The role of the user the token stands for (`None` for a client's own token).
+    pub role: Option<String>,
 }
 
 impl AdminCaller {
@@ -78,9 +80,14 @@ impl FromRequest for AdminCaller {
                 .app_data::<web::Data<AppState>>()
                 .ok_or_else(|| ApiError::internal(anyhow::anyhow!("no application state")))?;
             let name = authorize(&bearer, &state.roles.current())?;
+            let role = match is_user_token(&bearer.claims) {
+                true => bearer.live.user.as_ref().map(|u| u.role.clone()),
+                false => None,
+            };
             Ok(AdminCaller {
                 name,
                 meta: request_meta(&req, state),
+                role,
             })
         })
     }

@@ -8,7 +8,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi, ToSchema};
 
-use super::{api_keys, audit, clients, keys, roles, settings, users};
+use super::{api_keys, audit, clients, keys, roles, scopes, settings, users};
 
 /// The error answer of every JSON API.
 #[derive(Debug, Serialize, ToSchema)]
@@ -35,7 +35,8 @@ pub struct ErrorBody {
         clients::rotate_secret,
         users::list, users::get, users::create, users::update, users::delete, users::unlock,
         users::sessions, users::end_all_sessions, users::end_session,
-        roles::list, api_keys::list, api_keys::revoke, keys::list, keys::rotate, audit::list,
+        roles::list, roles::get, roles::put, roles::delete, scopes::list, scopes::put,
+        api_keys::list, api_keys::revoke, keys::list, keys::rotate, audit::list,
         settings::show,
     ),
     components(schemas(ErrorBody)),

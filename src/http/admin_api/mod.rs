@@ -11,6 +11,7 @@ mod doc;
 mod keys;
 mod page;
 mod roles;
+mod scopes;
 mod settings;
 mod users;
 
@@ -36,6 +37,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(clients::configure)
             .configure(users::configure)
             .configure(roles::configure)
+            .configure(scopes::configure)
             .configure(api_keys::configure)
             .configure(keys::configure)
             .configure(audit::configure)

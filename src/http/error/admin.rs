@@ -4,6 +4,7 @@ use actix_web::http::StatusCode;
 
 use super::ApiError;
 use crate::identity::admin_users::AdminError;
+use crate::identity::roles_admin::RoleError;
 use crate::identity::users::CreateError;
 use crate::oauth::admin_clients::SelfDelete;
 use crate::oauth::registration::SpecError;
@@ -58,6 +59,37 @@ impl From<AdminError> for ApiError {
             }
             AdminError::Create(e) => e.into(),
             AdminError::Internal(e) => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<RoleError> for ApiError {
+    fn from(e: RoleError) -> Self {
+        match e {
+            RoleError::NoSuchRole(_) => ApiError::not_found("role"),
+            RoleError::Exists(_) => {
+                ApiError::new(StatusCode::CONFLICT, "role_exists", e.to_string())
+            }
+            RoleError::Invalid(problems) => {
+                let list: Vec<&str> = problems.split("; ").collect();
+                ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_role",
+                    problems.clone(),
+                )
+                .with_details(serde_json::json!({ "problems": list }))
+            }
+            RoleError::InUse { users, .. } => {
+                ApiError::new(StatusCode::CONFLICT, "role_in_use", e.to_string())
+                    .with_details(serde_json::json!({ "users": users }))
+            }
+            RoleError::DefaultRole(_) => {
+                ApiError::new(StatusCode::CONFLICT, "default_role", e.to_string())
+            }
+            RoleError::SelfLockout(_) => {
+                ApiError::new(StatusCode::CONFLICT, "self_change", e.to_string())
+            }
+            RoleError::Internal(e) => ApiError::internal(e),
         }
     }
 }

@@ -2,13 +2,14 @@
 //! with `roles::ADMIN_SCOPE`, and a second factor when the role or the user's own factors ask
 //! for one). Who may enter is decided in one place, `require_admin`, on every request. Every
 //! change is a form with the CSRF token and a required confirmation, and goes through the use
-//! cases (`identity::admin_users`, `oauth::admin_clients`, `identity::api_keys`) with the actor
-//! `admin:<user id>` and the request's meta, which write the audit events. (`/admin/api/` is the
-//! JSON admin API's, not this module's.)
+//! cases (`identity::admin_users`, `oauth::admin_clients`, `identity::api_keys`,
+//! `identity::roles_admin`) with the actor `admin:<user id>` and the request's meta, which
+//! write the audit events. (`/admin/api/` is the JSON admin API's, not this module's.)
 mod audit;
 mod client_form;
 mod clients;
 mod dashboard;
+mod role_form;
 mod roles;
 mod user_actions;
 mod users;
@@ -51,6 +52,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::post().to(user_actions::act),
         )
         .route("/admin/roles", web::get().to(roles::show))
+        .route("/admin/roles/new", web::get().to(role_form::new_form))
+        .route("/admin/roles/new", web::post().to(role_form::create))
+        .route("/admin/roles/{name}", web::get().to(role_form::show))
+        .route("/admin/roles/{name}", web::post().to(role_form::edit))
+        .route(
+            "/admin/roles/{name}/delete",
+            web::post().to(role_form::delete),
+        )
+        .route("/admin/scopes", web::get().to(roles::to_roles))
+        .route("/admin/scopes/{scope}", web::post().to(roles::describe))
         .route("/admin/audit", web::get().to(audit::show));
 }
 
@@ -104,6 +115,10 @@ const NOTICES: &[(&str, &str)] = &[
     ("sessions-ended", "Every session of the user was ended."),
     ("key-revoked", "The API key was revoked."),
     ("factors-removed", "The user's second factors were removed."),
+    ("role-created", "The role was created."),
+    ("role-saved", "The role was saved."),
+    ("role-deleted", "The role was deleted."),
+    ("scope-saved", "The scope's descriptions were saved."),
 ];
 
 fn notice_text(key: &str) -> Option<&'static str> {
