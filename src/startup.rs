@@ -118,12 +118,15 @@ impl Application {
         }
         let proxies = TrustedProxies::new(&settings.trusted_proxies, settings.proxy_header)?;
         let mailer = crate::email::Mailer::start(&settings.email)?;
-        let discovery_json = serde_json::to_string(&oidc::discovery::metadata(
+        let mut discovery = oidc::discovery::metadata(
             &settings.issuer,
             &settings.keys.algorithms,
             settings.clients.registration != crate::config::RegistrationPolicy::Disabled,
             settings.clients.metadata_documents != crate::config::MetadataDocumentPolicy::Off,
-        ))?;
+        );
+        discovery.require_pushed_authorization_requests =
+            settings.clients.require_pushed_authorization_requests;
+        let discovery_json = serde_json::to_string(&discovery)?;
         let passkeys =
             crate::identity::passkeys::RelyingParty::for_issuer(&settings.issuer, &handle_secret)?
                 .map(Arc::new);

@@ -56,6 +56,10 @@ pub enum ClientCommand {
         /// recovery code or a passkey); users without one are led to enrol.
         #[arg(long)]
         require_mfa: bool,
+        /// Its authorization requests must be pushed first (RFC 9126 `POST /par`); a plain
+        /// `/authorize` for it is refused.
+        #[arg(long)]
+        require_par: bool,
         /// An audience this confidential client may exchange users' tokens for (RFC 8693
         /// token exchange); without one it may not use the grant.
         #[arg(long = "exchange-audience", value_name = "AUD")]
@@ -131,6 +135,7 @@ pub fn run(settings: &Settings, cmd: ClientCommand) -> anyhow::Result<ExitCode> 
             token_alg,
             id_token_alg,
             require_mfa,
+            require_par,
             exchange_audiences,
             exchange_impersonation,
         } => {
@@ -154,6 +159,7 @@ pub fn run(settings: &Settings, cmd: ClientCommand) -> anyhow::Result<ExitCode> 
                 exchange_impersonation,
                 private_use_redirects: false,
                 dynamic: false,
+                require_par,
             };
             let limits = admin_clients::Limits::from_settings(settings);
             let reg = admin_clients::create(&mut conn, &spec, &limits, admin_clients::CLI, now)?;
@@ -245,6 +251,7 @@ pub(super) fn client_json(c: &Client) -> serde_json::Value {
         "token_alg": c.access_token_alg,
         "id_token_signed_response_alg": c.id_token_alg,
         "require_mfa": c.require_mfa,
+        "require_par": c.require_par,
         "exchange_audiences": c.exchange_audiences,
         "exchange_impersonation": c.exchange_impersonation,
         // It registered itself (RFC 7591): nobody vetted it.

@@ -137,6 +137,9 @@ pub struct ClientSettings {
     pub device_code_lifetime_secs: i64,
     /// The polling interval a device is given at first (`slow_down` adds 5 s each time).
     pub device_poll_interval_secs: i64,
+    /// Every client must push its authorization requests (RFC 9126 `POST /par`); a client may
+    /// also require it alone (`client create --require-par`).
+    pub require_pushed_authorization_requests: bool,
 }
 
 /// Whether a URL may stand for a client (`clients.metadata_documents`).
@@ -171,6 +174,7 @@ impl Default for ClientSettings {
             metadata_document_fetches_per_minute: 20,
             device_code_lifetime_secs: 600,
             device_poll_interval_secs: 5,
+            require_pushed_authorization_requests: false,
         }
     }
 }

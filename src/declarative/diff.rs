@@ -68,6 +68,7 @@ fn settings(c: &Client) -> [(&'static str, Value); 17] {
         ("token_alg", json!(c.access_token_alg.map(|a| a.name()))),
         ("id_token_alg", json!(c.id_token_alg.map(|a| a.name()))),
         ("require_mfa", json!(c.require_mfa)),
+        ("require_par", json!(c.require_par)),
         ("exchange_audiences", json!(c.exchange_audiences)),
         ("exchange_impersonation", json!(c.exchange_impersonation)),
     ]

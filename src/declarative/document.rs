@@ -96,6 +96,9 @@ pub struct ClientEntry {
     pub id_token_alg: Option<String>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub require_mfa: bool,
+    /// RFC 9126: its authorization requests must be pushed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub require_par: bool,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub exchange_audiences: Vec<String>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -256,6 +259,7 @@ impl ClientEntry {
             exchange_impersonation: self.exchange_impersonation,
             private_use_redirects: false,
             dynamic: false,
+            require_par: self.require_par,
         }
     }
 
@@ -282,6 +286,7 @@ impl ClientEntry {
             token_alg: client.access_token_alg.map(|a| a.name().to_string()),
             id_token_alg: client.id_token_alg.map(|a| a.name().to_string()),
             require_mfa: client.require_mfa,
+            require_par: client.require_par,
             exchange_audiences: client.exchange_audiences.clone(),
             exchange_impersonation: client.exchange_impersonation,
             ..ClientEntry::default()

@@ -19,6 +19,7 @@ mod identities;
 mod json;
 mod me;
 mod meta;
+mod par;
 pub mod metrics;
 mod registration;
 mod resource;
@@ -56,6 +57,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::resource("/token")
             .wrap(from_fn(cors::client_endpoint))
             .route(web::post().to(token::token))
+            .default_service(web::to(|| async { error::method_not_allowed("POST") })),
+    )
+    // RFC 9126, called by clients' back ends: no CORS.
+    .service(
+        web::resource("/par")
+            .route(web::post().to(par::push))
             .default_service(web::to(|| async { error::method_not_allowed("POST") })),
     )
     .service(

@@ -146,6 +146,9 @@ pub struct Client {
     /// Its `id` is the URL of the client metadata document that defines it
     /// (`oauth::metadata_document`), which stands until then; Portcullis has not vetted it.
     pub metadata_document_expires_at: Option<i64>,
+    /// Its authorization requests must be pushed (RFC 9126 `POST /par`,
+    /// `client create --require-par`).
+    pub require_par: bool,
 }
 
 impl Client {
@@ -187,6 +190,7 @@ impl Client {
             exchange_impersonation: self.exchange_impersonation,
             dynamic: self.dynamic,
             metadata_document_expires_at: self.metadata_document_expires_at,
+            require_par: self.require_par,
         })
     }
 }
@@ -235,6 +239,7 @@ impl TryFrom<ClientRow> for Client {
             exchange_impersonation: row.exchange_impersonation,
             dynamic: row.dynamic,
             metadata_document_expires_at: row.metadata_document_expires_at,
+            require_par: row.require_par,
         })
     }
 }
@@ -272,6 +277,7 @@ pub fn account_client() -> Client {
         exchange_impersonation: false,
         dynamic: false,
         metadata_document_expires_at: None,
+        require_par: false,
     }
 }
 

@@ -200,6 +200,7 @@ mod tests {
             exchange_impersonation: false,
             dynamic: false,
             metadata_document_expires_at: None,
+            require_par: false,
         };
         Clients(HashMap::from([("svc".to_string(), client)]))
     }

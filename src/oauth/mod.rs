@@ -14,6 +14,7 @@ pub mod liveness;
 pub mod metadata_document;
 pub mod origins;
 pub mod params;
+pub mod par;
 pub mod pending;
 pub mod pkce;
 pub mod redirect_uri;

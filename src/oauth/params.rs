@@ -74,6 +74,20 @@ impl Params {
         out.finish()
     }
 
+    /// Every `(name, value)`, names sorted, repeated values in their order.
+    pub fn pairs(&self) -> Vec<(&str, &str)> {
+        let mut names: Vec<&String> = self.values.keys().collect();
+        names.sort();
+        names
+            .into_iter()
+            .flat_map(|name| {
+                self.values[name]
+                    .iter()
+                    .map(move |v| (name.as_str(), v.as_str()))
+            })
+            .collect()
+    }
+
     pub fn require(&self, name: &str) -> Result<&str, OAuthError> {
         self.get(name)
             .ok_or_else(|| OAuthError::invalid_request(format!("parameter {name} is required")))

@@ -42,6 +42,8 @@ pub struct ClientSpec {
     pub private_use_redirects: bool,
     /// The client registered itself (RFC 7591, `oauth::dynamic`): Portcullis has not vetted it.
     pub dynamic: bool,
+    /// Its authorization requests must be pushed (RFC 9126 `POST /par`).
+    pub require_par: bool,
 }
 
 /// Every rule the spec broke, one message each.
@@ -183,6 +185,7 @@ pub fn validate(spec: &ClientSpec, max_ttl_secs: i64) -> Result<Client, SpecErro
         exchange_impersonation: spec.exchange_impersonation,
         dynamic: spec.dynamic,
         metadata_document_expires_at: None,
+        require_par: spec.require_par,
     })
 }
 

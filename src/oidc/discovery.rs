@@ -15,6 +15,11 @@ pub struct Metadata {
     pub token_endpoint: String,
     /// RFC 8628 §4.
     pub device_authorization_endpoint: String,
+    /// RFC 9126 §5.
+    pub pushed_authorization_request_endpoint: String,
+    /// RFC 9126 §5: every client must push (`clients.require_pushed_authorization_requests`;
+    /// set by the caller). A client may be required to alone (`require_par`).
+    pub require_pushed_authorization_requests: bool,
     pub userinfo_endpoint: String,
     pub jwks_uri: String,
     pub end_session_endpoint: String,
@@ -62,6 +67,8 @@ pub fn metadata(
         authorization_endpoint: format!("{issuer}/authorize"),
         token_endpoint: format!("{issuer}/token"),
         device_authorization_endpoint: format!("{issuer}/device_authorization"),
+        pushed_authorization_request_endpoint: format!("{issuer}/par"),
+        require_pushed_authorization_requests: false,
         userinfo_endpoint: format!("{issuer}/userinfo"),
         jwks_uri: format!("{issuer}/jwks.json"),
         end_session_endpoint: format!("{issuer}/logout"),

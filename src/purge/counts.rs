@@ -6,9 +6,10 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
 /// The tables the purge deletes from, in the order it does.
-pub const TABLES: [&str; 15] = [
+pub const TABLES: [&str; 16] = [
     "authorization_codes",
     "authorization_requests",
+    "pushed_requests",
     "device_authorizations",
     "federation_states",
     "federation_links",

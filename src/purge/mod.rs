@@ -2,7 +2,7 @@
 //!
 //! What is dead, and when it goes (`grace` = `purge.grace_secs`, default a day, so a dead row can
 //! still be looked at for a while):
-//! - authorization codes, pending authorization requests, federation states and pending links:
+//! - authorization codes, pending and pushed (RFC 9126) authorization requests, federation states and pending links:
 //!   `grace` after they expire (a code's replay revokes what it issued until then);
 //! - revoked access-token ids (`revoked_tokens`): `grace` after the token would have expired;
 //! - refresh tokens: `grace` after their family's absolute expiry; with their session once it
@@ -112,6 +112,7 @@ impl Cutoffs {
 enum Step {
     Codes,
     Requests,
+    PushedRequests,
     DeviceRequests,
     FederationStates,
     FederationLinks,
@@ -129,9 +130,10 @@ enum Step {
     AuditEvents,
 }
 
-const STEPS: [Step; 17] = [
+const STEPS: [Step; 18] = [
     Step::Codes,
     Step::Requests,
+    Step::PushedRequests,
     Step::DeviceRequests,
     Step::FederationStates,
     Step::FederationLinks,
@@ -155,6 +157,7 @@ impl Step {
         match self {
             Step::Codes => "authorization_codes",
             Step::Requests => "authorization_requests",
+            Step::PushedRequests => "pushed_requests",
             Step::DeviceRequests => "device_authorizations",
             Step::FederationStates => "federation_states",
             Step::FederationLinks => "federation_links",
@@ -178,6 +181,7 @@ impl Step {
         match self {
             Step::Codes => rows::codes(c, cut.dead, n),
             Step::Requests => rows::requests(c, cut.dead, n),
+            Step::PushedRequests => rows::pushed_requests(c, cut.dead, n),
             Step::DeviceRequests => rows::device_requests(c, cut.dead, n),
             Step::FederationStates => rows::federation_states(c, cut.dead, n),
             Step::FederationLinks => rows::federation_links(c, cut.dead, n),

@@ -45,6 +45,7 @@ pub mod outage;
 pub mod passkeys;
 mod pool;
 pub mod purge;
+pub mod pushed_requests;
 pub mod roles;
 pub mod schema;
 pub mod server_secrets;

@@ -9,8 +9,8 @@ use diesel::prelude::*;
 
 use super::schema::{
     audit_events, authorization_codes, authorization_requests, device_authorizations, email_tokens,
-    federation_links, federation_states, mfa_challenges, passkey_ceremonies, refresh_tokens,
-    registration_tokens, revoked_tokens, sessions, trusted_devices,
+    federation_links, federation_states, mfa_challenges, passkey_ceremonies, pushed_requests,
+    refresh_tokens, registration_tokens, revoked_tokens, sessions, trusted_devices,
 };
 use super::DbConnection;
 
@@ -40,6 +40,13 @@ delete_before!(
     /// Pending authorization requests that expired before `before`.
     requests,
     authorization_requests,
+    id,
+    expires_at
+);
+delete_before!(
+    /// Pushed authorization requests (RFC 9126), used or not, that expired before `before`.
+    pushed_requests,
+    pushed_requests,
     id,
     expires_at
 );

@@ -25,6 +25,7 @@ diesel::table! {
         exchange_impersonation -> Bool,
         dynamic -> Bool,
         metadata_document_expires_at -> Nullable<BigInt>,
+        require_par -> Bool,
     }
 }
 
@@ -420,6 +421,17 @@ diesel::table! {
         secret_file -> Nullable<Text>,
         created_at -> BigInt,
         updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    pushed_requests (id) {
+        id -> Text,
+        client_id -> Text,
+        parameters -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
     }
 }
 

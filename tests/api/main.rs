@@ -58,6 +58,7 @@ mod mfa;
 mod oidc_flow;
 mod outage;
 mod pages;
+mod par;
 mod passkeys;
 mod passkeys_browser;
 mod password_grant;

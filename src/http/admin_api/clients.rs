@@ -48,6 +48,8 @@ pub struct ClientView {
     pub token_alg: Option<String>,
     pub id_token_alg: Option<String>,
     pub require_mfa: bool,
+    /// RFC 9126: its authorization requests must be pushed.
+    pub require_par: bool,
     pub exchange_audiences: Vec<String>,
     pub exchange_impersonation: bool,
     pub created_at: i64,
@@ -93,6 +95,7 @@ impl From<&Client> for ClientView {
             token_alg: c.access_token_alg.map(|a| a.name().to_string()),
             id_token_alg: c.id_token_alg.map(|a| a.name().to_string()),
             require_mfa: c.require_mfa,
+            require_par: c.require_par,
             exchange_audiences: c.exchange_audiences.clone(),
             exchange_impersonation: c.exchange_impersonation,
             created_at: c.created_at,
@@ -140,6 +143,8 @@ pub struct ClientBody {
     #[serde(default)]
     pub require_mfa: bool,
     #[serde(default)]
+    pub require_par: bool,
+    #[serde(default)]
     pub exchange_audiences: Vec<String>,
     #[serde(default)]
     pub exchange_impersonation: bool,
@@ -169,6 +174,7 @@ impl ClientBody {
             exchange_impersonation: self.exchange_impersonation,
             private_use_redirects: self.private_use_redirects,
             dynamic: false,
+            require_par: self.require_par,
         }
     }
 }

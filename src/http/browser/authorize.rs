@@ -7,7 +7,8 @@ use super::{deliver, read_params_repeating, see_other, signed_in, Ctx};
 use crate::http::error::PageError;
 use crate::identity::mfa::challenge::{self, Holder, NewChallenge};
 use crate::oauth::authorize::{self, AuthorizeError, Next, Reply};
-use crate::oauth::{pending, ClientStore, ErrorCode};
+use crate::oauth::{par, pending, ClientStore, ErrorCode, Params};
+use crate::store::DbConnection;
 use crate::oidc::logout;
 use crate::state::AppState;
 
@@ -53,10 +54,22 @@ pub async fn authorize(
     let outcome = state
         .db
         .run(move |c| {
+            // RFC 9126 §4: with a request_uri, the pushed parameters are the request; the
+            // others (but client_id, which must match) are ignored.
+            let pushed = params.get("request_uri").is_some();
+            let params = pushed_or(c, params, now)?;
             let (client, mut request) =
                 authorize::validate(&params, &st.settings.clients.resources, |id| {
                     c.find_client(id)
                 })?;
+            if !pushed
+                && par::required(
+                    st.settings.clients.require_pushed_authorization_requests,
+                    &client,
+                )
+            {
+                return Err(par::not_pushed());
+            }
             if let Some(hint) = params.get("id_token_hint") {
                 let Some((hint, _)) = logout::read_hint(&keys, &st.settings.issuer, hint) else {
                     return Err(AuthorizeError::Redirect(Box::new(Reply::error(
@@ -119,4 +132,16 @@ pub async fn authorize(
     };
     ctx.browser.set_cookie(&mut resp);
     Ok(resp)
+}
+
+/// The request's parameters: those pushed when it names a `request_uri` (consumed now), else
+/// its own.
+fn pushed_or(c: &mut DbConnection, params: Params, now: i64) -> Result<Params, AuthorizeError> {
+    let Some(uri) = params.get("request_uri") else {
+        return Ok(params);
+    };
+    let client_id = params
+        .get("client_id")
+        .ok_or_else(|| AuthorizeError::Page("The request has no client_id.".to_string()))?;
+    par::take(c, client_id, uri, now)
 }

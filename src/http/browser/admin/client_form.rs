@@ -215,6 +215,8 @@ impl ClientForm {
             exchange_impersonation: base.is_some_and(|c| c.exchange_impersonation),
             private_use_redirects: self.private_use_redirects,
             dynamic: false,
+            // Not on the form: kept as it was.
+            require_par: base.is_some_and(|c| c.require_par),
         })
     }
 }
