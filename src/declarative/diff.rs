@@ -47,7 +47,7 @@ pub struct Field {
 }
 
 /// The settings `apply` compares, under the document's names.
-fn settings(c: &Client) -> [(&'static str, Value); 17] {
+fn settings(c: &Client) -> [(&'static str, Value); 18] {
     let grants: Vec<&str> = c.grant_types.iter().map(|g| g.label()).collect();
     [
         ("name", json!(c.name)),
