@@ -128,8 +128,8 @@ pub fn take(
         )
     };
     let random = request_uri.strip_prefix(URN_PREFIX).ok_or_else(gone)?;
-    let row = store::consume(conn, &secret::hash_secret(random), client_id, now)?
-        .ok_or_else(gone)?;
+    let row =
+        store::consume(conn, &secret::hash_secret(random), client_id, now)?.ok_or_else(gone)?;
     let pairs: Vec<(String, String)> = serde_json::from_str(&row.parameters)
         .map_err(|e| AuthorizeError::Internal(anyhow::anyhow!("corrupt pushed request: {e}")))?;
     Params::from_pairs(

@@ -30,7 +30,12 @@ async fn push(app: &TestApp, client: &TestClient, form: &[(&str, &str)]) -> reqw
 
 /// Pushes a code request; returns the `request_uri` (asserting the 201 answer).
 async fn pushed(app: &TestApp, client: &TestClient, challenge: &str) -> String {
-    let resp = push(app, client, &TestApp::code_request(client, challenge, "openid")).await;
+    let resp = push(
+        app,
+        client,
+        &TestApp::code_request(client, challenge, "openid"),
+    )
+    .await;
     assert_eq!(resp.status().as_u16(), 201);
     assert_eq!(resp.headers()["cache-control"], "no-store");
     let body: Value = resp.json().await.unwrap();
@@ -46,7 +51,10 @@ async fn pushed(app: &TestApp, client: &TestClient, challenge: &str) -> String {
 /// Asserts an HTML error page (400, never a redirect) holding `needle`.
 async fn assert_error_page(resp: reqwest::Response, needle: &str) {
     assert_eq!(resp.status().as_u16(), 400);
-    assert!(resp.headers().get("location").is_none(), "a page, not a redirect");
+    assert!(
+        resp.headers().get("location").is_none(),
+        "a page, not a redirect"
+    );
     let html = resp.text().await.unwrap();
     let message = web::text(&html, "#error-message").unwrap_or_default();
     assert!(message.contains(needle), "{needle:?} not in {message:?}");
@@ -110,8 +118,7 @@ async fn expired_request_uri_is_refused_and_purged(backend: Backend) {
         batch_size: 100,
         max_access_token_ttl_secs: 3600,
     };
-    let outcome =
-        portcullis::purge::run(&app.db, "test", &policy, app.clock_now() + 1).unwrap();
+    let outcome = portcullis::purge::run(&app.db, "test", &policy, app.clock_now() + 1).unwrap();
     match outcome {
         portcullis::purge::Outcome::Ran { counts, .. } => {
             assert_eq!(counts.get("pushed_requests"), 1, "{counts:?}")
@@ -129,7 +136,10 @@ async fn request_uri_belongs_to_its_client(backend: Backend) {
     let url = app.authorize_url(&[("client_id", &other.id), ("request_uri", &uri)]);
     assert_error_page(browser().get(&url).send().await.unwrap(), "unknown").await;
     // Unknown and malformed request_uris alike.
-    for bad in ["urn:ietf:params:oauth:request_uri:nope", "https://evil.example/r"] {
+    for bad in [
+        "urn:ietf:params:oauth:request_uri:nope",
+        "https://evil.example/r",
+    ] {
         let url = app.authorize_url(&[("client_id", &client.id), ("request_uri", bad)]);
         assert_error_page(browser().get(&url).send().await.unwrap(), "unknown").await;
     }
@@ -187,7 +197,12 @@ async fn par_validates_the_request_as_authorize_does(backend: Backend) {
         }
         form
     };
-    let resp = push(&app, &client, &with("redirect_uri", "http://evil.example/cb")).await;
+    let resp = push(
+        &app,
+        &client,
+        &with("redirect_uri", "http://evil.example/cb"),
+    )
+    .await;
     assert_oauth_error(resp, 400, "invalid_request").await;
     let resp = push(&app, &client, &with("scope", "openid admin:everything")).await;
     assert_oauth_error(resp, 400, "invalid_scope").await;

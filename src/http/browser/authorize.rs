@@ -8,9 +8,9 @@ use crate::http::error::PageError;
 use crate::identity::mfa::challenge::{self, Holder, NewChallenge};
 use crate::oauth::authorize::{self, AuthorizeError, Next, Reply};
 use crate::oauth::{par, pending, ClientStore, ErrorCode, Params};
-use crate::store::DbConnection;
 use crate::oidc::logout;
 use crate::state::AppState;
+use crate::store::DbConnection;
 
 enum Outcome {
     /// The request waits (stored) for the login or consent page at this path.
