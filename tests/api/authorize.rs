@@ -203,16 +203,20 @@ async fn every_redirected_error_carries_state_and_iss(backend: Backend) {
             with(base.clone(), "request", Some("eyJ.x.y")),
             "request_not_supported",
         ),
-        (
-            with(base.clone(), "request_uri", Some("https://x/r")),
-            "request_uri_not_supported",
-        ),
         (with(base.clone(), "prompt", Some("none")), "login_required"),
         (owned(&cc_only, &challenge, "openid"), "unauthorized_client"),
     ];
     for (params, error) in cases {
         redirected_error(&app, &borrowed(&params), error).await;
     }
+    // A request_uri is a pushed request's (RFC 9126): any other is a page, never a redirect.
+    let params = with(base.clone(), "request_uri", Some("https://x/r"));
+    let resp = browser()
+        .get(app.authorize_url(&borrowed(&params)))
+        .send()
+        .await
+        .unwrap();
+    assert_error_page(resp, 400, "unknown, expired or already used").await;
 
     // response_mode=form_post: the same answer as a self-submitting form, no inline script.
     let params = with(
