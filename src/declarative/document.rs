@@ -374,6 +374,17 @@ mod tests {
     }
 
     #[test]
+    fn require_par_goes_to_the_spec_and_back() {
+        let text = "[[clients]]\nname = \"a\"\nrequire_par = true\n";
+        let parsed = parse("f.toml", text).unwrap().clients;
+        assert!(parsed[0].entry.spec().require_par);
+        let plain = parse("f.toml", "[[clients]]\nname = \"a\"\n")
+            .unwrap()
+            .clients;
+        assert!(!plain[0].entry.spec().require_par);
+    }
+
+    #[test]
     fn a_syntax_error_names_its_line() {
         let err = parse("f.toml", "[[clients]]\nname = \"a\"\nscopes = [\n").unwrap_err();
         assert!(err.starts_with("f.toml:3: unclosed array"), "{err}");

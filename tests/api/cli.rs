@@ -70,6 +70,7 @@ async fn client_commands_follow_the_json_contract(backend: Backend) {
         "--skip-consent",
         "--access-token-ttl",
         "600",
+        "--require-par",
     ]));
     let id = created["client_id"].as_str().unwrap().to_string();
     let secret = created["client_secret"].as_str().unwrap().to_string();
@@ -90,6 +91,7 @@ async fn client_commands_follow_the_json_contract(backend: Backend) {
     assert_eq!(created["skip_consent"], true);
     assert_eq!(created["access_token_ttl"], 600);
     assert_eq!(created["public"], false);
+    assert_eq!(created["require_par"], true);
 
     let public = run_ok(&mut cli(&[
         "client",
