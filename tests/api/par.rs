@@ -9,6 +9,7 @@ use crate::web::{self, browser, param, REDIRECT_URI};
 crate::both_backends!(
     pushed_request_runs_the_whole_code_flow,
     request_uri_is_single_use,
+    request_uri_race_has_one_winner,
     expired_request_uri_is_refused_and_purged,
     request_uri_belongs_to_its_client,
     par_authenticates_the_client_as_token_does,
@@ -101,6 +102,22 @@ async fn request_uri_is_single_use(backend: Backend) {
     assert!(web::location(&app, &first).contains("/login?"));
     let again = browser().get(&url).send().await.unwrap();
     assert_error_page(again, "already used").await;
+}
+
+/// Two browsers racing with one request_uri: exactly one goes on.
+async fn request_uri_race_has_one_winner(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let client = app.code_client();
+    let (_, challenge) = web::pkce();
+    for _ in 0..3 {
+        let uri = pushed(&app, &client, &challenge).await;
+        let url = app.authorize_url(&[("client_id", &client.id), ("request_uri", &uri)]);
+        let (a, b) = (browser(), browser());
+        let (ra, rb) = tokio::join!(a.get(&url).send(), b.get(&url).send());
+        let mut statuses = [ra.unwrap().status().as_u16(), rb.unwrap().status().as_u16()];
+        statuses.sort();
+        assert_eq!(statuses, [302, 400]);
+    }
 }
 
 async fn expired_request_uri_is_refused_and_purged(backend: Backend) {
