@@ -8,7 +8,8 @@ use diesel::dsl::{exists, not};
 use diesel::prelude::*;
 
 use super::schema::{
-    audit_events, authorization_codes, authorization_requests, device_authorizations, email_tokens,
+    audit_events, authorization_codes, authorization_requests, device_authorizations, dpop_jtis,
+    email_tokens,
     federation_links, federation_states, mfa_challenges, passkey_ceremonies, refresh_tokens,
     registration_tokens, revoked_tokens, sessions, trusted_devices,
 };
@@ -100,6 +101,14 @@ delete_before!(
     revoked_jtis,
     revoked_tokens,
     jti,
+    expires_at
+);
+delete_before!(
+    /// DPoP proofs remembered against replay (`store::dpop`) whose `iat` window ended before
+    /// `before`.
+    dpop_jtis,
+    dpop_jtis,
+    jkt_jti_hash,
     expires_at
 );
 delete_before!(

@@ -423,6 +423,13 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    dpop_jtis (jkt_jti_hash) {
+        jkt_jti_hash -> Text,
+        expires_at -> BigInt,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(api_keys -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));

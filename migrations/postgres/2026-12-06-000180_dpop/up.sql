@@ -1,0 +1,8 @@
+-- DPoP (RFC 9449) proofs seen, so a replayed proof is refused on every instance: the key is
+-- SHA-256 of the proof key's thumbprint and its `jti` (base64url); a repeat fails the insert.
+-- Rows are useless once `expires_at` (iat window) has passed; the purge deletes them.
+CREATE TABLE dpop_jtis (
+    jkt_jti_hash TEXT PRIMARY KEY NOT NULL,
+    expires_at BIGINT NOT NULL
+);
+CREATE INDEX dpop_jtis_expires_at ON dpop_jtis (expires_at);
