@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use super::client_auth;
+use super::dpop;
 use super::grants;
 use super::{Client, ErrorCode, GrantType, OAuthError, Params};
 use crate::config::{SessionSettings, Settings};
@@ -101,7 +102,11 @@ impl Issued {
         };
         Ok(TokenResponse {
             access_token,
-            token_type: "Bearer",
+            token_type: if self.access.cnf.is_some() {
+                "DPoP"
+            } else {
+                "Bearer"
+            },
             expires_in: self.expires_in,
             scope: join_scopes(&self.scopes),
             refresh_token: self.refresh_token,
@@ -109,6 +114,16 @@ impl Issued {
             issued_token_type: self.issued_token_type,
             access_alg,
         })
+    }
+}
+
+impl Issued {
+    /// Binds the access token to a DPoP key (`cnf.jkt`; answered with `token_type: DPoP`).
+    pub fn bind(mut self, jkt: Option<String>) -> Issued {
+        if let Some(jkt) = jkt {
+            self.access.cnf = Some(tokens::Confirmation { jkt });
+        }
+        self
     }
 }
 
@@ -155,6 +170,7 @@ pub fn access_token(
         roles: req.roles,
         sid: req.sid,
         act: None,
+        cnf: None,
     };
     Ok(Issued {
         access,
@@ -173,8 +189,9 @@ pub enum Step {
     /// Done: the grant's tokens, ready to sign.
     Issued(Box<Issued>),
     /// The password grant: the client is authenticated; the credentials still need checking,
-    /// which runs on the hashing pool (see `grants::password`).
-    Password(Box<Client>),
+    /// which runs on the hashing pool (see `grants::password`). With the DPoP key (`jkt`) to
+    /// bind the access token to.
+    Password(Box<Client>, Option<String>),
 }
 
 /// The database part of a token request: checks, client authentication, and every grant that
@@ -185,6 +202,7 @@ pub fn begin(
     grants_env: &Grants,
     params: &Params,
     authorization: Option<&str>,
+    dpop_proof: Option<&str>,
     meta: &RequestMeta,
     now: i64,
 ) -> Result<Step, OAuthError> {
@@ -206,6 +224,10 @@ pub fn begin(
             )
         })?;
     }
+    let jkt = match dpop_proof {
+        Some(proof) => Some(dpop_key(conn, ctx.issuer, proof, now)?),
+        None => None,
+    };
     if !client.allows_grant(grant) {
         return Err(OAuthError::new(
             ErrorCode::UnauthorizedClient,
@@ -230,11 +252,11 @@ pub fn begin(
     match grant {
         GrantType::ClientCredentials => {
             grants::client_credentials::grant(ctx, &client, params, now)
-                .map(|i| Step::Issued(Box::new(i)))
+                .map(|i| Step::Issued(Box::new(i.bind(jkt.clone()))))
         }
         GrantType::RefreshToken => {
             grants::refresh_token::grant(conn, ctx, grants_env.roles, &client, params, meta, now)
-                .map(|i| Step::Issued(Box::new(i)))
+                .map(|i| Step::Issued(Box::new(i.bind(jkt.clone()))))
         }
         GrantType::TokenExchange => {
             let env = grants::token_exchange::ExchangeEnv {
@@ -242,14 +264,42 @@ pub fn begin(
                 roles: grants_env.roles,
             };
             grants::token_exchange::grant(conn, ctx, &env, &client, params, meta, now)
-                .map(|i| Step::Issued(Box::new(i)))
+                .map(|i| Step::Issued(Box::new(i.bind(jkt.clone()))))
         }
-        GrantType::Password => Ok(Step::Password(Box::new(client))),
+        GrantType::Password => Ok(Step::Password(Box::new(client), jkt)),
         GrantType::AuthorizationCode => {
             grants::authorization_code::grant(conn, ctx, &client, params, meta, now)
-                .map(|i| Step::Issued(Box::new(i)))
+                .map(|i| Step::Issued(Box::new(i.bind(jkt.clone()))))
         }
         GrantType::DeviceCode => grants::device_code::grant(conn, ctx, &client, params, meta, now)
-            .map(|i| Step::Issued(Box::new(i))),
+            .map(|i| Step::Issued(Box::new(i.bind(jkt.clone())))),
     }
+}
+
+/// Verifies the `DPoP` proof of a token request (RFC 9449 §4.3: `htm` POST, `htu` the token
+/// endpoint) and remembers it against replay; the thumbprint of its key.
+pub fn dpop_key(
+    conn: &mut DbConnection,
+    issuer: &str,
+    proof: &str,
+    now: i64,
+) -> Result<String, OAuthError> {
+    let expected = dpop::Expected {
+        htm: "POST",
+        htu: &format!("{issuer}/token"),
+        access_token: None,
+        now,
+    };
+    let proof = dpop::verify(proof, &expected)
+        .map_err(|e| OAuthError::new(ErrorCode::InvalidDpopProof, e.0))?;
+    let fresh =
+        crate::store::dpop::remember(conn, &proof.replay_key(), proof.iat + dpop::REPLAY_TTL_SECS)
+            .map_err(|e| OAuthError::Internal(e.into()))?;
+    if !fresh {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidDpopProof,
+            "the DPoP proof was already used",
+        ));
+    }
+    Ok(proof.jkt)
 }

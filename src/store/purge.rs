@@ -9,9 +9,8 @@ use diesel::prelude::*;
 
 use super::schema::{
     audit_events, authorization_codes, authorization_requests, device_authorizations, dpop_jtis,
-    email_tokens,
-    federation_links, federation_states, mfa_challenges, passkey_ceremonies, refresh_tokens,
-    registration_tokens, revoked_tokens, sessions, trusted_devices,
+    email_tokens, federation_links, federation_states, mfa_challenges, passkey_ceremonies,
+    refresh_tokens, registration_tokens, revoked_tokens, sessions, trusted_devices,
 };
 use super::DbConnection;
 
