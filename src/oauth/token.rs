@@ -249,15 +249,22 @@ pub fn begin(
             "public clients may not use the password grant",
         ));
     }
-    match grant {
+    let step = match grant {
         GrantType::ClientCredentials => {
             grants::client_credentials::grant(ctx, &client, params, now)
                 .map(|i| Step::Issued(Box::new(i.bind(jkt.clone()))))
         }
-        GrantType::RefreshToken => {
-            grants::refresh_token::grant(conn, ctx, grants_env.roles, &client, params, meta, now)
-                .map(|i| Step::Issued(Box::new(i.bind(jkt.clone()))))
-        }
+        GrantType::RefreshToken => grants::refresh_token::grant(
+            conn,
+            ctx,
+            grants_env.roles,
+            &client,
+            params,
+            jkt.as_deref(),
+            meta,
+            now,
+        )
+        .map(|i| Step::Issued(Box::new(i.bind(jkt.clone())))),
         GrantType::TokenExchange => {
             let env = grants::token_exchange::ExchangeEnv {
                 keys: grants_env.keys,
@@ -266,14 +273,22 @@ pub fn begin(
             grants::token_exchange::grant(conn, ctx, &env, &client, params, meta, now)
                 .map(|i| Step::Issued(Box::new(i.bind(jkt.clone()))))
         }
-        GrantType::Password => Ok(Step::Password(Box::new(client), jkt)),
+        GrantType::Password => return Ok(Step::Password(Box::new(client), jkt)),
         GrantType::AuthorizationCode => {
             grants::authorization_code::grant(conn, ctx, &client, params, meta, now)
                 .map(|i| Step::Issued(Box::new(i.bind(jkt.clone()))))
         }
         GrantType::DeviceCode => grants::device_code::grant(conn, ctx, &client, params, meta, now)
             .map(|i| Step::Issued(Box::new(i.bind(jkt.clone())))),
+    }?;
+    // RFC 9449 §5: a public client's new refresh token family is bound to the proof's key (a
+    // rotation copies the binding). Its first row's id is the access token's `jti`.
+    if let (Step::Issued(issued), Some(jkt), true) = (&step, &jkt, client.public) {
+        if issued.refresh_token.is_some() && grant != GrantType::RefreshToken {
+            crate::store::sessions::bind_refresh_token_dpop(conn, &issued.access.jti, jkt)?;
+        }
     }
+    Ok(step)
 }
 
 /// Verifies the `DPoP` proof of a token request (RFC 9449 §4.3: `htm` POST, `htu` the token

@@ -80,6 +80,7 @@ diesel::table! {
         revoked_at -> Nullable<BigInt>,
         parent_id -> Nullable<Text>,
         resources -> Text,
+        dpop_jkt -> Nullable<Text>,
     }
 }
 

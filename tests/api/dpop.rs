@@ -13,11 +13,14 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use crate::both_backends;
+use crate::device::{device_client, start, DEVICE_GRANT};
+use crate::device_page::{decide, enter, signed_in_at_device};
 use crate::helpers::{assert_oauth_error, spawn_app, Backend, TestApp};
 
 both_backends!(
     a_bound_token_works_at_userinfo_only_with_a_proof_of_its_key,
     the_token_endpoint_refuses_bad_and_replayed_proofs,
+    a_public_clients_refresh_token_needs_a_proof_of_its_key,
 );
 
 /// A client's DPoP key.
@@ -270,4 +273,79 @@ async fn the_token_endpoint_refuses_bad_and_replayed_proofs(backend: Backend) {
     assert!(claims_of(body["access_token"].as_str().unwrap())
         .get("cnf")
         .is_none());
+}
+
+async fn a_public_clients_refresh_token_needs_a_proof_of_its_key(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let user = app.create_user("finn@example.com", "student").await;
+    let client = device_client(&app);
+    let key = Key::new();
+    let body = start(&app, &client.id, "openid offline_access read").await;
+    let (device_code, code) = (
+        body["device_code"].as_str().unwrap(),
+        body["user_code"].as_str().unwrap(),
+    );
+    let (browser, page) = signed_in_at_device(&app, &user.email, &user.password, code).await;
+    let (status, confirm) = enter(&app, &browser, &page, code).await;
+    assert_eq!(status, 200, "{confirm}");
+    decide(&app, &browser, &confirm, "allow").await;
+
+    let token = |form: Vec<(&'static str, String)>, proof: Option<String>| {
+        let mut req = app.api.post(app.url("/token")).form(&form);
+        if let Some(p) = proof {
+            req = req.header("DPoP", p);
+        }
+        req.send()
+    };
+    let resp = token(
+        vec![
+            ("grant_type", DEVICE_GRANT.into()),
+            ("device_code", device_code.into()),
+            ("client_id", client.id.clone()),
+        ],
+        Some(key.token_proof(&app)),
+    )
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), 200);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["token_type"], "DPoP");
+    let refresh = body["refresh_token"].as_str().unwrap().to_string();
+    let refresh_form = |rt: &str| {
+        vec![
+            ("grant_type", "refresh_token".into()),
+            ("refresh_token", rt.to_string()),
+            ("client_id", client.id.clone()),
+        ]
+    };
+
+    // Another key, or no proof: refused, and the token is not used up.
+    let other = Key::new();
+    let resp = token(refresh_form(&refresh), Some(other.token_proof(&app)))
+        .await
+        .unwrap();
+    assert_oauth_error(resp, 400, "invalid_grant").await;
+    let resp = token(refresh_form(&refresh), None).await.unwrap();
+    assert_oauth_error(resp, 400, "invalid_grant").await;
+
+    // The bound key: a new bound access token, and the successor stays bound.
+    let resp = token(refresh_form(&refresh), Some(key.token_proof(&app)))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["token_type"], "DPoP");
+    assert_eq!(
+        claims_of(body["access_token"].as_str().unwrap())["cnf"]["jkt"],
+        key.jkt().as_str()
+    );
+    let next = body["refresh_token"].as_str().unwrap();
+    let resp = token(refresh_form(next), Some(other.token_proof(&app)))
+        .await
+        .unwrap();
+    assert_oauth_error(resp, 400, "invalid_grant").await;
+    let resp = token(refresh_form(next), Some(key.token_proof(&app)))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
 }

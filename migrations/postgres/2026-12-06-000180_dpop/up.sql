@@ -6,3 +6,7 @@ CREATE TABLE dpop_jtis (
     expires_at BIGINT NOT NULL
 );
 CREATE INDEX dpop_jtis_expires_at ON dpop_jtis (expires_at);
+
+-- RFC 9449 §5: the DPoP key (SHA-256 thumbprint) a public client's refresh token family is
+-- bound to; copied at each rotation. NULL: not bound.
+ALTER TABLE refresh_tokens ADD COLUMN dpop_jkt TEXT;
