@@ -56,6 +56,10 @@ pub enum ClientCommand {
         /// recovery code or a passkey); users without one are led to enrol.
         #[arg(long)]
         require_mfa: bool,
+        /// Every token request must carry a DPoP proof (RFC 9449): its access tokens are
+        /// always bound to the client's key.
+        #[arg(long)]
+        dpop_bound_access_tokens: bool,
         /// An audience this confidential client may exchange users' tokens for (RFC 8693
         /// token exchange); without one it may not use the grant.
         #[arg(long = "exchange-audience", value_name = "AUD")]
@@ -131,6 +135,7 @@ pub fn run(settings: &Settings, cmd: ClientCommand) -> anyhow::Result<ExitCode> 
             token_alg,
             id_token_alg,
             require_mfa,
+            dpop_bound_access_tokens,
             exchange_audiences,
             exchange_impersonation,
         } => {
@@ -150,6 +155,7 @@ pub fn run(settings: &Settings, cmd: ClientCommand) -> anyhow::Result<ExitCode> 
                 token_alg,
                 id_token_alg,
                 require_mfa,
+                dpop_bound_access_tokens,
                 exchange_audiences,
                 exchange_impersonation,
                 private_use_redirects: false,
@@ -245,6 +251,7 @@ pub(super) fn client_json(c: &Client) -> serde_json::Value {
         "token_alg": c.access_token_alg,
         "id_token_signed_response_alg": c.id_token_alg,
         "require_mfa": c.require_mfa,
+        "dpop_bound_access_tokens": c.dpop_bound_access_tokens,
         "exchange_audiences": c.exchange_audiences,
         "exchange_impersonation": c.exchange_impersonation,
         // It registered itself (RFC 7591): nobody vetted it.

@@ -96,6 +96,8 @@ pub struct ClientEntry {
     pub id_token_alg: Option<String>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub require_mfa: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dpop_bound_access_tokens: bool,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub exchange_audiences: Vec<String>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -252,6 +254,7 @@ impl ClientEntry {
             token_alg: self.token_alg.clone(),
             id_token_alg: self.id_token_alg.clone(),
             require_mfa: self.require_mfa,
+            dpop_bound_access_tokens: self.dpop_bound_access_tokens,
             exchange_audiences: self.exchange_audiences.clone(),
             exchange_impersonation: self.exchange_impersonation,
             private_use_redirects: false,
@@ -282,6 +285,7 @@ impl ClientEntry {
             token_alg: client.access_token_alg.map(|a| a.name().to_string()),
             id_token_alg: client.id_token_alg.map(|a| a.name().to_string()),
             require_mfa: client.require_mfa,
+            dpop_bound_access_tokens: client.dpop_bound_access_tokens,
             exchange_audiences: client.exchange_audiences.clone(),
             exchange_impersonation: client.exchange_impersonation,
             ..ClientEntry::default()

@@ -226,6 +226,12 @@ pub fn begin(
     }
     let jkt = match dpop_proof {
         Some(proof) => Some(dpop_key(conn, ctx.issuer, proof, now)?),
+        None if client.dpop_bound_access_tokens => {
+            return Err(OAuthError::new(
+                ErrorCode::InvalidDpopProof,
+                "this client's token requests must carry a DPoP proof",
+            ))
+        }
         None => None,
     };
     if !client.allows_grant(grant) {

@@ -25,6 +25,7 @@ diesel::table! {
         exchange_impersonation -> Bool,
         dynamic -> Bool,
         metadata_document_expires_at -> Nullable<BigInt>,
+        dpop_bound_access_tokens -> Bool,
     }
 }
 

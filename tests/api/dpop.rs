@@ -2,7 +2,8 @@
 //! `token_type: DPoP`); `/userinfo` then takes it only as `Authorization: DPoP` with a fresh
 //! proof of that key for the request (method, URL, `ath`); replays, wrong `htu`/`htm`/`ath`,
 //! stale `iat` and Bearer use are refused with the RFC errors; introspection shows `cnf`; the
-//! replay cache is purged.
+//! replay cache is purged; a client flagged `dpop_bound_access_tokens` needs a proof; a public
+//! client's refresh token is bound to its key.
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use josekit::jwk::alg::ec::EcKeyPair;
@@ -273,6 +274,31 @@ async fn the_token_endpoint_refuses_bad_and_replayed_proofs(backend: Backend) {
     assert!(claims_of(body["access_token"].as_str().unwrap())
         .get("cnf")
         .is_none());
+    // A client flagged dpop_bound_access_tokens gets no token without a proof.
+    let bound = app.create_client(ClientSpec {
+        name: "bound service".into(),
+        grant_types: vec!["client_credentials".into()],
+        scopes: vec!["read".into()],
+        dpop_bound_access_tokens: true,
+        ..ClientSpec::default()
+    });
+    let bound_request = |proof: Option<String>| {
+        let mut req = app
+            .api
+            .post(app.url("/token"))
+            .basic_auth(&bound.id, Some(&bound.secret))
+            .form(&[("grant_type", "client_credentials")]);
+        if let Some(p) = proof {
+            req = req.header("DPoP", p);
+        }
+        req.send()
+    };
+    let resp = bound_request(None).await.unwrap();
+    assert_oauth_error(resp, 400, "invalid_dpop_proof").await;
+    let resp = bound_request(Some(key.token_proof(&app))).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["token_type"], "DPoP");
 }
 
 async fn a_public_clients_refresh_token_needs_a_proof_of_its_key(backend: Backend) {

@@ -10,3 +10,6 @@ CREATE INDEX dpop_jtis_expires_at ON dpop_jtis (expires_at);
 -- RFC 9449 §5: the DPoP key (SHA-256 thumbprint) a public client's refresh token family is
 -- bound to; copied at each rotation. NULL: not bound.
 ALTER TABLE refresh_tokens ADD COLUMN dpop_jkt TEXT;
+
+-- RFC 9449 §5.2: the client must send a DPoP proof at /token (`dpop_bound_access_tokens`).
+ALTER TABLE clients ADD COLUMN dpop_bound_access_tokens BOOLEAN NOT NULL DEFAULT FALSE;

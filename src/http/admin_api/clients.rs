@@ -48,6 +48,7 @@ pub struct ClientView {
     pub token_alg: Option<String>,
     pub id_token_alg: Option<String>,
     pub require_mfa: bool,
+    pub dpop_bound_access_tokens: bool,
     pub exchange_audiences: Vec<String>,
     pub exchange_impersonation: bool,
     pub created_at: i64,
@@ -93,6 +94,7 @@ impl From<&Client> for ClientView {
             token_alg: c.access_token_alg.map(|a| a.name().to_string()),
             id_token_alg: c.id_token_alg.map(|a| a.name().to_string()),
             require_mfa: c.require_mfa,
+            dpop_bound_access_tokens: c.dpop_bound_access_tokens,
             exchange_audiences: c.exchange_audiences.clone(),
             exchange_impersonation: c.exchange_impersonation,
             created_at: c.created_at,
@@ -140,6 +142,8 @@ pub struct ClientBody {
     #[serde(default)]
     pub require_mfa: bool,
     #[serde(default)]
+    pub dpop_bound_access_tokens: bool,
+    #[serde(default)]
     pub exchange_audiences: Vec<String>,
     #[serde(default)]
     pub exchange_impersonation: bool,
@@ -165,6 +169,7 @@ impl ClientBody {
             token_alg: self.token_alg,
             id_token_alg: self.id_token_alg,
             require_mfa: self.require_mfa,
+            dpop_bound_access_tokens: self.dpop_bound_access_tokens,
             exchange_audiences: self.exchange_audiences,
             exchange_impersonation: self.exchange_impersonation,
             private_use_redirects: self.private_use_redirects,
