@@ -66,8 +66,10 @@ async fn issue(
                 &ctx,
                 &grants,
                 &p,
-                authorization.as_deref(),
-                dpop.as_deref(),
+                token::Headers {
+                    authorization: authorization.as_deref(),
+                    dpop: dpop.as_deref(),
+                },
                 &m,
                 now,
             )? {

@@ -184,6 +184,15 @@ pub fn access_token(
     })
 }
 
+/// The headers of a token request that matter to it, raw.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Headers<'a> {
+    /// `Authorization` (HTTP Basic client credentials).
+    pub authorization: Option<&'a str>,
+    /// `DPoP` (RFC 9449 proof).
+    pub dpop: Option<&'a str>,
+}
+
 /// How far the database part of a token request got.
 pub enum Step {
     /// Done: the grant's tokens, ready to sign.
@@ -195,14 +204,14 @@ pub enum Step {
 }
 
 /// The database part of a token request: checks, client authentication, and every grant that
-/// needs nothing but the database. `params` is the parsed body, `authorization` the raw header.
+/// needs nothing but the database. `params` is the parsed body, `headers` the raw headers; a
+/// `DPoP` proof binds the access token (and a public client's new refresh token family).
 pub fn begin(
     conn: &mut DbConnection,
     ctx: &TokenContext,
     grants_env: &Grants,
     params: &Params,
-    authorization: Option<&str>,
-    dpop_proof: Option<&str>,
+    headers: Headers<'_>,
     meta: &RequestMeta,
     now: i64,
 ) -> Result<Step, OAuthError> {
@@ -213,7 +222,7 @@ pub fn begin(
             format!("grant_type {grant_type:?} is not supported"),
         )
     })?;
-    let creds = client_auth::extract(authorization, params)?;
+    let creds = client_auth::extract(headers.authorization, params)?;
     let client = client_auth::authenticate(conn, &creds)?;
     if client.is_metadata_document() {
         // Its codes and refresh tokens stop working when the policy stops accepting its URL.
@@ -224,7 +233,7 @@ pub fn begin(
             )
         })?;
     }
-    let jkt = match dpop_proof {
+    let jkt = match headers.dpop {
         Some(proof) => Some(dpop_key(conn, ctx.issuer, proof, now)?),
         None if client.dpop_bound_access_tokens => {
             return Err(OAuthError::new(

@@ -39,6 +39,7 @@ fn internal(e: anyhow::Error) -> OAuthError {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 pub fn grant(
     conn: &mut DbConnection,
     ctx: &TokenContext,
