@@ -56,6 +56,10 @@ pub enum ClientCommand {
         /// recovery code or a passkey); users without one are led to enrol.
         #[arg(long)]
         require_mfa: bool,
+        /// Every token request must carry a DPoP proof (RFC 9449): its access tokens are
+        /// always bound to the client's key.
+        #[arg(long)]
+        dpop_bound_access_tokens: bool,
         /// Its authorization requests must be pushed first (RFC 9126 `POST /par`); a plain
         /// `/authorize` for it is refused.
         #[arg(long)]
@@ -135,6 +139,7 @@ pub fn run(settings: &Settings, cmd: ClientCommand) -> anyhow::Result<ExitCode> 
             token_alg,
             id_token_alg,
             require_mfa,
+            dpop_bound_access_tokens,
             require_par,
             exchange_audiences,
             exchange_impersonation,
@@ -155,6 +160,7 @@ pub fn run(settings: &Settings, cmd: ClientCommand) -> anyhow::Result<ExitCode> 
                 token_alg,
                 id_token_alg,
                 require_mfa,
+                dpop_bound_access_tokens,
                 exchange_audiences,
                 exchange_impersonation,
                 private_use_redirects: false,
@@ -251,6 +257,7 @@ pub(super) fn client_json(c: &Client) -> serde_json::Value {
         "token_alg": c.access_token_alg,
         "id_token_signed_response_alg": c.id_token_alg,
         "require_mfa": c.require_mfa,
+        "dpop_bound_access_tokens": c.dpop_bound_access_tokens,
         "require_par": c.require_par,
         "exchange_audiences": c.exchange_audiences,
         "exchange_impersonation": c.exchange_impersonation,

@@ -47,7 +47,7 @@ pub struct Field {
 }
 
 /// The settings `apply` compares, under the document's names.
-fn settings(c: &Client) -> [(&'static str, Value); 18] {
+fn settings(c: &Client) -> [(&'static str, Value); 19] {
     let grants: Vec<&str> = c.grant_types.iter().map(|g| g.label()).collect();
     [
         ("name", json!(c.name)),
@@ -68,6 +68,10 @@ fn settings(c: &Client) -> [(&'static str, Value); 18] {
         ("token_alg", json!(c.access_token_alg.map(|a| a.name()))),
         ("id_token_alg", json!(c.id_token_alg.map(|a| a.name()))),
         ("require_mfa", json!(c.require_mfa)),
+        (
+            "dpop_bound_access_tokens",
+            json!(c.dpop_bound_access_tokens),
+        ),
         ("require_par", json!(c.require_par)),
         ("exchange_audiences", json!(c.exchange_audiences)),
         ("exchange_impersonation", json!(c.exchange_impersonation)),

@@ -96,6 +96,8 @@ pub struct ClientEntry {
     pub id_token_alg: Option<String>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub require_mfa: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dpop_bound_access_tokens: bool,
     /// RFC 9126: its authorization requests must be pushed.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub require_par: bool,
@@ -255,6 +257,7 @@ impl ClientEntry {
             token_alg: self.token_alg.clone(),
             id_token_alg: self.id_token_alg.clone(),
             require_mfa: self.require_mfa,
+            dpop_bound_access_tokens: self.dpop_bound_access_tokens,
             exchange_audiences: self.exchange_audiences.clone(),
             exchange_impersonation: self.exchange_impersonation,
             private_use_redirects: false,
@@ -286,6 +289,7 @@ impl ClientEntry {
             token_alg: client.access_token_alg.map(|a| a.name().to_string()),
             id_token_alg: client.id_token_alg.map(|a| a.name().to_string()),
             require_mfa: client.require_mfa,
+            dpop_bound_access_tokens: client.dpop_bound_access_tokens,
             require_par: client.require_par,
             exchange_audiences: client.exchange_audiences.clone(),
             exchange_impersonation: client.exchange_impersonation,

@@ -175,6 +175,7 @@ pub async fn refresh(
                 &roles,
                 &account_client(),
                 &params,
+                None,
                 &meta,
                 now,
             )?;

@@ -7,6 +7,7 @@ use actix_web::{web, FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 
 use super::error::ApiError;
+use crate::oauth::dpop;
 use crate::oauth::liveness::{self, Live};
 use crate::oidc::userinfo;
 use crate::state::AppState;
@@ -65,7 +66,7 @@ fn invalid(why: &str) -> ApiError {
 fn check(
     req: &HttpRequest,
     audience: fn(&str, &str) -> bool,
-) -> Result<(web::Data<AppState>, AccessTokenClaims), ApiError> {
+) -> Result<(web::Data<AppState>, AccessTokenClaims, Option<dpop::Proof>), ApiError> {
     let Some(value) = req.headers().get(header::AUTHORIZATION) else {
         return Err(ApiError::bearer(
             None,
@@ -76,11 +77,12 @@ fn check(
     let value = value
         .to_str()
         .map_err(|_| invalid("malformed Authorization header"))?;
-    let token = match value.split_once(' ') {
+    let (dpop_scheme, token) = match value.split_once(' ') {
         Some((scheme, token))
-            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+            if (scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("dpop"))
+                && !token.trim().is_empty() =>
         {
-            token.trim()
+            (scheme.eq_ignore_ascii_case("dpop"), token.trim())
         }
         _ => {
             return Err(ApiError::bearer(
@@ -103,21 +105,77 @@ fn check(
         state.clock.now(),
     )
     .map_err(|e| invalid(e.0))?;
-    Ok((state, claims))
+    let proof = match (&claims.cnf, dpop_scheme) {
+        (None, false) => None,
+        (None, true) => return Err(invalid("the token is not DPoP-bound: send it as Bearer")),
+        (Some(_), false) => {
+            return Err(invalid(
+                "the token is DPoP-bound: send it as Authorization: DPoP with a DPoP proof",
+            ))
+        }
+        (Some(cnf), true) => Some(dpop_proof(req, issuer, token, &cnf.jkt, state.clock.now())?),
+    };
+    Ok((state, claims, proof))
+}
+
+/// RFC 9449 §7.1: the request's `DPoP` proof, for this method and URL, with the token's `ath`,
+/// signed by the key the token is bound to. The replay check follows (`live`).
+fn dpop_proof(
+    req: &HttpRequest,
+    issuer: &str,
+    token: &str,
+    jkt: &str,
+    now: i64,
+) -> Result<dpop::Proof, ApiError> {
+    let bad = |why: &str| ApiError::dpop("invalid_dpop_proof", why);
+    let mut values = req.headers().get_all("dpop");
+    let (Some(value), None) = (values.next(), values.next()) else {
+        return Err(bad("exactly one DPoP header is required"));
+    };
+    let value = value
+        .to_str()
+        .map_err(|_| bad("the DPoP header is not ASCII"))?;
+    // The URL as clients see it: the issuer's origin and path prefix, and this request's path.
+    let htu = format!("{issuer}{}", req.path());
+    let expected = dpop::Expected {
+        htm: req.method().as_str(),
+        htu: &htu,
+        access_token: Some(token),
+        now,
+    };
+    let proof = dpop::verify(value, &expected).map_err(|e| bad(&e.0))?;
+    if proof.jkt != jkt {
+        return Err(bad(
+            "the DPoP proof is not signed by the key the token is bound to",
+        ));
+    }
+    Ok(proof)
 }
 
 /// The database part: the liveness rule.
 async fn live(
-    (state, claims): (web::Data<AppState>, AccessTokenClaims),
+    (state, claims, proof): (web::Data<AppState>, AccessTokenClaims, Option<dpop::Proof>),
 ) -> Result<Bearer, ApiError> {
     let now = state.clock.now();
-    let (live, claims) = state
+    let (fresh, live, claims) = state
         .db
         .run(move |c| {
+            let fresh = match &proof {
+                Some(p) => {
+                    crate::store::dpop::remember(c, &p.replay_key(), p.iat + dpop::REPLAY_TTL_SECS)?
+                }
+                None => true,
+            };
             let live = liveness::access_token(c, &claims, now)?;
-            Ok::<_, anyhow::Error>((live, claims))
+            Ok::<_, anyhow::Error>((fresh, live, claims))
         })
         .await?;
+    if !fresh {
+        return Err(ApiError::dpop(
+            "invalid_dpop_proof",
+            "the DPoP proof was already used",
+        ));
+    }
     match live {
         Ok(live) => Ok(Bearer { claims, live }),
         Err(dead) => Err(invalid(&dead.to_string())),

@@ -200,6 +200,7 @@ async fn issue(
         settings: &state.settings,
         roles: &state.roles.current(),
         keys: state.keys.current(),
+        dpop_jkt: None,
     };
     let scopes = client.scopes.clone();
     let audience = vec![state.settings.issuer.clone()];

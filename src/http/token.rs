@@ -10,7 +10,7 @@ use crate::state::AppState;
 
 enum Outcome {
     Done(TokenResponse),
-    Password(oauth::Client),
+    Password(oauth::Client, Option<String>),
 }
 
 /// Counts the answer: tokens issued by grant, errors by code (`crate::metrics`).
@@ -41,6 +41,7 @@ async fn issue(
                 .to_string(),
         ),
     };
+    let dpop = dpop_header(&req)?;
     let meta = meta::request_meta(&req, &state);
     let keys = state.keys.current();
     let (settings, roles, now) = (
@@ -60,21 +61,33 @@ async fn issue(
                 roles: &roles,
                 keys: &keys,
             };
-            match token::begin(conn, &ctx, &grants, &p, authorization.as_deref(), &m, now)? {
+            match token::begin(
+                conn,
+                &ctx,
+                &grants,
+                &p,
+                token::Headers {
+                    authorization: authorization.as_deref(),
+                    dpop: dpop.as_deref(),
+                },
+                &m,
+                now,
+            )? {
                 Step::Issued(issued) => Ok::<_, OAuthError>(Outcome::Done(issued.sign(&keys)?)),
-                Step::Password(client) => Ok(Outcome::Password(*client)),
+                Step::Password(client, jkt) => Ok(Outcome::Password(*client, jkt)),
             }
         })
         .await?;
     let response = match outcome {
         Outcome::Done(r) => r,
-        Outcome::Password(client) => {
+        Outcome::Password(client, dpop_jkt) => {
             let env = PasswordEnv {
                 db: &state.db,
                 hasher: &state.hasher,
                 settings: &state.settings,
                 roles: &state.roles.current(),
                 keys: state.keys.current(),
+                dpop_jkt,
             };
             password::grant(&env, client, &params, &meta, now).await?
         }
@@ -97,4 +110,24 @@ pub fn token_response(body: &TokenResponse) -> HttpResponse {
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((header::PRAGMA, "no-cache"))
         .json(body)
+}
+
+/// The `DPoP` header (RFC 9449 §4.1): at most one, ASCII.
+pub fn dpop_header(req: &HttpRequest) -> Result<Option<String>, OAuthError> {
+    let mut values = req.headers().get_all("dpop");
+    let Some(first) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(OAuthError::new(
+            oauth::ErrorCode::InvalidDpopProof,
+            "more than one DPoP header",
+        ));
+    }
+    first.to_str().map(|v| Some(v.to_string())).map_err(|_| {
+        OAuthError::new(
+            oauth::ErrorCode::InvalidDpopProof,
+            "the DPoP header is not ASCII",
+        )
+    })
 }

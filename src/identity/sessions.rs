@@ -103,6 +103,7 @@ pub fn issue_refresh_token(
             revoked_at: None,
             parent_id: None,
             resources: crate::oauth::resource::to_stored(resources),
+            dpop_jkt: None,
         },
     )?;
     Ok(NewRefreshToken { token, row_id })
@@ -157,6 +158,11 @@ impl Presented {
         let hash = secret::hash_secret(token);
         let seen = sessions::find_refresh_token(conn, &hash)?;
         Ok(Presented { hash, seen })
+    }
+
+    /// The DPoP key its family is bound to, if it is a known token of a bound family.
+    pub fn dpop_jkt(&self) -> Option<&str> {
+        self.seen.as_ref().and_then(|r| r.dpop_jkt.as_deref())
     }
 }
 
@@ -280,6 +286,7 @@ pub fn rotate(
                 revoked_at: None,
                 parent_id: Some(row.id.clone()),
                 resources: row.resources.clone(),
+                dpop_jkt: row.dpop_jkt.clone(),
             },
         )?;
         sessions::touch_session(c, &session.id, now)?;

@@ -135,6 +135,8 @@ pub struct Client {
     pub id_token_alg: Option<Alg>,
     /// Every sign-in for this client needs a second factor (`client create --require-mfa`).
     pub require_mfa: bool,
+    /// RFC 9449 §5.2: every token request needs a DPoP proof (`--dpop-bound-access-tokens`).
+    pub dpop_bound_access_tokens: bool,
     /// RFC 8693: the audiences it may exchange a user's token for (`--exchange-audience`);
     /// empty: it may not use token exchange.
     pub exchange_audiences: Vec<String>,
@@ -186,6 +188,7 @@ impl Client {
             access_token_alg: self.access_token_alg.map(|a| a.name().to_string()),
             id_token_signed_response_alg: self.id_token_alg.map(|a| a.name().to_string()),
             require_mfa: self.require_mfa,
+            dpop_bound_access_tokens: self.dpop_bound_access_tokens,
             exchange_audiences: serde_json::to_string(&self.exchange_audiences)?,
             exchange_impersonation: self.exchange_impersonation,
             dynamic: self.dynamic,
@@ -236,6 +239,7 @@ impl TryFrom<ClientRow> for Client {
             can_introspect: row.can_introspect,
             pkce_required: row.pkce_required || row.is_public,
             require_mfa: row.require_mfa,
+            dpop_bound_access_tokens: row.dpop_bound_access_tokens,
             exchange_impersonation: row.exchange_impersonation,
             dynamic: row.dynamic,
             metadata_document_expires_at: row.metadata_document_expires_at,
@@ -273,6 +277,7 @@ pub fn account_client() -> Client {
         access_token_alg: None,
         id_token_alg: None,
         require_mfa: false,
+        dpop_bound_access_tokens: false,
         exchange_audiences: vec![],
         exchange_impersonation: false,
         dynamic: false,

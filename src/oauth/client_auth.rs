@@ -196,6 +196,7 @@ mod tests {
             access_token_alg: None,
             id_token_alg: None,
             require_mfa: false,
+            dpop_bound_access_tokens: false,
             exchange_audiences: vec![],
             exchange_impersonation: false,
             dynamic: false,

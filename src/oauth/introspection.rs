@@ -97,7 +97,7 @@ fn find(
                 Ok(live) => {
                     let mut answer = json!({
                         "active": true,
-                        "token_type": "Bearer",
+                        "token_type": if claims.cnf.is_some() { "DPoP" } else { "Bearer" },
                         "scope": claims.scope,
                         "client_id": claims.client_id,
                         "sub": claims.sub,
@@ -109,6 +109,10 @@ fn find(
                     });
                     if let Some(u) = live.user {
                         answer["username"] = json!(u.email);
+                    }
+                    // RFC 9449 §6.2: the key a DPoP-bound token is bound to.
+                    if let Some(cnf) = &claims.cnf {
+                        answer["cnf"] = json!(cnf);
                     }
                     Some(answer)
                 }

@@ -180,6 +180,7 @@ mod tests {
             roles: None,
             sid: sid.map(String::from),
             act: None,
+            cnf: None,
         }
     }
 

@@ -6,6 +6,7 @@ pub mod authorize;
 pub mod client;
 pub mod client_auth;
 pub mod device;
+pub mod dpop;
 pub mod dynamic;
 pub mod error;
 pub mod grants;

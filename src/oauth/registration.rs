@@ -33,6 +33,8 @@ pub struct ClientSpec {
     pub id_token_alg: Option<String>,
     /// Every sign-in for this client needs a second factor.
     pub require_mfa: bool,
+    /// RFC 9449 §5.2: token requests must carry a DPoP proof.
+    pub dpop_bound_access_tokens: bool,
     /// RFC 8693: the audiences it may exchange users' tokens for; none: no token exchange.
     pub exchange_audiences: Vec<String>,
     /// It may exchange a token to act as the user (no `act` claim).
@@ -181,6 +183,7 @@ pub fn validate(spec: &ClientSpec, max_ttl_secs: i64) -> Result<Client, SpecErro
         access_token_alg,
         id_token_alg,
         require_mfa: spec.require_mfa,
+        dpop_bound_access_tokens: spec.dpop_bound_access_tokens,
         exchange_audiences,
         exchange_impersonation: spec.exchange_impersonation,
         dynamic: spec.dynamic,

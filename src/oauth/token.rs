@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use super::client_auth;
+use super::dpop;
 use super::grants;
 use super::{Client, ErrorCode, GrantType, OAuthError, Params};
 use crate::config::{SessionSettings, Settings};
@@ -101,7 +102,11 @@ impl Issued {
         };
         Ok(TokenResponse {
             access_token,
-            token_type: "Bearer",
+            token_type: if self.access.cnf.is_some() {
+                "DPoP"
+            } else {
+                "Bearer"
+            },
             expires_in: self.expires_in,
             scope: join_scopes(&self.scopes),
             refresh_token: self.refresh_token,
@@ -109,6 +114,16 @@ impl Issued {
             issued_token_type: self.issued_token_type,
             access_alg,
         })
+    }
+}
+
+impl Issued {
+    /// Binds the access token to a DPoP key (`cnf.jkt`; answered with `token_type: DPoP`).
+    pub fn bind(mut self, jkt: Option<String>) -> Issued {
+        if let Some(jkt) = jkt {
+            self.access.cnf = Some(tokens::Confirmation { jkt });
+        }
+        self
     }
 }
 
@@ -155,6 +170,7 @@ pub fn access_token(
         roles: req.roles,
         sid: req.sid,
         act: None,
+        cnf: None,
     };
     Ok(Issued {
         access,
@@ -168,23 +184,34 @@ pub fn access_token(
     })
 }
 
+/// The headers of a token request that matter to it, raw.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Headers<'a> {
+    /// `Authorization` (HTTP Basic client credentials).
+    pub authorization: Option<&'a str>,
+    /// `DPoP` (RFC 9449 proof).
+    pub dpop: Option<&'a str>,
+}
+
 /// How far the database part of a token request got.
 pub enum Step {
     /// Done: the grant's tokens, ready to sign.
     Issued(Box<Issued>),
     /// The password grant: the client is authenticated; the credentials still need checking,
-    /// which runs on the hashing pool (see `grants::password`).
-    Password(Box<Client>),
+    /// which runs on the hashing pool (see `grants::password`). With the DPoP key (`jkt`) to
+    /// bind the access token to.
+    Password(Box<Client>, Option<String>),
 }
 
 /// The database part of a token request: checks, client authentication, and every grant that
-/// needs nothing but the database. `params` is the parsed body, `authorization` the raw header.
+/// needs nothing but the database. `params` is the parsed body, `headers` the raw headers; a
+/// `DPoP` proof binds the access token (and a public client's new refresh token family).
 pub fn begin(
     conn: &mut DbConnection,
     ctx: &TokenContext,
     grants_env: &Grants,
     params: &Params,
-    authorization: Option<&str>,
+    headers: Headers<'_>,
     meta: &RequestMeta,
     now: i64,
 ) -> Result<Step, OAuthError> {
@@ -195,7 +222,7 @@ pub fn begin(
             format!("grant_type {grant_type:?} is not supported"),
         )
     })?;
-    let creds = client_auth::extract(authorization, params)?;
+    let creds = client_auth::extract(headers.authorization, params)?;
     let client = client_auth::authenticate(conn, &creds)?;
     if client.is_metadata_document() {
         // Its codes and refresh tokens stop working when the policy stops accepting its URL.
@@ -206,6 +233,16 @@ pub fn begin(
             )
         })?;
     }
+    let jkt = match headers.dpop {
+        Some(proof) => Some(dpop_key(conn, ctx.issuer, proof, now)?),
+        None if client.dpop_bound_access_tokens => {
+            return Err(OAuthError::new(
+                ErrorCode::InvalidDpopProof,
+                "this client's token requests must carry a DPoP proof",
+            ))
+        }
+        None => None,
+    };
     if !client.allows_grant(grant) {
         return Err(OAuthError::new(
             ErrorCode::UnauthorizedClient,
@@ -227,29 +264,72 @@ pub fn begin(
             "public clients may not use the password grant",
         ));
     }
-    match grant {
+    let step = match grant {
         GrantType::ClientCredentials => {
             grants::client_credentials::grant(ctx, &client, params, now)
-                .map(|i| Step::Issued(Box::new(i)))
+                .map(|i| Step::Issued(Box::new(i.bind(jkt.clone()))))
         }
-        GrantType::RefreshToken => {
-            grants::refresh_token::grant(conn, ctx, grants_env.roles, &client, params, meta, now)
-                .map(|i| Step::Issued(Box::new(i)))
-        }
+        GrantType::RefreshToken => grants::refresh_token::grant(
+            conn,
+            ctx,
+            grants_env.roles,
+            &client,
+            params,
+            jkt.as_deref(),
+            meta,
+            now,
+        )
+        .map(|i| Step::Issued(Box::new(i.bind(jkt.clone())))),
         GrantType::TokenExchange => {
             let env = grants::token_exchange::ExchangeEnv {
                 keys: grants_env.keys,
                 roles: grants_env.roles,
             };
             grants::token_exchange::grant(conn, ctx, &env, &client, params, meta, now)
-                .map(|i| Step::Issued(Box::new(i)))
+                .map(|i| Step::Issued(Box::new(i.bind(jkt.clone()))))
         }
-        GrantType::Password => Ok(Step::Password(Box::new(client))),
+        GrantType::Password => return Ok(Step::Password(Box::new(client), jkt)),
         GrantType::AuthorizationCode => {
             grants::authorization_code::grant(conn, ctx, &client, params, meta, now)
-                .map(|i| Step::Issued(Box::new(i)))
+                .map(|i| Step::Issued(Box::new(i.bind(jkt.clone()))))
         }
         GrantType::DeviceCode => grants::device_code::grant(conn, ctx, &client, params, meta, now)
-            .map(|i| Step::Issued(Box::new(i))),
+            .map(|i| Step::Issued(Box::new(i.bind(jkt.clone())))),
+    }?;
+    // RFC 9449 §5: a public client's new refresh token family is bound to the proof's key (a
+    // rotation copies the binding). Its first row's id is the access token's `jti`.
+    if let (Step::Issued(issued), Some(jkt), true) = (&step, &jkt, client.public) {
+        if issued.refresh_token.is_some() && grant != GrantType::RefreshToken {
+            crate::store::sessions::bind_refresh_token_dpop(conn, &issued.access.jti, jkt)?;
+        }
     }
+    Ok(step)
+}
+
+/// Verifies the `DPoP` proof of a token request (RFC 9449 §4.3: `htm` POST, `htu` the token
+/// endpoint) and remembers it against replay; the thumbprint of its key.
+pub fn dpop_key(
+    conn: &mut DbConnection,
+    issuer: &str,
+    proof: &str,
+    now: i64,
+) -> Result<String, OAuthError> {
+    let expected = dpop::Expected {
+        htm: "POST",
+        htu: &format!("{issuer}/token"),
+        access_token: None,
+        now,
+    };
+    let proof = dpop::verify(proof, &expected)
+        .map_err(|e| OAuthError::new(ErrorCode::InvalidDpopProof, e.0))?;
+    let fresh =
+        crate::store::dpop::remember(conn, &proof.replay_key(), proof.iat + dpop::REPLAY_TTL_SECS)
+            .map_err(|e| OAuthError::Internal(e.into()))?;
+    if !fresh {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidDpopProof,
+            "the DPoP proof was already used",
+        ));
+    }
+    Ok(proof.jkt)
 }

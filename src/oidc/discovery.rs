@@ -39,6 +39,8 @@ pub struct Metadata {
     pub scopes_supported: Vec<&'static str>,
     pub subject_types_supported: Vec<&'static str>,
     pub id_token_signing_alg_values_supported: Vec<&'static str>,
+    /// RFC 9449 §5.1: the algorithms accepted for DPoP proofs.
+    pub dpop_signing_alg_values_supported: Vec<&'static str>,
     pub claims_supported: Vec<&'static str>,
     /// The `acr` levels, lowest first; ask for the last in `acr_values` to require a second
     /// factor.
@@ -91,6 +93,7 @@ pub fn metadata(
         scopes_supported: vec!["openid", "profile", "email", "offline_access"],
         subject_types_supported: vec!["public"],
         id_token_signing_alg_values_supported: algorithms.iter().map(|a| a.name()).collect(),
+        dpop_signing_alg_values_supported: crate::oauth::dpop::ALGORITHMS.to_vec(),
         claims_supported: vec![
             "sub",
             "iss",

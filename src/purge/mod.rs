@@ -5,6 +5,7 @@
 //! - authorization codes, pending and pushed (RFC 9126) authorization requests, federation states and pending links:
 //!   `grace` after they expire (a code's replay revokes what it issued until then);
 //! - revoked access-token ids (`revoked_tokens`): `grace` after the token would have expired;
+//! - DPoP proofs remembered against replay (`dpop_jtis`): as soon as their `iat` window ended;
 //! - refresh tokens: `grace` after their family's absolute expiry; with their session once it
 //!   ended or expired `grace` ago; in a live session once their whole family is dead (every head
 //!   revoked or idle-expired) for `grace` — rotated tokens of a live family stay, reuse detection
@@ -121,6 +122,7 @@ enum Step {
     PasskeyCeremonies,
     RegistrationTokens,
     RevokedJtis,
+    DpopJtis,
     ExpiredRefreshTokens,
     RefreshTokensOfDeadSessions,
     RefreshTokensOfDeadFamilies,
@@ -130,7 +132,7 @@ enum Step {
     AuditEvents,
 }
 
-const STEPS: [Step; 18] = [
+const STEPS: [Step; 19] = [
     Step::Codes,
     Step::Requests,
     Step::PushedRequests,
@@ -142,6 +144,7 @@ const STEPS: [Step; 18] = [
     Step::PasskeyCeremonies,
     Step::RegistrationTokens,
     Step::RevokedJtis,
+    Step::DpopJtis,
     Step::ExpiredRefreshTokens,
     Step::RefreshTokensOfDeadSessions,
     Step::RefreshTokensOfDeadFamilies,
@@ -166,6 +169,7 @@ impl Step {
             Step::PasskeyCeremonies => "passkey_ceremonies",
             Step::RegistrationTokens => "registration_tokens",
             Step::RevokedJtis => "revoked_tokens",
+            Step::DpopJtis => "dpop_jtis",
             Step::ExpiredRefreshTokens
             | Step::RefreshTokensOfDeadSessions
             | Step::RefreshTokensOfDeadFamilies => "refresh_tokens",
@@ -190,6 +194,7 @@ impl Step {
             Step::PasskeyCeremonies => rows::passkey_ceremonies(c, cut.dead, n),
             Step::RegistrationTokens => rows::registration_tokens(c, cut.dead, n),
             Step::RevokedJtis => rows::revoked_jtis(c, cut.dead, n),
+            Step::DpopJtis => rows::dpop_jtis(c, cut.now, n),
             Step::ExpiredRefreshTokens => rows::expired_refresh_tokens(c, cut.dead, n),
             Step::RefreshTokensOfDeadSessions => {
                 rows::refresh_tokens_of_dead_sessions(c, cut.dead, n)

@@ -32,6 +32,8 @@ pub struct ClientRow {
     /// Until when the client metadata document that defines this client stands
     /// (`oauth::metadata_document`); `None` for every other client.
     pub metadata_document_expires_at: Option<i64>,
+    /// RFC 9449: access tokens only with a DPoP proof.
+    pub dpop_bound_access_tokens: bool,
     /// Authorization requests must be pushed (RFC 9126).
     pub require_par: bool,
 }

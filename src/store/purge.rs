@@ -8,9 +8,10 @@ use diesel::dsl::{exists, not};
 use diesel::prelude::*;
 
 use super::schema::{
-    audit_events, authorization_codes, authorization_requests, device_authorizations, email_tokens,
-    federation_links, federation_states, mfa_challenges, passkey_ceremonies, pushed_requests,
-    refresh_tokens, registration_tokens, revoked_tokens, sessions, trusted_devices,
+    audit_events, authorization_codes, authorization_requests, device_authorizations, dpop_jtis,
+    email_tokens, federation_links, federation_states, mfa_challenges, passkey_ceremonies,
+    pushed_requests, refresh_tokens, registration_tokens, revoked_tokens, sessions,
+    trusted_devices,
 };
 use super::DbConnection;
 
@@ -107,6 +108,14 @@ delete_before!(
     revoked_jtis,
     revoked_tokens,
     jti,
+    expires_at
+);
+delete_before!(
+    /// DPoP proofs remembered against replay (`store::dpop`) whose `iat` window ended before
+    /// `before`.
+    dpop_jtis,
+    dpop_jtis,
+    jkt_jti_hash,
     expires_at
 );
 delete_before!(

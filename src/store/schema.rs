@@ -25,6 +25,7 @@ diesel::table! {
         exchange_impersonation -> Bool,
         dynamic -> Bool,
         metadata_document_expires_at -> Nullable<BigInt>,
+        dpop_bound_access_tokens -> Bool,
         require_par -> Bool,
     }
 }
@@ -81,6 +82,7 @@ diesel::table! {
         revoked_at -> Nullable<BigInt>,
         parent_id -> Nullable<Text>,
         resources -> Text,
+        dpop_jkt -> Nullable<Text>,
     }
 }
 
@@ -421,6 +423,13 @@ diesel::table! {
         secret_file -> Nullable<Text>,
         created_at -> BigInt,
         updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    dpop_jtis (jkt_jti_hash) {
+        jkt_jti_hash -> Text,
+        expires_at -> BigInt,
     }
 }
 

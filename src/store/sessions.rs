@@ -45,6 +45,8 @@ pub struct RefreshTokenRow {
     pub parent_id: Option<String>,
     /// The resources the family was authorized for (JSON array; `[]`: none named).
     pub resources: String,
+    /// The DPoP key (RFC 9449 thumbprint) the family is bound to (public clients).
+    pub dpop_jkt: Option<String>,
 }
 
 pub fn insert_session(conn: &mut DbConnection, row: &SessionRow) -> QueryResult<()> {
@@ -106,6 +108,14 @@ pub fn end_session(conn: &mut DbConnection, id: &str, now: i64) -> QueryResult<b
 pub fn insert_refresh_token(conn: &mut DbConnection, row: &RefreshTokenRow) -> QueryResult<()> {
     on_backend!(conn, |c| diesel::insert_into(refresh_tokens::table)
         .values(row)
+        .execute(c)
+        .map(|_| ()))
+}
+
+/// Binds a new refresh token family (its first row, `id`) to a DPoP key (RFC 9449 §5).
+pub fn bind_refresh_token_dpop(conn: &mut DbConnection, id: &str, jkt: &str) -> QueryResult<()> {
+    on_backend!(conn, |c| diesel::update(refresh_tokens::table.find(id))
+        .set(refresh_tokens::dpop_jkt.eq(jkt))
         .execute(c)
         .map(|_| ()))
 }

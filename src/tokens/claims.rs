@@ -44,6 +44,15 @@ pub struct AccessTokenClaims {
     /// actors nested inside.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub act: Option<Actor>,
+    /// RFC 9449 §6.1: the DPoP key the token is bound to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Confirmation>,
+}
+
+/// A `cnf` claim (RFC 7800) holding the SHA-256 thumbprint of a DPoP key (RFC 9449 §6.1).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Confirmation {
+    pub jkt: String,
 }
 
 /// An `act` claim (RFC 8693 §4.1): the acting party and the client it acted through; the

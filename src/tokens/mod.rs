@@ -7,7 +7,7 @@ pub mod secret;
 use josekit::jws::JwsHeader;
 use serde::Serialize;
 
-pub use claims::{AccessTokenClaims, Actor, Audience};
+pub use claims::{AccessTokenClaims, Actor, Audience, Confirmation};
 pub use keys::{Alg, KeySet, KeyStore, NoSigningKey};
 
 /// `typ` of access tokens (RFC 9068 §2.1).

@@ -35,6 +35,7 @@ mod device_browser;
 mod device_page;
 mod discovery;
 mod doc_host;
+mod dpop;
 mod email;
 mod fakes;
 mod federation;

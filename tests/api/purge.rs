@@ -81,6 +81,7 @@ fn token_row(id: &str, family: &str, session: &SessionRow, t: i64) -> RefreshTok
         revoked_at: None,
         parent_id: None,
         resources: "[]".into(),
+        dpop_jkt: None,
     }
 }
 

@@ -48,6 +48,7 @@ pub struct ClientView {
     pub token_alg: Option<String>,
     pub id_token_alg: Option<String>,
     pub require_mfa: bool,
+    pub dpop_bound_access_tokens: bool,
     /// RFC 9126: its authorization requests must be pushed.
     pub require_par: bool,
     pub exchange_audiences: Vec<String>,
@@ -95,6 +96,7 @@ impl From<&Client> for ClientView {
             token_alg: c.access_token_alg.map(|a| a.name().to_string()),
             id_token_alg: c.id_token_alg.map(|a| a.name().to_string()),
             require_mfa: c.require_mfa,
+            dpop_bound_access_tokens: c.dpop_bound_access_tokens,
             require_par: c.require_par,
             exchange_audiences: c.exchange_audiences.clone(),
             exchange_impersonation: c.exchange_impersonation,
@@ -143,6 +145,7 @@ pub struct ClientBody {
     #[serde(default)]
     pub require_mfa: bool,
     #[serde(default)]
+    pub dpop_bound_access_tokens: bool,
     pub require_par: bool,
     #[serde(default)]
     pub exchange_audiences: Vec<String>,
@@ -170,6 +173,7 @@ impl ClientBody {
             token_alg: self.token_alg,
             id_token_alg: self.id_token_alg,
             require_mfa: self.require_mfa,
+            dpop_bound_access_tokens: self.dpop_bound_access_tokens,
             exchange_audiences: self.exchange_audiences,
             exchange_impersonation: self.exchange_impersonation,
             private_use_redirects: self.private_use_redirects,

@@ -109,6 +109,17 @@ impl ApiError {
         };
         ApiError::new(status, code, description).extra(|e| e.www_authenticate = Some(challenge))
     }
+
+    /// RFC 9449 §7.1: a DPoP-bound token with a missing or bad proof → 401 with a `DPoP`
+    /// challenge (`invalid_dpop_proof`, or `invalid_token`) naming the accepted algorithms.
+    pub fn dpop(error: &'static str, description: &str) -> ApiError {
+        let challenge = format!(
+            "DPoP algs=\"{}\", error=\"{error}\", error_description=\"{description}\"",
+            crate::oauth::dpop::ALGORITHMS.join(" ")
+        );
+        ApiError::new(StatusCode::UNAUTHORIZED, error, description)
+            .extra(|e| e.www_authenticate = Some(challenge))
+    }
 }
 
 impl ApiError {

@@ -16,6 +16,8 @@ pub struct PasswordEnv<'a> {
     pub settings: &'a crate::config::Settings,
     pub roles: &'a crate::identity::roles::Roles,
     pub keys: std::sync::Arc<KeySet>,
+    /// The DPoP key (RFC 9449) the access token is bound to, if the request carried a proof.
+    pub dpop_jkt: Option<String>,
 }
 
 /// Checks the credentials (off the executor, throttled) and issues the user's tokens.
@@ -95,6 +97,7 @@ pub async fn finish(
         .filter(|s| env.roles.may_grant(&role, s))
         .collect();
     let (settings, keys, meta) = (env.settings.clone(), env.keys.clone(), meta.clone());
+    let dpop_jkt = env.dpop_jkt.clone();
     env.db
         .run(move |c| {
             let issued = write_transaction(c, |c| {
@@ -141,7 +144,7 @@ pub async fn finish(
                     now,
                 )
             })?;
-            Ok::<_, OAuthError>(issued.sign(&keys)?)
+            Ok::<_, OAuthError>(issued.bind(dpop_jkt).sign(&keys)?)
         })
         .await
 }

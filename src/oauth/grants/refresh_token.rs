@@ -39,12 +39,14 @@ fn internal(e: anyhow::Error) -> OAuthError {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 pub fn grant(
     conn: &mut DbConnection,
     ctx: &TokenContext,
     roles: &Roles,
     client: &Client,
     params: &Params,
+    dpop_jkt: Option<&str>,
     meta: &RequestMeta,
     now: i64,
 ) -> Result<Issued, OAuthError> {
@@ -58,6 +60,14 @@ pub fn grant(
     // Read before the transaction: on SQLite it takes the write lock, behind which a concurrent
     // duplicate would only ever see the token already rotated.
     let presented = Presented::read(conn, presented).map_err(database_error)?;
+    // RFC 9449 §5: a family bound to a DPoP key is refreshed only with a proof of that key.
+    if let Some(bound) = presented.dpop_jkt() {
+        if dpop_jkt != Some(bound) {
+            return Err(invalid(
+                "the refresh token is bound to a DPoP key: a proof of that key is required",
+            ));
+        }
+    }
     let result = write_transaction(conn, |c| {
         let rotated = match sessions::rotate(c, &presented, &client.id, ctx.sessions, meta, now) {
             Ok(r) => r,

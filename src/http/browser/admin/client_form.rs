@@ -209,6 +209,8 @@ impl ClientForm {
             token_alg: base.and_then(|c| alg(c.access_token_alg)),
             id_token_alg: base.and_then(|c| alg(c.id_token_alg)),
             require_mfa: self.require_mfa,
+            // Not on the form: an edit keeps it.
+            dpop_bound_access_tokens: base.is_some_and(|c| c.dpop_bound_access_tokens),
             exchange_audiences: base
                 .map(|c| c.exchange_audiences.clone())
                 .unwrap_or_default(),
