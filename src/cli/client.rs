@@ -64,6 +64,13 @@ pub enum ClientCommand {
         /// without it every exchanged token names the client in `act`.
         #[arg(long)]
         exchange_impersonation: bool,
+        /// OIDC Back-Channel Logout: where a logout token is POSTed when a session the client
+        /// got tokens in ends (https, or http on loopback).
+        #[arg(long, value_name = "URL")]
+        backchannel_logout_uri: Option<String>,
+        /// The client needs `sid` in its logout tokens (Portcullis always sends it).
+        #[arg(long)]
+        backchannel_logout_session_required: bool,
     },
     /// Change a client's web origins (CORS); prints the client like `show`.
     Update {
@@ -133,6 +140,8 @@ pub fn run(settings: &Settings, cmd: ClientCommand) -> anyhow::Result<ExitCode> 
             require_mfa,
             exchange_audiences,
             exchange_impersonation,
+            backchannel_logout_uri,
+            backchannel_logout_session_required,
         } => {
             let spec = ClientSpec {
                 name,
@@ -154,6 +163,8 @@ pub fn run(settings: &Settings, cmd: ClientCommand) -> anyhow::Result<ExitCode> 
                 exchange_impersonation,
                 private_use_redirects: false,
                 dynamic: false,
+                backchannel_logout_uri,
+                backchannel_logout_session_required,
             };
             let limits = admin_clients::Limits::from_settings(settings);
             let reg = admin_clients::create(&mut conn, &spec, &limits, admin_clients::CLI, now)?;
@@ -247,6 +258,8 @@ pub(super) fn client_json(c: &Client) -> serde_json::Value {
         "require_mfa": c.require_mfa,
         "exchange_audiences": c.exchange_audiences,
         "exchange_impersonation": c.exchange_impersonation,
+        "backchannel_logout_uri": c.backchannel_logout_uri,
+        "backchannel_logout_session_required": c.backchannel_logout_session_required,
         // It registered itself (RFC 7591): nobody vetted it.
         "dynamic": c.dynamic,
         // What CORS answers for: the redirect URIs' origins and the web origins.

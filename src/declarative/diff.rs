@@ -47,7 +47,7 @@ pub struct Field {
 }
 
 /// The settings `apply` compares, under the document's names.
-fn settings(c: &Client) -> [(&'static str, Value); 17] {
+fn settings(c: &Client) -> [(&'static str, Value); 19] {
     let grants: Vec<&str> = c.grant_types.iter().map(|g| g.label()).collect();
     [
         ("name", json!(c.name)),
@@ -70,6 +70,11 @@ fn settings(c: &Client) -> [(&'static str, Value); 17] {
         ("require_mfa", json!(c.require_mfa)),
         ("exchange_audiences", json!(c.exchange_audiences)),
         ("exchange_impersonation", json!(c.exchange_impersonation)),
+        ("backchannel_logout_uri", json!(c.backchannel_logout_uri)),
+        (
+            "backchannel_logout_session_required",
+            json!(c.backchannel_logout_session_required),
+        ),
     ]
 }
 

@@ -100,6 +100,11 @@ pub struct ClientEntry {
     pub exchange_audiences: Vec<String>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub exchange_impersonation: bool,
+    /// OIDC Back-Channel Logout: where logout tokens are POSTed when a session ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backchannel_logout_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub backchannel_logout_session_required: bool,
     /// The environment variable holding a confidential client's secret.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret_env: Option<String>,
@@ -256,6 +261,8 @@ impl ClientEntry {
             exchange_impersonation: self.exchange_impersonation,
             private_use_redirects: false,
             dynamic: false,
+            backchannel_logout_uri: self.backchannel_logout_uri.clone(),
+            backchannel_logout_session_required: self.backchannel_logout_session_required,
         }
     }
 
@@ -284,6 +291,8 @@ impl ClientEntry {
             require_mfa: client.require_mfa,
             exchange_audiences: client.exchange_audiences.clone(),
             exchange_impersonation: client.exchange_impersonation,
+            backchannel_logout_uri: client.backchannel_logout_uri.clone(),
+            backchannel_logout_session_required: client.backchannel_logout_session_required,
             ..ClientEntry::default()
         }
     }

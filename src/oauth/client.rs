@@ -146,6 +146,11 @@ pub struct Client {
     /// Its `id` is the URL of the client metadata document that defines it
     /// (`oauth::metadata_document`), which stands until then; Portcullis has not vetted it.
     pub metadata_document_expires_at: Option<i64>,
+    /// OIDC Back-Channel Logout 1.0: where a logout token is POSTed when a session it got
+    /// tokens in ends (`oidc::backchannel`); `None`: it is not told.
+    pub backchannel_logout_uri: Option<String>,
+    /// It needs `sid` in logout tokens (always sent anyway).
+    pub backchannel_logout_session_required: bool,
 }
 
 impl Client {
@@ -187,6 +192,8 @@ impl Client {
             exchange_impersonation: self.exchange_impersonation,
             dynamic: self.dynamic,
             metadata_document_expires_at: self.metadata_document_expires_at,
+            backchannel_logout_uri: self.backchannel_logout_uri.clone(),
+            backchannel_logout_session_required: self.backchannel_logout_session_required,
         })
     }
 }
@@ -235,6 +242,8 @@ impl TryFrom<ClientRow> for Client {
             exchange_impersonation: row.exchange_impersonation,
             dynamic: row.dynamic,
             metadata_document_expires_at: row.metadata_document_expires_at,
+            backchannel_logout_uri: row.backchannel_logout_uri,
+            backchannel_logout_session_required: row.backchannel_logout_session_required,
         })
     }
 }
@@ -272,6 +281,8 @@ pub fn account_client() -> Client {
         exchange_impersonation: false,
         dynamic: false,
         metadata_document_expires_at: None,
+        backchannel_logout_uri: None,
+        backchannel_logout_session_required: false,
     }
 }
 

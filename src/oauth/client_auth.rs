@@ -200,6 +200,8 @@ mod tests {
             exchange_impersonation: false,
             dynamic: false,
             metadata_document_expires_at: None,
+            backchannel_logout_uri: None,
+            backchannel_logout_session_required: false,
         };
         Clients(HashMap::from([("svc".to_string(), client)]))
     }

@@ -32,6 +32,9 @@ pub struct ClientRow {
     /// Until when the client metadata document that defines this client stands
     /// (`oauth::metadata_document`); `None` for every other client.
     pub metadata_document_expires_at: Option<i64>,
+    /// OIDC Back-Channel Logout: where logout tokens are POSTed (`oidc::backchannel`).
+    pub backchannel_logout_uri: Option<String>,
+    pub backchannel_logout_session_required: bool,
 }
 
 pub fn insert(conn: &mut DbConnection, row: &ClientRow) -> QueryResult<()> {

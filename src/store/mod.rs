@@ -39,6 +39,7 @@ pub mod federation;
 pub mod federation_providers;
 pub mod guesses;
 pub mod leases;
+pub mod logout_deliveries;
 pub mod liveness;
 pub mod mfa_challenges;
 pub mod outage;

@@ -25,6 +25,8 @@ diesel::table! {
         exchange_impersonation -> Bool,
         dynamic -> Bool,
         metadata_document_expires_at -> Nullable<BigInt>,
+        backchannel_logout_uri -> Nullable<Text>,
+        backchannel_logout_session_required -> Bool,
     }
 }
 
@@ -420,6 +422,27 @@ diesel::table! {
         secret_file -> Nullable<Text>,
         created_at -> BigInt,
         updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    session_clients (session_id, client_id) {
+        session_id -> Text,
+        client_id -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    logout_deliveries (id) {
+        id -> Text,
+        client_id -> Text,
+        session_id -> Text,
+        user_id -> Text,
+        uri -> Text,
+        attempts -> Integer,
+        next_attempt_at -> BigInt,
+        created_at -> BigInt,
     }
 }
 

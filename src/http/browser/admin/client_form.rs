@@ -215,6 +215,10 @@ impl ClientForm {
             exchange_impersonation: base.is_some_and(|c| c.exchange_impersonation),
             private_use_redirects: self.private_use_redirects,
             dynamic: false,
+            // Not on the form: an edit keeps what the client has.
+            backchannel_logout_uri: base.and_then(|c| c.backchannel_logout_uri.clone()),
+            backchannel_logout_session_required: base
+                .is_some_and(|c| c.backchannel_logout_session_required),
         })
     }
 }
