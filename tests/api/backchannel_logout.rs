@@ -154,7 +154,7 @@ async fn backchannel_logout_token_reaches_the_rp_of_the_session(backend: Backend
         s.backchannel_logout_session_required = true;
     });
     let without_uri = app.code_client();
-    let user = app.create_user("bc@example.com", "user").await;
+    let user = app.create_user("bc@example.com", "student").await;
     let browser = web::browser();
 
     // One browser session, two clients signed in through it.
@@ -249,7 +249,7 @@ async fn backchannel_logout_unreachable_rp_does_not_block_logout(backend: Backen
     let hanging = app.code_client_with(|s| {
         s.backchannel_logout_uri = Some(format!("http://127.0.0.1:{silent_port}/bc"));
     });
-    let user = app.create_user("dead-rp@example.com", "user").await;
+    let user = app.create_user("dead-rp@example.com", "student").await;
     let browser = web::browser();
     let tokens = sign_in_through(&app, &browser, &refused, &user).await;
     sign_in_through(&app, &browser, &hanging, &user).await;
