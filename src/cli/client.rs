@@ -12,6 +12,8 @@ use crate::oauth::Client;
 use crate::oauth::{dynamic, origins};
 use crate::store::clients;
 
+// Parsed once per run: boxing the big `Create` variant would save nothing worth having.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum ClientCommand {
     /// Register a client; prints its id and (for confidential clients) its secret, once.

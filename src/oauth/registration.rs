@@ -170,9 +170,8 @@ pub fn validate(spec: &ClientSpec, max_ttl_secs: i64) -> Result<Client, SpecErro
             problems.push(e);
         }
     } else if spec.backchannel_logout_session_required {
-        problems.push(
-            "--backchannel-logout-session-required needs --backchannel-logout-uri".into(),
-        );
+        problems
+            .push("--backchannel-logout-session-required needs --backchannel-logout-uri".into());
     }
     if !problems.is_empty() {
         return Err(SpecError(problems));
@@ -212,10 +211,14 @@ pub fn check_backchannel_logout_uri(uri: &str) -> Result<(), String> {
     let url = Url::parse(uri)
         .map_err(|e| format!("backchannel logout URI {uri:?} is not absolute: {e}"))?;
     if url.fragment().is_some() {
-        return Err(format!("backchannel logout URI {uri} must not have a fragment"));
+        return Err(format!(
+            "backchannel logout URI {uri} must not have a fragment"
+        ));
     }
     if !url.username().is_empty() || url.password().is_some() {
-        return Err(format!("backchannel logout URI {uri} must not hold credentials"));
+        return Err(format!(
+            "backchannel logout URI {uri} must not hold credentials"
+        ));
     }
     match url.scheme() {
         "https" if url.host().is_some() => Ok(()),

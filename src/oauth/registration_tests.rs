@@ -179,9 +179,16 @@ fn backchannel_logout_uri_is_https_or_loopback_http_without_fragment() {
         ..spec()
     };
     let c = validate(&with("https://rp.example/bc?x=1", true), 3600).unwrap();
-    assert_eq!(c.backchannel_logout_uri.as_deref(), Some("https://rp.example/bc?x=1"));
+    assert_eq!(
+        c.backchannel_logout_uri.as_deref(),
+        Some("https://rp.example/bc?x=1")
+    );
     assert!(c.backchannel_logout_session_required);
-    for ok in ["http://127.0.0.1:8080/bc", "http://localhost/bc", "http://[::1]/bc"] {
+    for ok in [
+        "http://127.0.0.1:8080/bc",
+        "http://localhost/bc",
+        "http://[::1]/bc",
+    ] {
         assert!(validate(&with(ok, false), 3600).is_ok(), "{ok}");
     }
     for bad in [
@@ -195,7 +202,12 @@ fn backchannel_logout_uri_is_https_or_loopback_http_without_fragment() {
         assert!(err.contains("backchannel logout URI"), "{bad}: {err}");
     }
     // A blank one is none.
-    assert_eq!(validate(&with("  ", false), 3600).unwrap().backchannel_logout_uri, None);
+    assert_eq!(
+        validate(&with("  ", false), 3600)
+            .unwrap()
+            .backchannel_logout_uri,
+        None
+    );
     let err = validate(
         &ClientSpec {
             backchannel_logout_session_required: true,

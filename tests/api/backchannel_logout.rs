@@ -11,13 +11,14 @@ use diesel::prelude::*;
 use portcullis::store::schema::{audit_events, logout_deliveries};
 use serde_json::{json, Value};
 
+use crate::both_backends;
 use crate::helpers::{spawn_app, Backend, TestApp, TestClient, TestUser};
 use crate::web;
-use crate::both_backends;
 
 both_backends!(
     backchannel_logout_token_reaches_the_rp_of_the_session,
     backchannel_logout_unreachable_rp_does_not_block_logout,
+    backchannel_logout_when_the_account_api_ends_the_session,
     backchannel_logout_in_discovery,
 );
 
@@ -49,7 +50,9 @@ impl TestRp {
                 let mut chunk = [0u8; 4096];
                 // Headers, then as much body as Content-Length says.
                 let (head, body) = loop {
-                    let Ok(n) = stream.read(&mut chunk) else { break (None, vec![]) };
+                    let Ok(n) = stream.read(&mut chunk) else {
+                        break (None, vec![]);
+                    };
                     if n == 0 {
                         break (None, vec![]);
                     }
@@ -164,7 +167,10 @@ async fn backchannel_logout_token_reaches_the_rp_of_the_session(backend: Backend
     let jwks = app.jwks().await;
     let issuer = app.settings.issuer.clone();
     let (_, id_claims) = crate::helpers::verify_with_jwks(id_token, &jwks, &issuer, &with_uri.id);
-    let sid = id_claims["sid"].as_str().expect("sid in the ID token").to_string();
+    let sid = id_claims["sid"]
+        .as_str()
+        .expect("sid in the ID token")
+        .to_string();
     let (_, other_claims) = crate::helpers::verify_with_jwks(
         second["id_token"].as_str().unwrap(),
         &jwks,
@@ -172,7 +178,10 @@ async fn backchannel_logout_token_reaches_the_rp_of_the_session(backend: Backend
         &without_uri.id,
     );
     assert_eq!(other_claims["sid"], sid.as_str(), "one browser session");
-    assert!(rp.received().is_empty(), "nothing is sent before the logout");
+    assert!(
+        rp.received().is_empty(),
+        "nothing is sent before the logout"
+    );
 
     // Signed out through the other client: the RP of the first hears of it.
     log_out(&app, &browser, second["id_token"].as_str().unwrap()).await;
@@ -180,7 +189,9 @@ async fn backchannel_logout_token_reaches_the_rp_of_the_session(backend: Backend
     assert_eq!(got.len(), 1, "one logout token within 10 s");
     let request = &got[0];
     assert!(
-        request.head.starts_with("POST /backchannel-logout HTTP/1.1"),
+        request
+            .head
+            .starts_with("POST /backchannel-logout HTTP/1.1"),
         "{}",
         request.head
     );
@@ -211,7 +222,10 @@ async fn backchannel_logout_token_reaches_the_rp_of_the_session(backend: Backend
     );
     assert!(claims.get("nonce").is_none(), "{claims}");
     assert!(claims["jti"].as_str().is_some_and(|j| !j.is_empty()));
-    let (iat, exp) = (claims["iat"].as_i64().unwrap(), claims["exp"].as_i64().unwrap());
+    let (iat, exp) = (
+        claims["iat"].as_i64().unwrap(),
+        claims["exp"].as_i64().unwrap(),
+    );
     assert!(exp > iat && exp - iat <= 300, "{claims}");
 
     // Delivered once, recorded, and nothing queued any more; the client without a URI (and
@@ -230,7 +244,10 @@ async fn backchannel_logout_token_reaches_the_rp_of_the_session(backend: Backend
         .select((audit_events::client_id, audit_events::outcome))
         .load(&mut *conn)
         .unwrap();
-    assert_eq!(outcomes, [(Some(with_uri.id.clone()), "success".to_string())]);
+    assert_eq!(
+        outcomes,
+        [(Some(with_uri.id.clone()), "success".to_string())]
+    );
 }
 
 async fn backchannel_logout_unreachable_rp_does_not_block_logout(backend: Backend) {
@@ -273,6 +290,60 @@ async fn backchannel_logout_unreachable_rp_does_not_block_logout(backend: Backen
     assert_eq!(attempts.len(), 2, "{attempts:?}");
     assert!(attempts.iter().all(|(_, a)| *a == 1), "{attempts:?}");
     drop(silent);
+}
+
+async fn backchannel_logout_when_the_account_api_ends_the_session(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let rp = TestRp::start();
+    let client = app.code_client_with(|s| s.backchannel_logout_uri = Some(rp.uri()));
+    let user = app.create_user("bc-api@example.com", "student").await;
+    let browser = web::browser();
+    let tokens = sign_in_through(&app, &browser, &client, &user).await;
+    let jwks = app.jwks().await;
+    let issuer = app.settings.issuer.clone();
+    let (_, id_claims) = crate::helpers::verify_with_jwks(
+        tokens["id_token"].as_str().unwrap(),
+        &jwks,
+        &issuer,
+        &client.id,
+    );
+    let sid = id_claims["sid"].as_str().unwrap().to_string();
+
+    // Elsewhere (the account API, its own session), the user ends the browser session.
+    let login = app.account_login(&user.email, &user.password).await;
+    let access = login["access_token"].as_str().unwrap();
+    let started = Instant::now();
+    let resp = app
+        .api
+        .delete(app.url(&format!("/api/auth/sessions/{sid}")))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+    assert!(started.elapsed() < Duration::from_secs(3));
+
+    let got = rp.wait_for(1).await;
+    assert_eq!(got.len(), 1, "one logout token within 10 s");
+    let token = url::form_urlencoded::parse(got[0].body.as_bytes())
+        .find(|(k, _)| k == "logout_token")
+        .map(|(_, v)| v.into_owned())
+        .expect("logout_token");
+    let (header, claims) = crate::helpers::verify_with_jwks(&token, &jwks, &issuer, &client.id);
+    assert_eq!(header.typ.as_deref(), Some("logout+jwt"));
+    assert_eq!(claims["sid"], sid.as_str());
+    assert_eq!(claims["sub"], user.id.as_str());
+    // Ending the account API's own session tells nobody: its client has no URI.
+    let resp = app
+        .api
+        .post(app.url("/api/auth/logout"))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success());
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(rp.received().len(), 1);
 }
 
 async fn backchannel_logout_in_discovery(backend: Backend) {
