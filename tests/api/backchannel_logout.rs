@@ -20,6 +20,7 @@ both_backends!(
     backchannel_logout_unreachable_rp_does_not_block_logout,
     backchannel_logout_when_the_account_api_ends_the_session,
     backchannel_logout_in_discovery,
+    backchannel_logout_cli_flags,
 );
 
 /// One request the relying party received.
@@ -359,4 +360,52 @@ async fn backchannel_logout_in_discovery(backend: Backend) {
         .unwrap();
     assert_eq!(doc["backchannel_logout_supported"], true);
     assert_eq!(doc["backchannel_logout_session_supported"], true);
+}
+
+async fn backchannel_logout_cli_flags(backend: Backend) {
+    use crate::cli::{run_err, run_ok};
+    let app = spawn_app(backend).await;
+    let cli = |args: &[&str]| {
+        let mut c = crate::keys::portcullis();
+        c.args(["client", "create", "--name", "rp", "--public", "--grant"])
+            .arg("authorization_code")
+            .args(["--redirect-uri", "https://rp.example/cb"])
+            .args(args)
+            .env("PORTCULLIS_DATABASE_URL", &app.settings.database_url)
+            .env("PORTCULLIS_KEYS_DIR", &app.settings.keys_dir);
+        c
+    };
+    let created = run_ok(&mut cli(&[
+        "--backchannel-logout-uri",
+        "https://rp.example/bc",
+        "--backchannel-logout-session-required",
+    ]));
+    assert_eq!(created["backchannel_logout_uri"], "https://rp.example/bc");
+    assert_eq!(created["backchannel_logout_session_required"], true);
+    let stored = app
+        .db
+        .get()
+        .map(|mut c| {
+            portcullis::store::clients::find(&mut c, created["client_id"].as_str().unwrap())
+                .unwrap()
+                .unwrap()
+        })
+        .unwrap();
+    assert_eq!(
+        stored.backchannel_logout_uri.as_deref(),
+        Some("https://rp.example/bc")
+    );
+    assert!(stored.backchannel_logout_session_required);
+
+    let plain = run_ok(&mut cli(&[]));
+    assert_eq!(plain["backchannel_logout_uri"], Value::Null);
+    assert_eq!(plain["backchannel_logout_session_required"], false);
+
+    let err = run_err(&mut cli(&[
+        "--backchannel-logout-uri",
+        "http://rp.example/bc",
+    ]));
+    assert!(err.contains("backchannel logout URI"), "{err}");
+    let err = run_err(&mut cli(&["--backchannel-logout-session-required"]));
+    assert!(err.contains("--backchannel-logout-uri"), "{err}");
 }
