@@ -3,9 +3,10 @@
 ALTER TABLE clients ADD COLUMN backchannel_logout_uri TEXT;
 ALTER TABLE clients ADD COLUMN backchannel_logout_session_required BOOLEAN NOT NULL DEFAULT FALSE;
 
--- Every client that was issued tokens in a session (the session's own client aside).
+-- Every client that was issued tokens in a session (the session's own client aside); the rows
+-- go when the session ends (`end_session`) or is purged (the cascade).
 CREATE TABLE session_clients (
-    session_id TEXT NOT NULL,
+    session_id TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
     client_id TEXT NOT NULL,
     created_at BIGINT NOT NULL,
     PRIMARY KEY (session_id, client_id)
