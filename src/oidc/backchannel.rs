@@ -156,10 +156,15 @@ impl Deliverer {
             .db
             .run(move |c| -> anyhow::Result<_> { Ok(clients::find(c, &client_id)?) })
             .await?;
+        // The client is gone or no longer wants to hear: nothing to send, nothing to retry.
+        let mut hopeless = false;
         let outcome = match client {
-            // The client is gone or no longer wants to hear: nothing to send.
-            None => Err("the client is gone".to_string()),
+            None => {
+                hopeless = true;
+                Err("the client is gone".to_string())
+            }
             Some(c) if c.backchannel_logout_uri.is_none() => {
+                hopeless = true;
                 Err("the client no longer has a backchannel_logout_uri".to_string())
             }
             Some(c) => {
@@ -167,12 +172,14 @@ impl Deliverer {
                     .id_token_signed_response_alg
                     .as_deref()
                     .and_then(|a| a.parse::<Alg>().ok());
-                self.post(&row, alg).await
+                // Where the client wants it now (it may have moved since the session ended).
+                let uri = c.backchannel_logout_uri.clone().unwrap_or(row.uri.clone());
+                self.post(&row, &uri, alg).await
             }
         };
         let attempts = row.attempts + 1;
         let now = self.clock.now();
-        let give_up = outcome.is_err() && attempts >= MAX_ATTEMPTS;
+        let give_up = outcome.is_err() && (hopeless || attempts >= MAX_ATTEMPTS);
         match &outcome {
             Ok(status) => tracing::info!(
                 client_id = %row.client_id, session = %row.session_id, status,
@@ -223,7 +230,7 @@ impl Deliverer {
     }
 
     /// Signs and POSTs the logout token; `Ok(status)` on a 2xx answer (§2.8: 200 or 204).
-    async fn post(&self, row: &DeliveryRow, alg: Option<Alg>) -> Result<u16, String> {
+    async fn post(&self, row: &DeliveryRow, uri: &str, alg: Option<Alg>) -> Result<u16, String> {
         let keys = self.keys.current();
         let alg = alg.unwrap_or_else(|| keys.default_alg());
         let token = claims(
@@ -237,7 +244,7 @@ impl Deliverer {
         .map_err(|e| format!("signing the logout token failed: {e}"))?;
         let answer = self
             .http
-            .post(&row.uri)
+            .post(uri)
             .form(&[("logout_token", token.as_str())])
             .send()
             .await

@@ -21,6 +21,7 @@ both_backends!(
     backchannel_logout_when_the_account_api_ends_the_session,
     backchannel_logout_in_discovery,
     backchannel_logout_cli_flags,
+    backchannel_logout_when_an_operator_disables_the_user,
 );
 
 /// One request the relying party received.
@@ -408,4 +409,37 @@ async fn backchannel_logout_cli_flags(backend: Backend) {
     assert!(err.contains("backchannel logout URI"), "{err}");
     let err = run_err(&mut cli(&["--backchannel-logout-session-required"]));
     assert!(err.contains("--backchannel-logout-uri"), "{err}");
+}
+
+async fn backchannel_logout_when_an_operator_disables_the_user(backend: Backend) {
+    use portcullis::identity::admin_users::{self, Actor};
+    let app = spawn_app(backend).await;
+    let rp = TestRp::start();
+    let client = app.code_client_with(|s| s.backchannel_logout_uri = Some(rp.uri()));
+    let user = app.create_user("bc-admin@example.com", "student").await;
+    let browser = web::browser();
+    let tokens = sign_in_through(&app, &browser, &client, &user).await;
+    let jwks = app.jwks().await;
+    let issuer = app.settings.issuer.clone();
+    let (_, id_claims) = crate::helpers::verify_with_jwks(
+        tokens["id_token"].as_str().unwrap(),
+        &jwks,
+        &issuer,
+        &client.id,
+    );
+
+    // What `portcullis user disable` and the admin API do.
+    {
+        let mut conn = app.db.get().unwrap();
+        admin_users::set_disabled(&mut conn, &user.id, true, Actor::CLI, app.clock_now()).unwrap();
+    }
+    let got = rp.wait_for(1).await;
+    assert_eq!(got.len(), 1, "one logout token within 10 s");
+    let token = url::form_urlencoded::parse(got[0].body.as_bytes())
+        .find(|(k, _)| k == "logout_token")
+        .map(|(_, v)| v.into_owned())
+        .expect("logout_token");
+    let (_, claims) = crate::helpers::verify_with_jwks(&token, &jwks, &issuer, &client.id);
+    assert_eq!(claims["sid"], id_claims["sid"]);
+    assert_eq!(claims["sub"], user.id.as_str());
 }
