@@ -339,6 +339,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn backchannel_logout_keys_reach_the_spec_and_back() {
+        let text =
+            "[[clients]]\nname = \"rp\"\nbackchannel_logout_uri = \"https://rp.example/bc\"\n\
+                    backchannel_logout_session_required = true\n";
+        let parsed = parse("f.toml", text).unwrap().clients;
+        let spec = parsed[0].entry.spec();
+        assert_eq!(
+            spec.backchannel_logout_uri.as_deref(),
+            Some("https://rp.example/bc")
+        );
+        assert!(spec.backchannel_logout_session_required);
+        let client = crate::oauth::registration::validate(&spec, 3600).unwrap();
+        let entry = ClientEntry::of(&client);
+        assert_eq!(entry.backchannel_logout_uri, spec.backchannel_logout_uri);
+        assert!(entry.backchannel_logout_session_required);
+    }
+
+    #[test]
     fn entries_know_their_line() {
         let text = "# clients\n[[clients]]\nname = \"a\"\n\n[[clients]]\nname = \"b\"\n";
         let parsed = parse("f.toml", text).unwrap().clients;
