@@ -221,13 +221,23 @@ impl Application {
     /// read is answered (with `Connection: close`, so keep-alive clients go elsewhere), and the
     /// process goes on for at most `shutdown_timeout_secs`. Meanwhile re-reads the keys on SIGHUP
     /// and every `keys.reload_interval_secs`, the roles every `role_book::RELOAD_EVERY`, the
-    /// declared upstream providers every `provider_book::RELOAD_EVERY`, and
-    /// purges dead rows every `purge.interval_secs` (0: never).
+    /// declared upstream providers every `provider_book::RELOAD_EVERY`, sends the queued
+    /// back-channel logout tokens (`oidc::backchannel`), and purges dead rows every
+    /// `purge.interval_secs` (0: never).
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let reloader = tokio::spawn(reload_keys(self.state.clone()));
         let role_reloader = tokio::spawn(reload_roles(self.state.clone()));
         let provider_reloader = tokio::spawn(reload_providers(self.state.clone()));
         let stopper = tokio::spawn(stop_on_signal(self.state.clone(), self.server.handle()));
+        let logout_sender = tokio::spawn(crate::oidc::backchannel::run(
+            crate::oidc::backchannel::Deliverer {
+                db: self.state.db.clone(),
+                keys: self.state.keys.clone(),
+                clock: self.state.clock.clone(),
+                issuer: self.state.settings.issuer.clone(),
+                http: crate::oidc::backchannel::http_client()?,
+            },
+        ));
         let purger = match self.state.settings.purge.interval_secs {
             0 => None,
             secs => Some(tokio::spawn(purge::task::every(
@@ -248,6 +258,7 @@ impl Application {
         role_reloader.abort();
         provider_reloader.abort();
         stopper.abort();
+        logout_sender.abort();
         if let Some(p) = purger {
             p.abort();
         }

@@ -12,6 +12,8 @@ use crate::oauth::Client;
 use crate::oauth::{dynamic, origins};
 use crate::store::clients;
 
+// Parsed once per run: boxing the big `Create` variant would save nothing worth having.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum ClientCommand {
     /// Register a client; prints its id and (for confidential clients) its secret, once.
@@ -72,6 +74,13 @@ pub enum ClientCommand {
         /// without it every exchanged token names the client in `act`.
         #[arg(long)]
         exchange_impersonation: bool,
+        /// OIDC Back-Channel Logout: where a logout token is POSTed when a session the client
+        /// got tokens in ends (https, or http on loopback).
+        #[arg(long, value_name = "URL")]
+        backchannel_logout_uri: Option<String>,
+        /// The client needs `sid` in its logout tokens (Portcullis always sends it).
+        #[arg(long)]
+        backchannel_logout_session_required: bool,
     },
     /// Change a client's web origins (CORS); prints the client like `show`.
     Update {
@@ -143,6 +152,8 @@ pub fn run(settings: &Settings, cmd: ClientCommand) -> anyhow::Result<ExitCode> 
             require_par,
             exchange_audiences,
             exchange_impersonation,
+            backchannel_logout_uri,
+            backchannel_logout_session_required,
         } => {
             let spec = ClientSpec {
                 name,
@@ -166,6 +177,8 @@ pub fn run(settings: &Settings, cmd: ClientCommand) -> anyhow::Result<ExitCode> 
                 private_use_redirects: false,
                 dynamic: false,
                 require_par,
+                backchannel_logout_uri,
+                backchannel_logout_session_required,
             };
             let limits = admin_clients::Limits::from_settings(settings);
             let reg = admin_clients::create(&mut conn, &spec, &limits, admin_clients::CLI, now)?;
@@ -261,6 +274,8 @@ pub(super) fn client_json(c: &Client) -> serde_json::Value {
         "require_par": c.require_par,
         "exchange_audiences": c.exchange_audiences,
         "exchange_impersonation": c.exchange_impersonation,
+        "backchannel_logout_uri": c.backchannel_logout_uri,
+        "backchannel_logout_session_required": c.backchannel_logout_session_required,
         // It registered itself (RFC 7591): nobody vetted it.
         "dynamic": c.dynamic,
         // What CORS answers for: the redirect URIs' origins and the web origins.

@@ -47,7 +47,7 @@ pub struct Field {
 }
 
 /// The settings `apply` compares, under the document's names.
-fn settings(c: &Client) -> [(&'static str, Value); 19] {
+fn settings(c: &Client) -> [(&'static str, Value); 21] {
     let grants: Vec<&str> = c.grant_types.iter().map(|g| g.label()).collect();
     [
         ("name", json!(c.name)),
@@ -75,6 +75,11 @@ fn settings(c: &Client) -> [(&'static str, Value); 19] {
         ("require_par", json!(c.require_par)),
         ("exchange_audiences", json!(c.exchange_audiences)),
         ("exchange_impersonation", json!(c.exchange_impersonation)),
+        ("backchannel_logout_uri", json!(c.backchannel_logout_uri)),
+        (
+            "backchannel_logout_session_required",
+            json!(c.backchannel_logout_session_required),
+        ),
     ]
 }
 

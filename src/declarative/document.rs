@@ -105,6 +105,11 @@ pub struct ClientEntry {
     pub exchange_audiences: Vec<String>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub exchange_impersonation: bool,
+    /// OIDC Back-Channel Logout: where logout tokens are POSTed when a session ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backchannel_logout_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub backchannel_logout_session_required: bool,
     /// The environment variable holding a confidential client's secret.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret_env: Option<String>,
@@ -263,6 +268,8 @@ impl ClientEntry {
             private_use_redirects: false,
             dynamic: false,
             require_par: self.require_par,
+            backchannel_logout_uri: self.backchannel_logout_uri.clone(),
+            backchannel_logout_session_required: self.backchannel_logout_session_required,
         }
     }
 
@@ -293,6 +300,8 @@ impl ClientEntry {
             require_par: client.require_par,
             exchange_audiences: client.exchange_audiences.clone(),
             exchange_impersonation: client.exchange_impersonation,
+            backchannel_logout_uri: client.backchannel_logout_uri.clone(),
+            backchannel_logout_session_required: client.backchannel_logout_session_required,
             ..ClientEntry::default()
         }
     }
@@ -337,6 +346,24 @@ pub fn export(exported: &Exported, format: Format) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn backchannel_logout_keys_reach_the_spec_and_back() {
+        let text =
+            "[[clients]]\nname = \"rp\"\nbackchannel_logout_uri = \"https://rp.example/bc\"\n\
+                    backchannel_logout_session_required = true\n";
+        let parsed = parse("f.toml", text).unwrap().clients;
+        let spec = parsed[0].entry.spec();
+        assert_eq!(
+            spec.backchannel_logout_uri.as_deref(),
+            Some("https://rp.example/bc")
+        );
+        assert!(spec.backchannel_logout_session_required);
+        let client = crate::oauth::registration::validate(&spec, 3600).unwrap();
+        let entry = ClientEntry::of(&client);
+        assert_eq!(entry.backchannel_logout_uri, spec.backchannel_logout_uri);
+        assert!(entry.backchannel_logout_session_required);
+    }
 
     #[test]
     fn entries_know_their_line() {

@@ -151,6 +151,11 @@ pub struct Client {
     /// Its authorization requests must be pushed (RFC 9126 `POST /par`,
     /// `client create --require-par`).
     pub require_par: bool,
+    /// OIDC Back-Channel Logout 1.0: where a logout token is POSTed when a session it got
+    /// tokens in ends (`oidc::backchannel`); `None`: it is not told.
+    pub backchannel_logout_uri: Option<String>,
+    /// It needs `sid` in logout tokens (always sent anyway).
+    pub backchannel_logout_session_required: bool,
 }
 
 impl Client {
@@ -194,6 +199,8 @@ impl Client {
             dynamic: self.dynamic,
             metadata_document_expires_at: self.metadata_document_expires_at,
             require_par: self.require_par,
+            backchannel_logout_uri: self.backchannel_logout_uri.clone(),
+            backchannel_logout_session_required: self.backchannel_logout_session_required,
         })
     }
 }
@@ -244,6 +251,8 @@ impl TryFrom<ClientRow> for Client {
             dynamic: row.dynamic,
             metadata_document_expires_at: row.metadata_document_expires_at,
             require_par: row.require_par,
+            backchannel_logout_uri: row.backchannel_logout_uri,
+            backchannel_logout_session_required: row.backchannel_logout_session_required,
         })
     }
 }
@@ -283,6 +292,8 @@ pub fn account_client() -> Client {
         dynamic: false,
         metadata_document_expires_at: None,
         require_par: false,
+        backchannel_logout_uri: None,
+        backchannel_logout_session_required: false,
     }
 }
 

@@ -202,6 +202,8 @@ mod tests {
             dynamic: false,
             metadata_document_expires_at: None,
             require_par: false,
+            backchannel_logout_uri: None,
+            backchannel_logout_session_required: false,
         };
         Clients(HashMap::from([("svc".to_string(), client)]))
     }

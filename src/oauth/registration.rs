@@ -46,6 +46,9 @@ pub struct ClientSpec {
     pub dynamic: bool,
     /// Its authorization requests must be pushed (RFC 9126 `POST /par`).
     pub require_par: bool,
+    /// OIDC Back-Channel Logout: where logout tokens are POSTed (https, or http on loopback).
+    pub backchannel_logout_uri: Option<String>,
+    pub backchannel_logout_session_required: bool,
 }
 
 /// Every rule the spec broke, one message each.
@@ -160,6 +163,20 @@ pub fn validate(spec: &ClientSpec, max_ttl_secs: i64) -> Result<Client, SpecErro
     };
     let access_token_alg = alg("--token-alg", &spec.token_alg);
     let id_token_alg = alg("--id-token-alg", &spec.id_token_alg);
+    let backchannel_logout_uri = spec
+        .backchannel_logout_uri
+        .as_deref()
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .map(str::to_string);
+    if let Some(uri) = &backchannel_logout_uri {
+        if let Err(e) = check_backchannel_logout_uri(uri) {
+            problems.push(e);
+        }
+    } else if spec.backchannel_logout_session_required {
+        problems
+            .push("--backchannel-logout-session-required needs --backchannel-logout-uri".into());
+    }
     if !problems.is_empty() {
         return Err(SpecError(problems));
     }
@@ -189,7 +206,34 @@ pub fn validate(spec: &ClientSpec, max_ttl_secs: i64) -> Result<Client, SpecErro
         dynamic: spec.dynamic,
         metadata_document_expires_at: None,
         require_par: spec.require_par,
+        backchannel_logout_uri,
+        backchannel_logout_session_required: spec.backchannel_logout_session_required,
     })
+}
+
+/// A `backchannel_logout_uri` (Back-Channel Logout 1.0 §2.2): absolute, no fragment, https
+/// unless the host is loopback; a query is allowed.
+pub fn check_backchannel_logout_uri(uri: &str) -> Result<(), String> {
+    let url = Url::parse(uri)
+        .map_err(|e| format!("backchannel logout URI {uri:?} is not absolute: {e}"))?;
+    if url.fragment().is_some() {
+        return Err(format!(
+            "backchannel logout URI {uri} must not have a fragment"
+        ));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(format!(
+            "backchannel logout URI {uri} must not hold credentials"
+        ));
+    }
+    match url.scheme() {
+        "https" if url.host().is_some() => Ok(()),
+        "http" if is_loopback_host(url.host()) => Ok(()),
+        "http" => Err(format!(
+            "backchannel logout URI {uri} must use https (http is allowed only for 127.0.0.1, [::1] and localhost)"
+        )),
+        other => Err(format!("backchannel logout URI {uri} has scheme {other}; use https")),
+    }
 }
 
 /// The token exchange policy: for confidential clients only (RFC 8693 needs the client

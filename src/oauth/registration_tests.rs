@@ -170,3 +170,52 @@ fn web_origins_are_normalised_and_checked() {
     .unwrap_err();
     assert_eq!(err.0.len(), 2, "{err}");
 }
+
+#[test]
+fn backchannel_logout_uri_is_https_or_loopback_http_without_fragment() {
+    let with = |uri: &str, session: bool| ClientSpec {
+        backchannel_logout_uri: Some(uri.into()),
+        backchannel_logout_session_required: session,
+        ..spec()
+    };
+    let c = validate(&with("https://rp.example/bc?x=1", true), 3600).unwrap();
+    assert_eq!(
+        c.backchannel_logout_uri.as_deref(),
+        Some("https://rp.example/bc?x=1")
+    );
+    assert!(c.backchannel_logout_session_required);
+    for ok in [
+        "http://127.0.0.1:8080/bc",
+        "http://localhost/bc",
+        "http://[::1]/bc",
+    ] {
+        assert!(validate(&with(ok, false), 3600).is_ok(), "{ok}");
+    }
+    for bad in [
+        "http://rp.example/bc",
+        "https://rp.example/bc#frag",
+        "ftp://rp.example/bc",
+        "/relative",
+        "https://user:pw@rp.example/bc",
+    ] {
+        let err = validate(&with(bad, false), 3600).unwrap_err().to_string();
+        assert!(err.contains("backchannel logout URI"), "{bad}: {err}");
+    }
+    // A blank one is none.
+    assert_eq!(
+        validate(&with("  ", false), 3600)
+            .unwrap()
+            .backchannel_logout_uri,
+        None
+    );
+    let err = validate(
+        &ClientSpec {
+            backchannel_logout_session_required: true,
+            ..spec()
+        },
+        3600,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("--backchannel-logout-uri"), "{err}");
+}

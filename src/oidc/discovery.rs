@@ -28,6 +28,9 @@ pub struct Metadata {
     pub response_modes_supported: Vec<&'static str>,
     pub code_challenge_methods_supported: Vec<&'static str>,
     pub authorization_response_iss_parameter_supported: bool,
+    /// OpenID Connect Back-Channel Logout 1.0, with `sid` in every logout token.
+    pub backchannel_logout_supported: bool,
+    pub backchannel_logout_session_supported: bool,
     pub prompt_values_supported: Vec<&'static str>,
     pub request_parameter_supported: bool,
     pub request_uri_parameter_supported: bool,
@@ -79,6 +82,8 @@ pub fn metadata(
         response_modes_supported: vec!["query", "form_post"],
         code_challenge_methods_supported: vec!["S256"],
         authorization_response_iss_parameter_supported: true,
+        backchannel_logout_supported: true,
+        backchannel_logout_session_supported: true,
         prompt_values_supported: vec!["none", "login", "consent", "select_account"],
         request_parameter_supported: false,
         request_uri_parameter_supported: false,

@@ -36,6 +36,9 @@ pub struct ClientRow {
     pub dpop_bound_access_tokens: bool,
     /// Authorization requests must be pushed (RFC 9126).
     pub require_par: bool,
+    /// OIDC Back-Channel Logout: where logout tokens are POSTed (`oidc::backchannel`).
+    pub backchannel_logout_uri: Option<String>,
+    pub backchannel_logout_session_required: bool,
 }
 
 pub fn insert(conn: &mut DbConnection, row: &ClientRow) -> QueryResult<()> {

@@ -41,6 +41,7 @@ pub mod federation_providers;
 pub mod guesses;
 pub mod leases;
 pub mod liveness;
+pub mod logout_deliveries;
 pub mod mfa_challenges;
 pub mod outage;
 pub mod passkeys;

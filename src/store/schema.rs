@@ -27,6 +27,8 @@ diesel::table! {
         metadata_document_expires_at -> Nullable<BigInt>,
         dpop_bound_access_tokens -> Bool,
         require_par -> Bool,
+        backchannel_logout_uri -> Nullable<Text>,
+        backchannel_logout_session_required -> Bool,
     }
 }
 
@@ -434,6 +436,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    session_clients (session_id, client_id) {
+        session_id -> Text,
+        client_id -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
     pushed_requests (id) {
         id -> Text,
         client_id -> Text,
@@ -441,6 +451,19 @@ diesel::table! {
         created_at -> BigInt,
         expires_at -> BigInt,
         used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    logout_deliveries (id) {
+        id -> Text,
+        client_id -> Text,
+        session_id -> Text,
+        user_id -> Text,
+        uri -> Text,
+        attempts -> Integer,
+        next_attempt_at -> BigInt,
+        created_at -> BigInt,
     }
 }
 

@@ -86,7 +86,9 @@ pub fn touch_session(conn: &mut DbConnection, id: &str, now: i64) -> QueryResult
         .map(|_| ()))
 }
 
-/// Ends a session and revokes its refresh tokens; `false` when it was not live.
+/// Ends a session and revokes its refresh tokens; `false` when it was not live. Every path that
+/// ends a session comes here, so this is also where the back-channel logout deliveries to the
+/// session's clients are queued (`logout_deliveries`), in the caller's transaction.
 pub fn end_session(conn: &mut DbConnection, id: &str, now: i64) -> QueryResult<bool> {
     let ended = diesel::update(
         sessions::table
@@ -102,6 +104,11 @@ pub fn end_session(conn: &mut DbConnection, id: &str, now: i64) -> QueryResult<b
     )
     .set(refresh_tokens::revoked_at.eq(now))
     .execute(conn)?;
+    if ended > 0 {
+        if let Some(session) = find_session(conn, id)? {
+            super::logout_deliveries::enqueue_for_session(conn, &session, now)?;
+        }
+    }
     Ok(ended > 0)
 }
 

@@ -19,6 +19,7 @@ mod apply;
 mod apply_providers;
 mod apply_roles;
 mod authorize;
+mod backchannel_logout;
 mod bcp;
 mod browser;
 mod browser_csrf;

@@ -53,6 +53,8 @@ pub struct ClientView {
     pub require_par: bool,
     pub exchange_audiences: Vec<String>,
     pub exchange_impersonation: bool,
+    pub backchannel_logout_uri: Option<String>,
+    pub backchannel_logout_session_required: bool,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -100,6 +102,8 @@ impl From<&Client> for ClientView {
             require_par: c.require_par,
             exchange_audiences: c.exchange_audiences.clone(),
             exchange_impersonation: c.exchange_impersonation,
+            backchannel_logout_uri: c.backchannel_logout_uri.clone(),
+            backchannel_logout_session_required: c.backchannel_logout_session_required,
             created_at: c.created_at,
             updated_at: c.updated_at,
         }
@@ -153,6 +157,11 @@ pub struct ClientBody {
     pub exchange_impersonation: bool,
     #[serde(default)]
     pub private_use_redirects: bool,
+    /// OIDC Back-Channel Logout: where logout tokens are POSTed when a session ends.
+    #[serde(default)]
+    pub backchannel_logout_uri: Option<String>,
+    #[serde(default)]
+    pub backchannel_logout_session_required: bool,
 }
 
 impl ClientBody {
@@ -179,6 +188,8 @@ impl ClientBody {
             private_use_redirects: self.private_use_redirects,
             dynamic: false,
             require_par: self.require_par,
+            backchannel_logout_uri: self.backchannel_logout_uri,
+            backchannel_logout_session_required: self.backchannel_logout_session_required,
         }
     }
 }

@@ -112,6 +112,8 @@ pub fn issue_for_session(
     } else {
         None
     };
+    // Back-channel logout reaches every client that got tokens in the session.
+    crate::store::logout_deliveries::record_session_client(c, &g.session.id, &g.client.id, now)?;
     audit::record(
         c,
         token_event(&g.user.id, &g.client.id, g.meta, g.grant, &scopes),

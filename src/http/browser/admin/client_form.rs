@@ -219,6 +219,10 @@ impl ClientForm {
             dynamic: false,
             // Not on the form: kept as it was.
             require_par: base.is_some_and(|c| c.require_par),
+            // Not on the form: an edit keeps what the client has.
+            backchannel_logout_uri: base.and_then(|c| c.backchannel_logout_uri.clone()),
+            backchannel_logout_session_required: base
+                .is_some_and(|c| c.backchannel_logout_session_required),
         })
     }
 }
