@@ -79,7 +79,7 @@ pub enum Command {
     },
     /// Manage OAuth clients.
     #[command(subcommand)]
-    Client(client::ClientCommand),
+    Client(Box<client::ClientCommand>),
     /// Manage signing keys.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
@@ -174,7 +174,7 @@ pub fn run(cli: Cli) -> ExitCode {
             dry_run,
         } => apply::apply(&settings, &file, prune, dry_run),
         Command::Export { format } => apply::export(&settings, format),
-        Command::Client(c) => client::run(&settings, c),
+        Command::Client(c) => client::run(&settings, *c),
         Command::Keys(c) => keys::run(&settings, c),
         Command::Config(c) => config::run(&settings, &loaded.unknown_env, c),
         Command::User(c) => user::run(&settings, c),

@@ -10,7 +10,7 @@ use crate::state::AppState;
 
 enum Outcome {
     Done(TokenResponse),
-    Password(oauth::Client, Option<String>),
+    Password(Box<oauth::Client>, Option<String>),
 }
 
 /// Counts the answer: tokens issued by grant, errors by code (`crate::metrics`).
@@ -74,7 +74,7 @@ async fn issue(
                 now,
             )? {
                 Step::Issued(issued) => Ok::<_, OAuthError>(Outcome::Done(issued.sign(&keys)?)),
-                Step::Password(client, jkt) => Ok(Outcome::Password(*client, jkt)),
+                Step::Password(client, jkt) => Ok(Outcome::Password(client, jkt)),
             }
         })
         .await?;
@@ -89,7 +89,7 @@ async fn issue(
                 keys: state.keys.current(),
                 dpop_jkt,
             };
-            password::grant(&env, client, &params, &meta, now).await?
+            password::grant(&env, *client, &params, &meta, now).await?
         }
     };
     crate::metrics::token_issued(grant_of(&params), response.access_alg.name());
