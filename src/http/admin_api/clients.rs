@@ -150,6 +150,7 @@ pub struct ClientBody {
     pub require_mfa: bool,
     #[serde(default)]
     pub dpop_bound_access_tokens: bool,
+    #[serde(default)]
     pub require_par: bool,
     #[serde(default)]
     pub exchange_audiences: Vec<String>,
