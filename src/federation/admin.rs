@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::declared::Declared;
 use crate::identity::admin_users::Actor;
-use crate::identity::audit::{self, Event};
+use crate::identity::audit;
 use crate::store::{self, federation_providers as rows, DbConnection};
 
 #[derive(Debug, thiserror::Error)]
@@ -144,20 +144,8 @@ fn record(
     conn: &mut DbConnection,
     kind: &str,
     actor: Actor,
-    mut detail: serde_json::Value,
+    detail: serde_json::Value,
     now: i64,
 ) -> Result<(), ProviderError> {
-    detail["actor"] = json!(actor.name);
-    audit::record(
-        conn,
-        Event {
-            kind,
-            success: true,
-            meta: actor.meta,
-            detail: Some(detail),
-            ..Event::default()
-        },
-        now,
-    )?;
-    Ok(())
+    Ok(actor.record(conn, kind, None, detail, now)?)
 }

@@ -30,6 +30,31 @@ impl<'a> Actor<'a> {
         name: "cli",
         meta: None,
     };
+
+    /// Records a change this actor made: a successful `kind` event (about `user_id`, if a
+    /// user's) whose detail names the actor. Every use case's audit event goes through here.
+    pub fn record(
+        &self,
+        conn: &mut DbConnection,
+        kind: &str,
+        user_id: Option<&str>,
+        mut detail: serde_json::Value,
+        now: i64,
+    ) -> diesel::QueryResult<()> {
+        detail["actor"] = json!(self.name);
+        audit::record(
+            conn,
+            Event {
+                kind,
+                success: true,
+                user_id,
+                meta: self.meta,
+                detail: Some(detail),
+                ..Event::default()
+            },
+            now,
+        )
+    }
 }
 
 /// The actor name of a signed-in administrator.
@@ -333,21 +358,8 @@ fn changed(
     c: &mut DbConnection,
     row: &UserRow,
     actor: Actor,
-    mut detail: serde_json::Value,
+    detail: serde_json::Value,
     now: i64,
 ) -> Result<(), AdminError> {
-    detail["actor"] = json!(actor.name);
-    audit::record(
-        c,
-        Event {
-            kind: audit::USER_CHANGED,
-            success: true,
-            user_id: Some(&row.id),
-            meta: actor.meta,
-            detail: Some(detail),
-            ..Event::default()
-        },
-        now,
-    )?;
-    Ok(())
+    Ok(actor.record(c, audit::USER_CHANGED, Some(&row.id), detail, now)?)
 }

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use serde_json::json;
 
 use super::admin_users::Actor;
-use super::audit::{self, Event};
+use super::audit;
 use super::roles::{Role, ADMIN_SCOPE, MAX_DESCRIPTION};
 use crate::i18n::Lang;
 use crate::store::{self, roles as role_store, DbConnection};
@@ -276,22 +276,10 @@ fn record(
     conn: &mut DbConnection,
     kind: &str,
     actor: Actor,
-    mut detail: serde_json::Value,
+    detail: serde_json::Value,
     now: i64,
 ) -> Result<(), RoleError> {
-    detail["actor"] = json!(actor.name);
-    audit::record(
-        conn,
-        Event {
-            kind,
-            success: true,
-            meta: actor.meta,
-            detail: Some(detail),
-            ..Event::default()
-        },
-        now,
-    )?;
-    Ok(())
+    Ok(actor.record(conn, kind, None, detail, now)?)
 }
 
 #[cfg(test)]
