@@ -1,0 +1,91 @@
+//! Unit tests of the apply document: parsing, lines, and the specs it turns into.
+use super::*;
+
+#[test]
+fn backchannel_logout_keys_reach_the_spec_and_back() {
+    let text = "[[clients]]\nname = \"rp\"\nbackchannel_logout_uri = \"https://rp.example/bc\"\n\
+                backchannel_logout_session_required = true\n";
+    let parsed = parse("f.toml", text).unwrap().clients;
+    let spec = parsed[0].entry.spec();
+    assert_eq!(
+        spec.backchannel_logout_uri.as_deref(),
+        Some("https://rp.example/bc")
+    );
+    assert!(spec.backchannel_logout_session_required);
+    let client = crate::oauth::registration::validate(&spec, 3600).unwrap();
+    let entry = ClientEntry::of(&client);
+    assert_eq!(entry.backchannel_logout_uri, spec.backchannel_logout_uri);
+    assert!(entry.backchannel_logout_session_required);
+}
+
+#[test]
+fn entries_know_their_line() {
+    let text = "# clients\n[[clients]]\nname = \"a\"\n\n[[clients]]\nname = \"b\"\n";
+    let parsed = parse("f.toml", text).unwrap().clients;
+    let lines: Vec<(usize, &str)> = parsed
+        .iter()
+        .map(|l| (l.line, l.entry.name.as_str()))
+        .collect();
+    assert_eq!(lines, [(2, "a"), (5, "b")]);
+}
+
+#[test]
+fn an_unknown_key_names_its_line_and_client() {
+    let text = "[[clients]]\nname = \"a\"\n\n[[clients]]\nname = \"b\"\nscope = [\"x\"]\n";
+    let err = parse("f.toml", text).unwrap_err();
+    assert!(
+        err.starts_with("f.toml:6: client \"b\": unknown field `scope`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn roles_and_scopes_know_their_line() {
+    let text = "[roles]\nguest = [\"read\"]\n\n[roles.ops]\npermissions = [\"deploy\"]\n\n[scopes.read]\ndescription = \"Read\"\n";
+    let parsed = parse("f.toml", text).unwrap();
+    let roles: Vec<(usize, String)> = parsed
+        .roles
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.line, r.role.name))
+        .collect();
+    assert_eq!(roles, [(2, "guest".into()), (4, "ops".into())]);
+    let scopes = parsed.scopes.unwrap();
+    assert_eq!((scopes[0].line, scopes[0].scope.as_str()), (7, "read"));
+    // No section: none (apply leaves them alone).
+    let parsed = parse("f.toml", "[[clients]]\nname = \"a\"\n").unwrap();
+    assert!(parsed.roles.is_none() && parsed.scopes.is_none());
+}
+
+#[test]
+fn require_par_goes_to_the_spec_and_back() {
+    let text = "[[clients]]\nname = \"a\"\nrequire_par = true\n";
+    let parsed = parse("f.toml", text).unwrap().clients;
+    assert!(parsed[0].entry.spec().require_par);
+    let plain = parse("f.toml", "[[clients]]\nname = \"a\"\n")
+        .unwrap()
+        .clients;
+    assert!(!plain[0].entry.spec().require_par);
+}
+
+#[test]
+fn a_syntax_error_names_its_line() {
+    let err = parse("f.toml", "[[clients]]\nname = \"a\"\nscopes = [\n").unwrap_err();
+    assert!(err.starts_with("f.toml:3: unclosed array"), "{err}");
+}
+
+#[test]
+fn secrets_are_refused_in_the_document() {
+    let text = "[[clients]]\nname = \"a\"\nclient_secret = \"s3cret\"\n";
+    let parsed = parse("f.toml", text).unwrap().clients;
+    let err = parsed[0].entry.secret_source().unwrap_err();
+    assert!(
+        err.starts_with("a secret never goes in the document"),
+        "{err}"
+    );
+    let env = ClientEntry {
+        secret_env: Some("X".into()),
+        ..ClientEntry::default()
+    };
+    assert_eq!(env.secret_source(), Ok(Some(SecretSource::Env("X".into()))));
+}
