@@ -65,6 +65,29 @@ pub fn grant(requested: Option<&str>, allowed: &[String]) -> Result<Vec<String>,
     Ok(requested)
 }
 
+/// OIDC Core §5.4 scopes that ask for claims Portcullis never holds (a postal address, a phone
+/// number). A sign-in asking for them (with `openid`) gets them left out, as RFC 6749 §3.3 lets
+/// a server grant less than requested, rather than failing: there would be nothing to release.
+pub const UNHELD_CLAIM_SCOPES: [&str; 2] = ["address", "phone"];
+
+/// [`grant`] for an OpenID Connect request: the [`UNHELD_CLAIM_SCOPES`] the client is not
+/// registered for are dropped first (only when `openid` is asked for).
+pub fn grant_oidc(requested: Option<&str>, allowed: &[String]) -> Result<Vec<String>, OAuthError> {
+    let Some(raw) = requested else {
+        return grant(None, allowed);
+    };
+    let tokens = parse(raw)?;
+    if !tokens.iter().any(|t| t == "openid") {
+        return grant(Some(raw), allowed);
+    }
+    let kept: Vec<&str> = tokens
+        .iter()
+        .map(String::as_str)
+        .filter(|t| !UNHELD_CLAIM_SCOPES.contains(t) || allowed.iter().any(|a| a == t))
+        .collect();
+    grant(Some(&kept.join(" ")), allowed)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,5 +120,26 @@ mod tests {
             grant(Some("read\twrite"), &allowed()).unwrap_err().code(),
             ErrorCode::InvalidScope
         );
+    }
+
+    #[test]
+    fn oidc_requests_lose_the_claim_scopes_nothing_answers() {
+        let allowed: Vec<String> = vec!["openid".into(), "profile".into()];
+        assert_eq!(
+            grant_oidc(Some("openid address profile phone"), &allowed).unwrap(),
+            ["openid", "profile"]
+        );
+        // Without openid it is plain OAuth: an unknown scope is an error.
+        let err = grant_oidc(Some("profile address"), &allowed).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::InvalidScope);
+        // Registered for the client: kept.
+        let mut with_phone = allowed.clone();
+        with_phone.push("phone".into());
+        assert_eq!(
+            grant_oidc(Some("openid phone"), &with_phone).unwrap(),
+            ["openid", "phone"]
+        );
+        // Other unknown scopes are still refused.
+        assert!(grant_oidc(Some("openid admin"), &allowed).is_err());
     }
 }

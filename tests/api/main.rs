@@ -28,6 +28,7 @@ mod browser_spa;
 mod cli;
 mod cli_output;
 mod config_env;
+mod conformance;
 mod cors;
 mod cors_cli;
 mod dcr;

@@ -283,3 +283,10 @@ pub async fn exchange(
         .await
         .unwrap()
 }
+
+/// The inputs of the form matching `selector`, or `None` when the page has no such form.
+pub fn form_fields_opt(html: &str, selector: &str) -> Option<Vec<(String, String)>> {
+    let doc = Html::parse_document(html);
+    doc.select(&Selector::parse(selector).unwrap()).next()?;
+    Some(form_fields(html, selector))
+}

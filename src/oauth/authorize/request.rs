@@ -241,7 +241,7 @@ pub fn validate(
             "the client may not use the authorization code flow",
         ));
     }
-    let scopes = scope::grant(params.get("scope"), &client.scopes).map_err(|e| match e {
+    let scopes = scope::grant_oidc(params.get("scope"), &client.scopes).map_err(|e| match e {
         crate::oauth::OAuthError::Protocol {
             code, description, ..
         } => fail(code, &description),
