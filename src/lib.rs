@@ -7,6 +7,8 @@ pub mod config;
 pub mod declarative;
 pub mod email;
 pub mod federation;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod http;
 pub mod i18n;
 pub mod identity;
