@@ -48,8 +48,7 @@ async fn public_refresh_tokens_rotate_and_a_replay_revokes_the_family(backend: B
     let client = app.code_client_with(|s| s.public = true);
     let (verifier, challenge) = web::pkce();
     let params = TestApp::code_request(&client, &challenge, "openid offline_access");
-    let back =
-        web::authorize_through(&app, &browser(), &params, &user.email, &user.password).await;
+    let back = web::authorize_through(&app, &browser(), &params, &user.email, &user.password).await;
     let code = param(&back, "code").unwrap();
     let resp = public_token(
         &app,
@@ -111,8 +110,8 @@ async fn access_tokens_are_taken_from_the_authorization_header_only(backend: Bac
     let token = body["access_token"].as_str().unwrap();
     assert_eq!(userinfo_status(&app, token).await, 200);
 
-    let url = reqwest::Url::parse_with_params(&app.url("/userinfo"), &[("access_token", token)])
-        .unwrap();
+    let url =
+        reqwest::Url::parse_with_params(&app.url("/userinfo"), &[("access_token", token)]).unwrap();
     let resp = app.api.get(url).send().await.unwrap();
     assert_eq!(resp.status(), 401);
     let challenge = resp.headers()["www-authenticate"].to_str().unwrap();

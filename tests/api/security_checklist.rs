@@ -103,13 +103,9 @@ fn problems(doc: &str, root: &Path) -> Vec<String> {
             body.push('\n');
         }
         let row = line.trim();
-        let is_row = row.starts_with('|')
-            && !row.starts_with("|---")
-            && !row.starts_with("| Requirement");
-        if is_row
-            && references(row).is_empty()
-            && !row.to_lowercase().contains("does not apply")
-        {
+        let is_row =
+            row.starts_with('|') && !row.starts_with("|---") && !row.starts_with("| Requirement");
+        if is_row && references(row).is_empty() && !row.to_lowercase().contains("does not apply") {
             problems.push(format!(
                 "a line with neither a test nor \"does not apply\": {row}"
             ));
