@@ -27,7 +27,7 @@ use crate::tokens::KeyStore;
 
 /// What the start reads from the database: the pool, the CSRF and passkey-handle secrets,
 /// the signing keys, the roles and the upstream providers.
-type Loaded = (Db, (String, String), KeyStore, Roles, ProviderBook);
+type Loaded = (Db, (String, String, String), KeyStore, Roles, ProviderBook);
 
 pub struct Application {
     port: u16,
@@ -64,7 +64,7 @@ impl Application {
         let apply_on_start = settings.apply_on_start.clone();
         let client_limits = crate::oauth::admin_clients::Limits::from_settings(&settings);
         let seed_settings = settings.clone();
-        let (db, (csrf_secret, handle_secret), keys, roles, federation) =
+        let (db, (csrf_secret, handle_secret, nonce_secret), keys, roles, federation) =
             tokio::task::spawn_blocking(move || -> anyhow::Result<Loaded> {
                 let db = Db::open_with(&url, limits)?;
                 db.migrate()?;
@@ -101,9 +101,21 @@ impl Application {
                     &crate::tokens::secret::new_secret()?,
                     now,
                 )?;
+                let nonce_secret = crate::store::server_secrets::get_or_create(
+                    &mut conn,
+                    crate::oauth::dpop::nonce::SECRET_NAME,
+                    &crate::tokens::secret::new_secret()?,
+                    now,
+                )?;
                 let keys = KeyStore::open(&mut conn, kek, policy, Some(&legacy_dir), now)
                     .context("loading the signing keys")?;
-                Ok((db, (secret, handle_secret), keys, roles, federation))
+                Ok((
+                    db,
+                    (secret, handle_secret, nonce_secret),
+                    keys,
+                    roles,
+                    federation,
+                ))
             })
             .await??;
         let metrics = crate::metrics::Metrics::new(settings.metrics.enabled)?;
@@ -152,6 +164,7 @@ impl Application {
             discovery_json,
             known_origins: http::cors::KnownOrigins::default(),
             csrf_key: http::browser::cookies::CsrfKey::new(&csrf_secret),
+            dpop_nonces: crate::oauth::dpop::NonceKey::new(&nonce_secret),
             purge: Arc::new(crate::purge::Totals::default()),
             lease_holder: crate::purge::holder_id("serve")?,
             draining: std::sync::atomic::AtomicBool::new(false),
@@ -166,6 +179,7 @@ impl Application {
             App::new()
                 .wrap(from_fn(http::error::localize::pages))
                 .wrap(from_fn(http::drain))
+                .wrap(from_fn(http::dpop_nonce))
                 .wrap(from_fn(http::body_deadline))
                 .wrap(DefaultHeaders::new().add(("X-Content-Type-Options", "nosniff")))
                 .wrap(from_fn(http::access_log::middleware))

@@ -30,6 +30,8 @@ pub struct AppState {
     pub known_origins: crate::http::cors::KnownOrigins,
     /// The server secret CSRF tokens are bound with (from the database: every instance agrees).
     pub csrf_key: crate::http::browser::cookies::CsrfKey,
+    /// The server secret DPoP nonces are made with (from the database: every instance agrees).
+    pub dpop_nonces: crate::oauth::dpop::NonceKey,
     /// What this process's purges deleted (the last run, and since start), for monitoring.
     pub purge: Arc<crate::purge::Totals>,
     /// This process's id as the holder of database leases (`store::leases`).
@@ -45,4 +47,14 @@ pub struct AppState {
     pub metrics: crate::metrics::Metrics,
     /// The pages' product name, footer line and theme (`[ui]`; re-read on SIGHUP).
     pub ui: Arc<crate::ui::UiHandle>,
+}
+
+impl AppState {
+    /// The nonce key when `dpop.require_nonce` is on: every DPoP proof must carry a nonce.
+    pub fn required_dpop_nonce(&self) -> Option<&crate::oauth::dpop::NonceKey> {
+        self.settings
+            .dpop
+            .require_nonce
+            .then_some(&self.dpop_nonces)
+    }
 }

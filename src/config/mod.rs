@@ -56,6 +56,8 @@ pub struct Settings {
     pub users: UserSettings,
     /// Clients that register themselves (RFC 7591).
     pub clients: ClientSettings,
+    /// DPoP (RFC 9449): server nonces.
+    pub dpop: DpopSettings,
     pub password: PasswordSettings,
     pub lockout: LockoutSettings,
     pub sessions: SessionSettings,
@@ -98,6 +100,7 @@ impl Default for Settings {
             keys: KeySettings::default(),
             users: UserSettings::default(),
             clients: ClientSettings::default(),
+            dpop: DpopSettings::default(),
             password: PasswordSettings::default(),
             lockout: LockoutSettings::default(),
             sessions: SessionSettings::default(),

@@ -69,6 +69,15 @@ impl Default for KeySettings {
     }
 }
 
+/// DPoP (RFC 9449, `oauth::dpop`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DpopSettings {
+    /// Every DPoP proof, at `/token` and at the resource endpoints, must carry a `nonce` this
+    /// server issued (`DPoP-Nonce`, RFC 9449 §8/§9); off: the claim is ignored.
+    pub require_nonce: bool,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct UserSettings {

@@ -288,3 +288,20 @@ fn unknown_file_keys_are_errors_naming_file_and_key() {
         .to_string();
     assert!(err.contains("workers") && err.contains("p.toml"), "{err}");
 }
+
+#[test]
+fn dpop_require_nonce_from_the_file_or_the_environment() {
+    assert!(!Settings::default().dpop.require_nonce);
+    let loaded = from_env(&[("PORTCULLIS_DPOP__REQUIRE_NONCE", "true")]).unwrap();
+    assert!(loaded.unknown_env.is_empty());
+    assert!(loaded.settings.dpop.require_nonce);
+    let file = "[dpop]\nrequire_nonce = true\n";
+    let loaded = Settings::from_sources(Some((Path::new("p.toml"), file)), env(&[])).unwrap();
+    assert!(loaded.settings.dpop.require_nonce);
+    let off = Settings::from_sources(
+        Some((Path::new("p.toml"), file)),
+        env(&[("PORTCULLIS_DPOP__REQUIRE_NONCE", "false")]),
+    )
+    .unwrap();
+    assert!(!off.settings.dpop.require_nonce);
+}

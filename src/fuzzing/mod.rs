@@ -4,14 +4,16 @@
 //! when the parser answers, `Ok` or a typed error, without panicking, and the property it
 //! states (where one is cheap to state) holds.
 //!
-//! Not part of the server's API: public only so the fuzz crate can reach it.
+//! Not part of the server's API: public only so the fuzz crate can reach it. A harness reports
+//! a broken property by panicking, so `expect` is how it fails here.
+#![allow(clippy::expect_used)]
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::OnceLock;
 
 use crate::config::{ClientSettings, Settings};
 use crate::identity::client_ip::{ProxyHeader, TrustedProxies};
 use crate::oauth::registration::{self, ClientSpec};
-use crate::oauth::{authorize, client_auth, dpop, metadata_document, origins, redirect_uri};
+use crate::oauth::{authorize, client_auth, metadata_document, origins, redirect_uri};
 use crate::oauth::{Client, Params};
 use crate::tokens::keys::{self, Alg, KeySet};
 
@@ -19,8 +21,11 @@ mod signed;
 
 pub use signed::{dpop_proof, jwt};
 
+/// A fuzz target: any bytes in, a panic when a parser or its property breaks.
+pub type Target = fn(&[u8]);
+
 /// Every target by name (the fuzz crate's `fuzz_targets/<name>.rs` and the corpus folders).
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("jwt", jwt),
     ("dpop_proof", dpop_proof),
     ("form_params", form_params),

@@ -113,18 +113,28 @@ fn check(
                 "the token is DPoP-bound: send it as Authorization: DPoP with a DPoP proof",
             ))
         }
-        (Some(cnf), true) => Some(dpop_proof(req, issuer, token, &cnf.jkt, state.clock.now())?),
+        (Some(cnf), true) => Some(dpop_proof(
+            req,
+            issuer,
+            token,
+            &cnf.jkt,
+            state.required_dpop_nonce(),
+            state.clock.now(),
+        )?),
     };
     Ok((state, claims, proof))
 }
 
 /// RFC 9449 §7.1: the request's `DPoP` proof, for this method and URL, with the token's `ath`,
-/// signed by the key the token is bound to. The replay check follows (`live`).
+/// signed by the key the token is bound to; with `nonce_key` (`dpop.require_nonce`), carrying a
+/// nonce this server issued (else 401 `use_dpop_nonce`, §9; the `DPoP-Nonce` header is added by
+/// `http::dpop_nonce`). The replay check follows (`live`).
 fn dpop_proof(
     req: &HttpRequest,
     issuer: &str,
     token: &str,
     jkt: &str,
+    nonce_key: Option<&dpop::NonceKey>,
     now: i64,
 ) -> Result<dpop::Proof, ApiError> {
     let bad = |why: &str| ApiError::dpop("invalid_dpop_proof", why);
@@ -149,6 +159,7 @@ fn dpop_proof(
             "the DPoP proof is not signed by the key the token is bound to",
         ));
     }
+    dpop::check_nonce(&proof, nonce_key, now).map_err(|e| ApiError::dpop("use_dpop_nonce", e.0))?;
     Ok(proof)
 }
 

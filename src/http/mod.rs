@@ -10,6 +10,7 @@ pub mod cors;
 mod deadline;
 mod device;
 mod discovery;
+mod dpop_nonce;
 mod drain;
 mod email_links;
 pub mod error;
@@ -33,6 +34,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{http::header, web, HttpResponse};
 
 pub use deadline::body_deadline;
+pub use dpop_nonce::dpop_nonce;
 pub use drain::drain;
 
 /// CORS (`cors.rs`) wraps only discovery, the JWKS, `/token`, `/revoke` and `/userinfo`:

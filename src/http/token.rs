@@ -44,6 +44,7 @@ async fn issue(
     let dpop = dpop_header(&req)?;
     let meta = meta::request_meta(&req, &state);
     let keys = state.keys.current();
+    let nonce_key = state.required_dpop_nonce().cloned();
     let (settings, roles, now) = (
         state.settings.clone(),
         state.roles.current(),
@@ -60,6 +61,7 @@ async fn issue(
             let grants = token::Grants {
                 roles: &roles,
                 keys: &keys,
+                dpop_nonce: nonce_key.as_ref(),
             };
             match token::begin(
                 conn,

@@ -30,6 +30,9 @@ pub enum ErrorCode {
     ExpiredToken,
     /// RFC 9449 §5: the DPoP proof is missing, invalid or replayed.
     InvalidDpopProof,
+    /// RFC 9449 §8: nonces are required and the proof has none this server issued (the answer
+    /// carries a fresh one in `DPoP-Nonce`).
+    UseDpopNonce,
 }
 
 impl ErrorCode {
@@ -55,6 +58,7 @@ impl ErrorCode {
             ErrorCode::SlowDown => "slow_down",
             ErrorCode::ExpiredToken => "expired_token",
             ErrorCode::InvalidDpopProof => "invalid_dpop_proof",
+            ErrorCode::UseDpopNonce => "use_dpop_nonce",
         }
     }
 }

@@ -18,6 +18,8 @@ pub struct Grants<'a> {
     pub roles: &'a Roles,
     /// The published keys, to verify the tokens token exchange is given.
     pub keys: &'a KeySet,
+    /// With `dpop.require_nonce`: the key every proof's `nonce` must verify with.
+    pub dpop_nonce: Option<&'a dpop::NonceKey>,
 }
 
 /// Parameters that may appear more than once in a token request.
@@ -234,7 +236,13 @@ pub fn begin(
         })?;
     }
     let jkt = match headers.dpop {
-        Some(proof) => Some(dpop_key(conn, ctx.issuer, proof, now)?),
+        Some(proof) => Some(dpop_key(
+            conn,
+            ctx.issuer,
+            proof,
+            grants_env.dpop_nonce,
+            now,
+        )?),
         None if client.dpop_bound_access_tokens => {
             return Err(OAuthError::new(
                 ErrorCode::InvalidDpopProof,
@@ -307,11 +315,13 @@ pub fn begin(
 }
 
 /// Verifies the `DPoP` proof of a token request (RFC 9449 §4.3: `htm` POST, `htu` the token
-/// endpoint) and remembers it against replay; the thumbprint of its key.
+/// endpoint; with `nonce_key`, a `nonce` it issued: else `use_dpop_nonce`, §8) and remembers it
+/// against replay; the thumbprint of its key.
 pub fn dpop_key(
     conn: &mut DbConnection,
     issuer: &str,
     proof: &str,
+    nonce_key: Option<&dpop::NonceKey>,
     now: i64,
 ) -> Result<String, OAuthError> {
     let expected = dpop::Expected {
@@ -322,6 +332,8 @@ pub fn dpop_key(
     };
     let proof = dpop::verify(proof, &expected)
         .map_err(|e| OAuthError::new(ErrorCode::InvalidDpopProof, e.0))?;
+    dpop::check_nonce(&proof, nonce_key, now)
+        .map_err(|e| OAuthError::new(ErrorCode::UseDpopNonce, e.0))?;
     let fresh =
         crate::store::dpop::remember(conn, &proof.replay_key(), proof.iat + dpop::REPLAY_TTL_SECS)
             .map_err(|e| OAuthError::Internal(e.into()))?;

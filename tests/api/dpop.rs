@@ -25,19 +25,19 @@ both_backends!(
 );
 
 /// A client's DPoP key.
-struct Key(EcKeyPair);
+pub struct Key(EcKeyPair);
 
 impl Key {
-    fn new() -> Key {
+    pub fn new() -> Key {
         Key(ES256.generate_key_pair().unwrap())
     }
 
-    fn jkt(&self) -> String {
+    pub fn jkt(&self) -> String {
         portcullis::tokens::keys::thumbprint(&self.0.to_jwk_public_key()).unwrap()
     }
 
     /// A proof with these claims (`iat` and a fresh `jti` unless given).
-    fn proof(&self, app: &TestApp, claims: Value) -> String {
+    pub fn proof(&self, app: &TestApp, claims: Value) -> String {
         let mut header = JwsHeader::new();
         header.set_token_type("dpop+jwt");
         header.set_jwk(self.0.to_jwk_public_key());
@@ -54,11 +54,11 @@ impl Key {
         josekit::jwt::encode_with_signer(&payload, &header, &signer).unwrap()
     }
 
-    fn token_proof(&self, app: &TestApp) -> String {
+    pub fn token_proof(&self, app: &TestApp) -> String {
         self.proof(app, json!({"htm": "POST", "htu": app.url("/token")}))
     }
 
-    fn userinfo_proof(&self, app: &TestApp, token: &str) -> String {
+    pub fn userinfo_proof(&self, app: &TestApp, token: &str) -> String {
         self.proof(
             app,
             json!({"htm": "GET", "htu": app.url("/userinfo"), "ath": ath(token)}),
@@ -66,16 +66,20 @@ impl Key {
     }
 }
 
-fn ath(token: &str) -> String {
+pub fn ath(token: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()))
 }
 
-fn claims_of(jwt: &str) -> Value {
+pub fn claims_of(jwt: &str) -> Value {
     let payload = jwt.split('.').nth(1).unwrap();
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
 }
 
-async fn userinfo(app: &TestApp, authorization: &str, proof: Option<&str>) -> reqwest::Response {
+pub async fn userinfo(
+    app: &TestApp,
+    authorization: &str,
+    proof: Option<&str>,
+) -> reqwest::Response {
     let mut req = app
         .api
         .get(app.url("/userinfo"))
@@ -87,7 +91,7 @@ async fn userinfo(app: &TestApp, authorization: &str, proof: Option<&str>) -> re
 }
 
 /// Asserts a 401 with a `DPoP` or `Bearer` challenge carrying `error`.
-async fn assert_refused(resp: reqwest::Response, scheme: &str, error: &str) {
+pub async fn assert_refused(resp: reqwest::Response, scheme: &str, error: &str) {
     assert_eq!(resp.status(), 401);
     let challenge = resp.headers()["www-authenticate"]
         .to_str()

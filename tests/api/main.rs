@@ -39,6 +39,7 @@ mod device_page;
 mod discovery;
 mod doc_host;
 mod dpop;
+mod dpop_nonce;
 mod email;
 mod fakes;
 mod federation;

@@ -17,6 +17,8 @@ use crate::auth::{
     Bearer,
 };
 use crate::claims::Claims;
+use crate::dpop::DpopRequest;
+use crate::error::VerifyError;
 use crate::metadata::ProtectedResourceMetadata;
 use crate::verifier::Verifier;
 
@@ -103,6 +105,7 @@ impl FromRequest for Authenticated {
                 return Box::pin(async { Err(error) });
             }
             Bearer::Token(token) => token.to_owned(),
+            Bearer::Dpop(token) => return dpop(req, verifier, token.to_owned()),
         };
         Box::pin(async move {
             verifier
@@ -112,6 +115,43 @@ impl FromRequest for Authenticated {
                 .map_err(|e| verifier.auth_error(&e))
         })
     }
+}
+
+/// `Authorization: DPoP <token>` (RFC 9449 §7.1): the token with the request's one `DPoP`
+/// proof, for this method and URL ([`Verifier::external_url`], else the scheme and host the
+/// request names); every refusal challenges with the `DPoP` scheme.
+fn dpop(
+    req: &HttpRequest,
+    verifier: Verifier,
+    token: String,
+) -> Pin<Box<dyn Future<Output = Result<Authenticated, AuthError>>>> {
+    let mut values = req.headers().get_all("dpop");
+    let proof = match (values.next(), values.next()) {
+        (None, _) => None,
+        (Some(value), None) => Some(value.to_str().unwrap_or_default().to_owned()),
+        (Some(_), Some(_)) => {
+            let refused = VerifyError::InvalidDpopProof("exactly one DPoP header is required");
+            let error = verifier.auth_error(&refused).with_dpop_challenge();
+            return Box::pin(async { Err(error) });
+        }
+    };
+    let url = verifier.external_url(req.path()).unwrap_or_else(|| {
+        let info = req.connection_info();
+        format!("{}://{}{}", info.scheme(), info.host(), req.path())
+    });
+    let method = req.method().as_str().to_owned();
+    Box::pin(async move {
+        let request = DpopRequest {
+            proof: proof.as_deref(),
+            method: &method,
+            url: &url,
+        };
+        verifier
+            .verify_dpop(&token, &request)
+            .await
+            .map(Authenticated)
+            .map_err(|e| verifier.auth_error(&e).with_dpop_challenge())
+    })
 }
 
 impl ResponseError for AuthError {

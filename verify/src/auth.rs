@@ -31,6 +31,9 @@ pub enum AuthErrorKind {
     Unavailable,
     /// The server has no [`Verifier`](crate::Verifier) to check tokens with: 500.
     NotConfigured,
+    /// The DPoP proof is missing, invalid, replayed or of another key: 401
+    /// `invalid_dpop_proof` (RFC 9449 §7.1).
+    InvalidDpopProof,
 }
 
 /// A refused request, ready to become an RFC 6750 response.
@@ -41,6 +44,8 @@ pub struct AuthError {
     description: String,
     scope: Option<String>,
     resource_metadata: Option<String>,
+    /// Challenge with the `DPoP` scheme (RFC 9449 §7.1) rather than `Bearer`.
+    dpop: bool,
 }
 
 impl AuthError {
@@ -51,6 +56,7 @@ impl AuthError {
             description: description.into(),
             scope: None,
             resource_metadata: None,
+            dpop: false,
         }
     }
 
@@ -68,15 +74,39 @@ impl AuthError {
         AuthError::new(AuthErrorKind::InvalidRequest, realm, description)
     }
 
-    /// The token was rejected. [`VerifyError::Unavailable`] becomes a 503, everything else a 401
-    /// `invalid_token` with the error's client-safe [`description`](VerifyError::description).
+    /// The token was rejected. [`VerifyError::Unavailable`] becomes a 503,
+    /// [`VerifyError::InvalidDpopProof`] a 401 `invalid_dpop_proof`, everything else a 401
+    /// `invalid_token`, with the error's client-safe [`description`](VerifyError::description).
+    /// A bad proof and a DPoP-bound token sent as Bearer get a `DPoP` challenge (RFC 9449 §7.1).
     pub fn from_verify_error(realm: &str, error: &VerifyError) -> AuthError {
         let kind = if error.is_temporary() {
             AuthErrorKind::Unavailable
+        } else if matches!(error, VerifyError::InvalidDpopProof(_)) {
+            AuthErrorKind::InvalidDpopProof
         } else {
             AuthErrorKind::InvalidToken
         };
-        AuthError::new(kind, realm, error.description())
+        let dpop = matches!(
+            error,
+            VerifyError::InvalidDpopProof(_) | VerifyError::DpopBoundToken
+        );
+        AuthError {
+            dpop,
+            ..AuthError::new(kind, realm, error.description())
+        }
+    }
+
+    /// Challenges with the `DPoP` scheme (RFC 9449 §7.1): `DPoP realm="…", error="…",
+    /// error_description="…", algs="ES256 EdDSA RS256"`. The `Authenticated` extractor does this
+    /// for every refusal of a request that used `Authorization: DPoP`.
+    pub fn with_dpop_challenge(mut self) -> AuthError {
+        self.dpop = true;
+        self
+    }
+
+    /// `true` when the challenge uses the `DPoP` scheme.
+    pub fn is_dpop_challenge(&self) -> bool {
+        self.dpop
     }
 
     /// The token lacks `scope` (a scope, or several separated by spaces: the challenge's
@@ -133,7 +163,9 @@ impl AuthError {
     /// The HTTP status to answer with.
     pub fn status(&self) -> u16 {
         match self.kind {
-            AuthErrorKind::MissingToken | AuthErrorKind::InvalidToken => 401,
+            AuthErrorKind::MissingToken
+            | AuthErrorKind::InvalidToken
+            | AuthErrorKind::InvalidDpopProof => 401,
             AuthErrorKind::InvalidRequest => 400,
             AuthErrorKind::InsufficientScope => 403,
             AuthErrorKind::Unavailable => 503,
@@ -150,6 +182,7 @@ impl AuthError {
             AuthErrorKind::InsufficientScope => Some("insufficient_scope"),
             AuthErrorKind::Unavailable => Some("temporarily_unavailable"),
             AuthErrorKind::NotConfigured => Some("server_error"),
+            AuthErrorKind::InvalidDpopProof => Some("invalid_dpop_proof"),
         }
     }
 
@@ -166,20 +199,27 @@ impl AuthError {
     /// The `WWW-Authenticate` header value for 400/401/403 answers, e.g.
     /// `Bearer realm="https://id.example.com", error="invalid_token", error_description="the access token has expired"`,
     /// ending with `, resource_metadata="…"` when [set](AuthError::with_resource_metadata).
+    /// With a [DPoP challenge](AuthError::with_dpop_challenge) the scheme is `DPoP` and
+    /// `algs="ES256 EdDSA RS256"` follows the error.
     pub fn www_authenticate(&self) -> Option<String> {
         let code = match self.kind {
             AuthErrorKind::MissingToken => None,
             AuthErrorKind::InvalidRequest
             | AuthErrorKind::InvalidToken
-            | AuthErrorKind::InsufficientScope => self.error_code(),
+            | AuthErrorKind::InsufficientScope
+            | AuthErrorKind::InvalidDpopProof => self.error_code(),
             AuthErrorKind::Unavailable | AuthErrorKind::NotConfigured => return None,
         };
-        let mut value = format!("Bearer realm=\"{}\"", header_safe(&self.realm));
+        let scheme = if self.dpop { "DPoP" } else { "Bearer" };
+        let mut value = format!("{scheme} realm=\"{}\"", header_safe(&self.realm));
         if let Some(code) = code {
             value.push_str(&format!(
                 ", error=\"{code}\", error_description=\"{}\"",
                 header_safe(&self.description)
             ));
+        }
+        if self.dpop {
+            value.push_str(&format!(", algs=\"{}\"", crate::dpop::ALGORITHMS.join(" ")));
         }
         if let Some(scope) = &self.scope {
             value.push_str(&format!(", scope=\"{}\"", header_safe(scope)));
@@ -280,9 +320,11 @@ pub fn require_role(claims: &Claims, role: &str) -> Result<(), AuthError> {
 pub(crate) enum Bearer<'a> {
     /// No header, or another scheme.
     Missing,
-    /// `Bearer` with nothing usable after it.
+    /// `Bearer` or `DPoP` with nothing usable after it.
     Malformed,
     Token(&'a str),
+    /// `DPoP <token>` (RFC 9449 §7.1).
+    Dpop(&'a str),
 }
 
 /// Reads an `Authorization` header value (RFC 6750 §2.1: scheme case-insensitive).
@@ -296,101 +338,21 @@ pub(crate) fn parse_authorization(value: Option<&[u8]>) -> Bearer<'_> {
     };
     let value = value.trim();
     let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
-    if !scheme.eq_ignore_ascii_case("bearer") {
+    let dpop = scheme.eq_ignore_ascii_case("dpop");
+    if !dpop && !scheme.eq_ignore_ascii_case("bearer") {
         return Bearer::Missing;
     }
     let token = rest.trim();
     if token.is_empty() || token.contains(char::is_whitespace) {
         return Bearer::Malformed;
     }
-    Bearer::Token(token)
+    if dpop {
+        Bearer::Dpop(token)
+    } else {
+        Bearer::Token(token)
+    }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn challenges() {
-        let realm = "https://id.example.com";
-        let missing = AuthError::missing_token(realm);
-        assert_eq!(missing.status(), 401);
-        assert_eq!(
-            missing.www_authenticate().unwrap(),
-            r#"Bearer realm="https://id.example.com""#
-        );
-        assert!(missing.body().is_none());
-
-        let expired = AuthError::from_verify_error(realm, &VerifyError::Expired);
-        assert_eq!(expired.status(), 401);
-        assert_eq!(
-            expired.www_authenticate().unwrap(),
-            r#"Bearer realm="https://id.example.com", error="invalid_token", error_description="the access token has expired""#
-        );
-        assert_eq!(expired.body().unwrap()["error"], "invalid_token");
-
-        let down = AuthError::from_verify_error(realm, &VerifyError::Unavailable("x".into()));
-        assert_eq!(down.status(), 503);
-        assert!(down.www_authenticate().is_none());
-
-        let role = AuthError::missing_role(realm, "ad\"min");
-        assert_eq!(role.status(), 403);
-        assert!(role.www_authenticate().unwrap().contains(
-            r#"error="insufficient_scope", error_description="the role ad?min is required""#
-        ));
-    }
-
-    #[test]
-    fn descriptions_fit_in_a_challenge() {
-        let all = [
-            VerifyError::Malformed,
-            VerifyError::AlgorithmNotAllowed("none".into()),
-            VerifyError::WrongType,
-            VerifyError::UnsupportedCritical,
-            VerifyError::UnknownKey("k".into()),
-            VerifyError::KeyMismatch,
-            VerifyError::InvalidSignature,
-            VerifyError::Expired,
-            VerifyError::NotYetValid,
-            VerifyError::WrongIssuer,
-            VerifyError::WrongAudience,
-            VerifyError::MissingClaim("exp"),
-            VerifyError::InvalidClaim("exp"),
-            VerifyError::InactiveApiKey,
-            VerifyError::ApiKeysNotAccepted,
-            VerifyError::Unavailable("x".into()),
-        ];
-        for e in all {
-            assert_eq!(header_safe(e.description()), e.description());
-        }
-    }
-
-    #[test]
-    fn authorization_header() {
-        assert!(matches!(parse_authorization(None), Bearer::Missing));
-        assert!(matches!(
-            parse_authorization(Some(b"Basic abc")),
-            Bearer::Missing
-        ));
-        assert!(matches!(
-            parse_authorization(Some(b"Bearer")),
-            Bearer::Malformed
-        ));
-        assert!(matches!(
-            parse_authorization(Some(b"Bearer   ")),
-            Bearer::Malformed
-        ));
-        assert!(matches!(
-            parse_authorization(Some(b"Bearer a b")),
-            Bearer::Malformed
-        ));
-        assert!(matches!(
-            parse_authorization(Some(b"bearer abc")),
-            Bearer::Token("abc")
-        ));
-        assert!(matches!(
-            parse_authorization(Some(b"BEARER  abc ")),
-            Bearer::Token("abc")
-        ));
-    }
-}
+#[path = "auth_tests.rs"]
+mod tests;

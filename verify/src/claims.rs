@@ -62,6 +62,13 @@ impl Claims {
         self.roles.iter().any(|r| r == role)
     }
 
+    /// The thumbprint of the DPoP key the token is bound to (`cnf.jkt`, RFC 9449 §6), if any.
+    /// [`Verifier::verify`](crate::Verifier::verify) refuses such tokens;
+    /// [`Verifier::verify_dpop`](crate::Verifier::verify_dpop) takes them with a proof of that key.
+    pub fn dpop_jkt(&self) -> Option<&str> {
+        self.extra.get("cnf")?.get("jkt")?.as_str()
+    }
+
     /// `true` for claims that came from an API key.
     pub fn is_api_key(&self) -> bool {
         self.kind == TokenKind::ApiKey

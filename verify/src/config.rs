@@ -85,6 +85,8 @@ pub struct Config {
     pub(crate) api_key_cache_ttl: Duration,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) resource_metadata: Option<ResourceMetadata>,
+    pub(crate) external_url: Option<String>,
+    pub(crate) dpop_replay_cache_size: usize,
 }
 
 impl Default for Config {
@@ -99,6 +101,8 @@ impl Default for Config {
             api_key_cache_ttl: Duration::from_secs(30),
             clock: Arc::new(SystemClock),
             resource_metadata: None,
+            external_url: None,
+            dpop_replay_cache_size: crate::replay::DEFAULT_CAPACITY,
         }
     }
 }
@@ -117,6 +121,8 @@ impl fmt::Debug for Config {
             .field("introspection_endpoint", &self.introspection_endpoint)
             .field("api_key_cache_ttl", &self.api_key_cache_ttl)
             .field("resource_metadata", &self.resource_metadata)
+            .field("external_url", &self.external_url)
+            .field("dpop_replay_cache_size", &self.dpop_replay_cache_size)
             .finish_non_exhaustive()
     }
 }
@@ -197,6 +203,26 @@ impl Config {
         self
     }
 
+    /// The URL clients reach this resource server at: scheme, host, port and any path prefix a
+    /// proxy in front adds (`https://api.example.com`, `https://example.com/api`). A DPoP
+    /// proof's `htu` (RFC 9449 §4.3) must be this followed by the request's path. Without it the
+    /// `Authenticated` extractor takes the scheme and host the request names (`Host`,
+    /// `Forwarded`, `X-Forwarded-*`): set it whenever a proxy stands in front.
+    pub fn external_url(mut self, url: impl Into<String>) -> Config {
+        let url: String = url.into();
+        self.external_url = Some(url.trim_end_matches('/').to_owned());
+        self
+    }
+
+    /// How many DPoP proofs the in-memory replay cache remembers (default 100 000). Each is kept
+    /// until its `iat` window has passed (about two minutes); when this many unexpired proofs
+    /// are remembered, new proofs are refused (503 `temporarily_unavailable`) rather than an
+    /// unexpired one forgotten.
+    pub fn dpop_replay_cache_size(mut self, size: usize) -> Config {
+        self.dpop_replay_cache_size = size;
+        self
+    }
+
     /// Replace the system clock (unix seconds), e.g. in tests.
     pub fn clock(mut self, clock: impl Clock + 'static) -> Config {
         self.clock = Arc::new(clock);
@@ -224,6 +250,24 @@ impl Config {
         if self.http_timeout.is_zero() {
             return Err(Error::Config(
                 "the HTTP timeout must not be zero".to_owned(),
+            ));
+        }
+        if let Some(url) = &self.external_url {
+            let fine = reqwest::Url::parse(url).is_ok_and(|u| {
+                matches!(u.scheme(), "http" | "https")
+                    && u.host().is_some()
+                    && u.query().is_none()
+                    && u.fragment().is_none()
+            });
+            if !fine {
+                return Err(Error::Config(format!(
+                    "the external URL must be an http(s) URL without query or fragment, not {url:?}"
+                )));
+            }
+        }
+        if self.dpop_replay_cache_size == 0 {
+            return Err(Error::Config(
+                "the DPoP replay cache size must not be zero".to_owned(),
             ));
         }
         if let Some(c) = &self.credentials {

@@ -107,10 +107,21 @@ pub enum VerifyError {
     /// A `pc_` API key reached a verifier without introspection credentials.
     #[error("API keys are not accepted here")]
     ApiKeysNotAccepted,
-    /// The issuer could not be asked (JWKS refetch or introspection failed). Not the client's fault:
-    /// the actix extractor answers 503.
+    /// The issuer could not be asked (JWKS refetch or introspection failed), or the DPoP replay
+    /// cache is full. Not the client's fault: the actix extractor answers 503.
     #[error("the issuer is unavailable: {0}")]
     Unavailable(String),
+    /// The token is DPoP-bound (`cnf.jkt`, RFC 9449 §6) but came as a Bearer token (or through
+    /// [`Verifier::verify`](crate::Verifier::verify)): it needs `Authorization: DPoP` and a proof.
+    #[error("the token is DPoP-bound and was sent without a DPoP proof")]
+    DpopBoundToken,
+    /// The `DPoP` scheme was used with a token that is not DPoP-bound (or an API key).
+    #[error("the token is not DPoP-bound")]
+    NotDpopBound,
+    /// The DPoP proof is missing, invalid, replayed, or of another key than the token's
+    /// (`invalid_dpop_proof`, RFC 9449 §7.1). The text is client-safe.
+    #[error("invalid DPoP proof: {0}")]
+    InvalidDpopProof(&'static str),
 }
 
 impl VerifyError {
@@ -134,6 +145,11 @@ impl VerifyError {
             VerifyError::InactiveApiKey => "the API key is invalid, revoked or expired",
             VerifyError::ApiKeysNotAccepted => "API keys are not accepted by this resource server",
             VerifyError::Unavailable(_) => "the token cannot be checked right now, try again later",
+            VerifyError::DpopBoundToken => {
+                "the token is DPoP-bound: send it as Authorization: DPoP with a DPoP proof"
+            }
+            VerifyError::NotDpopBound => "the token is not DPoP-bound: send it as Bearer",
+            VerifyError::InvalidDpopProof(why) => why,
         }
     }
 

@@ -94,6 +94,20 @@ fn parse_jwk(jwk: &Value, allowed: &[Alg]) -> Option<(String, KeyEntry)> {
             Some(alg)
         }
     };
+    let key = public_key(jwk)?;
+    let entry = KeyEntry { key, alg };
+    // A key none of the allowed algorithms can use is dead weight.
+    if !allowed.iter().any(|a| entry.fits(*a)) {
+        return None;
+    }
+    Some((kid, entry))
+}
+
+/// The public key of a JWK (`kty` RSA of at least 2048 bits, EC P-256/P-384, OKP Ed25519);
+/// `None` for anything else or anything malformed. Members other than the key's own are not
+/// looked at.
+pub(crate) fn public_key(jwk: &Value) -> Option<PublicKey> {
+    let field = |name: &str| jwk.get(name).and_then(Value::as_str);
     let b64 = |name: &str| URL_SAFE_NO_PAD.decode(field(name)?).ok();
     let key = match field("kty")? {
         "RSA" => {
@@ -133,12 +147,7 @@ fn parse_jwk(jwk: &Value, allowed: &[Alg]) -> Option<(String, KeyEntry)> {
         }
         _ => return None,
     };
-    let entry = KeyEntry { key, alg };
-    // A key none of the allowed algorithms can use is dead weight.
-    if !allowed.iter().any(|a| entry.fits(*a)) {
-        return None;
-    }
-    Some((kid, entry))
+    Some(key)
 }
 
 /// Bit length of a big-endian unsigned integer.

@@ -12,6 +12,14 @@
 //! * the signature (verified with `ring`), `iss` (exactly the issuer), `aud` (contains your
 //!   audience), `sub`, `exp` and `nbf` (30 s leeway) are checked.
 //!
+//! A token bound to a key (`cnf.jkt`, RFC 9449 DPoP) is only accepted as `Authorization: DPoP`
+//! with a `DPoP` proof of that key for the request ([`Verifier::verify_dpop`], [`DpopRequest`];
+//! `htu` from [`Config::external_url`]): `typ: dpop+jwt`, ES256/EdDSA/RS256 with the public
+//! `jwk` of its header, `htm`, `htu`, `iat` within 60 s, a `jti` not seen before (an in-memory
+//! replay cache, bounded by [`Config::dpop_replay_cache_size`]: full, new proofs get 503),
+//! `ath`, and the key's thumbprint. Refusals get `DPoP` challenges (`invalid_dpop_proof`,
+//! `invalid_token`, `algs="ES256 EdDSA RS256"`); [`Verifier::verify`] refuses bound tokens.
+//!
 //! Optionally, API keys (`pc_…`) are accepted by asking the issuer's introspection endpoint
 //! (RFC 7662) with the resource server's client credentials; positive answers are cached for
 //! 30 s, keyed by the key's SHA-256.
@@ -143,10 +151,12 @@ mod api_key;
 mod auth;
 mod claims;
 mod config;
+mod dpop;
 mod error;
 mod http;
 mod jwks;
 mod metadata;
+mod replay;
 mod setup;
 mod verifier;
 
@@ -158,6 +168,7 @@ pub use crate::actix::{Authenticated, ProtectedResource, ProtectedResourceMiddle
 pub use crate::auth::{require_role, require_scope, require_scopes, AuthError, AuthErrorKind};
 pub use crate::claims::{Claims, TokenKind};
 pub use crate::config::{Clock, Config, SystemClock};
+pub use crate::dpop::DpopRequest;
 pub use crate::error::{Error, VerifyError};
 pub use crate::metadata::{ProtectedResourceMetadata, ResourceMetadata};
 pub use crate::verifier::Verifier;

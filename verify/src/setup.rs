@@ -170,6 +170,8 @@ impl Verifier {
                 refresh: tokio::sync::Mutex::new(RefreshState { last_attempt: now }),
                 api_keys,
                 resource_metadata,
+                external_url: config.external_url.clone(),
+                replay: crate::replay::ReplayCache::new(config.dpop_replay_cache_size),
             }),
         })
     }

@@ -50,6 +50,10 @@ pub(crate) struct Inner {
     pub(crate) api_keys: Option<ApiKeys>,
     /// RFC 9728 metadata, when configured; its `resource` is `audience`.
     pub(crate) resource_metadata: Option<ProtectedResourceMetadata>,
+    /// The URL clients reach this resource server at, without a trailing `/` (DPoP `htu`).
+    pub(crate) external_url: Option<String>,
+    /// The DPoP proofs accepted lately.
+    pub(crate) replay: crate::replay::ReplayCache,
 }
 
 pub(crate) struct Keys {
@@ -141,8 +145,19 @@ impl Verifier {
     /// For a JWT, in this order: three base64url parts; `alg` in the allow-list (before any key
     /// lookup); `typ` `at+jwt` or `application/at+jwt`; no `crit`; the key by `kid` (refetching
     /// the JWKS once if it is unknown and the last fetch is at least the refetch interval old);
-    /// the signature; then `iss`, `sub`, `aud`, `exp` and `nbf` (with the leeway).
+    /// the signature; then `iss`, `sub`, `aud`, `exp` and `nbf` (with the leeway). A DPoP-bound
+    /// token (`cnf.jkt`) is refused with [`VerifyError::DpopBoundToken`]: it is only good with a
+    /// proof, through [`verify_dpop`](Verifier::verify_dpop).
     pub async fn verify(&self, token: &str) -> Result<Claims, VerifyError> {
+        let claims = self.verify_token(token).await?;
+        if claims.extra.get("cnf").and_then(|c| c.get("jkt")).is_some() {
+            return Err(VerifyError::DpopBoundToken);
+        }
+        Ok(claims)
+    }
+
+    /// A JWT or an API key, DPoP binding not looked at.
+    pub(crate) async fn verify_token(&self, token: &str) -> Result<Claims, VerifyError> {
         if token.starts_with(API_KEY_PREFIX) {
             return match &self.inner.api_keys {
                 Some(api_keys) => {

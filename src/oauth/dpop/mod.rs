@@ -10,6 +10,9 @@ use sha2::{Digest, Sha256};
 
 use crate::tokens::keys::{thumbprint, Alg};
 
+pub mod nonce;
+pub use nonce::NonceKey;
+
 /// How far a proof's `iat` may be from the server's clock, either way (RFC 9449 §11.1).
 pub const IAT_WINDOW_SECS: i64 = 60;
 
@@ -24,6 +27,30 @@ const MAX_PROOF_LEN: usize = 8 * 1024;
 
 /// The smallest RSA modulus accepted, in bytes (2048 bits).
 const MIN_RSA_MODULUS_BYTES: usize = 256;
+
+/// A proof without a nonce this server issued, while nonces are required: `use_dpop_nonce`
+/// (RFC 9449 §8, §9). The text says why and is safe to show the client.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct UseNonce(pub &'static str);
+
+/// RFC 9449 §8/§9: when nonces are required (`required` is the server's key), the proof's
+/// `nonce` must be one this server issued in the current or the previous window. Without the
+/// requirement the claim is ignored.
+pub fn check_nonce(proof: &Proof, required: Option<&NonceKey>, now: i64) -> Result<(), UseNonce> {
+    let Some(key) = required else {
+        return Ok(());
+    };
+    match proof.nonce.as_deref() {
+        None => Err(UseNonce(
+            "a DPoP nonce is required: sign a new proof with the nonce in the DPoP-Nonce header",
+        )),
+        Some(n) if !key.accepts(n, now) => Err(UseNonce(
+            "the DPoP proof's nonce is invalid or expired: sign a new proof with the nonce in the DPoP-Nonce header",
+        )),
+        Some(_) => Ok(()),
+    }
+}
 
 /// A proof that is not valid for this request: `invalid_dpop_proof`. The text says why and is
 /// safe to show the client.
@@ -55,6 +82,8 @@ pub struct Proof {
     pub jkt: String,
     pub jti: String,
     pub iat: i64,
+    /// The `nonce` claim, if any (checked by [`check_nonce`] when nonces are required).
+    pub nonce: Option<String>,
 }
 
 impl Proof {
@@ -163,10 +192,13 @@ pub fn verify(proof: &str, expected: &Expected<'_>) -> Result<Proof, InvalidProo
         }
     }
     let jkt = thumbprint(&jwk).map_err(|_| invalid("the DPoP proof's jwk has no thumbprint"))?;
+    // Not a string: no nonce (ignored unless nonces are required).
+    let nonce = claim_str("nonce").map(str::to_string);
     Ok(Proof {
         jkt,
         jti: jti.to_string(),
         iat,
+        nonce,
     })
 }
 

@@ -258,3 +258,41 @@ fn dpop_replay_key_depends_on_key_and_jti() {
     assert_ne!(replay_key("a", "b"), replay_key("c", "b"));
     assert_eq!(replay_key("a", "b").len(), 43);
 }
+
+#[test]
+fn dpop_nonce_is_checked_only_when_required() {
+    let key = es256();
+    let nonces = NonceKey::new("server secret");
+    let issued = nonces.issue(NOW);
+    let with = |nonce: Value| {
+        let proof = proof_with(&key, |c| {
+            c.insert("nonce".into(), nonce);
+        });
+        verify(&proof, &expected()).unwrap()
+    };
+    let without = verify(&sign(&key, header(&key), claims()), &expected()).unwrap();
+    assert_eq!(without.nonce, None);
+    // Not required: any nonce, or none, is ignored.
+    assert!(check_nonce(&without, None, NOW).is_ok());
+    assert!(check_nonce(&with("forged".into()), None, NOW).is_ok());
+    // Required: one this server issued, recently.
+    let good = with(issued.clone().into());
+    assert_eq!(good.nonce.as_deref(), Some(issued.as_str()));
+    assert!(check_nonce(&good, Some(&nonces), NOW).is_ok());
+    assert!(check_nonce(&without, Some(&nonces), NOW)
+        .unwrap_err()
+        .0
+        .contains("required"));
+    for bad in [
+        with("forged".into()),
+        with(NonceKey::new("another server").issue(NOW).into()),
+        with(serde_json::json!(42)),
+    ] {
+        assert!(check_nonce(&bad, Some(&nonces), NOW).is_err());
+    }
+    let later = NOW + 2 * nonce::WINDOW_SECS;
+    assert!(check_nonce(&good, Some(&nonces), later)
+        .unwrap_err()
+        .0
+        .contains("expired"));
+}

@@ -234,6 +234,12 @@ async fn verify_futures_are_send() {
     )
     .unwrap();
     assert_send(&verifier.verify("x"));
+    let request = portcullis_verify::DpopRequest {
+        proof: None,
+        method: "GET",
+        url: "https://api.example.com/",
+    };
+    assert_send(&verifier.verify_dpop("x", &request));
     fn assert_sync<T: Send + Sync + Clone>() {}
     assert_sync::<Verifier>();
     assert_sync::<Claims>();

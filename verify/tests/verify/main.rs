@@ -3,6 +3,7 @@
 
 mod api_keys;
 mod common;
+mod dpop;
 mod extractor;
 mod keys;
 mod metadata;
