@@ -48,10 +48,10 @@ pub enum ClientCommand {
         /// from, beside the origins of the redirect URIs.
         #[arg(long = "web-origin", value_name = "ORIGIN")]
         web_origins: Vec<String>,
-        /// The algorithm of its access tokens (RS256, ES256 or EdDSA; one of keys.algorithms).
+        /// The algorithm of its access tokens (RS256, PS256, ES256 or EdDSA; one of keys.algorithms).
         #[arg(long, value_name = "ALG")]
         token_alg: Option<String>,
-        /// Its id_token_signed_response_alg (RS256, ES256 or EdDSA; one of keys.algorithms).
+        /// Its id_token_signed_response_alg (RS256, PS256, ES256 or EdDSA; one of keys.algorithms).
         #[arg(long, value_name = "ALG")]
         id_token_alg: Option<String>,
         /// Every sign-in for this client needs a second factor (an authenticator app, a

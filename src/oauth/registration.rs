@@ -27,7 +27,7 @@ pub struct ClientSpec {
     pub pkce_optional: bool,
     /// Extra origins browser apps may call from (CORS), beside the redirect URIs' origins.
     pub web_origins: Vec<String>,
-    /// The access tokens' algorithm (RS256, ES256, EdDSA); `None`: the server's default.
+    /// The access tokens' algorithm (RS256, PS256, ES256, EdDSA); `None`: the server's default.
     pub token_alg: Option<String>,
     /// `id_token_signed_response_alg`; `None`: the server's default.
     pub id_token_alg: Option<String>,
