@@ -39,6 +39,8 @@ mod doc_host;
 mod dpop;
 mod email;
 mod fakes;
+mod fapi2;
+mod fapi2_negative;
 mod federation;
 mod federation_flow;
 mod federation_mfa;
