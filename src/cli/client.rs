@@ -48,10 +48,10 @@ pub enum ClientCommand {
         /// from, beside the origins of the redirect URIs.
         #[arg(long = "web-origin", value_name = "ORIGIN")]
         web_origins: Vec<String>,
-        /// The algorithm of its access tokens (RS256, ES256 or EdDSA; one of keys.algorithms).
+        /// The algorithm of its access tokens (RS256, PS256, ES256 or EdDSA; one of keys.algorithms).
         #[arg(long, value_name = "ALG")]
         token_alg: Option<String>,
-        /// Its id_token_signed_response_alg (RS256, ES256 or EdDSA; one of keys.algorithms).
+        /// Its id_token_signed_response_alg (RS256, PS256, ES256 or EdDSA; one of keys.algorithms).
         #[arg(long, value_name = "ALG")]
         id_token_alg: Option<String>,
         /// Every sign-in for this client needs a second factor (an authenticator app, a
@@ -81,14 +81,22 @@ pub enum ClientCommand {
         /// The client needs `sid` in its logout tokens (Portcullis always sends it).
         #[arg(long)]
         backchannel_logout_session_required: bool,
+        /// A security profile: `fapi2` (FAPI 2.0 Security Profile: confidential only; pushed
+        /// requests, PKCE S256 and DPoP required; tokens PS256, ES256 or EdDSA; docs/fapi2.md).
+        #[arg(long, value_name = "PROFILE")]
+        profile: Option<String>,
     },
-    /// Change a client's web origins (CORS); prints the client like `show`.
+    /// Change a client's web origins (CORS) or its security profile; prints the client like
+    /// `show`.
     Update {
         id: String,
         #[arg(long = "web-origin", value_name = "ORIGIN")]
         web_origins: Vec<String>,
         #[arg(long = "remove-web-origin", value_name = "ORIGIN")]
         remove_web_origins: Vec<String>,
+        /// `fapi2` or `none` (docs/fapi2.md); checked as at creation.
+        #[arg(long, value_name = "PROFILE")]
+        profile: Option<String>,
     },
     /// List clients (no secrets).
     List,
@@ -154,6 +162,7 @@ pub fn run(settings: &Settings, cmd: ClientCommand) -> anyhow::Result<ExitCode> 
             exchange_impersonation,
             backchannel_logout_uri,
             backchannel_logout_session_required,
+            profile,
         } => {
             let spec = ClientSpec {
                 name,
@@ -179,6 +188,7 @@ pub fn run(settings: &Settings, cmd: ClientCommand) -> anyhow::Result<ExitCode> 
                 require_par,
                 backchannel_logout_uri,
                 backchannel_logout_session_required,
+                profile,
             };
             let limits = admin_clients::Limits::from_settings(settings);
             let reg = admin_clients::create(&mut conn, &spec, &limits, admin_clients::CLI, now)?;
@@ -201,16 +211,33 @@ pub fn run(settings: &Settings, cmd: ClientCommand) -> anyhow::Result<ExitCode> 
             id,
             web_origins,
             remove_web_origins,
+            profile,
         } => {
-            let client = admin_clients::update_web_origins(
-                &mut conn,
-                &id,
-                &web_origins,
-                &remove_web_origins,
-                admin_clients::CLI,
-                now,
-            )?
-            .with_context(|| format!("no client {id}"))?;
+            let mut client = None;
+            if !web_origins.is_empty() || !remove_web_origins.is_empty() || profile.is_none() {
+                client = admin_clients::update_web_origins(
+                    &mut conn,
+                    &id,
+                    &web_origins,
+                    &remove_web_origins,
+                    admin_clients::CLI,
+                    now,
+                )?;
+            }
+            if let Some(name) = profile {
+                let profile = crate::oauth::profile::Profile::parse(&name)
+                    .map_err(|e| crate::oauth::registration::SpecError(vec![e]))?;
+                let limits = admin_clients::Limits::from_settings(settings);
+                client = admin_clients::set_profile(
+                    &mut conn,
+                    &id,
+                    profile,
+                    &limits,
+                    admin_clients::CLI,
+                    now,
+                )?;
+            }
+            let client = client.with_context(|| format!("no client {id}"))?;
             super::print_json(&client_json(&client))
         }
         ClientCommand::Delete { id } => {
@@ -276,6 +303,7 @@ pub(super) fn client_json(c: &Client) -> serde_json::Value {
         "exchange_impersonation": c.exchange_impersonation,
         "backchannel_logout_uri": c.backchannel_logout_uri,
         "backchannel_logout_session_required": c.backchannel_logout_session_required,
+        "profile": c.profile.map(|p| p.as_str()),
         // It registered itself (RFC 7591): nobody vetted it.
         "dynamic": c.dynamic,
         // What CORS answers for: the redirect URIs' origins and the web origins.

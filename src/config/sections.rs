@@ -24,7 +24,7 @@ pub struct TokenSettings {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct KeySettings {
-    /// The algorithms kept published and rotated (RS256, ES256, EdDSA); the first is the
+    /// The algorithms kept published and rotated (RS256, PS256, ES256, EdDSA); the first is the
     /// default for clients that name none.
     pub algorithms: Vec<crate::tokens::keys::Alg>,
     pub rsa_bits: usize,

@@ -49,7 +49,7 @@ impl Settings {
         }
         let k = &self.keys;
         if k.algorithms.is_empty() {
-            bail!("keys.algorithms must name at least one of RS256, ES256, EdDSA");
+            bail!("keys.algorithms must name at least one of RS256, PS256, ES256, EdDSA");
         }
         if (1..k.algorithms.len()).any(|i| k.algorithms[..i].contains(&k.algorithms[i])) {
             bail!("keys.algorithms lists an algorithm twice");

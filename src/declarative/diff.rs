@@ -47,7 +47,7 @@ pub struct Field {
 }
 
 /// The settings `apply` compares, under the document's names.
-fn settings(c: &Client) -> [(&'static str, Value); 21] {
+fn settings(c: &Client) -> [(&'static str, Value); 22] {
     let grants: Vec<&str> = c.grant_types.iter().map(|g| g.label()).collect();
     [
         ("name", json!(c.name)),
@@ -80,6 +80,7 @@ fn settings(c: &Client) -> [(&'static str, Value); 21] {
             "backchannel_logout_session_required",
             json!(c.backchannel_logout_session_required),
         ),
+        ("profile", json!(c.profile.map(|p| p.as_str()))),
     ]
 }
 

@@ -49,7 +49,10 @@ pub fn check(spec: &ClientSpec, limits: &Limits) -> Result<Client, SpecError> {
             }
         }
     }
-    registration::validate(spec, limits.max_access_token_ttl_secs)
+    let mut client = registration::validate(spec, limits.max_access_token_ttl_secs)?;
+    super::profile::pin_signing_algs(&mut client, &limits.algorithms)
+        .map_err(|e| SpecError(vec![e]))?;
+    Ok(client)
 }
 
 /// Registers an operator's client; returns it with its secret in clear (shown once).
@@ -60,8 +63,8 @@ pub fn create(
     actor: &str,
     now: i64,
 ) -> anyhow::Result<Registered> {
-    check(spec, limits)?;
-    let registered = registration::prepare(spec, limits.max_access_token_ttl_secs, now)?;
+    let client = check(spec, limits)?;
+    let registered = registration::finish(client, now)?;
     store::write_transaction(conn, |c| insert_in(c, &registered.client, actor, now))?;
     Ok(registered)
 }
@@ -143,6 +146,47 @@ pub fn update(
             return Ok(None);
         }
         Ok(Some((after, fields)))
+    })
+}
+
+/// Gives an operator's client a security profile (`None`: none), checked as at creation
+/// (`profile::registration_problems`, token algorithms pinned); returns the client as stored,
+/// or `Ok(None)` when there is no such operator's client.
+pub fn set_profile(
+    conn: &mut DbConnection,
+    id: &str,
+    profile: Option<super::profile::Profile>,
+    limits: &Limits,
+    actor: &str,
+    now: i64,
+) -> anyhow::Result<Option<Client>> {
+    store::write_transaction(conn, |c| {
+        let Some(before) = c.find_client(id)? else {
+            return Ok(None);
+        };
+        if !crate::declarative::diff::is_managed(&before) {
+            return Ok(None);
+        }
+        let mut after = before.clone();
+        after.profile = profile;
+        let problems = super::profile::registration_problems(&after);
+        if !problems.is_empty() {
+            return Err(SpecError(problems).into());
+        }
+        super::profile::pin_signing_algs(&mut after, &limits.algorithms)
+            .map_err(|e| SpecError(vec![e]))?;
+        let fields: Vec<&'static str> = crate::declarative::diff::fields(&before, &after)
+            .into_iter()
+            .map(|f| f.name)
+            .collect();
+        if fields.is_empty() {
+            return Ok(Some(before));
+        }
+        after.updated_at = now;
+        if !replace_in(c, &after, &fields, actor, now)? {
+            return Ok(None);
+        }
+        Ok(Some(after))
     })
 }
 

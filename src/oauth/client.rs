@@ -156,6 +156,8 @@ pub struct Client {
     pub backchannel_logout_uri: Option<String>,
     /// It needs `sid` in logout tokens (always sent anyway).
     pub backchannel_logout_session_required: bool,
+    /// Its security profile (`client create --profile fapi2`); `oauth::profile` holds the rules.
+    pub profile: Option<super::profile::Profile>,
 }
 
 impl Client {
@@ -201,6 +203,7 @@ impl Client {
             require_par: self.require_par,
             backchannel_logout_uri: self.backchannel_logout_uri.clone(),
             backchannel_logout_session_required: self.backchannel_logout_session_required,
+            profile: self.profile.map(|p| p.as_str().to_string()),
         })
     }
 }
@@ -235,6 +238,12 @@ impl TryFrom<ClientRow> for Client {
                 .as_deref()
                 .map(str::parse)
                 .transpose()?,
+            // Before `id` moves out of the row.
+            profile: match row.profile.as_deref() {
+                None => None,
+                Some(name) => super::profile::Profile::parse(name)
+                    .map_err(|e| anyhow::anyhow!("client {} has a corrupt profile: {e}", row.id))?,
+            },
             id: row.id,
             name: row.name,
             secret_hash: row.secret_hash,
@@ -294,6 +303,7 @@ pub fn account_client() -> Client {
         require_par: false,
         backchannel_logout_uri: None,
         backchannel_logout_session_required: false,
+        profile: None,
     }
 }
 

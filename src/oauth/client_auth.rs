@@ -204,6 +204,7 @@ mod tests {
             require_par: false,
             backchannel_logout_uri: None,
             backchannel_logout_session_required: false,
+            profile: None,
         };
         Clients(HashMap::from([("svc".to_string(), client)]))
     }

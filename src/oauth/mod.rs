@@ -18,6 +18,7 @@ pub mod par;
 pub mod params;
 pub mod pending;
 pub mod pkce;
+pub mod profile;
 pub mod redirect_uri;
 pub mod registration;
 pub mod resource;

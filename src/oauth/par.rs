@@ -37,6 +37,7 @@ pub fn push(
 ) -> Result<Pushed, OAuthError> {
     let creds = client_auth::extract(authorization, params)?;
     let client = client_auth::authenticate(conn, &creds)?;
+    super::profile::check_client_authentication(&client, creds.method)?;
     let request = request_params(params, &client)?;
     authorize::validate(&request, shared_resources, |_| Ok(Some(client.clone())))
         .map_err(refusal)?;
@@ -140,9 +141,10 @@ pub fn take(
 }
 
 /// Whether `client`'s authorization requests must be pushed: `global` is
-/// `clients.require_pushed_authorization_requests`.
+/// `clients.require_pushed_authorization_requests`; a fapi2 client always must
+/// (`profile::requires_par`).
 pub fn required(global: bool, client: &Client) -> bool {
-    global || client.require_par
+    global || client.require_par || super::profile::requires_par(client)
 }
 
 /// The page for an authorization request that should have been pushed.

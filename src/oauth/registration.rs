@@ -27,7 +27,7 @@ pub struct ClientSpec {
     pub pkce_optional: bool,
     /// Extra origins browser apps may call from (CORS), beside the redirect URIs' origins.
     pub web_origins: Vec<String>,
-    /// The access tokens' algorithm (RS256, ES256, EdDSA); `None`: the server's default.
+    /// The access tokens' algorithm (RS256, PS256, ES256, EdDSA); `None`: the server's default.
     pub token_alg: Option<String>,
     /// `id_token_signed_response_alg`; `None`: the server's default.
     pub id_token_alg: Option<String>,
@@ -49,6 +49,8 @@ pub struct ClientSpec {
     /// OIDC Back-Channel Logout: where logout tokens are POSTed (https, or http on loopback).
     pub backchannel_logout_uri: Option<String>,
     pub backchannel_logout_session_required: bool,
+    /// Its security profile (`oauth::profile`): `fapi2`, or `None` / `none` for none.
+    pub profile: Option<String>,
 }
 
 /// Every rule the spec broke, one message each.
@@ -177,10 +179,15 @@ pub fn validate(spec: &ClientSpec, max_ttl_secs: i64) -> Result<Client, SpecErro
         problems
             .push("--backchannel-logout-session-required needs --backchannel-logout-uri".into());
     }
-    if !problems.is_empty() {
-        return Err(SpecError(problems));
-    }
-    Ok(Client {
+    let profile = match spec.profile.as_deref().map(super::profile::Profile::parse) {
+        None => None,
+        Some(Ok(p)) => p,
+        Some(Err(e)) => {
+            problems.push(e);
+            None
+        }
+    };
+    let client = Client {
         id: String::new(),
         name,
         secret_hash: None,
@@ -208,7 +215,13 @@ pub fn validate(spec: &ClientSpec, max_ttl_secs: i64) -> Result<Client, SpecErro
         require_par: spec.require_par,
         backchannel_logout_uri,
         backchannel_logout_session_required: spec.backchannel_logout_session_required,
-    })
+        profile,
+    };
+    problems.extend(super::profile::registration_problems(&client));
+    if !problems.is_empty() {
+        return Err(SpecError(problems));
+    }
+    Ok(client)
 }
 
 /// A `backchannel_logout_uri` (Back-Channel Logout 1.0 §2.2): absolute, no fragment, https
@@ -312,7 +325,11 @@ pub(crate) fn parse_origins(values: &[String], problems: &mut Vec<String>) -> Ve
 /// Validates a spec into a new client with a fresh id and (when confidential) a fresh secret,
 /// without storing it.
 pub fn prepare(spec: &ClientSpec, max_ttl_secs: i64, now: i64) -> anyhow::Result<Registered> {
-    let mut client = validate(spec, max_ttl_secs)?;
+    finish(validate(spec, max_ttl_secs)?, now)
+}
+
+/// A validated client made new: a fresh id, (when confidential) a fresh secret, timestamps.
+pub fn finish(mut client: Client, now: i64) -> anyhow::Result<Registered> {
     client.id = secret::random_id()?;
     let secret = if client.public {
         None

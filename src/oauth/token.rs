@@ -5,6 +5,7 @@ use serde::Serialize;
 use super::client_auth;
 use super::dpop;
 use super::grants;
+use super::profile;
 use super::{Client, ErrorCode, GrantType, OAuthError, Params};
 use crate::config::{SessionSettings, Settings};
 use crate::identity::roles::Roles;
@@ -226,6 +227,7 @@ pub fn begin(
     })?;
     let creds = client_auth::extract(headers.authorization, params)?;
     let client = client_auth::authenticate(conn, &creds)?;
+    profile::check_client_authentication(&client, creds.method)?;
     if client.is_metadata_document() {
         // Its codes and refresh tokens stop working when the policy stops accepting its URL.
         crate::oauth::metadata_document::still_allowed(&client.id, ctx.clients).map_err(|why| {
@@ -236,14 +238,12 @@ pub fn begin(
         })?;
     }
     let jkt = match headers.dpop {
-        Some(proof) => Some(dpop_key(
-            conn,
-            ctx.issuer,
-            proof,
-            grants_env.dpop_nonce,
-            now,
-        )?),
-        None if client.dpop_bound_access_tokens => {
+        Some(proof) => {
+            let (jkt, alg) = dpop_key(conn, ctx.issuer, proof, grants_env.dpop_nonce, now)?;
+            profile::check_dpop_alg(&client, alg)?;
+            Some(jkt)
+        }
+        None if profile::requires_dpop(&client) => {
             return Err(OAuthError::new(
                 ErrorCode::InvalidDpopProof,
                 "this client's token requests must carry a DPoP proof",
@@ -316,14 +316,14 @@ pub fn begin(
 
 /// Verifies the `DPoP` proof of a token request (RFC 9449 §4.3: `htm` POST, `htu` the token
 /// endpoint; with `nonce_key`, a `nonce` it issued: else `use_dpop_nonce`, §8) and remembers it
-/// against replay; the thumbprint of its key.
+/// against replay; the thumbprint of its key and the proof's algorithm.
 pub fn dpop_key(
     conn: &mut DbConnection,
     issuer: &str,
     proof: &str,
     nonce_key: Option<&dpop::NonceKey>,
     now: i64,
-) -> Result<String, OAuthError> {
+) -> Result<(String, Alg), OAuthError> {
     let expected = dpop::Expected {
         htm: "POST",
         htu: &format!("{issuer}/token"),
@@ -343,5 +343,5 @@ pub fn dpop_key(
             "the DPoP proof was already used",
         ));
     }
-    Ok(proof.jkt)
+    Ok((proof.jkt, proof.alg))
 }

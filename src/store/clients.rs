@@ -39,6 +39,8 @@ pub struct ClientRow {
     /// OIDC Back-Channel Logout: where logout tokens are POSTed (`oidc::backchannel`).
     pub backchannel_logout_uri: Option<String>,
     pub backchannel_logout_session_required: bool,
+    /// The security profile (`oauth::profile`): `fapi2`, or `None`.
+    pub profile: Option<String>,
 }
 
 pub fn insert(conn: &mut DbConnection, row: &ClientRow) -> QueryResult<()> {

@@ -29,6 +29,7 @@ diesel::table! {
         require_par -> Bool,
         backchannel_logout_uri -> Nullable<Text>,
         backchannel_logout_session_required -> Bool,
+        profile -> Nullable<Text>,
     }
 }
 

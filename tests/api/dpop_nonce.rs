@@ -104,7 +104,7 @@ async fn nonces_are_required_at_the_token_endpoint_and_at_resources(backend: Bac
     let challenge = resp.headers()["www-authenticate"].to_str().unwrap();
     assert!(
         challenge.starts_with("DPoP ")
-            && challenge.contains("algs=\"ES256 EdDSA RS256\"")
+            && challenge.contains("algs=\"ES256 EdDSA RS256 PS256\"")
             && challenge.contains("error_description=\""),
         "{challenge}"
     );

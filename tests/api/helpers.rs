@@ -371,12 +371,13 @@ pub fn verify_with_jwks(
         .iter()
         .find(|k| k["kid"] == kid.as_str())
         .unwrap_or_else(|| panic!("kid {kid} not in the JWKS"));
-    // Any of our algorithms (RS256, ES256, EdDSA): the key from its JWK, the algorithm the
+    // Any of our algorithms (RS256, PS256, ES256, EdDSA): the key from its JWK, the algorithm the
     // JWK names, which must be the header's.
     let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(jwk.clone()).unwrap();
     let key = jsonwebtoken::DecodingKey::from_jwk(&jwk).unwrap();
     let alg = match jwk.common.key_algorithm.expect("alg in the JWK") {
         jsonwebtoken::jwk::KeyAlgorithm::RS256 => jsonwebtoken::Algorithm::RS256,
+        jsonwebtoken::jwk::KeyAlgorithm::PS256 => jsonwebtoken::Algorithm::PS256,
         jsonwebtoken::jwk::KeyAlgorithm::ES256 => jsonwebtoken::Algorithm::ES256,
         jsonwebtoken::jwk::KeyAlgorithm::EdDSA => jsonwebtoken::Algorithm::EdDSA,
         other => panic!("unexpected JWK alg {other:?}"),

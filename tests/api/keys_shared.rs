@@ -126,6 +126,10 @@ async fn the_database_holds_no_private_key_in_clear(backend: Backend) {
             .unwrap();
         let private = match alg {
             Alg::RS256 => RsaKeyPair::from_pem(&pem).unwrap().to_jwk_private_key(),
+            Alg::PS256 => josekit::jws::PS256
+                .key_pair_from_pem(&pem)
+                .unwrap()
+                .to_jwk_private_key(),
             Alg::ES256 => EcKeyPair::from_pem(&pem, Some(EcCurve::P256))
                 .unwrap()
                 .to_jwk_private_key(),

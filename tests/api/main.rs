@@ -42,6 +42,8 @@ mod dpop;
 mod dpop_nonce;
 mod email;
 mod fakes;
+mod fapi2;
+mod fapi2_negative;
 mod federation;
 mod federation_flow;
 mod federation_mfa;

@@ -33,6 +33,8 @@ async fn relying_party_signs_in_refreshes_and_logs_out(backend: Backend) {
 async fn es256_and_eddsa_id_tokens_verify_in_the_rp_library(backend: Backend) {
     relying_party_flow(backend, Some(API), Some(Alg::ES256)).await;
     relying_party_flow(backend, Some(API), Some(Alg::EdDSA)).await;
+    // PS256 (RSASSA-PSS) too, as FAPI 2.0 clients get it.
+    relying_party_flow(backend, Some(API), Some(Alg::PS256)).await;
 }
 
 /// A client with an API audience: its access token is for the API and also works at
@@ -153,6 +155,7 @@ async fn relying_party_flow(backend: Backend, audience: Option<&str>, alg: Optio
             Alg::ES256 => CoreJwsSigningAlgorithm::EcdsaP256Sha256,
             Alg::EdDSA => CoreJwsSigningAlgorithm::EdDsa,
             Alg::RS256 => CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+            Alg::PS256 => CoreJwsSigningAlgorithm::RsaSsaPssSha256,
         }]),
     };
     let claims = id_token

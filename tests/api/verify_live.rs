@@ -144,7 +144,7 @@ async fn assert_dpop_refused(resp: actix_web::dev::ServiceResponse, error: &str)
         "{challenge}"
     );
     assert!(
-        challenge.contains("algs=\"ES256 EdDSA RS256\""),
+        challenge.contains("algs=\"ES256 EdDSA RS256 PS256\""),
         "{challenge}"
     );
     let body: Value = test::read_body_json(resp).await;

@@ -97,7 +97,7 @@ impl AuthError {
     }
 
     /// Challenges with the `DPoP` scheme (RFC 9449 §7.1): `DPoP realm="…", error="…",
-    /// error_description="…", algs="ES256 EdDSA RS256"`. The `Authenticated` extractor does this
+    /// error_description="…", algs="ES256 EdDSA RS256 PS256"`. The `Authenticated` extractor does this
     /// for every refusal of a request that used `Authorization: DPoP`.
     pub fn with_dpop_challenge(mut self) -> AuthError {
         self.dpop = true;
@@ -200,7 +200,7 @@ impl AuthError {
     /// `Bearer realm="https://id.example.com", error="invalid_token", error_description="the access token has expired"`,
     /// ending with `, resource_metadata="…"` when [set](AuthError::with_resource_metadata).
     /// With a [DPoP challenge](AuthError::with_dpop_challenge) the scheme is `DPoP` and
-    /// `algs="ES256 EdDSA RS256"` follows the error.
+    /// `algs="ES256 EdDSA RS256 PS256"` follows the error.
     pub fn www_authenticate(&self) -> Option<String> {
         let code = match self.kind {
             AuthErrorKind::MissingToken => None,

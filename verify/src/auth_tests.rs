@@ -107,7 +107,7 @@ fn dpop_challenges() {
     assert_eq!(proof.kind(), AuthErrorKind::InvalidDpopProof);
     assert_eq!(
         proof.www_authenticate().unwrap(),
-        r#"DPoP realm="https://id.example.com", error="invalid_dpop_proof", error_description="the DPoP proof was already used", algs="ES256 EdDSA RS256""#
+        r#"DPoP realm="https://id.example.com", error="invalid_dpop_proof", error_description="the DPoP proof was already used", algs="ES256 EdDSA RS256 PS256""#
     );
     assert_eq!(proof.body().unwrap()["error"], "invalid_dpop_proof");
 
@@ -126,7 +126,7 @@ fn dpop_challenges() {
     let challenge = expired.www_authenticate().unwrap();
     assert!(
         challenge.starts_with(r#"DPoP realm="https://id.example.com", error="invalid_token""#)
-            && challenge.ends_with(r#"algs="ES256 EdDSA RS256""#),
+            && challenge.ends_with(r#"algs="ES256 EdDSA RS256 PS256""#),
         "{challenge}"
     );
 }

@@ -15,7 +15,7 @@ use crate::replay::Seen;
 use crate::verifier::Verifier;
 
 /// The proof algorithms accepted (asymmetric only), as named in `DPoP algs="…"` challenges.
-pub(crate) const ALGORITHMS: [&str; 3] = ["ES256", "EdDSA", "RS256"];
+pub(crate) const ALGORITHMS: [&str; 4] = ["ES256", "EdDSA", "RS256", "PS256"];
 
 /// How far a proof's `iat` may be from the clock, either way (RFC 9449 §11.1).
 pub(crate) const IAT_WINDOW_SECS: i64 = 60;
@@ -127,7 +127,7 @@ pub(crate) fn check(proof: &str, expected: &Expected<'_>) -> Result<Proof, &'sta
         .and_then(Value::as_str)
         .filter(|a| ALGORITHMS.contains(a))
         .and_then(Alg::from_name)
-        .ok_or("the DPoP proof's alg must be one of ES256, EdDSA, RS256")?;
+        .ok_or("the DPoP proof's alg must be one of ES256, EdDSA, RS256, PS256")?;
     if header.contains_key("crit") {
         return Err("the DPoP proof uses critical header extensions");
     }

@@ -18,7 +18,7 @@
 //! `jwk` of its header, `htm`, `htu`, `iat` within 60 s, a `jti` not seen before (an in-memory
 //! replay cache, bounded by [`Config::dpop_replay_cache_size`]: full, new proofs get 503),
 //! `ath`, and the key's thumbprint. Refusals get `DPoP` challenges (`invalid_dpop_proof`,
-//! `invalid_token`, `algs="ES256 EdDSA RS256"`); [`Verifier::verify`] refuses bound tokens.
+//! `invalid_token`, `algs="ES256 EdDSA RS256 PS256"`); [`Verifier::verify`] refuses bound tokens.
 //!
 //! Optionally, API keys (`pc_…`) are accepted by asking the issuer's introspection endpoint
 //! (RFC 7662) with the resource server's client credentials; positive answers are cached for

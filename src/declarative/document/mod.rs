@@ -110,6 +110,9 @@ pub struct ClientEntry {
     pub backchannel_logout_uri: Option<String>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub backchannel_logout_session_required: bool,
+    /// The security profile (`oauth::profile`): `"fapi2"`; absent for none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
     /// The environment variable holding a confidential client's secret.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret_env: Option<String>,
@@ -270,6 +273,7 @@ impl ClientEntry {
             require_par: self.require_par,
             backchannel_logout_uri: self.backchannel_logout_uri.clone(),
             backchannel_logout_session_required: self.backchannel_logout_session_required,
+            profile: self.profile.clone(),
         }
     }
 
@@ -302,6 +306,7 @@ impl ClientEntry {
             exchange_impersonation: client.exchange_impersonation,
             backchannel_logout_uri: client.backchannel_logout_uri.clone(),
             backchannel_logout_session_required: client.backchannel_logout_session_required,
+            profile: client.profile.map(|p| p.as_str().to_string()),
             ..ClientEntry::default()
         }
     }

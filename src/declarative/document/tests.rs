@@ -89,3 +89,20 @@ fn secrets_are_refused_in_the_document() {
     };
     assert_eq!(env.secret_source(), Ok(Some(SecretSource::Env("X".into()))));
 }
+
+#[test]
+fn profile_goes_to_the_spec_and_back() {
+    let text = "[[clients]]\nname = \"a\"\ngrant_types = [\"authorization_code\"]\n\
+                redirect_uris = [\"https://a.example/cb\"]\nprofile = \"fapi2\"\n\
+                token_alg = \"PS256\"\nid_token_alg = \"PS256\"\n";
+    let parsed = parse("f.toml", text).unwrap().clients;
+    let spec = parsed[0].entry.spec();
+    assert_eq!(spec.profile.as_deref(), Some("fapi2"));
+    let client = crate::oauth::registration::validate(&spec, 3600).unwrap();
+    assert_eq!(client.profile, Some(crate::oauth::profile::Profile::Fapi2));
+    assert_eq!(ClientEntry::of(&client).profile.as_deref(), Some("fapi2"));
+    let plain = parse("f.toml", "[[clients]]\nname = \"a\"\n")
+        .unwrap()
+        .clients;
+    assert_eq!(plain[0].entry.spec().profile, None);
+}

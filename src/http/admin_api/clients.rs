@@ -55,6 +55,8 @@ pub struct ClientView {
     pub exchange_impersonation: bool,
     pub backchannel_logout_uri: Option<String>,
     pub backchannel_logout_session_required: bool,
+    /// The security profile: `fapi2` (FAPI 2.0 Security Profile) or null.
+    pub profile: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -104,6 +106,7 @@ impl From<&Client> for ClientView {
             exchange_impersonation: c.exchange_impersonation,
             backchannel_logout_uri: c.backchannel_logout_uri.clone(),
             backchannel_logout_session_required: c.backchannel_logout_session_required,
+            profile: c.profile.map(|p| p.as_str().to_string()),
             created_at: c.created_at,
             updated_at: c.updated_at,
         }
@@ -163,6 +166,10 @@ pub struct ClientBody {
     pub backchannel_logout_uri: Option<String>,
     #[serde(default)]
     pub backchannel_logout_session_required: bool,
+    /// `fapi2`: the FAPI 2.0 Security Profile's rules (confidential only; PAR, PKCE S256,
+    /// DPoP; PS256/ES256/EdDSA tokens). Absent, null or `none`: no profile.
+    #[serde(default)]
+    pub profile: Option<String>,
 }
 
 impl ClientBody {
@@ -191,6 +198,7 @@ impl ClientBody {
             require_par: self.require_par,
             backchannel_logout_uri: self.backchannel_logout_uri,
             backchannel_logout_session_required: self.backchannel_logout_session_required,
+            profile: self.profile,
         }
     }
 }

@@ -8,7 +8,7 @@
 mod flow;
 mod request;
 
-pub use flow::{consent_granted, mfa_required, next_step, Next, SignedIn};
+pub use flow::{consent_granted, mfa_required, next_step, Next, SignedIn, CODE_TTL_SECS};
 pub use request::{validate, AuthRequest, Prompt, MAX_UI_LOCALES, REPEATABLE, REQUEST_TTL_SECS};
 
 use url::Url;

@@ -174,6 +174,9 @@ pub fn validate(
                     "The redirect_uri is not registered for this application.",
                 ))
             }
+            None if crate::oauth::profile::requires_redirect_uri(&client) => {
+                return Err(page(crate::oauth::profile::REDIRECT_URI_REQUIRED))
+            }
             None => match client.redirect_uris.as_slice() {
                 [only] => (only.clone(), false),
                 [] => return Err(page(
@@ -321,7 +324,7 @@ fn pkce_challenge(params: &Params, client: &Client) -> Result<Option<String>, &'
     let method = params.get("code_challenge_method");
     match params.get("code_challenge") {
         None if method.is_some() => Err("code_challenge_method was sent without code_challenge"),
-        None if client.pkce_required || client.public => {
+        None if crate::oauth::profile::requires_pkce(client) => {
             Err("PKCE is required: send code_challenge with code_challenge_method=S256")
         }
         None => Ok(None),

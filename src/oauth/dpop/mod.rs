@@ -20,7 +20,7 @@ pub const IAT_WINDOW_SECS: i64 = 60;
 pub const REPLAY_TTL_SECS: i64 = 2 * IAT_WINDOW_SECS + 5;
 
 /// The proof signing algorithms accepted (asymmetric only), for `dpop_signing_alg_values_supported`.
-pub const ALGORITHMS: [&str; 3] = ["ES256", "EdDSA", "RS256"];
+pub const ALGORITHMS: [&str; 4] = ["ES256", "EdDSA", "RS256", "PS256"];
 
 /// The longest proof accepted: a proof carries one public key, an RSA-4096 one at most.
 const MAX_PROOF_LEN: usize = 8 * 1024;
@@ -84,6 +84,8 @@ pub struct Proof {
     pub iat: i64,
     /// The `nonce` claim, if any (checked by [`check_nonce`] when nonces are required).
     pub nonce: Option<String>,
+    /// The algorithm that signed it (a client's profile may rule some out: `oauth::profile`).
+    pub alg: Alg,
 }
 
 impl Proof {
@@ -146,7 +148,7 @@ pub fn verify(proof: &str, expected: &Expected<'_>) -> Result<Proof, InvalidProo
         .and_then(Value::as_str)
         .filter(|a| ALGORITHMS.contains(a))
         .and_then(|a| a.parse::<Alg>().ok())
-        .ok_or_else(|| invalid("the DPoP proof's alg must be one of ES256, EdDSA, RS256"))?;
+        .ok_or_else(|| invalid("the DPoP proof's alg must be one of ES256, EdDSA, RS256, PS256"))?;
     let jwk = public_jwk(&header, alg)?;
     let verifier = alg
         .verifier_from_jwk(&jwk)
@@ -199,6 +201,7 @@ pub fn verify(proof: &str, expected: &Expected<'_>) -> Result<Proof, InvalidProo
         jti: jti.to_string(),
         iat,
         nonce,
+        alg,
     })
 }
 
@@ -216,7 +219,7 @@ fn public_jwk(header: &Map<String, Value>, alg: Alg) -> Result<Jwk, InvalidProof
     let fits = match alg {
         Alg::ES256 => member("kty") == Some("EC") && member("crv") == Some("P-256"),
         Alg::EdDSA => member("kty") == Some("OKP") && member("crv") == Some("Ed25519"),
-        Alg::RS256 => {
+        Alg::RS256 | Alg::PS256 => {
             member("kty") == Some("RSA")
                 && member("n")
                     .and_then(|n| URL_SAFE_NO_PAD.decode(n).ok())

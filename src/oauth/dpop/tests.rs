@@ -2,7 +2,7 @@
 use super::*;
 use josekit::jwk::alg::ed::EdCurve;
 use josekit::jwk::KeyPair;
-use josekit::jws::{EdDSA, JwsHeader, JwsSigner, ES256, RS256};
+use josekit::jws::{EdDSA, JwsHeader, JwsSigner, ES256, PS256, RS256};
 use josekit::jwt::JwtPayload;
 
 const NOW: i64 = 1_800_000_000;
@@ -33,6 +33,14 @@ fn rs256(bits: u32) -> Key {
     let pair = RS256.generate_key_pair(bits).unwrap();
     Key {
         signer: Box::new(RS256.signer_from_jwk(&pair.to_jwk_private_key()).unwrap()),
+        jwk: pair.to_jwk_public_key(),
+    }
+}
+
+fn ps256() -> Key {
+    let pair = PS256.generate_key_pair(2048).unwrap();
+    Key {
+        signer: Box::new(PS256.signer_from_jwk(&pair.to_jwk_private_key()).unwrap()),
         jwk: pair.to_jwk_public_key(),
     }
 }
@@ -70,9 +78,16 @@ fn proof_with(key: &Key, edit: impl FnOnce(&mut Map<String, Value>)) -> String {
 
 #[test]
 fn dpop_valid_proofs_of_each_algorithm_give_the_thumbprint() {
-    for key in [es256(), eddsa(), rs256(2048)] {
+    let keys = [
+        (es256(), Alg::ES256),
+        (eddsa(), Alg::EdDSA),
+        (rs256(2048), Alg::RS256),
+        (ps256(), Alg::PS256),
+    ];
+    for (key, alg) in keys {
         let proof = sign(&key, header(&key), claims());
         let got = verify(&proof, &expected()).unwrap();
+        assert_eq!(got.alg, alg);
         assert_eq!(got.jkt, thumbprint(&key.jwk).unwrap());
         assert_eq!(got.jti, "j-1");
         assert_eq!(got.iat, NOW);
@@ -295,4 +310,19 @@ fn dpop_nonce_is_checked_only_when_required() {
         .unwrap_err()
         .0
         .contains("expired"));
+}
+
+#[test]
+fn dpop_a_ps256_proof_is_not_an_rs256_one() {
+    // An RSA key's PSS signature does not pass as PKCS#1 v1.5 under a forged RS256 header.
+    let key = ps256();
+    let mut h = header(&key);
+    h.set_algorithm("RS256");
+    let payload = JwtPayload::from_map(claims().as_object().unwrap().clone()).unwrap();
+    let good = josekit::jwt::encode_with_signer(&payload, &header(&key), &*key.signer).unwrap();
+    let parts: Vec<&str> = good.split('.').collect();
+    let forged_header = URL_SAFE_NO_PAD.encode(h.to_string());
+    let forged = format!("{forged_header}.{}.{}", parts[1], parts[2]);
+    assert!(verify(&forged, &expected()).is_err());
+    assert!(verify(&good, &expected()).is_ok());
 }

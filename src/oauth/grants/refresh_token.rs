@@ -68,8 +68,10 @@ pub fn grant(
             ));
         }
     }
+    // FAPI 2.0 §5.3.2.1: a fapi2 client's retry after a lost answer must succeed.
+    let policy = super::super::profile::refresh_policy(client, ctx.sessions);
     let result = write_transaction(conn, |c| {
-        let rotated = match sessions::rotate(c, &presented, &client.id, ctx.sessions, meta, now) {
+        let rotated = match sessions::rotate(c, &presented, &client.id, &policy, meta, now) {
             Ok(r) => r,
             // Reuse already revoked the family: that must be committed, so not a rollback.
             Err(RefreshError::Reused) => {

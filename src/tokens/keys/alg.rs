@@ -1,4 +1,5 @@
-//! The signing algorithms the server can hold keys for: RS256 (the default), ES256 (P-256) and
+//! The signing algorithms the server can hold keys for: RS256 (the default), PS256 (RSASSA-PSS
+//! with SHA-256, RFC 7518 §3.5; what FAPI 2.0 asks for beside ES256 and EdDSA), ES256 (P-256) and
 //! EdDSA (Ed25519). Key generation, signers and verifiers all come from josekit (OpenSSL);
 //! `none` and HMAC are not algorithms here at all.
 use std::fmt;
@@ -9,7 +10,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use josekit::jwk::alg::ed::EdCurve;
 use josekit::jwk::{Jwk, KeyPair};
-use josekit::jws::{EdDSA, JwsSigner, JwsVerifier, ES256, RS256};
+use josekit::jws::{EdDSA, JwsSigner, JwsVerifier, ES256, PS256, RS256};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256, Sha512};
 
@@ -18,9 +19,10 @@ pub enum Alg {
     RS256,
     ES256,
     EdDSA,
+    PS256,
 }
 
-pub const ALL: [Alg; 3] = [Alg::RS256, Alg::ES256, Alg::EdDSA];
+pub const ALL: [Alg; 4] = [Alg::RS256, Alg::ES256, Alg::EdDSA, Alg::PS256];
 
 impl Alg {
     /// The JOSE name (RFC 7518 / RFC 8037), exact case.
@@ -29,16 +31,19 @@ impl Alg {
             Alg::RS256 => "RS256",
             Alg::ES256 => "ES256",
             Alg::EdDSA => "EdDSA",
+            Alg::PS256 => "PS256",
         }
     }
 
     /// A new key pair: its kid (RFC 7638 thumbprint), public JWK (with `kid`, `use`, `alg`) and
-    /// private key as PKCS#8 PEM. `rsa_bits` applies to RS256 only.
+    /// private key as PKCS#8 PEM. `rsa_bits` applies to RS256 and PS256 only (a PS256 key is an
+    /// RSA-PSS key, PKCS#8 with the RSASSA-PSS OID, so it is never used for PKCS#1 v1.5).
     pub fn generate(self, rsa_bits: usize) -> anyhow::Result<NewKey> {
         let pair: Box<dyn KeyPair> = match self {
             Alg::RS256 => Box::new(RS256.generate_key_pair(rsa_bits as u32)?),
             Alg::ES256 => Box::new(ES256.generate_key_pair()?),
             Alg::EdDSA => Box::new(EdDSA.generate_key_pair(EdCurve::Ed25519)?),
+            Alg::PS256 => Box::new(PS256.generate_key_pair(rsa_bits as u32)?),
         };
         let jwk = self.public_jwk(pair.to_jwk_public_key())?;
         Ok(NewKey {
@@ -64,6 +69,10 @@ impl Alg {
             Alg::EdDSA => josekit::jwk::alg::ed::EdKeyPair::from_pem(pem)
                 .context("not an Ed25519 private key")?
                 .to_jwk_public_key(),
+            Alg::PS256 => PS256
+                .key_pair_from_pem(pem)
+                .context("not an RSA-PSS (SHA-256) private key")?
+                .to_jwk_public_key(),
         };
         self.public_jwk(jwk)
     }
@@ -85,6 +94,7 @@ impl Alg {
             Alg::RS256 => Box::new(RS256.signer_from_pem(pem)?),
             Alg::ES256 => Box::new(ES256.signer_from_pem(pem)?),
             Alg::EdDSA => Box::new(EdDSA.signer_from_pem(pem)?),
+            Alg::PS256 => Box::new(PS256.signer_from_pem(pem)?),
         })
     }
 
@@ -93,6 +103,7 @@ impl Alg {
             Alg::RS256 => Box::new(RS256.verifier_from_jwk(jwk)?),
             Alg::ES256 => Box::new(ES256.verifier_from_jwk(jwk)?),
             Alg::EdDSA => Box::new(EdDSA.verifier_from_jwk(jwk)?),
+            Alg::PS256 => Box::new(PS256.verifier_from_jwk(jwk)?),
         })
     }
 
@@ -101,7 +112,7 @@ impl Alg {
     /// `openidconnect` crate and node-oidc-provider compute it).
     pub fn half_hash(self, value: &str) -> String {
         let digest: Vec<u8> = match self {
-            Alg::RS256 | Alg::ES256 => Sha256::digest(value.as_bytes()).to_vec(),
+            Alg::RS256 | Alg::ES256 | Alg::PS256 => Sha256::digest(value.as_bytes()).to_vec(),
             Alg::EdDSA => Sha512::digest(value.as_bytes()).to_vec(),
         };
         URL_SAFE_NO_PAD.encode(&digest[..digest.len() / 2])
@@ -118,9 +129,9 @@ impl FromStr for Alg {
     type Err = anyhow::Error;
 
     fn from_str(s: &str) -> anyhow::Result<Alg> {
-        ALL.into_iter()
-            .find(|a| a.name() == s)
-            .with_context(|| format!("unsupported signing algorithm {s:?} (RS256, ES256 or EdDSA)"))
+        ALL.into_iter().find(|a| a.name() == s).with_context(|| {
+            format!("unsupported signing algorithm {s:?} (RS256, PS256, ES256 or EdDSA)")
+        })
     }
 }
 
@@ -198,6 +209,39 @@ mod tests {
         assert!(Alg::RS256
             .public_jwk_of_pem(&Alg::ES256.generate(0).unwrap().private_pem)
             .is_err());
+        assert!(Alg::PS256
+            .public_jwk_of_pem(&Alg::ES256.generate(0).unwrap().private_pem)
+            .is_err());
         assert!("HS256".parse::<Alg>().is_err() && "none".parse::<Alg>().is_err());
+    }
+
+    #[test]
+    fn ps256_is_an_rsa_key_signing_with_pss() {
+        assert_eq!("PS256".parse::<Alg>().unwrap(), Alg::PS256);
+        let key = Alg::PS256.generate(2048).unwrap();
+        let jwk = Jwk::from_bytes(key.public_jwk.as_bytes()).unwrap();
+        assert_eq!((jwk.key_type(), jwk.algorithm()), ("RSA", Some("PS256")));
+        let signer = Alg::PS256.signer_from_pem(&key.private_pem).unwrap();
+        let sig = signer.sign(b"message").unwrap();
+        // PSS is randomized: two signatures of one message differ, and both verify.
+        assert_ne!(sig, signer.sign(b"message").unwrap());
+        Alg::PS256
+            .verifier_from_jwk(&jwk)
+            .unwrap()
+            .verify(b"message", &sig)
+            .unwrap();
+        // The same RSA public key under RS256 (PKCS#1 v1.5) does not accept a PSS signature.
+        let mut as_rs = jwk.clone();
+        as_rs.set_algorithm("RS256");
+        assert!(RS256
+            .verifier_from_jwk(&as_rs)
+            .unwrap()
+            .verify(b"message", &sig)
+            .is_err());
+        assert_eq!(
+            Alg::PS256.half_hash("x"),
+            Alg::RS256.half_hash("x"),
+            "SHA-256"
+        );
     }
 }

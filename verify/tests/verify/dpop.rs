@@ -7,7 +7,7 @@ use ring::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
 use super::common::*;
 
 const EXTERNAL: &str = "https://api.example.com";
-const ALGS: &str = r#"algs="ES256 EdDSA RS256""#;
+const ALGS: &str = r#"algs="ES256 EdDSA RS256 PS256""#;
 
 /// A client's ES256 DPoP key.
 struct DpopKey {

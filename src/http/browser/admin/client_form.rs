@@ -223,6 +223,8 @@ impl ClientForm {
             backchannel_logout_uri: base.and_then(|c| c.backchannel_logout_uri.clone()),
             backchannel_logout_session_required: base
                 .is_some_and(|c| c.backchannel_logout_session_required),
+            // Not on the form: an edit keeps the client's profile.
+            profile: base.and_then(|c| c.profile.map(|p| p.as_str().to_string())),
         })
     }
 }
