@@ -104,6 +104,9 @@ impl FromStr for GrantType {
     }
 }
 
+/// `token_endpoint_auth_method` of a client that signs JWTs to authenticate (RFC 7523 §2.2).
+pub const PRIVATE_KEY_JWT: &str = "private_key_jwt";
+
 /// A registered client. The secret exists only as its hash.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Client {
@@ -156,9 +159,33 @@ pub struct Client {
     pub backchannel_logout_uri: Option<String>,
     /// It needs `sid` in logout tokens (always sent anyway).
     pub backchannel_logout_session_required: bool,
+    /// It authenticates with a JWT signed by one of its keys (RFC 7523 `private_key_jwt`),
+    /// never with a secret; `false`: a secret (confidential) or none (public).
+    pub private_key_jwt: bool,
+    /// Its public keys by value (a JWKS, JSON; `oauth::client_keys`); exclusive with `jwks_uri`.
+    pub jwks: Option<String>,
+    /// Where its public keys are fetched from (`oauth::client_keys`).
+    pub jwks_uri: Option<String>,
 }
 
 impl Client {
+    /// It has public keys (by value or by URL): it may sign request objects, and may use
+    /// `private_key_jwt`.
+    pub fn has_keys(&self) -> bool {
+        self.jwks.is_some() || self.jwks_uri.is_some()
+    }
+
+    /// Its `token_endpoint_auth_method` as RFC 7591 names it.
+    pub fn auth_method_name(&self) -> &'static str {
+        if self.private_key_jwt {
+            PRIVATE_KEY_JWT
+        } else if self.public {
+            "none"
+        } else {
+            "client_secret_basic"
+        }
+    }
+
     /// Defined by a client metadata document (its id is the document's URL).
     pub fn is_metadata_document(&self) -> bool {
         self.metadata_document_expires_at.is_some()
@@ -201,6 +228,11 @@ impl Client {
             require_par: self.require_par,
             backchannel_logout_uri: self.backchannel_logout_uri.clone(),
             backchannel_logout_session_required: self.backchannel_logout_session_required,
+            token_endpoint_auth_method: self
+                .private_key_jwt
+                .then(|| PRIVATE_KEY_JWT.to_string()),
+            jwks: self.jwks.clone(),
+            jwks_uri: self.jwks_uri.clone(),
         })
     }
 }
@@ -212,6 +244,14 @@ impl TryFrom<ClientRow> for Client {
         let list = |field: &str, text: &str| -> anyhow::Result<Vec<String>> {
             serde_json::from_str(text)
                 .with_context(|| format!("client {} has a corrupt {field}", row.id))
+        };
+        let private_key_jwt = match row.token_endpoint_auth_method.as_deref() {
+            None => false,
+            Some(PRIVATE_KEY_JWT) => true,
+            Some(other) => anyhow::bail!(
+                "client {} has an unknown token_endpoint_auth_method {other:?}",
+                row.id
+            ),
         };
         Ok(Client {
             grant_types: serde_json::from_str(&row.grant_types)
@@ -253,6 +293,9 @@ impl TryFrom<ClientRow> for Client {
             require_par: row.require_par,
             backchannel_logout_uri: row.backchannel_logout_uri,
             backchannel_logout_session_required: row.backchannel_logout_session_required,
+            private_key_jwt,
+            jwks: row.jwks,
+            jwks_uri: row.jwks_uri,
         })
     }
 }
@@ -294,16 +337,29 @@ pub fn account_client() -> Client {
         require_par: false,
         backchannel_logout_uri: None,
         backchannel_logout_session_required: false,
+        private_key_jwt: false,
+        jwks: None,
+        jwks_uri: None,
     }
 }
 
 /// What the protocol needs from storage to know its clients.
 pub trait ClientStore {
     fn find_client(&mut self, id: &str) -> anyhow::Result<Option<Client>>;
+
+    /// Remembers a client assertion (`client_auth`, by its replay key) until `expires_at`:
+    /// `false` when it was seen before.
+    fn remember_assertion(&mut self, key: &str, expires_at: i64) -> anyhow::Result<bool>;
 }
 
 impl ClientStore for DbConnection {
     fn find_client(&mut self, id: &str) -> anyhow::Result<Option<Client>> {
         clients::find(self, id)?.map(Client::try_from).transpose()
+    }
+
+    fn remember_assertion(&mut self, key: &str, expires_at: i64) -> anyhow::Result<bool> {
+        Ok(crate::store::client_assertions::remember(
+            self, key, expires_at,
+        )?)
     }
 }

@@ -49,6 +49,13 @@ pub struct ClientSpec {
     /// OIDC Back-Channel Logout: where logout tokens are POSTed (https, or http on loopback).
     pub backchannel_logout_uri: Option<String>,
     pub backchannel_logout_session_required: bool,
+    /// `token_endpoint_auth_method`: `None` (a secret, or none for a public client) or
+    /// `private_key_jwt` (RFC 7523; `oauth::client_keys::check_spec`).
+    pub auth_method: Option<String>,
+    /// The client's public keys by value (a JWKS, JSON).
+    pub jwks: Option<String>,
+    /// Where the client's public keys are fetched from (https).
+    pub jwks_uri: Option<String>,
 }
 
 /// Every rule the spec broke, one message each.
@@ -177,6 +184,7 @@ pub fn validate(spec: &ClientSpec, max_ttl_secs: i64) -> Result<Client, SpecErro
         problems
             .push("--backchannel-logout-session-required needs --backchannel-logout-uri".into());
     }
+    let keys = super::client_keys::check_spec(spec, &mut problems);
     if !problems.is_empty() {
         return Err(SpecError(problems));
     }
@@ -208,6 +216,9 @@ pub fn validate(spec: &ClientSpec, max_ttl_secs: i64) -> Result<Client, SpecErro
         require_par: spec.require_par,
         backchannel_logout_uri,
         backchannel_logout_session_required: spec.backchannel_logout_session_required,
+        private_key_jwt: keys.private_key_jwt,
+        jwks: keys.jwks,
+        jwks_uri: keys.jwks_uri,
     })
 }
 
@@ -314,7 +325,7 @@ pub(crate) fn parse_origins(values: &[String], problems: &mut Vec<String>) -> Ve
 pub fn prepare(spec: &ClientSpec, max_ttl_secs: i64, now: i64) -> anyhow::Result<Registered> {
     let mut client = validate(spec, max_ttl_secs)?;
     client.id = secret::random_id()?;
-    let secret = if client.public {
+    let secret = if client.public || client.private_key_jwt {
         None
     } else {
         Some(secret::new_secret()?)

@@ -34,6 +34,7 @@ pub mod client_registrations;
 pub mod clients;
 mod connection;
 pub mod device;
+pub mod client_assertions;
 pub mod dpop;
 pub mod email_tokens;
 pub mod federation;

@@ -223,6 +223,12 @@ impl ClientForm {
             backchannel_logout_uri: base.and_then(|c| c.backchannel_logout_uri.clone()),
             backchannel_logout_session_required: base
                 .is_some_and(|c| c.backchannel_logout_session_required),
+            // Not on the form: an edit keeps how it authenticates and its keys.
+            auth_method: base
+                .filter(|c| c.private_key_jwt)
+                .map(|_| crate::oauth::client::PRIVATE_KEY_JWT.to_string()),
+            jwks: base.and_then(|c| c.jwks.clone()),
+            jwks_uri: base.and_then(|c| c.jwks_uri.clone()),
         })
     }
 }
