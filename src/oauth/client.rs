@@ -107,6 +107,12 @@ impl FromStr for GrantType {
 /// `token_endpoint_auth_method` of a client that signs JWTs to authenticate (RFC 7523 §2.2).
 pub const PRIVATE_KEY_JWT: &str = "private_key_jwt";
 
+/// What `clients.secret_hash` holds for a `private_key_jwt` client, which has no secret: the
+/// table's CHECK (`is_public OR secret_hash IS NOT NULL`) wants a value, and this one is no
+/// SHA-256 base64url hash, so no presented secret ever matches it (not even on a previous
+/// release that does not know the method). Read back as `None`.
+const NO_SECRET: &str = "!private_key_jwt";
+
 /// A registered client. The secret exists only as its hash.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Client {
@@ -203,7 +209,11 @@ impl Client {
         Ok(ClientRow {
             id: self.id.clone(),
             name: self.name.clone(),
-            secret_hash: self.secret_hash.clone(),
+            secret_hash: if self.private_key_jwt {
+                Some(NO_SECRET.to_string())
+            } else {
+                self.secret_hash.clone()
+            },
             is_public: self.public,
             grant_types: serde_json::to_string(&self.grant_types)?,
             scopes: serde_json::to_string(&self.scopes)?,
@@ -277,7 +287,7 @@ impl TryFrom<ClientRow> for Client {
                 .transpose()?,
             id: row.id,
             name: row.name,
-            secret_hash: row.secret_hash,
+            secret_hash: row.secret_hash.filter(|_| !private_key_jwt),
             public: row.is_public,
             skip_consent: row.skip_consent,
             access_token_ttl_secs: row.access_token_ttl_secs,

@@ -1,6 +1,8 @@
 -- RFC 7523 private_key_jwt client authentication and RFC 9101 signed request objects: how a
 -- client authenticates at the token endpoint (NULL: a secret for a confidential client, none
 -- for a public one; 'private_key_jwt'), and its public keys, by value (a JWKS) or by URL.
+-- A private_key_jwt client has no secret: its secret_hash holds '!private_key_jwt', which no
+-- hash equals (the CHECK on secret_hash stays as it is).
 ALTER TABLE clients ADD COLUMN token_endpoint_auth_method TEXT;
 ALTER TABLE clients ADD COLUMN jwks TEXT;
 ALTER TABLE clients ADD COLUMN jwks_uri TEXT;

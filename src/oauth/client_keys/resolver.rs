@@ -30,6 +30,8 @@ const MAX_ENTRIES: usize = 1024;
 struct Entry {
     keys: Arc<JwkSet>,
     fetched_at: i64,
+    /// When an unknown `kid` last made a fetch.
+    forced_at: Option<i64>,
 }
 
 /// The fetcher and the cache of fetched key sets (one per process, in `AppState`).
@@ -76,14 +78,21 @@ impl ClientKeys {
     /// The key set at `uri`: cached while fresh; fetched again when stale, or when `force`d and
     /// the last fetch is older than [`REFETCH_SECS`].
     async fn keys_at(&self, uri: &str, force: bool, now: i64) -> Result<Arc<JwkSet>, String> {
-        if let Some(entry) = self.cached(uri) {
-            let age = now - entry.fetched_at;
-            let fresh = (0..TTL_SECS).contains(&age);
-            let recent = (0..REFETCH_SECS).contains(&age);
-            if (fresh && !force) || (force && recent) {
-                return Ok(entry.keys);
+        let cached = self.cached(uri);
+        if let Some(entry) = &cached {
+            let fresh = (0..TTL_SECS).contains(&(now - entry.fetched_at));
+            let forced_lately = entry
+                .forced_at
+                .is_some_and(|t| (0..REFETCH_SECS).contains(&(now - t)));
+            if (fresh && !force) || (force && forced_lately) {
+                return Ok(entry.keys.clone());
             }
         }
+        let forced_at = if force {
+            Some(now)
+        } else {
+            cached.and_then(|e| e.forced_at)
+        };
         let url = super::check_jwks_uri(uri)
             .map_err(|e| format!("cannot be verified: the client's {e}"))?;
         let fetched = self
@@ -94,7 +103,14 @@ impl ClientKeys {
         let keys = parse_fetched_jwks(&fetched.body)
             .map(Arc::new)
             .map_err(|why| format!("cannot be verified: the client's jwks_uri {uri}: {why}"))?;
-        self.store(uri, keys.clone(), now);
+        self.store(
+            uri,
+            Entry {
+                keys: keys.clone(),
+                fetched_at: now,
+                forced_at,
+            },
+        );
         Ok(keys)
     }
 
@@ -103,7 +119,8 @@ impl ClientKeys {
         cache.get(uri).cloned()
     }
 
-    fn store(&self, uri: &str, keys: Arc<JwkSet>, now: i64) {
+    fn store(&self, uri: &str, entry: Entry) {
+        let now = entry.fetched_at;
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
         if cache.len() >= MAX_ENTRIES {
             cache.retain(|_, e| now - e.fetched_at < TTL_SECS);
@@ -111,12 +128,6 @@ impl ClientKeys {
                 cache.clear();
             }
         }
-        cache.insert(
-            uri.to_string(),
-            Entry {
-                keys,
-                fetched_at: now,
-            },
-        );
+        cache.insert(uri.to_string(), entry);
     }
 }
