@@ -133,7 +133,9 @@ impl Application {
         let metadata_documents = Arc::new(crate::oauth::metadata_document::Resolver::new(
             &settings.clients,
         )?);
-        let client_keys = Arc::new(crate::oauth::client_keys::ClientKeys::new(&settings.clients)?);
+        let client_keys = Arc::new(crate::oauth::client_keys::ClientKeys::new(
+            &settings.clients,
+        )?);
         // A broken message catalog stops the start (rather than pages showing message ids).
         crate::i18n::check()?;
         // So does a broken theme (naming the file and line).

@@ -251,12 +251,10 @@ pub fn run(settings: &Settings, cmd: ClientCommand) -> anyhow::Result<ExitCode> 
             keys,
         } => {
             if !keys.is_empty() {
-                let limits = admin_clients::Limits::from_settings(settings);
                 admin_clients::update_keys(
                     &mut conn,
                     &id,
                     &keys.change()?,
-                    &limits,
                     admin_clients::CLI,
                     now,
                 )?
@@ -346,4 +344,3 @@ pub(super) fn client_json(c: &Client) -> serde_json::Value {
         "created_at": c.created_at,
     })
 }
-

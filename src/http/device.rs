@@ -27,7 +27,8 @@ pub async fn device_authorization(
     let started = state
         .db
         .run(move |c| {
-            let creds = client_auth::extract(authorization.as_deref(), assertion.as_ref(), &params)?;
+            let creds =
+                client_auth::extract(authorization.as_deref(), assertion.as_ref(), &params)?;
             let client = client_auth::authenticate(c, &creds)?;
             device::start(
                 c,

@@ -168,11 +168,9 @@ pub fn update_keys(
     conn: &mut DbConnection,
     id: &str,
     change: &KeyChange,
-    limits: &Limits,
     actor: &str,
     now: i64,
 ) -> anyhow::Result<Option<Client>> {
-    let _ = limits;
     store::write_transaction(conn, |c| {
         let Some(before) = c.find_client(id)? else {
             return Ok(None);
@@ -186,7 +184,9 @@ pub fn update_keys(
         };
         let auth_method = match &change.auth_method {
             Some(m) => Some(m.clone()),
-            None => before.private_key_jwt.then(|| super::client::PRIVATE_KEY_JWT.into()),
+            None => before
+                .private_key_jwt
+                .then(|| super::client::PRIVATE_KEY_JWT.into()),
         };
         let spec = ClientSpec {
             public: before.public,

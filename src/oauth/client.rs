@@ -107,10 +107,11 @@ impl FromStr for GrantType {
 /// `token_endpoint_auth_method` of a client that signs JWTs to authenticate (RFC 7523 §2.2).
 pub const PRIVATE_KEY_JWT: &str = "private_key_jwt";
 
-/// What `clients.secret_hash` holds for a `private_key_jwt` client, which has no secret: the
-/// table's CHECK (`is_public OR secret_hash IS NOT NULL`) wants a value, and this one is no
-/// SHA-256 base64url hash, so no presented secret ever matches it (not even on a previous
-/// release that does not know the method). Read back as `None`.
+/// What `clients.secret_hash` holds for a confidential client without a secret — a
+/// `private_key_jwt` client, or one that just left that method and has not had a secret made
+/// (`client rotate-secret`): the table's CHECK (`is_public OR secret_hash IS NOT NULL`) wants a
+/// value, and this one is no SHA-256 base64url hash, so no presented secret ever matches it
+/// (not even on a previous release that does not know the method). Read back as `None`.
 const NO_SECRET: &str = "!private_key_jwt";
 
 /// A registered client. The secret exists only as its hash.
@@ -209,10 +210,10 @@ impl Client {
         Ok(ClientRow {
             id: self.id.clone(),
             name: self.name.clone(),
-            secret_hash: if self.private_key_jwt {
-                Some(NO_SECRET.to_string())
-            } else {
-                self.secret_hash.clone()
+            secret_hash: match &self.secret_hash {
+                Some(hash) if !self.private_key_jwt => Some(hash.clone()),
+                _ if self.public => None,
+                _ => Some(NO_SECRET.to_string()),
             },
             is_public: self.public,
             grant_types: serde_json::to_string(&self.grant_types)?,
@@ -238,9 +239,7 @@ impl Client {
             require_par: self.require_par,
             backchannel_logout_uri: self.backchannel_logout_uri.clone(),
             backchannel_logout_session_required: self.backchannel_logout_session_required,
-            token_endpoint_auth_method: self
-                .private_key_jwt
-                .then(|| PRIVATE_KEY_JWT.to_string()),
+            token_endpoint_auth_method: self.private_key_jwt.then(|| PRIVATE_KEY_JWT.to_string()),
             jwks: self.jwks.clone(),
             jwks_uri: self.jwks_uri.clone(),
         })
@@ -287,7 +286,9 @@ impl TryFrom<ClientRow> for Client {
                 .transpose()?,
             id: row.id,
             name: row.name,
-            secret_hash: row.secret_hash.filter(|_| !private_key_jwt),
+            secret_hash: row
+                .secret_hash
+                .filter(|h| !private_key_jwt && h != NO_SECRET),
             public: row.is_public,
             skip_consent: row.skip_consent,
             access_token_ttl_secs: row.access_token_ttl_secs,

@@ -107,8 +107,7 @@ fn wrong_secret_and_unknown_client_look_the_same() {
 
 #[test]
 fn two_methods_at_once_is_invalid_request() {
-    let params =
-        Params::from_pairs([("client_id", "svc"), ("client_secret", "x")], &[]).unwrap();
+    let params = Params::from_pairs([("client_id", "svc"), ("client_secret", "x")], &[]).unwrap();
     let err = extract(Some(&basic("svc", "x")), None, &params).unwrap_err();
     assert_eq!(err.code(), ErrorCode::InvalidRequest);
 }
@@ -139,7 +138,10 @@ fn assertion(client_id: &str, jti: &str) -> VerifiedAssertion {
 fn assertion_params() -> Params {
     Params::from_pairs(
         [
-            ("client_assertion_type", super::super::client_keys::assertion::ASSERTION_TYPE),
+            (
+                "client_assertion_type",
+                super::super::client_keys::assertion::ASSERTION_TYPE,
+            ),
             ("client_assertion", "a.b.c"),
         ],
         &[],
@@ -166,8 +168,12 @@ fn an_assertion_is_used_once_and_only_by_a_private_key_jwt_client() {
 #[test]
 fn an_assertion_beside_a_secret_is_invalid_request_and_unverified_is_invalid_client() {
     let verified = assertion("jwt", "one");
-    let err = extract(Some(&basic("jwt", "x")), Some(&verified), &assertion_params())
-        .unwrap_err();
+    let err = extract(
+        Some(&basic("jwt", "x")),
+        Some(&verified),
+        &assertion_params(),
+    )
+    .unwrap_err();
     assert_eq!(err.code(), ErrorCode::InvalidRequest);
     let err = extract(None, None, &assertion_params()).unwrap_err();
     assert_eq!(err.code(), ErrorCode::InvalidClient);
@@ -175,8 +181,7 @@ fn an_assertion_beside_a_secret_is_invalid_request_and_unverified_is_invalid_cli
 
 #[test]
 fn a_private_key_jwt_client_cannot_use_a_secret() {
-    let params =
-        Params::from_pairs([("client_id", "jwt"), ("client_secret", "x")], &[]).unwrap();
+    let params = Params::from_pairs([("client_id", "jwt"), ("client_secret", "x")], &[]).unwrap();
     let creds = extract(None, None, &params).unwrap();
     let err = authenticate(&mut store(), &creds).unwrap_err();
     assert_eq!(err.code(), ErrorCode::InvalidClient);

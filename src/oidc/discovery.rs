@@ -171,7 +171,11 @@ mod tests {
         );
         assert_eq!(
             m.introspection_endpoint_auth_methods_supported,
-            ["client_secret_basic", "client_secret_post", "private_key_jwt"]
+            [
+                "client_secret_basic",
+                "client_secret_post",
+                "private_key_jwt"
+            ]
         );
         assert!(m.request_parameter_supported && !m.request_uri_parameter_supported);
         assert!(m.registration_endpoint.is_none() && !m.client_id_metadata_document_supported);

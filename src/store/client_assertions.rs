@@ -11,14 +11,12 @@ use super::DbConnection;
 /// was already seen (a replay). The primary key decides, so two instances racing on one
 /// assertion have one winner.
 pub fn remember(conn: &mut DbConnection, key: &str, expires_at: i64) -> QueryResult<bool> {
-    let inserted = on_backend!(conn, |c| diesel::insert_into(
-        client_assertion_jtis::table
-    )
-    .values((
-        client_assertion_jtis::client_jti_hash.eq(key),
-        client_assertion_jtis::expires_at.eq(expires_at),
-    ))
-    .execute(c));
+    let inserted = on_backend!(conn, |c| diesel::insert_into(client_assertion_jtis::table)
+        .values((
+            client_assertion_jtis::client_jti_hash.eq(key),
+            client_assertion_jtis::expires_at.eq(expires_at),
+        ))
+        .execute(c));
     match inserted {
         Ok(_) => Ok(true),
         Err(Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => Ok(false),

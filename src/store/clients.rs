@@ -114,8 +114,8 @@ pub fn set_secret_hash(
             .filter(clients::token_endpoint_auth_method.is_null()),
     )
     .set((clients::secret_hash.eq(hash), clients::updated_at.eq(now)))
-        .execute(conn)
-        .map(|n| n > 0)
+    .execute(conn)
+    .map(|n| n > 0)
 }
 
 /// Replaces a client's explicit web origins (a JSON array); `false` when there is no such client.

@@ -30,11 +30,11 @@ macro_rules! on_backend {
 pub mod api_keys;
 pub mod audit;
 pub mod authorize;
+pub mod client_assertions;
 pub mod client_registrations;
 pub mod clients;
 mod connection;
 pub mod device;
-pub mod client_assertions;
 pub mod dpop;
 pub mod email_tokens;
 pub mod federation;

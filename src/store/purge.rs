@@ -9,10 +9,9 @@ use diesel::prelude::*;
 
 use super::schema::{
     audit_events, authorization_codes, authorization_requests, client_assertion_jtis,
-    device_authorizations, dpop_jtis,
-    email_tokens, federation_links, federation_states, mfa_challenges, passkey_ceremonies,
-    pushed_requests, refresh_tokens, registration_tokens, revoked_tokens, sessions,
-    trusted_devices,
+    device_authorizations, dpop_jtis, email_tokens, federation_links, federation_states,
+    mfa_challenges, passkey_ceremonies, pushed_requests, refresh_tokens, registration_tokens,
+    revoked_tokens, sessions, trusted_devices,
 };
 use super::DbConnection;
 

@@ -89,8 +89,7 @@ async fn a_request_object_through_par(backend: Backend) {
     let body: Value = resp.json().await.unwrap();
     let uri = body["request_uri"].as_str().unwrap().to_string();
     let params = [("client_id", client.id.as_str()), ("request_uri", &uri)];
-    let back =
-        web::authorize_through(&app, &browser(), &params, &user.email, &user.password).await;
+    let back = web::authorize_through(&app, &browser(), &params, &user.email, &user.password).await;
     assert_eq!(param(&back, "state").as_deref(), Some("st-123"));
     let code = param(&back, "code").expect("a code");
     let tokens: Value = web::exchange(&app, &client, &code, Some(&verifier))
@@ -100,14 +99,21 @@ async fn a_request_object_through_par(backend: Backend) {
         .unwrap();
     assert_eq!(tokens["scope"], "openid", "{tokens}");
     // The request_uri was used up.
-    let again = browser().get(app.authorize_url(&params)).send().await.unwrap();
+    let again = browser()
+        .get(app.authorize_url(&params))
+        .send()
+        .await
+        .unwrap();
     assert_error_page(again, "already used").await;
 }
 
 /// A 400 HTML page (never a redirect) whose message holds `needle`.
 async fn assert_error_page(resp: reqwest::Response, needle: &str) {
     assert_eq!(resp.status().as_u16(), 400);
-    assert!(resp.headers().get("location").is_none(), "a page, not a redirect");
+    assert!(
+        resp.headers().get("location").is_none(),
+        "a page, not a redirect"
+    );
     let html = resp.text().await.unwrap();
     let message = web::text(&html, "#error-message").unwrap_or_default();
     assert!(message.contains(needle), "{needle:?} not in {message:?}");
@@ -128,10 +134,21 @@ async fn refused_request_objects(backend: Backend) {
     let now = app.clock_now();
     let cases: Vec<(String, &str)> = vec![
         (key.sign(&with(json!({ "exp": now - 1 }))), "expired"),
-        (key.sign(&with(json!({ "aud": "https://other.example" }))), "aud"),
+        (
+            key.sign(&with(json!({ "aud": "https://other.example" }))),
+            "aud",
+        ),
         (client_jwt::unsigned(&with(json!({}))), "none"),
-        (key.sign(&with(json!({ "client_id": "someone-else" }))), "client_id"),
-        (key.sign(&with(json!({ "request_uri": "urn:ietf:params:oauth:request_uri:x" }))), "request_uri"),
+        (
+            key.sign(&with(json!({ "client_id": "someone-else" }))),
+            "client_id",
+        ),
+        (
+            key.sign(&with(
+                json!({ "request_uri": "urn:ietf:params:oauth:request_uri:x" }),
+            )),
+            "request_uri",
+        ),
         (Key::es256("jar-1").sign(&with(json!({}))), "signature"),
     ];
     for (object, needle) in &cases {

@@ -44,7 +44,12 @@ fn claims(app: &TestApp, client_id: &str, aud: &str) -> Value {
 }
 
 /// `POST path` with `form` and the assertion.
-async fn post(app: &TestApp, path: &str, assertion: &str, form: &[(&str, &str)]) -> reqwest::Response {
+async fn post(
+    app: &TestApp,
+    path: &str,
+    assertion: &str,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
     let mut form = form.to_vec();
     form.push(("client_assertion_type", ASSERTION_TYPE));
     form.push(("client_assertion", assertion));
@@ -83,7 +88,10 @@ async fn assert_invalid_client(resp: reqwest::Response, needle: &str) {
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["error"], "invalid_client", "{body}");
     let description = body["error_description"].as_str().unwrap();
-    assert!(description.contains(needle), "{needle:?} not in {description:?}");
+    assert!(
+        description.contains(needle),
+        "{needle:?} not in {description:?}"
+    );
 }
 
 async fn client_credentials_with_keys_by_value(backend: Backend) {
@@ -107,10 +115,17 @@ async fn client_credentials_with_keys_by_value(backend: Backend) {
         .await
         .unwrap();
     let algs = json!(["PS256", "ES256", "EdDSA", "RS256"]);
-    for endpoint in ["token_endpoint", "introspection_endpoint", "revocation_endpoint"] {
+    for endpoint in [
+        "token_endpoint",
+        "introspection_endpoint",
+        "revocation_endpoint",
+    ] {
         let methods = &discovery[format!("{endpoint}_auth_methods_supported")];
         assert!(
-            methods.as_array().unwrap().contains(&json!("private_key_jwt")),
+            methods
+                .as_array()
+                .unwrap()
+                .contains(&json!("private_key_jwt")),
             "{endpoint}: {methods}"
         );
         assert_eq!(
@@ -120,7 +135,10 @@ async fn client_credentials_with_keys_by_value(backend: Backend) {
     }
     assert_eq!(discovery["request_parameter_supported"], true);
     assert_eq!(discovery["request_uri_parameter_supported"], false);
-    assert_eq!(discovery["request_object_signing_alg_values_supported"], algs);
+    assert_eq!(
+        discovery["request_object_signing_alg_values_supported"],
+        algs
+    );
 }
 
 async fn keys_at_a_jwks_uri_and_rotation(backend: Backend) {
@@ -174,16 +192,30 @@ async fn refusals_have_exact_codes(backend: Backend) {
     assert_invalid_client(client_credentials(&app, &once).await, "used before").await;
 
     let cases: Vec<(String, &str)> = vec![
-        (key.sign(&with(json!({ "aud": app.url("/userinfo") }))), "aud"),
-        (key.sign(&with(json!({ "aud": "https://other.example" }))), "aud"),
+        (
+            key.sign(&with(json!({ "aud": app.url("/userinfo") }))),
+            "aud",
+        ),
+        (
+            key.sign(&with(json!({ "aud": "https://other.example" }))),
+            "aud",
+        ),
         (key.sign(&with(json!({ "exp": now - 1 }))), "expired"),
         (key.sign(&with(json!({ "exp": now + 3600 }))), "ahead"),
         (key.sign(&with(json!({ "jti": null }))), "jti"),
         (key.sign(&with(json!({ "iss": "someone-else" }))), "iss"),
-        (key.sign(&with(json!({ "sub": "someone-else", "iss": "someone-else" }))), "failed"),
+        (
+            key.sign(&with(
+                json!({ "sub": "someone-else", "iss": "someone-else" }),
+            )),
+            "failed",
+        ),
         (Key::es256("k1").sign(&with(json!({}))), "signature"),
         (client_jwt::unsigned(&with(json!({}))), "none"),
-        (client_jwt::hs256(&with(json!({})), b"0123456789abcdef0123456789abcdef"), "HS256"),
+        (
+            client_jwt::hs256(&with(json!({})), b"0123456789abcdef0123456789abcdef"),
+            "HS256",
+        ),
     ];
     for (assertion, needle) in cases {
         assert_invalid_client(client_credentials(&app, &assertion).await, needle).await;
@@ -194,7 +226,10 @@ async fn refusals_have_exact_codes(backend: Backend) {
         &app,
         "/token",
         &key.sign(&with(json!({}))),
-        &[("grant_type", "client_credentials"), ("client_id", &other.id)],
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", &other.id),
+        ],
     )
     .await;
     assert_eq!(resp.status(), 401);
@@ -225,10 +260,16 @@ async fn refusals_have_exact_codes(backend: Backend) {
         )
         .await;
     assert_eq!(resp.status(), 401);
-    assert!(resp.headers().get("www-authenticate").is_some(), "Basic was used");
+    assert!(
+        resp.headers().get("www-authenticate").is_some(),
+        "Basic was used"
+    );
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["error"], "invalid_client");
-    assert!(body["error_description"].as_str().unwrap().contains("private_key_jwt"));
+    assert!(body["error_description"]
+        .as_str()
+        .unwrap()
+        .contains("private_key_jwt"));
     let resp = client_credentials(&app, &key.sign(&claims(&app, &other.id, &issuer))).await;
     assert_invalid_client(resp, "private_key_jwt").await;
     // A wrong assertion type.
@@ -256,10 +297,19 @@ async fn par_introspect_and_revoke_with_private_key_jwt(backend: Backend) {
         secret: String::new(),
     };
     let form = TestApp::code_request(&client, &challenge, "openid");
-    let resp = post(&app, "/par", &key.sign(&claims(&app, &id, &app.url("/par"))), &form).await;
+    let resp = post(
+        &app,
+        "/par",
+        &key.sign(&claims(&app, &id, &app.url("/par"))),
+        &form,
+    )
+    .await;
     assert_eq!(resp.status(), 201);
     let body: Value = resp.json().await.unwrap();
-    assert!(body["request_uri"].as_str().unwrap().starts_with("urn:ietf:params:oauth:request_uri:"));
+    assert!(body["request_uri"]
+        .as_str()
+        .unwrap()
+        .starts_with("urn:ietf:params:oauth:request_uri:"));
 
     let token = assert_token_for(
         client_credentials(&app, &key.sign(&claims(&app, &id, &issuer))).await,
@@ -283,7 +333,13 @@ async fn par_introspect_and_revoke_with_private_key_jwt(backend: Backend) {
     assert_eq!(first.status(), 200);
     let again = post(&app, "/introspect", &assertion, &[("token", &token)]).await;
     assert_invalid_client(again, "used before").await;
-    let resp = post(&app, "/revoke", &key.sign(&claims(&app, &id, &issuer)), &[("token", &token)]).await;
+    let resp = post(
+        &app,
+        "/revoke",
+        &key.sign(&claims(&app, &id, &issuer)),
+        &[("token", &token)],
+    )
+    .await;
     assert_eq!(resp.status(), 200);
 }
 
@@ -326,7 +382,13 @@ async fn cli_creates_a_private_key_jwt_client_from_a_jwks_file(backend: Backend)
         json!({ "keys": [Value::Object(key.jwk.as_ref().clone())] }).to_string(),
     )
     .unwrap();
-    let err = crate::cli::run_err(&mut cli(&["client", "update", &id, "--jwks", file.to_str().unwrap()]));
+    let err = crate::cli::run_err(&mut cli(&[
+        "client",
+        "update",
+        &id,
+        "--jwks",
+        file.to_str().unwrap(),
+    ]));
     assert!(err.contains("private"), "{err}");
     // Moving to a jwks_uri.
     let shown = crate::cli::run_ok(&mut cli(&[
@@ -338,4 +400,25 @@ async fn cli_creates_a_private_key_jwt_client_from_a_jwks_file(backend: Backend)
     ]));
     assert_eq!(shown["jwks_uri"], "https://rp.example/jwks.json");
     assert_eq!(shown["jwks"], Value::Null);
+    // Back to a secret: none until one is made, then it works.
+    let shown = crate::cli::run_ok(&mut cli(&[
+        "client",
+        "update",
+        &id,
+        "--auth-method",
+        "client_secret_basic",
+    ]));
+    assert_eq!(shown["token_endpoint_auth_method"], "client_secret_basic");
+    let rotated = crate::cli::run_ok(&mut cli(&["client", "rotate-secret", &id]));
+    let secret = rotated["client_secret"].as_str().unwrap().to_string();
+    let resp = app
+        .token_basic(
+            &TestClient {
+                id: id.clone(),
+                secret,
+            },
+            &[("grant_type", "client_credentials"), ("scope", "read")],
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
 }

@@ -22,12 +22,7 @@ const JWT_CLAIMS: [&str; 6] = ["iss", "aud", "exp", "nbf", "iat", "jti"];
 /// the issuer; `exp` in the future; `nbf`, when present, not in the future (beyond
 /// [`SKEW_SECS`]) nor older than [`MAX_NBF_AGE_SECS`]; no `request` or `request_uri` inside.
 /// Returns its parameters; the error says what is wrong.
-pub fn check(
-    object: &Verified,
-    client_id: &str,
-    issuer: &str,
-    now: i64,
-) -> Result<Params, String> {
+pub fn check(object: &Verified, client_id: &str, issuer: &str, now: i64) -> Result<Params, String> {
     if let Some(typ) = object.header.get("typ") {
         let typ = typ.as_str().unwrap_or("").to_ascii_lowercase();
         let typ = typ.strip_prefix("application/").unwrap_or(&typ);

@@ -76,7 +76,9 @@ fn a_jwks_by_value_holds_public_asymmetric_keys_only() {
         .contains("2048"));
     let many: Vec<Jwk> = (0..11).map(|i| ec_key(&i.to_string())).collect();
     let refs: Vec<&Jwk> = many.iter().collect();
-    assert!(parse_jwks(&set_json(&refs)).unwrap_err().contains("more than"));
+    assert!(parse_jwks(&set_json(&refs))
+        .unwrap_err()
+        .contains("more than"));
     assert!(parse_jwks("not json").is_err());
     assert!(parse_jwks(r#"{"keys": []}"#).is_err());
 }
@@ -174,7 +176,9 @@ fn none_and_hmac_are_refused() {
     let hs = jwt::encode_with_signer(
         &payload,
         &JwsHeader::new(),
-        &HS256.signer_from_bytes(b"0123456789abcdef0123456789abcdef").unwrap(),
+        &HS256
+            .signer_from_bytes(b"0123456789abcdef0123456789abcdef")
+            .unwrap(),
     )
     .unwrap();
     assert!(verify::verify(&hs, &set, 10_000)
@@ -222,11 +226,13 @@ fn assertion_claims_follow_rfc_7523() {
         (json!({ "jti": null }), "jti"),
         (json!({ "jti": "" }), "jti"),
     ] {
-        let err = assertion::check(&assertion_claims(extra.clone()), "c1", AUD, 1_000)
-            .unwrap_err();
+        let err = assertion::check(&assertion_claims(extra.clone()), "c1", AUD, 1_000).unwrap_err();
         assert!(err.contains(why), "{extra}: {err}");
     }
-    assert_ne!(assertion::replay_key("a", "bc"), assertion::replay_key("ab", "c"));
+    assert_ne!(
+        assertion::replay_key("a", "bc"),
+        assertion::replay_key("ab", "c")
+    );
 }
 
 fn object(header: Value, claims: Value) -> verify::Verified {
@@ -277,17 +283,30 @@ fn a_request_object_breaking_a_rule_is_refused() {
         (json!({ "typ": "dpop+jwt" }), request_claims(), "typ"),
         (json!({}), with("iss", json!("c2")), "iss"),
         (json!({}), with("client_id", json!("c2")), "client_id"),
-        (json!({}), with("aud", json!("https://other.example")), "aud"),
+        (
+            json!({}),
+            with("aud", json!("https://other.example")),
+            "aud",
+        ),
         (json!({}), with("exp", Value::Null), "exp"),
         (json!({}), with("exp", json!(900)), "expired"),
         (json!({}), with("nbf", json!(1_200)), "nbf"),
         (json!({}), with("nbf", json!(-3_000)), "nbf"),
-        (json!({}), with("request_uri", json!("urn:x")), "request_uri"),
+        (
+            json!({}),
+            with("request_uri", json!("urn:x")),
+            "request_uri",
+        ),
         (json!({}), with("request", json!("a.b.c")), "request"),
         (json!({}), with("scope", json!(["a"])), "scope"),
     ] {
-        let err = request_object::check(&object(header, claims.clone()), "c1", "https://id.example", 1_000)
-            .unwrap_err();
+        let err = request_object::check(
+            &object(header, claims.clone()),
+            "c1",
+            "https://id.example",
+            1_000,
+        )
+        .unwrap_err();
         assert!(err.contains(why), "{claims}: {err}");
     }
 }

@@ -4,7 +4,7 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use josekit::jwk::{Jwk, JwkSet};
-use josekit::jws::{JwsVerifier, ES256, EdDSA, PS256, RS256};
+use josekit::jws::{EdDSA, JwsVerifier, ES256, PS256, RS256};
 use serde_json::{Map, Value};
 
 use super::ALGORITHMS;
@@ -21,7 +21,9 @@ pub enum Refusal {
 impl Refusal {
     pub fn reason(&self) -> String {
         match self {
-            Refusal::UnknownKid => "is signed with a key (kid) the client has not registered".into(),
+            Refusal::UnknownKid => {
+                "is signed with a key (kid) the client has not registered".into()
+            }
             Refusal::Invalid(why) => why.clone(),
         }
     }
