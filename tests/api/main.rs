@@ -68,6 +68,7 @@ mod passkeys_browser;
 mod password_grant;
 mod password_reset;
 mod private_key_jwt;
+mod private_key_jwt_cli;
 mod protected_resource;
 mod purge;
 mod purge_lease;

@@ -1,7 +1,7 @@
 //! `private_key_jwt` client authentication (RFC 7523): clients with keys by value (ES256,
 //! PS256) or at a `jwks_uri` (a local https host; a rotated key picked up on an unknown kid),
 //! the rules on the assertion with their exact refusals, `/par` and `/introspect` with it,
-//! discovery, and `client create --auth-method private_key_jwt --jwks FILE`.
+//! discovery (the CLI: `private_key_jwt_cli`).
 use portcullis::oauth::registration::ClientSpec;
 use serde_json::{json, Value};
 
@@ -15,7 +15,6 @@ crate::both_backends!(
     keys_at_a_jwks_uri_and_rotation,
     refusals_have_exact_codes,
     par_introspect_and_revoke_with_private_key_jwt,
-    cli_creates_a_private_key_jwt_client_from_a_jwks_file,
 );
 
 /// A `private_key_jwt` client of `jwks` (by value) for client_credentials and the code flow.
@@ -35,7 +34,7 @@ fn jwt_client(app: &TestApp, tweak: impl FnOnce(&mut ClientSpec)) -> String {
 }
 
 /// Good assertion claims of `client_id` for `aud`.
-fn claims(app: &TestApp, client_id: &str, aud: &str) -> Value {
+pub(crate) fn claims(app: &TestApp, client_id: &str, aud: &str) -> Value {
     let now = app.clock_now();
     json!({
         "iss": client_id, "sub": client_id, "aud": aud,
@@ -61,7 +60,7 @@ async fn post(
         .unwrap()
 }
 
-async fn client_credentials(app: &TestApp, assertion: &str) -> reqwest::Response {
+pub(crate) async fn client_credentials(app: &TestApp, assertion: &str) -> reqwest::Response {
     post(
         app,
         "/token",
@@ -71,7 +70,7 @@ async fn client_credentials(app: &TestApp, assertion: &str) -> reqwest::Response
     .await
 }
 
-async fn assert_token_for(resp: reqwest::Response, client_id: &str) -> String {
+pub(crate) async fn assert_token_for(resp: reqwest::Response, client_id: &str) -> String {
     assert_eq!(resp.status(), 200);
     let body: Value = resp.json().await.unwrap();
     let token = body["access_token"].as_str().unwrap().to_string();
@@ -340,85 +339,5 @@ async fn par_introspect_and_revoke_with_private_key_jwt(backend: Backend) {
         &[("token", &token)],
     )
     .await;
-    assert_eq!(resp.status(), 200);
-}
-
-async fn cli_creates_a_private_key_jwt_client_from_a_jwks_file(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let key = Key::es256("cli-1");
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("jwks.json");
-    std::fs::write(&file, jwks(&[&key]).to_string()).unwrap();
-    let cli = |args: &[&str]| {
-        let mut c = crate::keys::portcullis();
-        c.args(args)
-            .env("PORTCULLIS_DATABASE_URL", &app.settings.database_url)
-            .env("PORTCULLIS_KEYS_DIR", &app.settings.keys_dir);
-        c
-    };
-    let created = crate::cli::run_ok(&mut cli(&[
-        "client",
-        "create",
-        "--name",
-        "signed",
-        "--grant",
-        "client_credentials",
-        "--scope",
-        "read",
-        "--auth-method",
-        "private_key_jwt",
-        "--jwks",
-        file.to_str().unwrap(),
-    ]));
-    assert_eq!(created["client_secret"], Value::Null);
-    assert_eq!(created["token_endpoint_auth_method"], "private_key_jwt");
-    assert_eq!(created["jwks"]["keys"][0]["kid"], "cli-1");
-    let id = created["client_id"].as_str().unwrap().to_string();
-    let resp = client_credentials(&app, &key.sign(&claims(&app, &id, &app.address))).await;
-    assert_token_for(resp, &id).await;
-    // A key set with a private key is refused, naming the problem.
-    std::fs::write(
-        &file,
-        json!({ "keys": [Value::Object(key.jwk.as_ref().clone())] }).to_string(),
-    )
-    .unwrap();
-    let err = crate::cli::run_err(&mut cli(&[
-        "client",
-        "update",
-        &id,
-        "--jwks",
-        file.to_str().unwrap(),
-    ]));
-    assert!(err.contains("private"), "{err}");
-    // Moving to a jwks_uri.
-    let shown = crate::cli::run_ok(&mut cli(&[
-        "client",
-        "update",
-        &id,
-        "--jwks-uri",
-        "https://rp.example/jwks.json",
-    ]));
-    assert_eq!(shown["jwks_uri"], "https://rp.example/jwks.json");
-    assert_eq!(shown["jwks"], Value::Null);
-    // Back to a secret: none until one is made, then it works.
-    let shown = crate::cli::run_ok(&mut cli(&[
-        "client",
-        "update",
-        &id,
-        "--auth-method",
-        "client_secret_basic",
-    ]));
-    assert_eq!(shown["token_endpoint_auth_method"], "client_secret_basic");
-    let rotated = crate::cli::run_ok(&mut cli(&["client", "rotate-secret", &id]));
-    let secret = rotated["client_secret"].as_str().unwrap().to_string();
-    let resp = app
-        .token_basic(
-            &TestClient {
-                id: id.clone(),
-                secret,
-            },
-            &[("grant_type", "client_credentials"), ("scope", "read")],
-        )
-        .await;
     assert_eq!(resp.status(), 200);
 }
