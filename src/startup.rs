@@ -145,6 +145,9 @@ impl Application {
         let metadata_documents = Arc::new(crate::oauth::metadata_document::Resolver::new(
             &settings.clients,
         )?);
+        let client_keys = Arc::new(crate::oauth::client_keys::ClientKeys::new(
+            &settings.clients,
+        )?);
         // A broken message catalog stops the start (rather than pages showing message ids).
         crate::i18n::check()?;
         // So does a broken theme (naming the file and line).
@@ -170,6 +173,7 @@ impl Application {
             draining: std::sync::atomic::AtomicBool::new(false),
             passkeys,
             metadata_documents,
+            client_keys,
             metrics,
             ui,
         });

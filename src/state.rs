@@ -43,6 +43,8 @@ pub struct AppState {
     pub passkeys: Option<Arc<crate::identity::passkeys::RelyingParty>>,
     /// Client ID metadata documents: the fetcher and its memory of failures.
     pub metadata_documents: Arc<crate::oauth::metadata_document::Resolver>,
+    /// Clients' public keys fetched from their `jwks_uri`, cached (`oauth::client_keys`).
+    pub client_keys: Arc<crate::oauth::client_keys::ClientKeys>,
     /// This application's metrics registry (`/metrics`); empty when disabled.
     pub metrics: crate::metrics::Metrics,
     /// The pages' product name, footer line and theme (`[ui]`; re-read on SIGHUP).

@@ -81,12 +81,15 @@ pub enum ClientCommand {
         /// The client needs `sid` in its logout tokens (Portcullis always sends it).
         #[arg(long)]
         backchannel_logout_session_required: bool,
-        /// A security profile: `fapi2` (FAPI 2.0 Security Profile: confidential only; pushed
-        /// requests, PKCE S256 and DPoP required; tokens PS256, ES256 or EdDSA; docs/fapi2.md).
+        /// A security profile: `fapi2` (FAPI 2.0 Security Profile: confidential with
+        /// private_key_jwt; pushed requests, PKCE S256 and DPoP required; tokens PS256, ES256 or
+        /// EdDSA; docs/fapi2.md).
         #[arg(long, value_name = "PROFILE")]
         profile: Option<String>,
+        #[command(flatten)]
+        keys: KeyFlags,
     },
-    /// Change a client's web origins (CORS) or its security profile; prints the client like
+    /// Change a client's web origins (CORS), keys or security profile; prints the client like
     /// `show`.
     Update {
         id: String,
@@ -97,6 +100,8 @@ pub enum ClientCommand {
         /// `fapi2` or `none` (docs/fapi2.md); checked as at creation.
         #[arg(long, value_name = "PROFILE")]
         profile: Option<String>,
+        #[command(flatten)]
+        keys: KeyFlags,
     },
     /// List clients (no secrets).
     List,
@@ -110,6 +115,44 @@ pub enum ClientCommand {
     /// "initial_access_token"`).
     #[command(subcommand)]
     RegistrationToken(RegistrationTokenCommand),
+}
+
+/// How a client authenticates and its public keys (RFC 7523 `private_key_jwt`, RFC 9101
+/// request objects).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct KeyFlags {
+    /// `private_key_jwt`: the client authenticates with a JWT signed by one of its keys (it
+    /// gets no secret); `client_secret_basic` (or leave it out): a secret.
+    #[arg(long, value_name = "METHOD")]
+    auth_method: Option<String>,
+    /// A file holding the client's public keys (a JWKS, JSON).
+    #[arg(long, value_name = "FILE", conflicts_with = "jwks_uri")]
+    jwks: Option<std::path::PathBuf>,
+    /// Where the client's public keys (a JWKS) are fetched from (https).
+    #[arg(long, value_name = "URL")]
+    jwks_uri: Option<String>,
+}
+
+impl KeyFlags {
+    fn is_empty(&self) -> bool {
+        self.auth_method.is_none() && self.jwks.is_none() && self.jwks_uri.is_none()
+    }
+
+    /// The change they ask for, the `--jwks` file read.
+    fn change(self) -> anyhow::Result<admin_clients::KeyChange> {
+        let jwks = match &self.jwks {
+            Some(path) => Some(
+                std::fs::read_to_string(path)
+                    .with_context(|| format!("--jwks: cannot read {}", path.display()))?,
+            ),
+            None => None,
+        };
+        Ok(admin_clients::KeyChange {
+            auth_method: self.auth_method,
+            jwks,
+            jwks_uri: self.jwks_uri,
+        })
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -163,7 +206,9 @@ pub fn run(settings: &Settings, cmd: ClientCommand) -> anyhow::Result<ExitCode> 
             backchannel_logout_uri,
             backchannel_logout_session_required,
             profile,
+            keys,
         } => {
+            let keys = keys.change()?;
             let spec = ClientSpec {
                 name,
                 grant_types: grants,
@@ -189,6 +234,9 @@ pub fn run(settings: &Settings, cmd: ClientCommand) -> anyhow::Result<ExitCode> 
                 backchannel_logout_uri,
                 backchannel_logout_session_required,
                 profile,
+                auth_method: keys.auth_method,
+                jwks: keys.jwks,
+                jwks_uri: keys.jwks_uri,
             };
             let limits = admin_clients::Limits::from_settings(settings);
             let reg = admin_clients::create(&mut conn, &spec, &limits, admin_clients::CLI, now)?;
@@ -212,9 +260,26 @@ pub fn run(settings: &Settings, cmd: ClientCommand) -> anyhow::Result<ExitCode> 
             web_origins,
             remove_web_origins,
             profile,
+            keys,
         } => {
             let mut client = None;
-            if !web_origins.is_empty() || !remove_web_origins.is_empty() || profile.is_none() {
+            let keys_given = !keys.is_empty();
+            if keys_given {
+                client = admin_clients::update_keys(
+                    &mut conn,
+                    &id,
+                    &keys.change()?,
+                    admin_clients::CLI,
+                    now,
+                )?;
+                client.as_ref().with_context(|| {
+                    format!("no client {id} that the operator manages")
+                })?;
+            }
+            if !web_origins.is_empty()
+                || !remove_web_origins.is_empty()
+                || (profile.is_none() && !keys_given)
+            {
                 client = admin_clients::update_web_origins(
                     &mut conn,
                     &id,
@@ -304,6 +369,9 @@ pub(super) fn client_json(c: &Client) -> serde_json::Value {
         "backchannel_logout_uri": c.backchannel_logout_uri,
         "backchannel_logout_session_required": c.backchannel_logout_session_required,
         "profile": c.profile.map(|p| p.as_str()),
+        "token_endpoint_auth_method": c.auth_method_name(),
+        "jwks": c.jwks.as_deref().and_then(|j| serde_json::from_str::<serde_json::Value>(j).ok()),
+        "jwks_uri": c.jwks_uri,
         // It registered itself (RFC 7591): nobody vetted it.
         "dynamic": c.dynamic,
         // What CORS answers for: the redirect URIs' origins and the web origins.

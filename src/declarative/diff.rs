@@ -47,7 +47,7 @@ pub struct Field {
 }
 
 /// The settings `apply` compares, under the document's names.
-fn settings(c: &Client) -> [(&'static str, Value); 22] {
+fn settings(c: &Client) -> [(&'static str, Value); 25] {
     let grants: Vec<&str> = c.grant_types.iter().map(|g| g.label()).collect();
     [
         ("name", json!(c.name)),
@@ -81,6 +81,18 @@ fn settings(c: &Client) -> [(&'static str, Value); 22] {
             json!(c.backchannel_logout_session_required),
         ),
         ("profile", json!(c.profile.map(|p| p.as_str()))),
+        (
+            "token_endpoint_auth_method",
+            json!(c.private_key_jwt.then_some("private_key_jwt")),
+        ),
+        // Compared as JSON, so formatting alone is no change.
+        (
+            "jwks",
+            c.jwks
+                .as_deref()
+                .map_or(Value::Null, |j| serde_json::from_str(j).unwrap_or(json!(j))),
+        ),
+        ("jwks_uri", json!(c.jwks_uri)),
     ]
 }
 
@@ -164,9 +176,15 @@ pub fn plan(desired: &[Desired], stored: &[Client], prune: bool) -> Result<Vec<C
 /// The change one entry asks for (none when the stored client already says it).
 fn change(d: &Desired, before: Option<&Client>) -> Option<Change> {
     let mut after = d.client.clone();
-    after.secret_hash = d.secret.as_deref().map(secret::hash_secret);
+    // A private_key_jwt client has no secret, like a public one.
+    let secretless = after.public || after.private_key_jwt;
+    after.secret_hash = d
+        .secret
+        .as_deref()
+        .filter(|_| !secretless)
+        .map(secret::hash_secret);
     let Some(before) = before else {
-        let needs_secret = !after.public && after.secret_hash.is_none();
+        let needs_secret = !secretless && after.secret_hash.is_none();
         return Some(Change::Create {
             client: after,
             needs_secret,
@@ -175,10 +193,10 @@ fn change(d: &Desired, before: Option<&Client>) -> Option<Change> {
     after.id.clone_from(&before.id);
     after.created_at = before.created_at;
     after.updated_at = before.updated_at;
-    if !after.public && after.secret_hash.is_none() {
+    if !secretless && after.secret_hash.is_none() {
         after.secret_hash.clone_from(&before.secret_hash);
     }
-    let needs_secret = !after.public && after.secret_hash.is_none();
+    let needs_secret = !secretless && after.secret_hash.is_none();
     let mut fields = fields(before, &after);
     if d.secret.is_some() && after.secret_hash != before.secret_hash {
         fields.push(Field {

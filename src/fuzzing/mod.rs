@@ -131,7 +131,7 @@ pub fn basic_credentials(data: &[u8]) {
     let input = text(data);
     let (header, body_id) = input.split_once('\n').unwrap_or((&input, ""));
     let params = Params::from_pairs([("client_id", body_id)], &[]).unwrap_or_default();
-    let _ = client_auth::extract(Some(header), &params);
+    let _ = client_auth::extract(Some(header), None, &params);
     let _ = client_auth::named_client_id(Some(header), Some(body_id));
 }
 

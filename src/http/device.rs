@@ -3,7 +3,7 @@
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::{access_log, form};
+use super::{access_log, client_assertion, form};
 use crate::oauth::device::{self, DeviceConfig};
 use crate::oauth::{client_auth, OAuthError};
 use crate::state::AppState;
@@ -15,19 +15,20 @@ pub async fn device_authorization(
 ) -> Result<HttpResponse, OAuthError> {
     let params = form::read_params(&req, payload, &[]).await?;
     access_log::note_client(&req);
-    let authorization = match req.headers().get(header::AUTHORIZATION) {
-        None => None,
-        Some(v) => Some(
-            v.to_str()
-                .map_err(|_| OAuthError::invalid_request("the Authorization header is not ASCII"))?
-                .to_string(),
-        ),
-    };
+    let authorization = client_assertion::authorization(&req)?;
+    let assertion = client_assertion::verify(
+        &state,
+        &params,
+        authorization.as_deref(),
+        "/device_authorization",
+    )
+    .await?;
     let (settings, now) = (state.settings.clone(), state.clock.now());
     let started = state
         .db
         .run(move |c| {
-            let creds = client_auth::extract(authorization.as_deref(), &params)?;
+            let creds =
+                client_auth::extract(authorization.as_deref(), assertion.as_ref(), &params)?;
             let client = client_auth::authenticate(c, &creds)?;
             device::start(
                 c,

@@ -3,20 +3,11 @@
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 
+use super::client_assertion::{self, authorization};
 use super::{access_log, form, meta};
 use crate::oauth::introspection::{self, Recognise};
 use crate::oauth::OAuthError;
 use crate::state::AppState;
-
-fn authorization(req: &HttpRequest) -> Result<Option<String>, OAuthError> {
-    match req.headers().get(header::AUTHORIZATION) {
-        None => Ok(None),
-        Some(v) => v
-            .to_str()
-            .map(|s| Some(s.to_string()))
-            .map_err(|_| OAuthError::invalid_request("the Authorization header is not ASCII")),
-    }
-}
 
 pub async fn introspect(
     req: HttpRequest,
@@ -26,6 +17,8 @@ pub async fn introspect(
     let params = form::read_params(&req, payload, &[]).await?;
     access_log::note_client(&req);
     let authorization = authorization(&req)?;
+    let assertion =
+        client_assertion::verify(&state, &params, authorization.as_deref(), req.path()).await?;
     let (keys, roles, issuer, now) = (
         state.keys.current(),
         state.roles.current(),
@@ -44,6 +37,7 @@ pub async fn introspect(
                 },
                 &params,
                 authorization.as_deref(),
+                assertion.as_ref(),
                 now,
             )
         })
@@ -61,6 +55,8 @@ pub async fn revoke(
     let params = form::read_params(&req, payload, &[]).await?;
     access_log::note_client(&req);
     let authorization = authorization(&req)?;
+    let assertion =
+        client_assertion::verify(&state, &params, authorization.as_deref(), req.path()).await?;
     let meta = meta::request_meta(&req, &state);
     let (keys, roles, issuer, now) = (
         state.keys.current(),
@@ -80,6 +76,7 @@ pub async fn revoke(
                 },
                 &params,
                 authorization.as_deref(),
+                assertion.as_ref(),
                 &meta,
                 now,
             )

@@ -2,7 +2,7 @@
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::{access_log, form, meta};
+use super::{access_log, client_assertion, form, meta};
 use crate::oauth::grants::password::{self, PasswordEnv};
 use crate::oauth::token::{self, Step, TokenContext, TokenResponse};
 use crate::oauth::{self, OAuthError};
@@ -33,14 +33,9 @@ async fn issue(
 ) -> Result<HttpResponse, OAuthError> {
     let params = form::read_params(&req, payload, token::REPEATABLE).await?;
     access_log::note_client(&req);
-    let authorization = match req.headers().get(header::AUTHORIZATION) {
-        None => None,
-        Some(v) => Some(
-            v.to_str()
-                .map_err(|_| OAuthError::invalid_request("the Authorization header is not ASCII"))?
-                .to_string(),
-        ),
-    };
+    let authorization = client_assertion::authorization(&req)?;
+    let assertion =
+        client_assertion::verify(&state, &params, authorization.as_deref(), "/token").await?;
     let dpop = dpop_header(&req)?;
     let meta = meta::request_meta(&req, &state);
     let keys = state.keys.current();
@@ -70,6 +65,7 @@ async fn issue(
                 &p,
                 token::Headers {
                     authorization: authorization.as_deref(),
+                    assertion: assertion.as_ref(),
                     dpop: dpop.as_deref(),
                 },
                 &m,

@@ -131,7 +131,12 @@ pub fn update(
         }
         let mut after = check(spec, limits)?;
         after.id = before.id.clone();
-        after.secret_hash = before.secret_hash.clone();
+        // A private_key_jwt client has no secret; one that stops using it gets one from
+        // `rotate_secret`.
+        after.secret_hash = before
+            .secret_hash
+            .clone()
+            .filter(|_| !after.private_key_jwt);
         after.created_at = before.created_at;
         after.updated_at = before.updated_at;
         let fields: Vec<&'static str> = crate::declarative::diff::fields(&before, &after)
@@ -175,6 +180,77 @@ pub fn set_profile(
         }
         super::profile::pin_signing_algs(&mut after, &limits.algorithms)
             .map_err(|e| SpecError(vec![e]))?;
+        let fields: Vec<&'static str> = crate::declarative::diff::fields(&before, &after)
+            .into_iter()
+            .map(|f| f.name)
+            .collect();
+        if fields.is_empty() {
+            return Ok(Some(before));
+        }
+        after.updated_at = now;
+        if !replace_in(c, &after, &fields, actor, now)? {
+            return Ok(None);
+        }
+        Ok(Some(after))
+    })
+}
+
+/// A change of how a client authenticates and of its keys (`client update --auth-method
+/// --jwks --jwks-uri`): what is `None` stays, a new `jwks` replaces a `jwks_uri` and the other
+/// way round.
+#[derive(Debug, Clone, Default)]
+pub struct KeyChange {
+    pub auth_method: Option<String>,
+    pub jwks: Option<String>,
+    pub jwks_uri: Option<String>,
+}
+
+/// Changes an operator's client's authentication method and keys, validated as at creation
+/// (`client_keys::check_spec`); a client that turns to `private_key_jwt` loses its secret (one
+/// that leaves it gets a secret from `rotate_secret`). `Ok(None)`: no such operator's client.
+pub fn update_keys(
+    conn: &mut DbConnection,
+    id: &str,
+    change: &KeyChange,
+    actor: &str,
+    now: i64,
+) -> anyhow::Result<Option<Client>> {
+    store::write_transaction(conn, |c| {
+        let Some(before) = c.find_client(id)? else {
+            return Ok(None);
+        };
+        if !crate::declarative::diff::is_managed(&before) {
+            return Ok(None);
+        }
+        let (jwks, jwks_uri) = match (&change.jwks, &change.jwks_uri) {
+            (None, None) => (before.jwks.clone(), before.jwks_uri.clone()),
+            (jwks, uri) => (jwks.clone(), uri.clone()),
+        };
+        let auth_method = match &change.auth_method {
+            Some(m) => Some(m.clone()),
+            None => before
+                .private_key_jwt
+                .then(|| super::client::PRIVATE_KEY_JWT.into()),
+        };
+        let spec = ClientSpec {
+            public: before.public,
+            auth_method,
+            jwks,
+            jwks_uri,
+            ..ClientSpec::default()
+        };
+        let mut problems = Vec::new();
+        let keys = super::client_keys::check_spec(&spec, &mut problems);
+        if !problems.is_empty() {
+            return Err(SpecError(problems).into());
+        }
+        let mut after = before.clone();
+        after.private_key_jwt = keys.private_key_jwt;
+        after.jwks = keys.jwks;
+        after.jwks_uri = keys.jwks_uri;
+        if after.private_key_jwt {
+            after.secret_hash = None;
+        }
         let fields: Vec<&'static str> = crate::declarative::diff::fields(&before, &after)
             .into_iter()
             .map(|f| f.name)

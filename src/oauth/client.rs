@@ -104,6 +104,16 @@ impl FromStr for GrantType {
     }
 }
 
+/// `token_endpoint_auth_method` of a client that signs JWTs to authenticate (RFC 7523 §2.2).
+pub const PRIVATE_KEY_JWT: &str = "private_key_jwt";
+
+/// What `clients.secret_hash` holds for a confidential client without a secret — a
+/// `private_key_jwt` client, or one that just left that method and has not had a secret made
+/// (`client rotate-secret`): the table's CHECK (`is_public OR secret_hash IS NOT NULL`) wants a
+/// value, and this one is no SHA-256 base64url hash, so no presented secret ever matches it
+/// (not even on a previous release that does not know the method). Read back as `None`.
+const NO_SECRET: &str = "!private_key_jwt";
+
 /// A registered client. The secret exists only as its hash.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Client {
@@ -158,9 +168,33 @@ pub struct Client {
     pub backchannel_logout_session_required: bool,
     /// Its security profile (`client create --profile fapi2`); `oauth::profile` holds the rules.
     pub profile: Option<super::profile::Profile>,
+    /// It authenticates with a JWT signed by one of its keys (RFC 7523 `private_key_jwt`),
+    /// never with a secret; `false`: a secret (confidential) or none (public).
+    pub private_key_jwt: bool,
+    /// Its public keys by value (a JWKS, JSON; `oauth::client_keys`); exclusive with `jwks_uri`.
+    pub jwks: Option<String>,
+    /// Where its public keys are fetched from (`oauth::client_keys`).
+    pub jwks_uri: Option<String>,
 }
 
 impl Client {
+    /// It has public keys (by value or by URL): it may sign request objects, and may use
+    /// `private_key_jwt`.
+    pub fn has_keys(&self) -> bool {
+        self.jwks.is_some() || self.jwks_uri.is_some()
+    }
+
+    /// Its `token_endpoint_auth_method` as RFC 7591 names it.
+    pub fn auth_method_name(&self) -> &'static str {
+        if self.private_key_jwt {
+            PRIVATE_KEY_JWT
+        } else if self.public {
+            "none"
+        } else {
+            "client_secret_basic"
+        }
+    }
+
     /// Defined by a client metadata document (its id is the document's URL).
     pub fn is_metadata_document(&self) -> bool {
         self.metadata_document_expires_at.is_some()
@@ -178,7 +212,11 @@ impl Client {
         Ok(ClientRow {
             id: self.id.clone(),
             name: self.name.clone(),
-            secret_hash: self.secret_hash.clone(),
+            secret_hash: match &self.secret_hash {
+                Some(hash) if !self.private_key_jwt => Some(hash.clone()),
+                _ if self.public => None,
+                _ => Some(NO_SECRET.to_string()),
+            },
             is_public: self.public,
             grant_types: serde_json::to_string(&self.grant_types)?,
             scopes: serde_json::to_string(&self.scopes)?,
@@ -204,6 +242,9 @@ impl Client {
             backchannel_logout_uri: self.backchannel_logout_uri.clone(),
             backchannel_logout_session_required: self.backchannel_logout_session_required,
             profile: self.profile.map(|p| p.as_str().to_string()),
+            token_endpoint_auth_method: self.private_key_jwt.then(|| PRIVATE_KEY_JWT.to_string()),
+            jwks: self.jwks.clone(),
+            jwks_uri: self.jwks_uri.clone(),
         })
     }
 }
@@ -215,6 +256,14 @@ impl TryFrom<ClientRow> for Client {
         let list = |field: &str, text: &str| -> anyhow::Result<Vec<String>> {
             serde_json::from_str(text)
                 .with_context(|| format!("client {} has a corrupt {field}", row.id))
+        };
+        let private_key_jwt = match row.token_endpoint_auth_method.as_deref() {
+            None => false,
+            Some(PRIVATE_KEY_JWT) => true,
+            Some(other) => anyhow::bail!(
+                "client {} has an unknown token_endpoint_auth_method {other:?}",
+                row.id
+            ),
         };
         Ok(Client {
             grant_types: serde_json::from_str(&row.grant_types)
@@ -246,7 +295,9 @@ impl TryFrom<ClientRow> for Client {
             },
             id: row.id,
             name: row.name,
-            secret_hash: row.secret_hash,
+            secret_hash: row
+                .secret_hash
+                .filter(|h| !private_key_jwt && h != NO_SECRET),
             public: row.is_public,
             skip_consent: row.skip_consent,
             access_token_ttl_secs: row.access_token_ttl_secs,
@@ -262,6 +313,9 @@ impl TryFrom<ClientRow> for Client {
             require_par: row.require_par,
             backchannel_logout_uri: row.backchannel_logout_uri,
             backchannel_logout_session_required: row.backchannel_logout_session_required,
+            private_key_jwt,
+            jwks: row.jwks,
+            jwks_uri: row.jwks_uri,
         })
     }
 }
@@ -304,16 +358,29 @@ pub fn account_client() -> Client {
         backchannel_logout_uri: None,
         backchannel_logout_session_required: false,
         profile: None,
+        private_key_jwt: false,
+        jwks: None,
+        jwks_uri: None,
     }
 }
 
 /// What the protocol needs from storage to know its clients.
 pub trait ClientStore {
     fn find_client(&mut self, id: &str) -> anyhow::Result<Option<Client>>;
+
+    /// Remembers a client assertion (`client_auth`, by its replay key) until `expires_at`:
+    /// `false` when it was seen before.
+    fn remember_assertion(&mut self, key: &str, expires_at: i64) -> anyhow::Result<bool>;
 }
 
 impl ClientStore for DbConnection {
     fn find_client(&mut self, id: &str) -> anyhow::Result<Option<Client>> {
         clients::find(self, id)?.map(Client::try_from).transpose()
+    }
+
+    fn remember_assertion(&mut self, key: &str, expires_at: i64) -> anyhow::Result<bool> {
+        Ok(crate::store::client_assertions::remember(
+            self, key, expires_at,
+        )?)
     }
 }

@@ -1,10 +1,14 @@
-//! Client authentication at the token endpoint (RFC 6749 §2.3): `client_secret_basic` or
-//! `client_secret_post`, never both; public clients identify with `client_id` alone. Unknown
-//! client and wrong secret are indistinguishable, in answer and in work done.
+//! Client authentication at the token endpoint (RFC 6749 §2.3): `client_secret_basic`,
+//! `client_secret_post` or `private_key_jwt` (RFC 7523), one at a time; public clients identify
+//! with `client_id` alone. Unknown client and wrong secret are indistinguishable, in answer and
+//! in work done. A client assertion's signature and claims are verified before the database
+//! task (its keys may have to be fetched: `http::client_assertion`); here its `jti` is
+//! remembered, so a replay fails on every instance.
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use percent_encoding::percent_decode_str;
 
+use super::client_keys::assertion::replay_key;
 use super::{Client, ClientStore, ErrorCode, OAuthError, Params};
 use crate::tokens::secret;
 
@@ -16,11 +20,18 @@ pub enum AuthMethod {
     Post,
     /// `client_id` alone: a public client.
     None,
+    /// `client_assertion`: a JWT signed with one of the client's keys (RFC 7523 §2.2).
+    PrivateKeyJwt,
 }
 
 impl AuthMethod {
     /// Every method `extract` recognises.
-    pub const ALL: [AuthMethod; 3] = [AuthMethod::Basic, AuthMethod::Post, AuthMethod::None];
+    pub const ALL: [AuthMethod; 4] = [
+        AuthMethod::Basic,
+        AuthMethod::Post,
+        AuthMethod::None,
+        AuthMethod::PrivateKeyJwt,
+    ];
 
     /// The method's name in discovery and client metadata (RFC 8414, RFC 7591).
     pub fn name(self) -> &'static str {
@@ -28,6 +39,7 @@ impl AuthMethod {
             AuthMethod::Basic => "client_secret_basic",
             AuthMethod::Post => "client_secret_post",
             AuthMethod::None => "none",
+            AuthMethod::PrivateKeyJwt => "private_key_jwt",
         }
     }
 }
@@ -37,16 +49,58 @@ pub struct Credentials {
     pub client_id: String,
     pub secret: Option<String>,
     pub method: AuthMethod,
+    /// With `PrivateKeyJwt`: the assertion, verified.
+    pub assertion: Option<VerifiedAssertion>,
+}
+
+/// A client assertion whose signature and claims were verified (`client_keys::assertion`); its
+/// `jti` is not yet remembered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedAssertion {
+    pub client_id: String,
+    pub jti: String,
+    pub exp: i64,
+}
+
+/// Whether the request authenticates with a client assertion (either parameter present).
+pub fn has_assertion(params: &Params) -> bool {
+    params.get("client_assertion").is_some() || params.get("client_assertion_type").is_some()
 }
 
 /// A hash no secret matches, compared against when the client is unknown so both paths do the
 /// same work.
 const DUMMY_HASH: &str = "0000000000000000000000000000000000000000000";
 
-/// Reads the client's credentials from the `Authorization` header value and the body.
-pub fn extract(authorization: Option<&str>, params: &Params) -> Result<Credentials, OAuthError> {
+/// Reads the client's credentials from the `Authorization` header value and the body;
+/// `assertion` is the request's client assertion as verified beforehand.
+pub fn extract(
+    authorization: Option<&str>,
+    assertion: Option<&VerifiedAssertion>,
+    params: &Params,
+) -> Result<Credentials, OAuthError> {
     let body_id = params.get("client_id");
     let body_secret = params.get("client_secret");
+    if has_assertion(params) {
+        one_method(authorization, params)?;
+        let verified = assertion.ok_or_else(|| {
+            OAuthError::new(
+                ErrorCode::InvalidClient,
+                "the client assertion could not be verified",
+            )
+        })?;
+        if body_id.is_some_and(|b| b != verified.client_id) {
+            return Err(OAuthError::new(
+                ErrorCode::InvalidClient,
+                "client_id in the body differs from the client assertion's sub",
+            ));
+        }
+        return Ok(Credentials {
+            client_id: verified.client_id.clone(),
+            secret: None,
+            method: AuthMethod::PrivateKeyJwt,
+            assertion: Some(verified.clone()),
+        });
+    }
     if let Some(header) = authorization {
         let (scheme, rest) = header.trim().split_once(' ').unwrap_or((header.trim(), ""));
         if !scheme.eq_ignore_ascii_case("basic") {
@@ -73,6 +127,7 @@ pub fn extract(authorization: Option<&str>, params: &Params) -> Result<Credentia
             client_id: id,
             secret: Some(secret),
             method: AuthMethod::Basic,
+            assertion: None,
         });
     }
     match (body_id, body_secret) {
@@ -80,11 +135,13 @@ pub fn extract(authorization: Option<&str>, params: &Params) -> Result<Credentia
             client_id: id.to_string(),
             secret: Some(secret.to_string()),
             method: AuthMethod::Post,
+            assertion: None,
         }),
         (Some(id), None) => Ok(Credentials {
             client_id: id.to_string(),
             secret: None,
             method: AuthMethod::None,
+            assertion: None,
         }),
         (None, Some(_)) => Err(OAuthError::invalid_request(
             "client_secret was sent without client_id",
@@ -94,6 +151,17 @@ pub fn extract(authorization: Option<&str>, params: &Params) -> Result<Credentia
             "client authentication is required",
         )),
     }
+}
+
+/// A client assertion is one method: not beside HTTP Basic or a `client_secret`.
+pub fn one_method(authorization: Option<&str>, params: &Params) -> Result<(), OAuthError> {
+    if authorization.is_some() || params.get("client_secret").is_some() {
+        return Err(OAuthError::invalid_request(
+            "use one client authentication method: a client assertion, HTTP Basic or \
+             client_secret, not several",
+        ));
+    }
+    Ok(())
 }
 
 /// The client a request names, before any check: the HTTP Basic user name when the header is
@@ -142,6 +210,16 @@ pub fn authenticate(
             .with_basic_challenge(creds.method == AuthMethod::Basic)
     };
     let client = store.find_client(&creds.client_id)?;
+    if let Some(assertion) = &creds.assertion {
+        return by_assertion(store, client, assertion);
+    }
+    if client.as_ref().is_some_and(|c| c.private_key_jwt) {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidClient,
+            "this client authenticates with private_key_jwt (a client assertion), not a secret",
+        )
+        .with_basic_challenge(creds.method == AuthMethod::Basic));
+    }
     match (client, &creds.secret) {
         (Some(client), Some(presented)) => {
             let stored = client.secret_hash.as_deref().unwrap_or(DUMMY_HASH);
@@ -162,118 +240,31 @@ pub fn authenticate(
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::oauth::GrantType;
-    use std::collections::HashMap;
-
-    struct Clients(HashMap<String, Client>);
-    impl ClientStore for Clients {
-        fn find_client(&mut self, id: &str) -> anyhow::Result<Option<Client>> {
-            Ok(self.0.get(id).cloned())
-        }
-    }
-
-    fn store() -> Clients {
-        let client = Client {
-            id: "svc".into(),
-            name: "svc".into(),
-            secret_hash: Some(secret::hash_secret("s3cret:x")),
-            public: false,
-            grant_types: vec![GrantType::ClientCredentials],
-            scopes: vec![],
-            redirect_uris: vec![],
-            post_logout_redirect_uris: vec![],
-            audiences: vec![],
-            skip_consent: false,
-            access_token_ttl_secs: None,
-            created_at: 0,
-            updated_at: 0,
-            can_introspect: false,
-            pkce_required: true,
-            web_origins: vec![],
-            access_token_alg: None,
-            id_token_alg: None,
-            require_mfa: false,
-            dpop_bound_access_tokens: false,
-            exchange_audiences: vec![],
-            exchange_impersonation: false,
-            dynamic: false,
-            metadata_document_expires_at: None,
-            require_par: false,
-            backchannel_logout_uri: None,
-            backchannel_logout_session_required: false,
-            profile: None,
-        };
-        Clients(HashMap::from([("svc".to_string(), client)]))
-    }
-
-    fn basic(id: &str, secret: &str) -> String {
-        format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")))
-    }
-
-    #[test]
-    fn the_named_client_comes_from_basic_or_the_body() {
-        let header = basic("svc", "x");
-        assert_eq!(
-            named_client_id(Some(&header), Some("other")).as_deref(),
-            Some("svc")
-        );
-        assert_eq!(named_client_id(None, Some("spa")).as_deref(), Some("spa"));
-        assert_eq!(
-            named_client_id(Some("Bearer abc"), Some("spa")).as_deref(),
-            Some("spa")
-        );
-        assert_eq!(named_client_id(None, None), None);
-    }
-
-    #[test]
-    fn basic_credentials_are_form_url_decoded() {
-        let header = basic("svc", "s3cret%3Ax");
-        let creds = extract(Some(&header), &Params::default()).unwrap();
-        assert_eq!(creds.method, AuthMethod::Basic);
-        assert!(authenticate(&mut store(), &creds).is_ok());
-    }
-
-    #[test]
-    fn wrong_secret_and_unknown_client_look_the_same() {
-        let header = basic("svc", "wrong");
-        let creds = extract(Some(&header), &Params::default()).unwrap();
-        let a = authenticate(&mut store(), &creds).unwrap_err();
-        let header = basic("nobody", "wrong");
-        let creds = extract(Some(&header), &Params::default()).unwrap();
-        let b = authenticate(&mut store(), &creds).unwrap_err();
-        assert_eq!(a.to_string(), b.to_string());
-        assert!(matches!(
-            a,
-            OAuthError::Protocol {
-                basic_challenge: true,
-                ..
-            }
+/// A verified assertion's client, which must be registered for `private_key_jwt`, and its
+/// `jti`, which must not have been seen (remembered until the assertion expires).
+fn by_assertion(
+    store: &mut impl ClientStore,
+    client: Option<Client>,
+    assertion: &VerifiedAssertion,
+) -> Result<Client, OAuthError> {
+    let client = client
+        .filter(|c| c.id == assertion.client_id && c.private_key_jwt)
+        .ok_or_else(|| {
+            OAuthError::new(
+                ErrorCode::InvalidClient,
+                "this client does not authenticate with private_key_jwt",
+            )
+        })?;
+    let key = replay_key(&client.id, &assertion.jti);
+    if !store.remember_assertion(&key, assertion.exp)? {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidClient,
+            "the client assertion was used before (its jti is not new)",
         ));
     }
-
-    #[test]
-    fn two_methods_at_once_is_invalid_request() {
-        let params =
-            Params::from_pairs([("client_id", "svc"), ("client_secret", "x")], &[]).unwrap();
-        let err = extract(Some(&basic("svc", "x")), &params).unwrap_err();
-        assert_eq!(err.code(), ErrorCode::InvalidRequest);
-    }
-
-    #[test]
-    fn confidential_client_without_secret_fails() {
-        let params = Params::from_pairs([("client_id", "svc")], &[]).unwrap();
-        let creds = extract(None, &params).unwrap();
-        let err = authenticate(&mut store(), &creds).unwrap_err();
-        assert_eq!(err.code(), ErrorCode::InvalidClient);
-        assert!(matches!(
-            err,
-            OAuthError::Protocol {
-                basic_challenge: false,
-                ..
-            }
-        ));
-    }
+    Ok(client)
 }
+
+#[cfg(test)]
+#[path = "client_auth_tests.rs"]
+mod tests;

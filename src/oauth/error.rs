@@ -22,6 +22,8 @@ pub enum ErrorCode {
     InteractionRequired,
     RequestNotSupported,
     RequestUriNotSupported,
+    /// RFC 9101 §6.2: the request object (`request`) is invalid.
+    InvalidRequestObject,
     /// Device authorization grant (RFC 8628 §3.5): the user has not decided yet.
     AuthorizationPending,
     /// RFC 8628 §3.5: polling faster than the interval; the interval grows by 5 s.
@@ -54,6 +56,7 @@ impl ErrorCode {
             ErrorCode::InteractionRequired => "interaction_required",
             ErrorCode::RequestNotSupported => "request_not_supported",
             ErrorCode::RequestUriNotSupported => "request_uri_not_supported",
+            ErrorCode::InvalidRequestObject => "invalid_request_object",
             ErrorCode::AuthorizationPending => "authorization_pending",
             ErrorCode::SlowDown => "slow_down",
             ErrorCode::ExpiredToken => "expired_token",

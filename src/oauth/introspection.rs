@@ -4,7 +4,7 @@
 //! server); everything else is exactly `{"active": false}`.
 use serde_json::{json, Value};
 
-use super::client_auth;
+use super::client_auth::{self, VerifiedAssertion};
 use super::liveness;
 use super::{Client, ErrorCode, OAuthError, Params};
 use crate::identity::api_keys;
@@ -201,8 +201,9 @@ fn confidential(
     conn: &mut DbConnection,
     params: &Params,
     authorization: Option<&str>,
+    assertion: Option<&VerifiedAssertion>,
 ) -> Result<Client, OAuthError> {
-    let creds = client_auth::extract(authorization, params)?;
+    let creds = client_auth::extract(authorization, assertion, params)?;
     let client = client_auth::authenticate(conn, &creds)?;
     if client.public {
         return Err(OAuthError::new(
@@ -219,9 +220,10 @@ pub fn introspect(
     r: &Recognise,
     params: &Params,
     authorization: Option<&str>,
+    assertion: Option<&VerifiedAssertion>,
     now: i64,
 ) -> Result<Value, OAuthError> {
-    let client = confidential(conn, params, authorization)?;
+    let client = confidential(conn, params, authorization, assertion)?;
     let Some(found) = find_any(conn, r, params, now)? else {
         return Ok(inactive());
     };
@@ -239,10 +241,11 @@ pub fn revoke(
     r: &Recognise,
     params: &Params,
     authorization: Option<&str>,
+    assertion: Option<&VerifiedAssertion>,
     meta: &RequestMeta,
     now: i64,
 ) -> Result<(), OAuthError> {
-    let creds = client_auth::extract(authorization, params)?;
+    let creds = client_auth::extract(authorization, assertion, params)?;
     let client = client_auth::authenticate(conn, &creds)?;
     let Some(found) = find_any(conn, r, params, now)? else {
         return Ok(());

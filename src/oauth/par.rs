@@ -25,20 +25,39 @@ pub struct Pushed {
     pub expires_in: i64,
 }
 
-/// Authenticates the client (`authorization`: the `Authorization` header), validates the
-/// request in `params` as `/authorize` would and stores it. `shared_resources`: as for
-/// [`authorize::validate`].
+/// What the client presents beside the body to authenticate.
+#[derive(Debug, Clone, Copy)]
+pub struct Presented<'a> {
+    /// The `Authorization` header.
+    pub authorization: Option<&'a str>,
+    /// Its client assertion, verified beforehand.
+    pub assertion: Option<&'a client_auth::VerifiedAssertion>,
+}
+
+/// Authenticates the client, validates the request in `params` — or, when the push carried a
+/// signed request object (RFC 9101), the parameters in `object`, verified beforehand — as
+/// `/authorize` would and stores it. `shared_resources`: as for [`authorize::validate`].
 pub fn push(
     conn: &mut DbConnection,
-    authorization: Option<&str>,
+    presented: Presented<'_>,
     params: &Params,
+    object: Option<&Params>,
     shared_resources: &[String],
     now: i64,
 ) -> Result<Pushed, OAuthError> {
-    let creds = client_auth::extract(authorization, params)?;
+    let creds = client_auth::extract(presented.authorization, presented.assertion, params)?;
     let client = client_auth::authenticate(conn, &creds)?;
     super::profile::check_client_authentication(&client, creds.method)?;
-    let request = request_params(params, &client)?;
+    let request = match object {
+        Some(inner) if inner.get("client_id") != Some(client.id.as_str()) => {
+            return Err(OAuthError::new(
+                ErrorCode::InvalidRequestObject,
+                "the request object's client_id must be the authenticated client",
+            ))
+        }
+        Some(inner) => request_params(inner, &client)?,
+        None => request_params(params, &client)?,
+    };
     authorize::validate(&request, shared_resources, |_| Ok(Some(client.clone())))
         .map_err(refusal)?;
     let random = secret::random_token(32)?;
@@ -71,7 +90,12 @@ fn request_params(params: &Params, client: &Client) -> Result<Params, OAuthError
     let pairs = params
         .pairs()
         .into_iter()
-        .filter(|(name, _)| !matches!(*name, "client_id" | "client_secret"))
+        .filter(|(name, _)| {
+            !matches!(
+                *name,
+                "client_id" | "client_secret" | "client_assertion" | "client_assertion_type"
+            )
+        })
         .chain([("client_id", client.id.as_str())]);
     Params::from_pairs(pairs, authorize::REPEATABLE)
 }
@@ -107,6 +131,7 @@ fn code_named(name: &str) -> ErrorCode {
         ErrorCode::UnsupportedResponseType,
         ErrorCode::RequestNotSupported,
         ErrorCode::RequestUriNotSupported,
+        ErrorCode::InvalidRequestObject,
     ]
     .into_iter()
     .find(|c| c.as_str() == name)

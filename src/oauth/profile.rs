@@ -82,6 +82,13 @@ pub fn registration_problems(client: &Client) -> Vec<String> {
             ));
         }
     }
+    if !client.private_key_jwt {
+        problems.push(
+            "a fapi2 client authenticates with private_key_jwt (FAPI 2.0 §5.3.2.1): add \
+             --auth-method private_key_jwt with --jwks or --jwks-uri"
+                .into(),
+        );
+    }
     if client.grant_types.contains(&GrantType::Password) {
         problems.push(
             "a fapi2 client may not use the password grant (FAPI 2.0 §5.3.2.1 rejects the \
@@ -118,13 +125,16 @@ pub fn pin_signing_algs(client: &mut Client, available: &[Alg]) -> Result<(), St
 
 // ---- client authentication (`/token`, `/par`) ----
 
-/// Whether `client` may authenticate with `method`. FAPI 2.0 §5.3.2.1 asks fapi2 clients to use
-/// `private_key_jwt` (or mTLS); until Portcullis has private_key_jwt (RFC 7523) every method
-/// the client is registered for is accepted. THE place for that rule: once
-/// `AuthMethod::PrivateKeyJwt` exists, refuse every other method here for fapi2 clients with
-/// `invalid_client`.
+/// Whether `client` may authenticate with `method`: a fapi2 client only with `private_key_jwt`
+/// (FAPI 2.0 §5.3.2.1 allows it or mTLS, which Portcullis does not offer). Registration already
+/// refuses a fapi2 client without keys; this holds the line at every endpoint whatever changed.
 pub fn check_client_authentication(client: &Client, method: AuthMethod) -> Result<(), OAuthError> {
-    let _ = (client, method);
+    if is_fapi2(client) && method != AuthMethod::PrivateKeyJwt {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidClient,
+            "a fapi2 client authenticates with private_key_jwt (FAPI 2.0 §5.3.2.1)",
+        ));
+    }
     Ok(())
 }
 

@@ -7,6 +7,8 @@ fn fapi2() -> Client {
         public: false,
         grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
         profile: Some(Profile::Fapi2),
+        private_key_jwt: true,
+        jwks: Some(r#"{"keys":[]}"#.into()),
         ..account_client()
     }
 }
@@ -146,9 +148,20 @@ fn fapi2_refreshes_get_a_retry_window() {
 }
 
 #[test]
-fn client_authentication_is_not_restricted_yet() {
-    // Until private_key_jwt exists, a fapi2 client authenticates with its secret.
+fn a_fapi2_client_authenticates_with_private_key_jwt_only() {
     for method in AuthMethod::ALL {
-        assert!(check_client_authentication(&fapi2(), method).is_ok());
+        let answer = check_client_authentication(&fapi2(), method);
+        assert_eq!(answer.is_ok(), method == AuthMethod::PrivateKeyJwt, "{method:?}");
     }
+    for method in AuthMethod::ALL {
+        assert!(check_client_authentication(&plain(), method).is_ok());
+    }
+    let with_secret = Client {
+        private_key_jwt: false,
+        jwks: None,
+        ..fapi2()
+    };
+    assert!(registration_problems(&with_secret)
+        .iter()
+        .any(|p| p.contains("private_key_jwt")));
 }

@@ -51,6 +51,13 @@ pub struct ClientSpec {
     pub backchannel_logout_session_required: bool,
     /// Its security profile (`oauth::profile`): `fapi2`, or `None` / `none` for none.
     pub profile: Option<String>,
+    /// `token_endpoint_auth_method`: `None` (a secret, or none for a public client) or
+    /// `private_key_jwt` (RFC 7523; `oauth::client_keys::check_spec`).
+    pub auth_method: Option<String>,
+    /// The client's public keys by value (a JWKS, JSON).
+    pub jwks: Option<String>,
+    /// Where the client's public keys are fetched from (https).
+    pub jwks_uri: Option<String>,
 }
 
 /// Every rule the spec broke, one message each.
@@ -187,6 +194,7 @@ pub fn validate(spec: &ClientSpec, max_ttl_secs: i64) -> Result<Client, SpecErro
             None
         }
     };
+    let keys = super::client_keys::check_spec(spec, &mut problems);
     let client = Client {
         id: String::new(),
         name,
@@ -216,6 +224,9 @@ pub fn validate(spec: &ClientSpec, max_ttl_secs: i64) -> Result<Client, SpecErro
         backchannel_logout_uri,
         backchannel_logout_session_required: spec.backchannel_logout_session_required,
         profile,
+        private_key_jwt: keys.private_key_jwt,
+        jwks: keys.jwks,
+        jwks_uri: keys.jwks_uri,
     };
     problems.extend(super::profile::registration_problems(&client));
     if !problems.is_empty() {
@@ -331,7 +342,7 @@ pub fn prepare(spec: &ClientSpec, max_ttl_secs: i64, now: i64) -> anyhow::Result
 /// A validated client made new: a fresh id, (when confidential) a fresh secret, timestamps.
 pub fn finish(mut client: Client, now: i64) -> anyhow::Result<Registered> {
     client.id = secret::random_id()?;
-    let secret = if client.public {
+    let secret = if client.public || client.private_key_jwt {
         None
     } else {
         Some(secret::new_secret()?)

@@ -192,6 +192,8 @@ pub fn access_token(
 pub struct Headers<'a> {
     /// `Authorization` (HTTP Basic client credentials).
     pub authorization: Option<&'a str>,
+    /// The client assertion (RFC 7523), verified beforehand (`http::client_assertion`).
+    pub assertion: Option<&'a client_auth::VerifiedAssertion>,
     /// `DPoP` (RFC 9449 proof).
     pub dpop: Option<&'a str>,
 }
@@ -225,7 +227,7 @@ pub fn begin(
             format!("grant_type {grant_type:?} is not supported"),
         )
     })?;
-    let creds = client_auth::extract(headers.authorization, params)?;
+    let creds = client_auth::extract(headers.authorization, headers.assertion, params)?;
     let client = client_auth::authenticate(conn, &creds)?;
     profile::check_client_authentication(&client, creds.method)?;
     if client.is_metadata_document() {

@@ -5,6 +5,7 @@
 use serde::Serialize;
 
 use crate::oauth::client_auth::AuthMethod;
+use crate::oauth::client_keys;
 use crate::oauth::GrantType;
 use crate::tokens::Alg;
 
@@ -35,10 +36,16 @@ pub struct Metadata {
     pub request_parameter_supported: bool,
     pub request_uri_parameter_supported: bool,
     pub token_endpoint_auth_methods_supported: Vec<&'static str>,
+    /// RFC 8414: the algorithms of `private_key_jwt` assertions (`client_keys::ALGORITHMS`).
+    pub token_endpoint_auth_signing_alg_values_supported: Vec<&'static str>,
+    /// RFC 9101 §10.5 / OIDC Discovery: the algorithms of signed request objects.
+    pub request_object_signing_alg_values_supported: Vec<&'static str>,
     pub introspection_endpoint: String,
     pub introspection_endpoint_auth_methods_supported: Vec<&'static str>,
+    pub introspection_endpoint_auth_signing_alg_values_supported: Vec<&'static str>,
     pub revocation_endpoint: String,
     pub revocation_endpoint_auth_methods_supported: Vec<&'static str>,
+    pub revocation_endpoint_auth_signing_alg_values_supported: Vec<&'static str>,
     pub scopes_supported: Vec<&'static str>,
     pub subject_types_supported: Vec<&'static str>,
     pub id_token_signing_alg_values_supported: Vec<&'static str>,
@@ -85,15 +92,24 @@ pub fn metadata(
         backchannel_logout_supported: true,
         backchannel_logout_session_supported: true,
         prompt_values_supported: vec!["none", "login", "consent", "select_account"],
-        request_parameter_supported: false,
+        // RFC 9101: `request` at /authorize and /par; `request_uri` only as a PAR URN.
+        request_parameter_supported: true,
         request_uri_parameter_supported: false,
         token_endpoint_auth_methods_supported: AuthMethod::ALL.map(AuthMethod::name).to_vec(),
+        token_endpoint_auth_signing_alg_values_supported: client_keys::ALGORITHMS.to_vec(),
+        request_object_signing_alg_values_supported: client_keys::ALGORITHMS.to_vec(),
         introspection_endpoint: format!("{issuer}/introspect"),
-        introspection_endpoint_auth_methods_supported: [AuthMethod::Basic, AuthMethod::Post]
-            .map(AuthMethod::name)
-            .to_vec(),
+        introspection_endpoint_auth_methods_supported: [
+            AuthMethod::Basic,
+            AuthMethod::Post,
+            AuthMethod::PrivateKeyJwt,
+        ]
+        .map(AuthMethod::name)
+        .to_vec(),
+        introspection_endpoint_auth_signing_alg_values_supported: client_keys::ALGORITHMS.to_vec(),
         revocation_endpoint: format!("{issuer}/revoke"),
         revocation_endpoint_auth_methods_supported: AuthMethod::ALL.map(AuthMethod::name).to_vec(),
+        revocation_endpoint_auth_signing_alg_values_supported: client_keys::ALGORITHMS.to_vec(),
         // Identity scopes; permission scopes depend on the roles and clients configured.
         scopes_supported: vec!["openid", "profile", "email", "offline_access"],
         subject_types_supported: vec!["public"],
@@ -142,8 +158,26 @@ mod tests {
         );
         assert_eq!(
             m.token_endpoint_auth_methods_supported,
-            ["client_secret_basic", "client_secret_post", "none"]
+            [
+                "client_secret_basic",
+                "client_secret_post",
+                "none",
+                "private_key_jwt"
+            ]
         );
+        assert_eq!(
+            m.token_endpoint_auth_signing_alg_values_supported,
+            ["PS256", "ES256", "EdDSA", "RS256"]
+        );
+        assert_eq!(
+            m.introspection_endpoint_auth_methods_supported,
+            [
+                "client_secret_basic",
+                "client_secret_post",
+                "private_key_jwt"
+            ]
+        );
+        assert!(m.request_parameter_supported && !m.request_uri_parameter_supported);
         assert!(m.registration_endpoint.is_none() && !m.client_id_metadata_document_supported);
     }
 }

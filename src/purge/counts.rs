@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
 /// The tables the purge deletes from, in the order it does.
-pub const TABLES: [&str; 17] = [
+pub const TABLES: [&str; 18] = [
     "authorization_codes",
     "authorization_requests",
     "pushed_requests",
@@ -19,6 +19,7 @@ pub const TABLES: [&str; 17] = [
     "registration_tokens",
     "revoked_tokens",
     "dpop_jtis",
+    "client_assertion_jtis",
     "refresh_tokens",
     "sessions",
     "guess_budgets",

@@ -6,6 +6,8 @@
 //!   `grace` after they expire (a code's replay revokes what it issued until then);
 //! - revoked access-token ids (`revoked_tokens`): `grace` after the token would have expired;
 //! - DPoP proofs remembered against replay (`dpop_jtis`): as soon as their `iat` window ended;
+//! - client assertions remembered against replay (`client_assertion_jtis`): as soon as they
+//!   expired;
 //! - refresh tokens: `grace` after their family's absolute expiry; with their session once it
 //!   ended or expired `grace` ago; in a live session once their whole family is dead (every head
 //!   revoked or idle-expired) for `grace` — rotated tokens of a live family stay, reuse detection
@@ -123,6 +125,7 @@ enum Step {
     RegistrationTokens,
     RevokedJtis,
     DpopJtis,
+    ClientAssertionJtis,
     ExpiredRefreshTokens,
     RefreshTokensOfDeadSessions,
     RefreshTokensOfDeadFamilies,
@@ -132,7 +135,7 @@ enum Step {
     AuditEvents,
 }
 
-const STEPS: [Step; 19] = [
+const STEPS: [Step; 20] = [
     Step::Codes,
     Step::Requests,
     Step::PushedRequests,
@@ -145,6 +148,7 @@ const STEPS: [Step; 19] = [
     Step::RegistrationTokens,
     Step::RevokedJtis,
     Step::DpopJtis,
+    Step::ClientAssertionJtis,
     Step::ExpiredRefreshTokens,
     Step::RefreshTokensOfDeadSessions,
     Step::RefreshTokensOfDeadFamilies,
@@ -170,6 +174,7 @@ impl Step {
             Step::RegistrationTokens => "registration_tokens",
             Step::RevokedJtis => "revoked_tokens",
             Step::DpopJtis => "dpop_jtis",
+            Step::ClientAssertionJtis => "client_assertion_jtis",
             Step::ExpiredRefreshTokens
             | Step::RefreshTokensOfDeadSessions
             | Step::RefreshTokensOfDeadFamilies => "refresh_tokens",
@@ -195,6 +200,7 @@ impl Step {
             Step::RegistrationTokens => rows::registration_tokens(c, cut.dead, n),
             Step::RevokedJtis => rows::revoked_jtis(c, cut.dead, n),
             Step::DpopJtis => rows::dpop_jtis(c, cut.now, n),
+            Step::ClientAssertionJtis => rows::client_assertion_jtis(c, cut.now, n),
             Step::ExpiredRefreshTokens => rows::expired_refresh_tokens(c, cut.dead, n),
             Step::RefreshTokensOfDeadSessions => {
                 rows::refresh_tokens_of_dead_sessions(c, cut.dead, n)

@@ -39,6 +39,13 @@ pub struct ClientRow {
     /// OIDC Back-Channel Logout: where logout tokens are POSTed (`oidc::backchannel`).
     pub backchannel_logout_uri: Option<String>,
     pub backchannel_logout_session_required: bool,
+    /// NULL: a secret (confidential) or none (public); `private_key_jwt` (RFC 7523).
+    pub token_endpoint_auth_method: Option<String>,
+    /// The client's public keys by value (a JWKS, JSON), for `private_key_jwt` and request
+    /// objects; exclusive with `jwks_uri`.
+    pub jwks: Option<String>,
+    /// Where the client's JWKS is fetched from.
+    pub jwks_uri: Option<String>,
     /// The security profile (`oauth::profile`): `fapi2`, or `None`.
     pub profile: Option<String>,
 }
@@ -94,17 +101,23 @@ pub fn delete(conn: &mut DbConnection, id: &str) -> QueryResult<bool> {
         .map(|n| n > 0)
 }
 
-/// Replaces a confidential client's secret hash; `false` when there is no such client.
+/// Replaces a confidential client's secret hash; `false` when there is no such client (or it
+/// authenticates with `private_key_jwt`, which has no secret).
 pub fn set_secret_hash(
     conn: &mut DbConnection,
     id: &str,
     hash: &str,
     now: i64,
 ) -> QueryResult<bool> {
-    diesel::update(clients::table.find(id).filter(clients::is_public.eq(false)))
-        .set((clients::secret_hash.eq(hash), clients::updated_at.eq(now)))
-        .execute(conn)
-        .map(|n| n > 0)
+    diesel::update(
+        clients::table
+            .find(id)
+            .filter(clients::is_public.eq(false))
+            .filter(clients::token_endpoint_auth_method.is_null()),
+    )
+    .set((clients::secret_hash.eq(hash), clients::updated_at.eq(now)))
+    .execute(conn)
+    .map(|n| n > 0)
 }
 
 /// Replaces a client's explicit web origins (a JSON array); `false` when there is no such client.

@@ -30,6 +30,7 @@ macro_rules! on_backend {
 pub mod api_keys;
 pub mod audit;
 pub mod authorize;
+pub mod client_assertions;
 pub mod client_registrations;
 pub mod clients;
 mod connection;

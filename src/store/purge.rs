@@ -8,10 +8,10 @@ use diesel::dsl::{exists, not};
 use diesel::prelude::*;
 
 use super::schema::{
-    audit_events, authorization_codes, authorization_requests, device_authorizations, dpop_jtis,
-    email_tokens, federation_links, federation_states, mfa_challenges, passkey_ceremonies,
-    pushed_requests, refresh_tokens, registration_tokens, revoked_tokens, sessions,
-    trusted_devices,
+    audit_events, authorization_codes, authorization_requests, client_assertion_jtis,
+    device_authorizations, dpop_jtis, email_tokens, federation_links, federation_states,
+    mfa_challenges, passkey_ceremonies, pushed_requests, refresh_tokens, registration_tokens,
+    revoked_tokens, sessions, trusted_devices,
 };
 use super::DbConnection;
 
@@ -116,6 +116,14 @@ delete_before!(
     dpop_jtis,
     dpop_jtis,
     jkt_jti_hash,
+    expires_at
+);
+delete_before!(
+    /// Client assertions remembered against replay (`store::client_assertions`) that expired
+    /// before `before`.
+    client_assertion_jtis,
+    client_assertion_jtis,
+    client_jti_hash,
     expires_at
 );
 delete_before!(

@@ -29,6 +29,9 @@ diesel::table! {
         require_par -> Bool,
         backchannel_logout_uri -> Nullable<Text>,
         backchannel_logout_session_required -> Bool,
+        token_endpoint_auth_method -> Nullable<Text>,
+        jwks -> Nullable<Text>,
+        jwks_uri -> Nullable<Text>,
         profile -> Nullable<Text>,
     }
 }
@@ -465,6 +468,13 @@ diesel::table! {
         attempts -> Integer,
         next_attempt_at -> BigInt,
         created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    client_assertion_jtis (client_jti_hash) {
+        client_jti_hash -> Text,
+        expires_at -> BigInt,
     }
 }
 

@@ -48,7 +48,12 @@ async fn discovery_documents(backend: Backend) {
     );
     assert_eq!(
         oidc["token_endpoint_auth_methods_supported"],
-        serde_json::json!(["client_secret_basic", "client_secret_post", "none"])
+        serde_json::json!([
+            "client_secret_basic",
+            "client_secret_post",
+            "none",
+            "private_key_jwt"
+        ])
     );
     assert_eq!(
         oidc["authorization_endpoint"],
@@ -100,18 +105,28 @@ async fn discovery_documents(backend: Backend) {
     );
     assert_eq!(
         oidc["introspection_endpoint_auth_methods_supported"],
-        serde_json::json!(["client_secret_basic", "client_secret_post"])
+        serde_json::json!([
+            "client_secret_basic",
+            "client_secret_post",
+            "private_key_jwt"
+        ])
     );
     assert_eq!(
         oidc["revocation_endpoint_auth_methods_supported"],
-        serde_json::json!(["client_secret_basic", "client_secret_post", "none"])
+        serde_json::json!([
+            "client_secret_basic",
+            "client_secret_post",
+            "none",
+            "private_key_jwt"
+        ])
     );
     assert!(
         oidc.get("registration_endpoint").is_none(),
         "registration is off by default"
     );
     assert_eq!(oidc["client_id_metadata_document_supported"], true);
-    assert_eq!(oidc["request_parameter_supported"], false);
+    // RFC 9101 request objects; request_uri only as a pushed request's URN.
+    assert_eq!(oidc["request_parameter_supported"], true);
     assert_eq!(oidc["request_uri_parameter_supported"], false);
 }
 

@@ -113,6 +113,16 @@ pub struct ClientEntry {
     /// The security profile (`oauth::profile`): `"fapi2"`; absent for none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub profile: Option<String>,
+    /// `private_key_jwt` (RFC 7523): it authenticates with a JWT signed by one of its keys and
+    /// has no secret; absent: a secret (confidential) or none (public).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_endpoint_auth_method: Option<String>,
+    /// Its public keys by value: a JWKS (`{ keys = [ … ] }`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks: Option<serde_json::Value>,
+    /// Where its public keys are fetched from (https).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<String>,
     /// The environment variable holding a confidential client's secret.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret_env: Option<String>,
@@ -274,6 +284,9 @@ impl ClientEntry {
             backchannel_logout_uri: self.backchannel_logout_uri.clone(),
             backchannel_logout_session_required: self.backchannel_logout_session_required,
             profile: self.profile.clone(),
+            auth_method: self.token_endpoint_auth_method.clone(),
+            jwks: self.jwks.as_ref().map(|j| j.to_string()),
+            jwks_uri: self.jwks_uri.clone(),
         }
     }
 
@@ -307,6 +320,14 @@ impl ClientEntry {
             backchannel_logout_uri: client.backchannel_logout_uri.clone(),
             backchannel_logout_session_required: client.backchannel_logout_session_required,
             profile: client.profile.map(|p| p.as_str().to_string()),
+            token_endpoint_auth_method: client
+                .private_key_jwt
+                .then(|| crate::oauth::client::PRIVATE_KEY_JWT.to_string()),
+            jwks: client
+                .jwks
+                .as_deref()
+                .and_then(|j| serde_json::from_str(j).ok()),
+            jwks_uri: client.jwks_uri.clone(),
             ..ClientEntry::default()
         }
     }
@@ -325,6 +346,12 @@ impl ClientEntry {
             (Some(_), Some(_)) => Err("give secret_env or secret_file, not both".into()),
             (Some(_), None) | (None, Some(_)) if self.public => {
                 Err("a public client has no secret (drop secret_env / secret_file)".into())
+            }
+            (Some(_), None) | (None, Some(_))
+                if self.token_endpoint_auth_method.as_deref()
+                    == Some(crate::oauth::client::PRIVATE_KEY_JWT) =>
+            {
+                Err("a private_key_jwt client has no secret (drop secret_env / secret_file)".into())
             }
             (Some(name), None) => Ok(Some(SecretSource::Env(name.clone()))),
             (None, Some(path)) => Ok(Some(SecretSource::File(path.clone()))),

@@ -106,3 +106,28 @@ fn profile_goes_to_the_spec_and_back() {
         .clients;
     assert_eq!(plain[0].entry.spec().profile, None);
 }
+
+#[test]
+fn private_key_jwt_keys_reach_the_spec_and_back_and_refuse_a_secret() {
+    let text = "[[clients]]\nname = \"signed\"\ntoken_endpoint_auth_method = \"private_key_jwt\"\n\
+                grant_types = [\"client_credentials\"]\n\n\
+                [[clients.jwks.keys]]\nkty = \"OKP\"\ncrv = \"Ed25519\"\nkid = \"k1\"\n\
+                x = \"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo\"\n";
+    let parsed = parse("f.toml", text).unwrap().clients;
+    let spec = parsed[0].entry.spec();
+    assert_eq!(spec.auth_method.as_deref(), Some("private_key_jwt"));
+    let client = crate::oauth::registration::validate(&spec, 3600).unwrap();
+    assert!(client.private_key_jwt);
+    let entry = ClientEntry::of(&client);
+    assert_eq!(entry.jwks, parsed[0].entry.jwks);
+    assert_eq!(
+        entry.token_endpoint_auth_method.as_deref(),
+        Some("private_key_jwt")
+    );
+    let mut with_secret = parsed[0].entry.clone();
+    with_secret.secret_env = Some("SIGNED_SECRET".into());
+    assert!(with_secret
+        .secret_source()
+        .unwrap_err()
+        .contains("private_key_jwt"));
+}

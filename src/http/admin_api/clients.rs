@@ -57,6 +57,13 @@ pub struct ClientView {
     pub backchannel_logout_session_required: bool,
     /// The security profile: `fapi2` (FAPI 2.0 Security Profile) or null.
     pub profile: Option<String>,
+    /// `private_key_jwt` (RFC 7523), `client_secret_basic` or `none`.
+    pub token_endpoint_auth_method: String,
+    /// Its public keys by value (a JWKS).
+    #[schema(value_type = Option<Object>)]
+    pub jwks: Option<serde_json::Value>,
+    /// Where its public keys are fetched from.
+    pub jwks_uri: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -107,6 +114,9 @@ impl From<&Client> for ClientView {
             backchannel_logout_uri: c.backchannel_logout_uri.clone(),
             backchannel_logout_session_required: c.backchannel_logout_session_required,
             profile: c.profile.map(|p| p.as_str().to_string()),
+            token_endpoint_auth_method: c.auth_method_name().to_string(),
+            jwks: c.jwks.as_deref().and_then(|j| serde_json::from_str(j).ok()),
+            jwks_uri: c.jwks_uri.clone(),
             created_at: c.created_at,
             updated_at: c.updated_at,
         }
@@ -170,6 +180,17 @@ pub struct ClientBody {
     /// DPoP; PS256/ES256/EdDSA tokens). Absent, null or `none`: no profile.
     #[serde(default)]
     pub profile: Option<String>,
+    /// `private_key_jwt` (RFC 7523: no secret; needs `jwks` or `jwks_uri`); absent: a secret
+    /// (confidential) or none (public).
+    #[serde(default)]
+    pub token_endpoint_auth_method: Option<String>,
+    /// The client's public keys by value (a JWKS object).
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub jwks: Option<serde_json::Value>,
+    /// Where the client's public keys are fetched from (https).
+    #[serde(default)]
+    pub jwks_uri: Option<String>,
 }
 
 impl ClientBody {
@@ -199,6 +220,9 @@ impl ClientBody {
             backchannel_logout_uri: self.backchannel_logout_uri,
             backchannel_logout_session_required: self.backchannel_logout_session_required,
             profile: self.profile,
+            auth_method: self.token_endpoint_auth_method,
+            jwks: self.jwks.map(|j| j.to_string()),
+            jwks_uri: self.jwks_uri,
         }
     }
 }

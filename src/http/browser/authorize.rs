@@ -5,6 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::{deliver, read_params_repeating, see_other, signed_in, Ctx};
 use crate::http::error::PageError;
+use crate::http::request_object;
 use crate::identity::mfa::challenge::{self, Holder, NewChallenge};
 use crate::oauth::authorize::{self, AuthorizeError, Next, Reply};
 use crate::oauth::{par, pending, ClientStore, ErrorCode, Params};
@@ -44,6 +45,14 @@ pub async fn authorize(
             )
             .await?;
     }
+    // RFC 9101 §6.3: a signed request object is the request (outer parameters but client_id
+    // ignored); one that can't be used is a page, as its redirect URI can't be trusted.
+    let client_id = params.get("client_id").map(str::to_string);
+    let params = match request_object::resolve(&state, &params, client_id.as_deref()).await {
+        Ok(Some(inner)) => inner,
+        Ok(None) => params,
+        Err(refused) => return Err(refused.page()),
+    };
     let keys = state.keys.current();
     let (now, binding, cookie) = (
         ctx.now,

@@ -35,6 +35,14 @@ pub fn check(
         .token_endpoint_auth_method
         .as_deref()
         .unwrap_or("client_secret_basic");
+    if auth_method == "private_key_jwt" {
+        return Err(invalid(
+            "token_endpoint_auth_method private_key_jwt is not offered to self-registered \
+             clients (jwks / jwks_uri are not taken here); an operator can register such a \
+             client (client create --auth-method private_key_jwt)"
+                .to_string(),
+        ));
+    }
     if !matches!(
         auth_method,
         "none" | "client_secret_basic" | "client_secret_post"

@@ -6,7 +6,7 @@
 //! then the CLI's rules; before that, what only a document must satisfy: its `client_id` is the
 //! URL it was fetched from, character for character, and it holds no secret. The client is
 //! public (`token_endpoint_auth_method` `none`, PKCE always): `private_key_jwt` is refused
-//! because `/token` does not authenticate clients with assertions yet.
+//! (a document's `jwks` / `jwks_uri` are not taken; operators' clients can use it).
 use serde_json::Value;
 
 use crate::config::ClientSettings;
@@ -50,7 +50,7 @@ pub fn to_client(
         Some(Value::String(m)) if m == "private_key_jwt" => {
             return Err(
                 "it asks for token_endpoint_auth_method private_key_jwt, which this server does \
-                 not support yet (use none, with PKCE)"
+                 not support for metadata documents (use none, with PKCE)"
                     .into(),
             )
         }

@@ -112,6 +112,8 @@ pub struct Fetcher {
     timeout: Duration,
     max_bytes: usize,
     allow_loopback: bool,
+    /// Also take `application/jwk-set+json` (`for_jwks`).
+    jwk_set: bool,
 }
 
 impl Fetcher {
@@ -125,6 +127,18 @@ impl Fetcher {
             timeout: Duration::from_secs(rules.metadata_document_timeout_secs),
             max_bytes: rules.metadata_document_max_bytes,
             allow_loopback: rules.metadata_document_allow_loopback,
+            jwk_set: false,
+        })
+    }
+
+    /// The same fetcher for a client's JWK set (`oauth::client_keys`): up to `max_bytes`, and
+    /// `application/jwk-set+json` as well.
+    pub fn for_jwks(rules: &ClientSettings, max_bytes: usize) -> anyhow::Result<Fetcher> {
+        let (max_bytes, jwk_set) = (max_bytes, true);
+        Ok(Fetcher {
+            max_bytes,
+            jwk_set,
+            ..Fetcher::new(rules)?
         })
     }
 
@@ -181,7 +195,8 @@ impl Fetcher {
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("");
             let essence = content_type.split(';').next().unwrap_or("").trim();
-            if !essence.eq_ignore_ascii_case("application/json") {
+            let jwk_set = self.jwk_set && essence.eq_ignore_ascii_case("application/jwk-set+json");
+            if !essence.eq_ignore_ascii_case("application/json") && !jwk_set {
                 return Err(format!(
                     "its Content-Type is {:?}, not application/json",
                     content_type.chars().take(100).collect::<String>()

@@ -114,7 +114,7 @@ async fn bad_documents_are_refused_with_a_page(backend: Backend) {
         (
             "/jwt",
             "it asks for token_endpoint_auth_method private_key_jwt, which this server does not \
-             support yet (use none, with PKCE)"
+             support for metadata documents (use none, with PKCE)"
                 .into(),
         ),
         (

@@ -225,6 +225,12 @@ impl ClientForm {
                 .is_some_and(|c| c.backchannel_logout_session_required),
             // Not on the form: an edit keeps the client's profile.
             profile: base.and_then(|c| c.profile.map(|p| p.as_str().to_string())),
+            // Not on the form: an edit keeps how it authenticates and its keys.
+            auth_method: base
+                .filter(|c| c.private_key_jwt)
+                .map(|_| crate::oauth::client::PRIVATE_KEY_JWT.to_string()),
+            jwks: base.and_then(|c| c.jwks.clone()),
+            jwks_uri: base.and_then(|c| c.jwks_uri.clone()),
         })
     }
 }
