@@ -31,10 +31,34 @@ pub(crate) async fn spawn(backend: Backend) -> TestApp {
     .await
 }
 
+/// The key every fapi2 test client signs its assertions with (its JWKS is registered by value).
+pub(crate) fn client_key() -> &'static crate::client_jwt::Key {
+    static KEY: std::sync::OnceLock<crate::client_jwt::Key> = std::sync::OnceLock::new();
+    KEY.get_or_init(|| crate::client_jwt::Key::es256("fapi-client-1"))
+}
+
+/// A private_key_jwt assertion for `/token` or `/par` (RFC 7523), `aud` the issuer.
+pub(crate) fn assertion(app: &TestApp, client: &TestClient) -> String {
+    assertion_for(app, client, &app.address)
+}
+
+pub(crate) fn assertion_for(app: &TestApp, client: &TestClient, aud: &str) -> String {
+    client_key().sign(&json!({
+        "iss": client.id,
+        "sub": client.id,
+        "aud": aud,
+        "exp": app.clock_now() + 60,
+        "iat": app.clock_now(),
+        "jti": crate::client_jwt::jti(),
+    }))
+}
+
 /// A fapi2 code client made as operators make them (`admin_clients::create`), naming no
-/// algorithm.
+/// algorithm, authenticating with private_key_jwt (no secret: `secret` is empty).
 pub(crate) fn fapi2_client(app: &TestApp) -> TestClient {
     let spec = ClientSpec {
+        auth_method: Some("private_key_jwt".into()),
+        jwks: Some(crate::client_jwt::jwks(&[client_key()]).to_string()),
         name: "Bank App".into(),
         grant_types: vec!["authorization_code".into(), "refresh_token".into()],
         scopes: vec!["openid profile email offline_access read".into()],
@@ -46,9 +70,13 @@ pub(crate) fn fapi2_client(app: &TestApp) -> TestClient {
     let limits = Limits::from_settings(&app.settings);
     let reg = admin_clients::create(&mut conn, &spec, &limits, "test", app.clock_now()).unwrap();
     assert_eq!(reg.client.access_token_alg, Some(Alg::PS256));
+    assert!(
+        reg.secret.is_none(),
+        "a private_key_jwt client has no secret"
+    );
     TestClient {
         id: reg.client.id,
-        secret: reg.secret.unwrap(),
+        secret: String::new(),
     }
 }
 
@@ -119,16 +147,24 @@ pub(crate) fn header_of(jwt: &str) -> Value {
     part(jwt, 0)
 }
 
-/// `POST /par` with HTTP Basic.
+/// `form` with the client's private_key_jwt assertion added.
+fn authenticated<'a>(form: &[(&'a str, &'a str)], assertion: &'a str) -> Vec<(&'a str, &'a str)> {
+    let mut form = form.to_vec();
+    form.push(("client_assertion_type", crate::client_jwt::ASSERTION_TYPE));
+    form.push(("client_assertion", assertion));
+    form
+}
+
+/// `POST /par`, the client authenticated with private_key_jwt.
 pub(crate) async fn push(
     app: &TestApp,
     client: &TestClient,
     form: &[(&str, &str)],
 ) -> reqwest::Response {
+    let assertion = assertion(app, client);
     app.api
         .post(app.url("/par"))
-        .basic_auth(&client.id, Some(&client.secret))
-        .form(form)
+        .form(&authenticated(form, &assertion))
         .send()
         .await
         .unwrap()
@@ -146,18 +182,18 @@ pub(crate) async fn authorized(app: &TestApp, client: &TestClient, challenge: &s
     web::authorize_through(app, &browser(), &params, &user.email, &user.password).await
 }
 
-/// `POST /token` (HTTP Basic) with an optional DPoP proof.
+/// `POST /token` (private_key_jwt) with an optional DPoP proof.
 pub(crate) async fn token(
     app: &TestApp,
     client: &TestClient,
     form: &[(&str, &str)],
     proof: Option<String>,
 ) -> reqwest::Response {
+    let assertion = assertion(app, client);
     let mut req = app
         .api
         .post(app.url("/token"))
-        .basic_auth(&client.id, Some(&client.secret))
-        .form(form);
+        .form(&authenticated(form, &assertion));
     if let Some(p) = proof {
         req = req.header("DPoP", p);
     }
@@ -252,7 +288,15 @@ async fn fapi2_client_completes_par_authorize_token_userinfo_with_dpop(backend: 
 /// a public fapi2 client and an RS256 one are refused with a clear message.
 async fn fapi2_cli_refuses_a_public_client_and_pins_the_algorithm(backend: Backend) {
     let app = spawn(backend).await;
-    let base = [
+    let dir = tempfile::tempdir().unwrap();
+    let jwks_file = dir.path().join("jwks.json");
+    std::fs::write(
+        &jwks_file,
+        crate::client_jwt::jwks(&[client_key()]).to_string(),
+    )
+    .unwrap();
+    let jwks_path = jwks_file.to_str().unwrap();
+    let without_keys = [
         "client",
         "create",
         "--name",
@@ -266,20 +310,30 @@ async fn fapi2_cli_refuses_a_public_client_and_pins_the_algorithm(backend: Backe
         "--profile",
         "fapi2",
     ];
+    let mut base = without_keys.to_vec();
+    base.extend(["--auth-method", "private_key_jwt", "--jwks", jwks_path]);
     let refused = |extra: &[&str]| {
         let mut cmd = portcullis();
-        cmd.args(base).args(extra);
+        cmd.args(&base).args(extra);
         app.cli_env(&mut cmd);
         let out = cmd.output().unwrap();
         assert!(!out.status.success(), "{extra:?}");
         String::from_utf8_lossy(&out.stderr).to_string()
     };
+    let mut cmd = portcullis();
+    cmd.args(without_keys);
+    app.cli_env(&mut cmd);
+    let out = cmd.output().unwrap();
+    assert!(!out.status.success(), "a fapi2 client with a secret");
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(err.contains("authenticates with private_key_jwt"), "{err}");
     let err = refused(&["--public"]);
     assert!(err.contains("a fapi2 client must be confidential"), "{err}");
     let err = refused(&["--token-alg", "RS256"]);
     assert!(err.contains("PS256, ES256 or EdDSA"), "{err}");
 
     let created = cli_json(&app, &base);
+    assert_eq!(created["token_endpoint_auth_method"], "private_key_jwt");
     assert_eq!(created["profile"], "fapi2");
     assert_eq!(created["token_alg"], "PS256");
     assert_eq!(created["id_token_signed_response_alg"], "PS256");

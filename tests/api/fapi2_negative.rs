@@ -99,6 +99,54 @@ async fn fapi2_token_requests_fail_closed(backend: Backend) {
     let code = param(&back, "code").unwrap();
     let form = code_form(&code, &verifier, REDIRECT_URI);
 
+    // Client authentication (FAPI 2.0 §5.3.2.1, private_key_jwt only): an assertion for another
+    // audience, a reused one, and a secret. None uses the code up.
+    let proof = || Some(key.proof(&app, "POST", "/token", None));
+    for aud in ["https://other.example.com", &app.url("/par")] {
+        let wrong = crate::fapi2::assertion_for(&app, &client, aud);
+        let resp = app
+            .api
+            .post(app.url("/token"))
+            .form(&with_assertion(&form, &wrong))
+            .header("DPoP", proof().unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_oauth_error(resp, 401, "invalid_client").await;
+    }
+    let once = crate::fapi2::assertion(&app, &client);
+    let resp = app
+        .api
+        .post(app.url("/token"))
+        .form(&with_assertion(&other_grant(), &once))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.status(),
+        400,
+        "authenticated, then refused for the grant"
+    );
+    let resp = app
+        .api
+        .post(app.url("/token"))
+        .form(&with_assertion(&form, &once))
+        .header("DPoP", proof().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_oauth_error(resp, 401, "invalid_client").await;
+    let resp = app
+        .api
+        .post(app.url("/token"))
+        .basic_auth(&client.id, Some("a guessed secret"))
+        .form(&form)
+        .header("DPoP", proof().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_oauth_error(resp, 401, "invalid_client").await;
+
     // No DPoP proof; an RS256 proof; the other registered redirect_uri. None uses the code up.
     let resp = token(&app, &client, &form, None).await;
     assert_oauth_error(resp, 400, "invalid_dpop_proof").await;
@@ -256,4 +304,16 @@ async fn fapi2_refresh_retry_after_a_lost_answer_succeeds(backend: Backend) {
     )
     .await;
     assert_eq!(resp.status(), 200);
+}
+
+fn with_assertion<'a>(form: &[(&'a str, &'a str)], assertion: &'a str) -> Vec<(&'a str, &'a str)> {
+    let mut form = form.to_vec();
+    form.push(("client_assertion_type", crate::client_jwt::ASSERTION_TYPE));
+    form.push(("client_assertion", assertion));
+    form
+}
+
+/// A grant the client is not registered for: the request authenticates, then fails.
+fn other_grant() -> [(&'static str, &'static str); 1] {
+    [("grant_type", "client_credentials")]
 }

@@ -152,14 +152,26 @@ async fn request_uri_belongs_to_its_client(backend: Backend) {
     let uri = pushed(&app, &client, &challenge).await;
     let url = app.authorize_url(&[("client_id", &other.id), ("request_uri", &uri)]);
     assert_error_page(browser().get(&url).send().await.unwrap(), "unknown").await;
-    // Unknown and malformed request_uris alike.
-    for bad in [
-        "urn:ietf:params:oauth:request_uri:nope",
-        "https://evil.example/r",
-    ] {
-        let url = app.authorize_url(&[("client_id", &client.id), ("request_uri", bad)]);
-        assert_error_page(browser().get(&url).send().await.unwrap(), "unknown").await;
-    }
+    // An unknown one of ours: the page.
+    let url = app.authorize_url(&[
+        ("client_id", &client.id),
+        ("request_uri", "urn:ietf:params:oauth:request_uri:nope"),
+    ]);
+    assert_error_page(browser().get(&url).send().await.unwrap(), "unknown").await;
+    // Not one of ours (a URL to fetch): request_uri_not_supported, sent to the client's only
+    // registered redirect URI (OIDC Core §6.2).
+    let url = app.authorize_url(&[
+        ("client_id", &client.id),
+        ("request_uri", "https://evil.example/r"),
+    ]);
+    let resp = browser().get(&url).send().await.unwrap();
+    assert_eq!(resp.status(), 302);
+    let loc = web::location(&app, &resp);
+    assert!(loc.starts_with(crate::web::REDIRECT_URI), "{loc}");
+    assert_eq!(
+        web::param(&loc, "error").as_deref(),
+        Some("request_uri_not_supported")
+    );
     // The other client's failed attempt did not consume it.
     let url = app.authorize_url(&[("client_id", &client.id), ("request_uri", &uri)]);
     assert_eq!(browser().get(&url).send().await.unwrap().status(), 302);

@@ -94,7 +94,10 @@ fn secrets_are_refused_in_the_document() {
 fn profile_goes_to_the_spec_and_back() {
     let text = "[[clients]]\nname = \"a\"\ngrant_types = [\"authorization_code\"]\n\
                 redirect_uris = [\"https://a.example/cb\"]\nprofile = \"fapi2\"\n\
-                token_alg = \"PS256\"\nid_token_alg = \"PS256\"\n";
+                token_alg = \"PS256\"\nid_token_alg = \"PS256\"\n\
+                token_endpoint_auth_method = \"private_key_jwt\"\n\n\
+                [[clients.jwks.keys]]\nkty = \"OKP\"\ncrv = \"Ed25519\"\nkid = \"k1\"\n\
+                x = \"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo\"\n";
     let parsed = parse("f.toml", text).unwrap().clients;
     let spec = parsed[0].entry.spec();
     assert_eq!(spec.profile.as_deref(), Some("fapi2"));

@@ -143,10 +143,14 @@ pub async fn authorize(
     Ok(resp)
 }
 
-/// The request's parameters: those pushed when it names a `request_uri` (consumed now), else
-/// its own.
+/// The request's parameters: those pushed when it names one of our `request_uri`s (consumed
+/// now), else its own (another `request_uri` is then `request_uri_not_supported`, redirected
+/// once the client and redirect URI check out: OIDC Core §6.2, RFC 9126 §4).
 fn pushed_or(c: &mut DbConnection, params: Params, now: i64) -> Result<Params, AuthorizeError> {
-    let Some(uri) = params.get("request_uri") else {
+    let Some(uri) = params
+        .get("request_uri")
+        .filter(|u| u.starts_with(par::URN_PREFIX))
+    else {
         return Ok(params);
     };
     let client_id = params
