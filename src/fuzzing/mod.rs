@@ -19,7 +19,7 @@ use crate::tokens::keys::{self, Alg, KeySet};
 
 mod signed;
 
-pub use signed::{dpop_proof, jwt};
+pub use signed::{client_jwks, client_jwt, dpop_proof, jwt};
 
 /// A fuzz target: any bytes in, a panic when a parser or its property breaks.
 pub type Target = fn(&[u8]);
@@ -28,6 +28,8 @@ pub type Target = fn(&[u8]);
 pub const TARGETS: &[(&str, Target)] = &[
     ("jwt", jwt),
     ("dpop_proof", dpop_proof),
+    ("client_jwt", client_jwt),
+    ("client_jwks", client_jwks),
     ("form_params", form_params),
     ("authorize_request", authorize_request),
     ("redirect_uri_match", redirect_uri_match),
