@@ -272,9 +272,9 @@ pub fn run(settings: &Settings, cmd: ClientCommand) -> anyhow::Result<ExitCode> 
                     admin_clients::CLI,
                     now,
                 )?;
-                client.as_ref().with_context(|| {
-                    format!("no client {id} that the operator manages")
-                })?;
+                client
+                    .as_ref()
+                    .with_context(|| format!("no client {id} that the operator manages"))?;
             }
             if !web_origins.is_empty()
                 || !remove_web_origins.is_empty()

@@ -151,7 +151,11 @@ fn fapi2_refreshes_get_a_retry_window() {
 fn a_fapi2_client_authenticates_with_private_key_jwt_only() {
     for method in AuthMethod::ALL {
         let answer = check_client_authentication(&fapi2(), method);
-        assert_eq!(answer.is_ok(), method == AuthMethod::PrivateKeyJwt, "{method:?}");
+        assert_eq!(
+            answer.is_ok(),
+            method == AuthMethod::PrivateKeyJwt,
+            "{method:?}"
+        );
     }
     for method in AuthMethod::ALL {
         assert!(check_client_authentication(&plain(), method).is_ok());
