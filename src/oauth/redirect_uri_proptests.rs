@@ -34,13 +34,17 @@ impl Parts {
 
 fn parts() -> impl Strategy<Value = Parts> {
     (
-        prop::sample::select(vec!["http", "https"]),
+        // `HTTP`, `127.1`, `[0::1]` and `:80` are loopback too, but not written canonically:
+        // they keep the exact match.
+        prop::sample::select(vec!["http", "https", "http", "HTTP"]),
         prop::sample::select(vec![
             "127.0.0.1",
             "[::1]",
             "localhost",
             "127.0.0.2",
             "app.example.com",
+            "127.1",
+            "[0::1]",
         ]),
         prop_oneof![
             Just(None),
