@@ -121,7 +121,12 @@ impl Guess {
         }
         let lock = Some((
             policy.account_lock_secs,
-            policy.account_relock_secs.max(policy.account_lock_secs) * 8,
+            // Saturating: `config::validate` sets no upper bound, and a wrapped product would
+            // be a negative cap, a lock that ends before it starts.
+            policy
+                .account_relock_secs
+                .max(policy.account_lock_secs)
+                .saturating_mul(8),
         ));
         budgets.push(Budget {
             key,
@@ -168,10 +173,10 @@ impl Guess {
             if state.used < b.limit {
                 continue;
             }
-            let delay = delay(base, cap, state.strikes);
-            if guesses::lock(c, &b.key, b.limit, state.strikes, now + delay, now)? {
+            let until = now.saturating_add(delay(base, cap, state.strikes));
+            if guesses::lock(c, &b.key, b.limit, state.strikes, until, now)? {
                 return Ok(Some(Locked {
-                    until: now + delay,
+                    until,
                     strike: state.strikes + 1,
                 }));
             }
@@ -277,6 +282,10 @@ pub fn unlock_second_factor(c: &mut DbConnection, user_id: &str) -> diesel::Quer
 }
 
 #[cfg(test)]
+#[path = "guesses_proptests.rs"]
+mod proptests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -298,6 +307,22 @@ mod tests {
         assert_eq!(delay(900, 28_800, 1), 1800);
         assert_eq!(delay(900, 28_800, 5), 28_800);
         assert_eq!(delay(900, 28_800, 1000), 28_800);
+    }
+
+    /// Found by `proptests::a_policys_first_lock_is_its_lock_secs`: a relock time above
+    /// i64::MAX / 8 (which `config::validate` accepts) overflowed the cap: a panic in a debug
+    /// build, a negative cap (a lock already over) in a release one.
+    #[test]
+    fn a_huge_relock_setting_still_locks() {
+        let policy = LockoutSettings {
+            account_relock_secs: i64::MAX / 4,
+            ..LockoutSettings::default()
+        };
+        let guess = Guess::second_factor(&policy, None, "u1");
+        let (base, cap) = guess.budgets[0].lock.unwrap();
+        assert_eq!((base, cap), (policy.account_lock_secs, i64::MAX));
+        assert_eq!(delay(base, cap, 0), policy.account_lock_secs);
+        assert!(delay(base, cap, 30) > 0);
     }
 
     #[test]

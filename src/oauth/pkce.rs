@@ -36,6 +36,10 @@ pub fn verify(verifier: &str, challenge: &str) -> bool {
 }
 
 #[cfg(test)]
+#[path = "pkce_proptests.rs"]
+mod proptests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

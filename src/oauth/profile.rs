@@ -210,3 +210,7 @@ pub fn refresh_policy<'a>(
 #[cfg(test)]
 #[path = "profile_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "profile_proptests.rs"]
+mod proptests;

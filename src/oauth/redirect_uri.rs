@@ -50,6 +50,10 @@ fn loopback_url(uri: &str) -> Option<Url> {
 }
 
 #[cfg(test)]
+#[path = "redirect_uri_proptests.rs"]
+mod proptests;
+
+#[cfg(test)]
 mod tests {
     use super::matches;
 

@@ -369,3 +369,7 @@ pub fn register(
 #[cfg(test)]
 #[path = "registration_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "registration_proptests.rs"]
+mod proptests;

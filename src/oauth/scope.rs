@@ -89,6 +89,10 @@ pub fn grant_oidc(requested: Option<&str>, allowed: &[String]) -> Result<Vec<Str
 }
 
 #[cfg(test)]
+#[path = "scope_proptests.rs"]
+mod proptests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

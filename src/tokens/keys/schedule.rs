@@ -196,6 +196,10 @@ pub fn rotation(
 }
 
 #[cfg(test)]
+#[path = "schedule_proptests.rs"]
+mod proptests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

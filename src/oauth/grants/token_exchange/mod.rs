@@ -329,3 +329,6 @@ pub fn grant(
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod proptests;
