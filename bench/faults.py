@@ -535,6 +535,61 @@ def outage(cfg):
     return 0 if not problems else 3
 
 
+def flap(cfg):
+    """The proxy cut FLAPS times (down 0.5 s, up 1 s) under client_credentials and password
+    load: every answer's status; a cut lands on requests in flight each time."""
+    port, proxy_pid = cfg["port"], cfg["proxy_pid"]
+    cc_auth = basic(cfg["cc"]["client_id"], cfg["cc"]["client_secret"])
+    pw_auth = basic(cfg["pw"]["client_id"], cfg["pw"]["client_secret"])
+    stop = threading.Event()
+    lock = threading.Lock()
+    statuses = {}
+    start = time.monotonic()
+    odd = []
+
+    def loop(kind):
+        while not stop.is_set():
+            if kind == "password":
+                form, auth = {"grant_type": "password", "username": cfg["email"], "password": cfg["password"],
+                              "scope": "read"}, pw_auth
+            else:
+                form, auth = {"grant_type": "client_credentials", "scope": "read"}, cc_auth
+            s, h, body, took = request(port, "POST", "/token", form, {"Authorization": auth}, timeout=15)
+            with lock:
+                statuses[(kind, s)] = statuses.get((kind, s), 0) + 1
+                if s not in (200, 503) or (s == 503 and not h.get("retry-after")):
+                    odd.append((kind, s, round(time.monotonic() - start - took, 2), body[:200].decode(errors="replace")))
+            time.sleep(0.01)
+
+    threads = [threading.Thread(target=loop, args=(k,)) for k in ("cc", "cc", "cc", "cc", "password")]
+    for t in threads:
+        t.start()
+    cuts = []
+    for _ in range(cfg["flaps"]):
+        time.sleep(1.0)
+        cuts.append(round(time.monotonic() - start, 2))
+        os.kill(proxy_pid, signal.SIGUSR1)
+        time.sleep(0.5)
+        os.kill(proxy_pid, signal.SIGUSR2)
+    time.sleep(1.5)
+    stop.set()
+    for t in threads:
+        t.join(timeout=20)
+    print()
+    print(f"Flapping: the proxy cut {cfg['flaps']} times (down 0.5 s, up 1 s) under four client_credentials loops and "
+          "a password-grant loop: " + ", ".join(f"{k} {s if s is not None else 'no answer'}×{v}"
+                                                for (k, s), v in sorted(statuses.items(), key=str)) + ".")
+    print()
+    if odd:
+        print(f"Answers other than 200 or 503 + Retry-After (request, status, sent at s, body): {odd[:5]}; "
+              f"cuts at {cuts} s.")
+        print()
+        print("Verdict (flapping): FAIL")
+        return 3
+    print("Verdict (flapping): PASS — only 200 and 503 + Retry-After.")
+    return 0
+
+
 # ------------------------------------------------------------------ rotation
 def rotation(cfg):
     pa, pb = cfg["port_a"], cfg["port_b"]
@@ -657,7 +712,7 @@ def main():
         probe(sys.argv[2], float(sys.argv[3]), float(sys.argv[4]), sys.argv[5])
     else:
         cfg = json.load(open(sys.argv[2]))
-        sys.exit({"kill9": kill9, "outage": outage, "rotation": rotation}[cmd](cfg))
+        sys.exit({"kill9": kill9, "outage": outage, "flap": flap, "rotation": rotation}[cmd](cfg))
 
 
 if __name__ == "__main__":

@@ -7,8 +7,9 @@
 #   bash bench/outage.sh
 #
 # Knobs: PORT (18110; the proxy listens on PORT+1), BEFORE (5 s of load before the outage),
-# OUTAGE (10 s), AFTER (5 s), PAUSE (0.05 s between a loop's requests), BENCH_BIN, BENCH_PG_URL.
-# About 30 s after the build.
+# OUTAGE (10 s), AFTER (5 s), PAUSE (0.05 s between a loop's requests), FLAPS (10: then the proxy
+# is cut that many times for 0.5 s, a second apart, under load; 0 skips it), BENCH_BIN,
+# BENCH_PG_URL. About 45 s after the build.
 set -euo pipefail
 BENCH_DB=postgres
 # shellcheck source=bench/faults-lib.sh
@@ -20,6 +21,7 @@ BEFORE="${BEFORE:-5}"
 OUTAGE="${OUTAGE:-10}"
 AFTER="${AFTER:-5}"
 PAUSE="${PAUSE:-0.05}"
+FLAPS="${FLAPS:-10}"
 PASSWORD='Outage-Passw0rd'
 EMAIL='outage@example.com'
 
@@ -51,7 +53,7 @@ PORTCULLIS_DATABASE_URL="$PROXIED_URL" start_server server "$PORT"
 python3 - "$TMP/config.json" <<PY
 import json, sys
 json.dump({"bin": "$BIN", "tmp": "$TMP", "port": $PORT, "proxy_pid": $PROXY_PID, "before": $BEFORE,
-           "outage": $OUTAGE, "after": $AFTER, "pause": $PAUSE, "email": "$EMAIL", "password": "$PASSWORD",
+           "outage": $OUTAGE, "after": $AFTER, "flaps": $FLAPS, "pause": $PAUSE, "email": "$EMAIL", "password": "$PASSWORD",
            "cc": json.loads('''$CC'''), "pw": json.loads('''$PW'''),
            "code_client_id": json.loads('''$CODE''')["client_id"]}, open(sys.argv[1], "w"))
 PY
@@ -60,8 +62,15 @@ rc=0
 python3 "$ROOT/bench/faults.py" outage "$TMP/config.json" >"$TMP/report.md" || rc=$?
 [ "$rc" -eq 0 ] || [ "$rc" -eq 3 ] || { tail -n 30 "$TMP/server.log" >&2; die "the driver failed (exit $rc)"; }
 kill -0 "$SERVER_PID" 2>/dev/null || die "the server exited during the outage"
+if [ "$FLAPS" -gt 0 ]; then
+    log "flapping: $FLAPS cuts of 0.5 s"
+    frc=0
+    python3 "$ROOT/bench/faults.py" flap "$TMP/config.json" >>"$TMP/report.md" || frc=$?
+    [ "$frc" -eq 0 ] || [ "$frc" -eq 3 ] || die "the flapping driver failed (exit $frc)"
+    [ "$frc" -eq 0 ] || rc=3
+fi
 header "database outage through a proxy (bench/outage.sh)"
-echo "Command: \`bash bench/outage.sh\` (BEFORE=$BEFORE, OUTAGE=$OUTAGE, AFTER=$AFTER, PAUSE=$PAUSE; load: two client_credentials loops, a password-grant loop, a \`POST /api/auth/login\` loop, a \`GET /authorize\` page loop, each with a ${PAUSE} s pause, and \`/readyz\` every 0.2 s)"
+echo "Command: \`bash bench/outage.sh\` (BEFORE=$BEFORE, OUTAGE=$OUTAGE, AFTER=$AFTER, PAUSE=$PAUSE, FLAPS=$FLAPS; load: two client_credentials loops, a password-grant loop, a \`POST /api/auth/login\` loop, a \`GET /authorize\` page loop, each with a ${PAUSE} s pause, and \`/readyz\` every 0.2 s)"
 echo
 cat "$TMP/report.md"
 echo
