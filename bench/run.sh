@@ -212,7 +212,7 @@ REFRESH_AUTHORIZATION="$(create_client bench-refresh --grant password,refresh_to
 REFRESH_EDDSA_AUTHORIZATION="$(create_client bench-refresh-eddsa --grant password,refresh_token \
     --scope read --token-alg EdDSA)"
 printf '%s' 'Bench-Passw0rd' |
-    "$BIN" user create --email bench@example.com --password-stdin --role student \
+    "$BIN" user create --email bench@example.com --password-stdin \
         >"$TMP/user.json" 2>"$TMP/user.err" ||
     { cat "$TMP/user.err" >&2; die "portcullis user create failed"; }
 python3 -c 'import json, sys; json.load(open(sys.argv[1]))["id"]' "$TMP/user.json" ||

@@ -89,7 +89,7 @@ pw="$("$BIN" client create --name soak-app --grant password,refresh_token --scop
 cc="$("$BIN" client create --name soak-service --grant client_credentials --scope read 2>>"$TMP/setup.err")"
 users=()
 for i in $(seq 1 "$USERS"); do
-    printf '%s' "$PASSWORD" | "$BIN" user create --email "soak$i@example.com" --role student \
+    printf '%s' "$PASSWORD" | "$BIN" user create --email "soak$i@example.com" \
         --password-stdin >/dev/null 2>>"$TMP/setup.err" || { cat "$TMP/setup.err" >&2; die "user create"; }
     users+=("soak$i@example.com")
 done
