@@ -68,7 +68,7 @@ pub fn dpop_proof(data: &[u8]) {
 }
 
 /// A client's registered keys: the proof key's public half, `kid` `k1`.
-fn client_jwks() -> &'static josekit::jwk::JwkSet {
+fn registered_jwks() -> &'static josekit::jwk::JwkSet {
     static JWKS: OnceLock<josekit::jwk::JwkSet> = OnceLock::new();
     JWKS.get_or_init(|| {
         let mut public = proof_key().to_jwk_public_key();
@@ -101,7 +101,7 @@ pub fn client_jwt(data: &[u8]) {
     let _ = client_keys::verify::header_of(&jwt);
     let unverified = client_keys::verify::unverified_claims(&jwt);
     let _ = assertion::named_client(unverified.as_ref(), None);
-    let Ok(verified) = client_keys::verify::verify(&jwt, client_jwks(), 8 * 1024) else {
+    let Ok(verified) = client_keys::verify::verify(&jwt, registered_jwks(), 8 * 1024) else {
         return;
     };
     let audiences = assertion::Audiences {
