@@ -165,33 +165,12 @@ pub fn set_profile(
     actor: &str,
     now: i64,
 ) -> anyhow::Result<Option<Client>> {
-    store::write_transaction(conn, |c| {
-        let Some(before) = c.find_client(id)? else {
-            return Ok(None);
-        };
-        if !crate::declarative::diff::is_managed(&before) {
-            return Ok(None);
-        }
+    change_managed(conn, id, actor, now, |before| {
         let mut after = before.clone();
         after.profile = profile;
-        let problems = super::profile::registration_problems(&after);
-        if !problems.is_empty() {
-            return Err(SpecError(problems).into());
-        }
         super::profile::pin_signing_algs(&mut after, &limits.algorithms)
             .map_err(|e| SpecError(vec![e]))?;
-        let fields: Vec<&'static str> = crate::declarative::diff::fields(&before, &after)
-            .into_iter()
-            .map(|f| f.name)
-            .collect();
-        if fields.is_empty() {
-            return Ok(Some(before));
-        }
-        after.updated_at = now;
-        if !replace_in(c, &after, &fields, actor, now)? {
-            return Ok(None);
-        }
-        Ok(Some(after))
+        Ok(after)
     })
 }
 
@@ -206,8 +185,9 @@ pub struct KeyChange {
 }
 
 /// Changes an operator's client's authentication method and keys, validated as at creation
-/// (`client_keys::check_spec`); a client that turns to `private_key_jwt` loses its secret (one
-/// that leaves it gets a secret from `rotate_secret`). `Ok(None)`: no such operator's client.
+/// (`client_keys::check_spec`, and its profile's rules); a client that turns to
+/// `private_key_jwt` loses its secret (one that leaves it gets a secret from `rotate_secret`).
+/// `Ok(None)`: no such operator's client.
 pub fn update_keys(
     conn: &mut DbConnection,
     id: &str,
@@ -215,13 +195,7 @@ pub fn update_keys(
     actor: &str,
     now: i64,
 ) -> anyhow::Result<Option<Client>> {
-    store::write_transaction(conn, |c| {
-        let Some(before) = c.find_client(id)? else {
-            return Ok(None);
-        };
-        if !crate::declarative::diff::is_managed(&before) {
-            return Ok(None);
-        }
+    change_managed(conn, id, actor, now, |before| {
         let (jwks, jwks_uri) = match (&change.jwks, &change.jwks_uri) {
             (None, None) => (before.jwks.clone(), before.jwks_uri.clone()),
             (jwks, uri) => (jwks.clone(), uri.clone()),
@@ -250,6 +224,33 @@ pub fn update_keys(
         after.jwks_uri = keys.jwks_uri;
         if after.private_key_jwt {
             after.secret_hash = None;
+        }
+        Ok(after)
+    })
+}
+
+/// One change to an operator's client (not a dynamic or metadata-document one), in a
+/// transaction: `edit` makes the new client from the stored one, the profile's rules
+/// (`profile::registration_problems`) check it, and it is stored with its audit event when
+/// anything changed. `Ok(None)`: no such operator's client.
+fn change_managed(
+    conn: &mut DbConnection,
+    id: &str,
+    actor: &str,
+    now: i64,
+    edit: impl FnOnce(&Client) -> anyhow::Result<Client>,
+) -> anyhow::Result<Option<Client>> {
+    store::write_transaction(conn, |c| {
+        let Some(before) = c.find_client(id)? else {
+            return Ok(None);
+        };
+        if !crate::declarative::diff::is_managed(&before) {
+            return Ok(None);
+        }
+        let mut after = edit(&before)?;
+        let problems = super::profile::registration_problems(&after);
+        if !problems.is_empty() {
+            return Err(SpecError(problems).into());
         }
         let fields: Vec<&'static str> = crate::declarative::diff::fields(&before, &after)
             .into_iter()

@@ -343,6 +343,24 @@ async fn fapi2_cli_refuses_a_public_client_and_pins_the_algorithm(backend: Backe
     assert_eq!(updated["profile"], Value::Null);
     let updated = cli_json(&app, &["client", "update", id, "--profile", "fapi2"]);
     assert_eq!(updated["profile"], "fapi2");
+    // Nor can a fapi2 client go back to a secret.
+    let mut cmd = portcullis();
+    cmd.args([
+        "client",
+        "update",
+        id,
+        "--auth-method",
+        "client_secret_basic",
+    ]);
+    app.cli_env(&mut cmd);
+    let out = cmd.output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(err.contains("authenticates with private_key_jwt"), "{err}");
+    assert_eq!(
+        cli_json(&app, &["client", "show", id])["token_endpoint_auth_method"],
+        "private_key_jwt"
+    );
 
     // A public client cannot be switched to fapi2 either.
     let public = cli_json(

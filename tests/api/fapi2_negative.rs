@@ -104,37 +104,17 @@ async fn fapi2_token_requests_fail_closed(backend: Backend) {
     let proof = || Some(key.proof(&app, "POST", "/token", None));
     for aud in ["https://other.example.com", &app.url("/par")] {
         let wrong = crate::fapi2::assertion_for(&app, &client, aud);
-        let resp = app
-            .api
-            .post(app.url("/token"))
-            .form(&with_assertion(&form, &wrong))
-            .header("DPoP", proof().unwrap())
-            .send()
-            .await
-            .unwrap();
+        let resp = token_with(&app, &with_assertion(&form, &wrong), proof()).await;
         assert_oauth_error(resp, 401, "invalid_client").await;
     }
     let once = crate::fapi2::assertion(&app, &client);
-    let resp = app
-        .api
-        .post(app.url("/token"))
-        .form(&with_assertion(&other_grant(), &once))
-        .send()
-        .await
-        .unwrap();
+    let resp = token_with(&app, &with_assertion(&other_grant(), &once), None).await;
     assert_eq!(
         resp.status(),
         400,
         "authenticated, then refused for the grant"
     );
-    let resp = app
-        .api
-        .post(app.url("/token"))
-        .form(&with_assertion(&form, &once))
-        .header("DPoP", proof().unwrap())
-        .send()
-        .await
-        .unwrap();
+    let resp = token_with(&app, &with_assertion(&form, &once), proof()).await;
     assert_oauth_error(resp, 401, "invalid_client").await;
     let resp = app
         .api
@@ -316,4 +296,17 @@ fn with_assertion<'a>(form: &[(&'a str, &'a str)], assertion: &'a str) -> Vec<(&
 /// A grant the client is not registered for: the request authenticates, then fails.
 fn other_grant() -> [(&'static str, &'static str); 1] {
     [("grant_type", "client_credentials")]
+}
+
+/// `POST /token` with this form as it is (its own client authentication), and a DPoP proof.
+async fn token_with(
+    app: &crate::helpers::TestApp,
+    form: &[(&str, &str)],
+    proof: Option<String>,
+) -> reqwest::Response {
+    let mut req = app.api.post(app.url("/token")).form(form);
+    if let Some(p) = proof {
+        req = req.header("DPoP", p);
+    }
+    req.send().await.unwrap()
 }
