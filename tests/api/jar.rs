@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 
 use crate::client_jwt::{self, jwks, Key};
 use crate::helpers::{assert_oauth_error, spawn_app, Backend, TestApp, TestClient};
+use crate::par::assert_error_page;
 use crate::web::{self, browser, param, REDIRECT_URI};
 
 crate::both_backends!(
@@ -105,18 +106,6 @@ async fn a_request_object_through_par(backend: Backend) {
         .await
         .unwrap();
     assert_error_page(again, "already used").await;
-}
-
-/// A 400 HTML page (never a redirect) whose message holds `needle`.
-async fn assert_error_page(resp: reqwest::Response, needle: &str) {
-    assert_eq!(resp.status().as_u16(), 400);
-    assert!(
-        resp.headers().get("location").is_none(),
-        "a page, not a redirect"
-    );
-    let html = resp.text().await.unwrap();
-    let message = web::text(&html, "#error-message").unwrap_or_default();
-    assert!(message.contains(needle), "{needle:?} not in {message:?}");
 }
 
 async fn refused_request_objects(backend: Backend) {

@@ -50,7 +50,7 @@ async fn pushed(app: &TestApp, client: &TestClient, challenge: &str) -> String {
 }
 
 /// Asserts an HTML error page (400, never a redirect) holding `needle`.
-async fn assert_error_page(resp: reqwest::Response, needle: &str) {
+pub(crate) async fn assert_error_page(resp: reqwest::Response, needle: &str) {
     assert_eq!(resp.status().as_u16(), 400);
     assert!(
         resp.headers().get("location").is_none(),
