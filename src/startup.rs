@@ -153,6 +153,14 @@ impl Application {
         // So does a broken theme (naming the file and line).
         let ui = Arc::new(crate::ui::UiHandle::load(&settings.ui)?);
         let workers = settings.worker_count();
+        let clients = Arc::new(crate::oauth::client_cache::ClientCache::new(
+            settings.clients.cache_refresh_ms,
+        ));
+        let signing = crate::workers::Workers::new(
+            "portcullis-sign",
+            std::thread::available_parallelism().map_or(2, |n| n.get()),
+            Some((settings.database_queue as usize).max(1)),
+        )?;
         let shutdown_secs = settings.shutdown_timeout_secs;
         let state = web::Data::new(AppState {
             db,
@@ -165,6 +173,8 @@ impl Application {
             federation: Arc::new(federation),
             mailer,
             discovery_json,
+            clients,
+            signing,
             known_origins: http::cors::KnownOrigins::default(),
             csrf_key: http::browser::cookies::CsrfKey::new(&csrf_secret),
             dpop_nonces: crate::oauth::dpop::NonceKey::new(&nonce_secret),
@@ -246,6 +256,10 @@ impl Application {
         let reloader = tokio::spawn(reload_keys(self.state.clone()));
         let role_reloader = tokio::spawn(reload_roles(self.state.clone()));
         let provider_reloader = tokio::spawn(reload_providers(self.state.clone()));
+        let client_watcher = tokio::spawn(crate::oauth::client_cache::watch(
+            self.state.clients.clone(),
+            self.state.db.clone(),
+        ));
         let stopper = tokio::spawn(stop_on_signal(self.state.clone(), self.server.handle()));
         let logout_sender = tokio::spawn(crate::oidc::backchannel::run(
             crate::oidc::backchannel::Deliverer {
@@ -273,6 +287,7 @@ impl Application {
         let metrics = self.metrics_server.map(|(server, _)| server);
         let result = http::metrics::run_beside(self.server, metrics).await;
         reloader.abort();
+        client_watcher.abort();
         role_reloader.abort();
         provider_reloader.abort();
         stopper.abort();

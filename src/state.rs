@@ -26,6 +26,11 @@ pub struct AppState {
     pub mailer: crate::email::Mailer,
     /// The discovery document, rendered once (the issuer never changes while running).
     pub discovery_json: String,
+    /// Clients held for client authentication (`oauth::client_cache`; polled by `watch`).
+    pub clients: Arc<crate::oauth::client_cache::ClientCache>,
+    /// Threads that sign tokens which need no database work (a `client_credentials` grant of a
+    /// cached client): as many as cores, behind a bounded queue (503 when full).
+    pub signing: crate::workers::Workers,
     /// Every client's allowed web origins, cached briefly (CORS preflights and `/userinfo`).
     pub known_origins: crate::http::cors::KnownOrigins,
     /// The server secret CSRF tokens are bound with (from the database: every instance agrees).

@@ -109,7 +109,8 @@ pub enum ClientCommand {
     Show { id: String },
     /// Delete a client.
     Delete { id: String },
-    /// Replace a confidential client's secret; the old one stops working at once.
+    /// Replace a confidential client's secret; running servers stop taking the old one within
+    /// `clients.cache_refresh_ms` (500 ms).
     RotateSecret { id: String },
     /// Initial access tokens for dynamic client registration (`clients.registration =
     /// "initial_access_token"`).

@@ -149,6 +149,11 @@ pub struct ClientSettings {
     /// Every client must push its authorization requests (RFC 9126 `POST /par`); a client may
     /// also require it alone (`client create --require-par`).
     pub require_pushed_authorization_requests: bool,
+    /// How often each instance reads the database's client change counter (milliseconds): a
+    /// client changed elsewhere (the CLI, `apply`, another instance) takes effect here within
+    /// this; a change made through this instance, at once. 0: no cache, every request reads
+    /// its client (`oauth::client_cache`).
+    pub cache_refresh_ms: u64,
 }
 
 /// Whether a URL may stand for a client (`clients.metadata_documents`).
@@ -184,6 +189,7 @@ impl Default for ClientSettings {
             device_code_lifetime_secs: 600,
             device_poll_interval_secs: 5,
             require_pushed_authorization_requests: false,
+            cache_refresh_ms: 500,
         }
     }
 }

@@ -91,6 +91,9 @@ impl Settings {
             crate::oauth::resource::check_uri(r)
                 .map_err(|why| anyhow::anyhow!("clients.resources: {r:?} {why}"))?;
         }
+        if clients.cache_refresh_ms > 60_000 {
+            bail!("clients.cache_refresh_ms must be at most 60000 (0: no cache)");
+        }
         if clients.metadata_document_fetches_per_minute < 0 {
             bail!(
                 "clients.metadata_document_fetches_per_minute must not be negative (0: no limit)"

@@ -19,10 +19,11 @@ pub async fn introspect(
     let authorization = authorization(&req)?;
     let assertion =
         client_assertion::verify(&state, &params, authorization.as_deref(), req.path()).await?;
-    let (keys, roles, issuer, now) = (
+    let (keys, roles, issuer, clients, now) = (
         state.keys.current(),
         state.roles.current(),
         state.settings.issuer.clone(),
+        state.clients.clone(),
         state.clock.now(),
     );
     let answer = state
@@ -34,6 +35,7 @@ pub async fn introspect(
                     keys: &keys,
                     roles: &roles,
                     issuer: &issuer,
+                    clients: &clients,
                 },
                 &params,
                 authorization.as_deref(),
@@ -58,10 +60,11 @@ pub async fn revoke(
     let assertion =
         client_assertion::verify(&state, &params, authorization.as_deref(), req.path()).await?;
     let meta = meta::request_meta(&req, &state);
-    let (keys, roles, issuer, now) = (
+    let (keys, roles, issuer, clients, now) = (
         state.keys.current(),
         state.roles.current(),
         state.settings.issuer.clone(),
+        state.clients.clone(),
         state.clock.now(),
     );
     state
@@ -73,6 +76,7 @@ pub async fn revoke(
                     keys: &keys,
                     roles: &roles,
                     issuer: &issuer,
+                    clients: &clients,
                 },
                 &params,
                 authorization.as_deref(),

@@ -46,7 +46,15 @@ async fn issue(
         state.clock.now(),
     );
     let params = std::sync::Arc::new(params);
-    let (p, m) = (params.clone(), meta.clone());
+    if dpop.is_none() && assertion.is_none() {
+        if let Some(response) =
+            from_cache(&state, &params, authorization.as_deref(), &keys, now).await?
+        {
+            crate::metrics::token_issued(grant_of(&params), response.access_alg.name());
+            return Ok(token_response(&response));
+        }
+    }
+    let (p, m, clients) = (params.clone(), meta.clone(), state.clients.clone());
     // Client authentication, the grant and signing run in one database task (measured faster
     // than signing on the async worker; bench/RESULTS.md).
     let outcome = state
@@ -57,6 +65,7 @@ async fn issue(
                 roles: &roles,
                 keys: &keys,
                 dpop_nonce: nonce_key.as_ref(),
+                clients: &clients,
             };
             match token::begin(
                 conn,
@@ -92,6 +101,47 @@ async fn issue(
     };
     crate::metrics::token_issued(grant_of(&params), response.access_alg.name());
     Ok(token_response(&response))
+}
+
+/// A `client_credentials` grant of a cached client: no database work, signed on the signing
+/// threads (`grants::client_credentials::from_cache`). `None` when the request does not
+/// qualify or fails that way: the database path then decides it.
+async fn from_cache(
+    state: &AppState,
+    params: &std::sync::Arc<oauth::Params>,
+    authorization: Option<&str>,
+    keys: &std::sync::Arc<crate::tokens::KeySet>,
+    now: i64,
+) -> Result<Option<TokenResponse>, OAuthError> {
+    let named = oauth::client_auth::named_client_id(authorization, params.get("client_id"));
+    if params.get("grant_type") != Some("client_credentials")
+        || named.is_none_or(|id| state.clients.get(&id).is_none())
+    {
+        return Ok(None);
+    }
+    let (settings, cache, params, keys) = (
+        state.settings.clone(),
+        state.clients.clone(),
+        params.clone(),
+        keys.clone(),
+    );
+    let authorization = authorization.map(str::to_string);
+    let signed = state
+        .signing
+        .run(move || {
+            let ctx = TokenContext::from_settings(&settings);
+            oauth::grants::client_credentials::from_cache(
+                &ctx,
+                &cache,
+                &params,
+                authorization.as_deref(),
+                now,
+            )
+            .map(|issued| issued.sign(&keys))
+        })
+        .await
+        .map_err(crate::store::DbError::from)?;
+    Ok(signed.transpose()?)
 }
 
 /// The grant a successful request used (its `grant_type` parsed, so one of a few names).

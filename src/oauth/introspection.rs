@@ -63,6 +63,17 @@ pub struct Recognise<'a> {
     pub keys: &'a KeySet,
     pub roles: &'a Roles,
     pub issuer: &'a str,
+    /// Clients held in memory (the caller's authentication reads through it).
+    pub clients: &'a super::client_cache::ClientCache,
+}
+
+/// Finds and authenticates the calling client (through the client cache).
+fn authenticate(
+    conn: &mut DbConnection,
+    r: &Recognise,
+    creds: &client_auth::Credentials,
+) -> Result<Client, OAuthError> {
+    super::client_cache::authenticate(conn, r.clients, creds)
 }
 
 fn find(
@@ -199,12 +210,13 @@ fn find_any(
 
 fn confidential(
     conn: &mut DbConnection,
+    r: &Recognise,
     params: &Params,
     authorization: Option<&str>,
     assertion: Option<&VerifiedAssertion>,
 ) -> Result<Client, OAuthError> {
     let creds = client_auth::extract(authorization, assertion, params)?;
-    let client = client_auth::authenticate(conn, &creds)?;
+    let client = authenticate(conn, r, &creds)?;
     if client.public {
         return Err(OAuthError::new(
             ErrorCode::InvalidClient,
@@ -223,7 +235,7 @@ pub fn introspect(
     assertion: Option<&VerifiedAssertion>,
     now: i64,
 ) -> Result<Value, OAuthError> {
-    let client = confidential(conn, params, authorization, assertion)?;
+    let client = confidential(conn, r, params, authorization, assertion)?;
     let Some(found) = find_any(conn, r, params, now)? else {
         return Ok(inactive());
     };
@@ -246,7 +258,7 @@ pub fn revoke(
     now: i64,
 ) -> Result<(), OAuthError> {
     let creds = client_auth::extract(authorization, assertion, params)?;
-    let client = client_auth::authenticate(conn, &creds)?;
+    let client = authenticate(conn, r, &creds)?;
     let Some(found) = find_any(conn, r, params, now)? else {
         return Ok(());
     };

@@ -5,6 +5,7 @@ pub mod admin_clients;
 pub mod authorize;
 pub mod client;
 pub mod client_auth;
+pub mod client_cache;
 pub mod client_keys;
 pub mod device;
 pub mod dpop;

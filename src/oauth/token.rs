@@ -21,6 +21,8 @@ pub struct Grants<'a> {
     pub keys: &'a KeySet,
     /// With `dpop.require_nonce`: the key every proof's `nonce` must verify with.
     pub dpop_nonce: Option<&'a dpop::NonceKey>,
+    /// Clients held in memory (client authentication reads through it).
+    pub clients: &'a super::client_cache::ClientCache,
 }
 
 /// Parameters that may appear more than once in a token request.
@@ -228,7 +230,7 @@ pub fn begin(
         )
     })?;
     let creds = client_auth::extract(headers.authorization, headers.assertion, params)?;
-    let client = client_auth::authenticate(conn, &creds)?;
+    let client = super::client_cache::authenticate(conn, grants_env.clients, &creds)?;
     profile::check_client_authentication(&client, creds.method)?;
     if client.is_metadata_document() {
         // Its codes and refresh tokens stop working when the policy stops accepting its URL.

@@ -76,6 +76,7 @@ pub fn set_client_metadata(
     m: &ClientMetadata,
     now: i64,
 ) -> QueryResult<bool> {
+    super::clients::note_write();
     diesel::update(clients::table.find(id).filter(clients::dynamic.eq(true)))
         .set((
             clients::name.eq(m.name),

@@ -1,8 +1,61 @@
-//! Queries on `clients`.
+//! Queries on `clients`, and what tells a cache of them that it is stale: the `change_counters`
+//! row that triggers raise on every change (whoever makes it), and a count of the changes this
+//! process has committed (so its own changes take effect here at once).
+use std::cell::Cell;
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use diesel::prelude::*;
 
-use super::schema::clients;
+use super::schema::{change_counters, clients};
 use super::DbConnection;
+
+thread_local! {
+    /// Whether this thread runs a `Db::run` job now.
+    static IN_JOB: Cell<bool> = const { Cell::new(false) };
+    /// Set by every function here that writes `clients` within a job; read when it ends.
+    static WROTE: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Changes to `clients` this process made, counted when the job that made them ended (its
+/// transaction committed or rolled back, never in between).
+static COMMITTED: AtomicU64 = AtomicU64::new(0);
+
+/// Notes a write to `clients`: counted when the current job ends, or at once outside jobs
+/// (`Db::get` callers: the CLI, start-up, tests; the poller covers what that misses).
+pub(crate) fn note_write() {
+    if IN_JOB.with(Cell::get) {
+        WROTE.with(|w| w.set(true));
+    } else {
+        COMMITTED.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// Called when a database job starts (`Db::run`).
+pub(crate) fn job_started() {
+    IN_JOB.with(|j| j.set(true));
+}
+
+/// Called when a database job ends (`Db::run`): counts its writes to `clients`, if any.
+pub(crate) fn job_ended() {
+    IN_JOB.with(|j| j.set(false));
+    if WROTE.with(|w| w.replace(false)) {
+        COMMITTED.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// How many jobs of this process have changed `clients` so far.
+pub fn local_changes() -> u64 {
+    COMMITTED.load(Ordering::SeqCst)
+}
+
+/// The `clients` change counter: raised by the database's triggers on every insert, update and
+/// delete, whoever makes it.
+pub fn change_counter(conn: &mut DbConnection) -> QueryResult<i64> {
+    on_backend!(conn, |c| change_counters::table
+        .find("clients")
+        .select(change_counters::value)
+        .get_result(c))
+}
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = clients, treat_none_as_null = true)]
@@ -51,6 +104,7 @@ pub struct ClientRow {
 }
 
 pub fn insert(conn: &mut DbConnection, row: &ClientRow) -> QueryResult<()> {
+    note_write();
     diesel::insert_into(clients::table)
         .values(row)
         .execute(conn)
@@ -68,6 +122,7 @@ pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<ClientRow>>
 /// Replaces a client a metadata document made with what a newer document says; `false` when
 /// there is no such client.
 pub fn replace_metadata_document(conn: &mut DbConnection, row: &ClientRow) -> QueryResult<bool> {
+    note_write();
     diesel::update(
         clients::table
             .find(&row.id)
@@ -96,6 +151,7 @@ pub fn list(conn: &mut DbConnection) -> QueryResult<Vec<ClientRow>> {
 
 /// Deletes a client; `false` when there was none.
 pub fn delete(conn: &mut DbConnection, id: &str) -> QueryResult<bool> {
+    note_write();
     diesel::delete(clients::table.find(id))
         .execute(conn)
         .map(|n| n > 0)
@@ -109,6 +165,7 @@ pub fn set_secret_hash(
     hash: &str,
     now: i64,
 ) -> QueryResult<bool> {
+    note_write();
     diesel::update(
         clients::table
             .find(id)
@@ -127,6 +184,7 @@ pub fn set_web_origins(
     web_origins: &str,
     now: i64,
 ) -> QueryResult<bool> {
+    note_write();
     diesel::update(clients::table.find(id))
         .set((
             clients::web_origins.eq(web_origins),
@@ -139,6 +197,7 @@ pub fn set_web_origins(
 /// Replaces every column of an operator's client (not a dynamic or metadata-document one) with
 /// `row`'s; `false` when there is no such client.
 pub fn replace_managed(conn: &mut DbConnection, row: &ClientRow) -> QueryResult<bool> {
+    note_write();
     diesel::update(
         clients::table
             .find(&row.id)

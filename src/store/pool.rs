@@ -198,7 +198,11 @@ impl Db {
                 match conn {
                     Ok(mut conn) => {
                         apply_query_only(&query_only, &mut conn);
+                        super::clients::job_started();
                         let result = f(&mut conn);
+                        // After the job's transactions ended: a client cache that sees the
+                        // count move can only re-read what is committed.
+                        super::clients::job_ended();
                         conn.proven = result.is_ok().then(Instant::now);
                         result
                     }

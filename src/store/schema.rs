@@ -120,6 +120,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    change_counters (name) {
+        name -> Text,
+        value -> BigInt,
+    }
+}
+
+diesel::table! {
     server_secrets (name) {
         name -> Text,
         value -> Text,

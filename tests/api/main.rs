@@ -28,6 +28,7 @@ mod browser_e2e;
 mod browser_spa;
 mod cli;
 mod cli_output;
+mod client_cache;
 mod client_jwt;
 mod config_env;
 mod conformance;

@@ -1,6 +1,8 @@
 //! RFC 6749 §4.4: a confidential client gets a token for itself.
+use super::super::client_cache::ClientCache;
 use super::super::token::{access_token, AccessTokenRequest, Issued, TokenContext};
-use super::super::{resource, scope, Client, ErrorCode, OAuthError, Params};
+use super::super::{client_auth, profile, resource, scope};
+use super::super::{Client, ClientStore, ErrorCode, GrantType, OAuthError, Params};
 
 pub fn grant(
     ctx: &TokenContext,
@@ -36,4 +38,46 @@ pub fn grant(
         },
         now,
     )
+}
+
+/// The grant decided from the client cache alone, with no database work: `None` unless it
+/// succeeds that way, and the caller then takes the database path, which reads the client and
+/// answers every error as usual (so a stale copy can only ever be as good as the client was a
+/// moment ago, never produce an error of its own). Only requests authenticated with the
+/// client's secret (HTTP Basic or the body), without a DPoP proof, qualify.
+pub fn from_cache(
+    ctx: &TokenContext,
+    cache: &ClientCache,
+    params: &Params,
+    authorization: Option<&str>,
+    now: i64,
+) -> Option<Issued> {
+    if params.get("grant_type") != Some("client_credentials") || client_auth::has_assertion(params)
+    {
+        return None;
+    }
+    let creds = client_auth::extract(authorization, None, params).ok()?;
+    let cached = cache.get(&creds.client_id)?;
+    let client = client_auth::authenticate(&mut Only(&cached), &creds).ok()?;
+    profile::check_client_authentication(&client, creds.method).ok()?;
+    if client.is_metadata_document()
+        || profile::requires_dpop(&client)
+        || !client.allows_grant(GrantType::ClientCredentials)
+    {
+        return None;
+    }
+    grant(ctx, &client, params, now).ok()
+}
+
+/// A store holding one client (the cached copy `from_cache` authenticates against).
+struct Only<'a>(&'a Client);
+
+impl ClientStore for Only<'_> {
+    fn find_client(&mut self, id: &str) -> anyhow::Result<Option<Client>> {
+        Ok((self.0.id == id).then(|| self.0.clone()))
+    }
+
+    fn remember_assertion(&mut self, _: &str, _: i64) -> anyhow::Result<bool> {
+        Ok(false)
+    }
 }

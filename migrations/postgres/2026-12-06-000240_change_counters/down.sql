@@ -1,0 +1,3 @@
+DROP TRIGGER clients_changed ON clients;
+DROP FUNCTION portcullis_clients_changed();
+DROP TABLE change_counters;
