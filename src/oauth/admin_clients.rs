@@ -336,8 +336,8 @@ pub fn delete_in(conn: &mut DbConnection, id: &str, actor: &str, now: i64) -> an
     Ok(true)
 }
 
-/// Gives a confidential client a new secret (the old one stops working at once); returns it in
-/// clear, or `Ok(None)` when there is no such confidential client.
+/// Gives a confidential client a new secret (the old one stops working at once on this
+/// instance, and on others within `clients.cache_refresh_ms`); returns it in clear, or `Ok(None)` when there is no such confidential client.
 pub fn rotate_secret(
     conn: &mut DbConnection,
     id: &str,

@@ -1,7 +1,8 @@
 //! Client authentication at the token endpoint (RFC 6749 §2.3): `client_secret_basic`,
 //! `client_secret_post` or `private_key_jwt` (RFC 7523), one at a time; public clients identify
-//! with `client_id` alone. Unknown client and wrong secret are indistinguishable, in answer and
-//! in work done. A client assertion's signature and claims are verified before the database
+//! with `client_id` alone. Unknown client and wrong secret are indistinguishable in answer, and
+//! both cost a database read and a hash comparison (a client held in `client_cache` costs a
+//! second comparison: which clients are in use is not treated as secret). A client assertion's signature and claims are verified before the database
 //! task (its keys may have to be fetched: `http::client_assertion`); here its `jti` is
 //! remembered, so a replay fails on every instance.
 use base64::engine::general_purpose::STANDARD;

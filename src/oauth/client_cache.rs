@@ -5,9 +5,10 @@
 //! When a copy is stale:
 //! - a change this process made is seen by the next request (`store::clients::local_changes`,
 //!   counted once the job that made it ended, so a re-read can only find what is committed);
-//! - a change made anywhere else (the CLI, `apply`, another instance, the purge) raises the
+//! - a change made anywhere else (the CLI, `apply`, another instance) raises the
 //!   database's `clients` change counter (triggers), which every instance polls every
-//!   `clients.cache_refresh_ms`: it takes effect there within that interval;
+//!   `clients.cache_refresh_ms`: it takes effect there within that interval (at most three
+//!   intervals when the database is slow to answer the read);
 //! - copies are used only while the counter was read within three intervals: when the
 //!   database cannot be read, every request reads (and fails) as without the cache.
 //!
@@ -154,7 +155,9 @@ impl ClientCache {
 }
 
 /// Reads the database's change counter every `cache.interval()` for as long as the server
-/// runs (nothing when the cache is off). A failed read changes nothing here: once reads have
+/// runs (nothing when the cache is off). The read takes a pooled connection on a blocking
+/// thread of its own, not a place in the database job queue: under overload, when that queue
+/// is full, the cache must keep working. A failed read changes nothing here: once reads have
 /// failed for three intervals, `get` stops answering.
 pub async fn watch(cache: Arc<ClientCache>, db: crate::store::Db) {
     let Some(interval) = cache.interval() else {
@@ -162,10 +165,15 @@ pub async fn watch(cache: Arc<ClientCache>, db: crate::store::Db) {
     };
     let mut failing = false;
     loop {
-        match db
-            .run(|c| store::change_counter(c).map_err(anyhow::Error::from))
-            .await
-        {
+        let pool = db.clone();
+        let read = tokio::task::spawn_blocking(move || -> anyhow::Result<i64> {
+            let mut conn = pool.get()?;
+            Ok(store::change_counter(&mut conn)?)
+        })
+        .await
+        .map_err(anyhow::Error::from)
+        .and_then(|r| r);
+        match read {
             Ok(counter) => {
                 if failing {
                     tracing::info!("the client change counter is readable again");
@@ -191,24 +199,13 @@ pub fn authenticate<S: ClientStore>(
     cache: &ClientCache,
     creds: &client_auth::Credentials,
 ) -> Result<Client, OAuthError> {
-    let held = cache.get(&creds.client_id).is_some();
-    let first = client_auth::authenticate(
-        &mut Cached {
-            store: &mut *store,
-            cache,
-            fresh: false,
-        },
-        creds,
-    );
-    match first {
-        Err(_) if held => client_auth::authenticate(
-            &mut Cached {
-                store,
-                cache,
-                fresh: true,
-            },
-            creds,
-        ),
+    let mut first = Cached::new(&mut *store, cache);
+    match client_auth::authenticate(&mut first, creds) {
+        Err(_) if first.served_copy => {
+            let mut fresh = Cached::new(store, cache);
+            fresh.fresh = true;
+            client_auth::authenticate(&mut fresh, creds)
+        }
         other => other,
     }
 }
@@ -220,12 +217,26 @@ pub struct Cached<'a, S: ClientStore> {
     pub cache: &'a ClientCache,
     /// Read the client even when a copy is held.
     pub fresh: bool,
+    /// Whether an answer came from a held copy.
+    pub served_copy: bool,
+}
+
+impl<'a, S: ClientStore> Cached<'a, S> {
+    pub fn new(store: &'a mut S, cache: &'a ClientCache) -> Self {
+        Cached {
+            store,
+            cache,
+            fresh: false,
+            served_copy: false,
+        }
+    }
 }
 
 impl<S: ClientStore> ClientStore for Cached<'_, S> {
     fn find_client(&mut self, id: &str) -> anyhow::Result<Option<Client>> {
         if !self.fresh {
             if let Some(client) = self.cache.get(id) {
+                self.served_copy = true;
                 return Ok(Some((*client).clone()));
             }
         }

@@ -66,13 +66,7 @@ impl ClientStore for Counting {
 }
 
 fn find(store: &mut Counting, cache: &ClientCache, id: &str) -> Option<Client> {
-    Cached {
-        store,
-        cache,
-        fresh: false,
-    }
-    .find_client(id)
-    .unwrap()
+    Cached::new(store, cache).find_client(id).unwrap()
 }
 
 #[test]

@@ -1,5 +1,5 @@
 -- A counter per cached table, raised by triggers on every change however it is made (the
--- server, the CLI, `apply`, the purge, another instance): each instance polls it to know when
+-- server, the CLI, `apply`, another instance): each instance polls it to know when
 -- what it cached is stale (`oauth::client_cache`).
 CREATE TABLE change_counters (
     name TEXT PRIMARY KEY NOT NULL,

@@ -397,7 +397,7 @@ pub async fn delete(
 #[utoipa::path(post, operation_id = "clients_rotate_secret", path = "/admin/api/clients/{id}/secret", tag = "clients",
     params(("id" = String, Path, description = "The client id")),
     responses((status = 200, description = "The new secret (shown once); the old one stops \
-            working at once", body = NewSecret),
+            working at once here, and on other instances within `clients.cache_refresh_ms`", body = NewSecret),
         (status = 404, description = "No such confidential client", body = ErrorBody)))]
 pub async fn rotate_secret(
     caller: AdminCaller,
