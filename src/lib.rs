@@ -12,7 +12,6 @@ pub mod fuzzing;
 pub mod http;
 pub mod i18n;
 pub mod identity;
-pub mod memory;
 pub mod metrics;
 pub mod oauth;
 pub mod oidc;

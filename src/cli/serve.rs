@@ -11,7 +11,6 @@ pub fn serve(settings: Settings) -> anyhow::Result<ExitCode> {
     actix_web::rt::System::new().block_on(async move {
         let app = Application::build(settings).await?;
         tracing::info!(issuer = %app.issuer(), port = app.port(), "portcullis is serving");
-        crate::memory::release_start_up_code();
         app.run_until_stopped().await?;
         tracing::info!("stopped");
         Ok(ExitCode::SUCCESS)
