@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod oauth;
 pub mod oidc;
 pub mod purge;
+mod reloads;
 pub mod startup;
 pub mod state;
 pub mod store;

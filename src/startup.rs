@@ -12,14 +12,15 @@ use anyhow::Context;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
-use crate::federation::{book as provider_book, ProviderBook};
+use crate::federation::ProviderBook;
 use crate::http;
 use crate::identity::client_ip::TrustedProxies;
 use crate::identity::password::Hasher;
-use crate::identity::role_book::{self, RoleBook};
+use crate::identity::role_book::RoleBook;
 use crate::identity::roles::Roles;
 use crate::oidc;
 use crate::purge;
+use crate::reloads;
 use crate::state::AppState;
 use crate::store::Db;
 use crate::tokens::keys::Policy;
@@ -253,9 +254,9 @@ impl Application {
     /// back-channel logout tokens (`oidc::backchannel`), and purges dead rows every
     /// `purge.interval_secs` (0: never).
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        let reloader = tokio::spawn(reload_keys(self.state.clone()));
-        let role_reloader = tokio::spawn(reload_roles(self.state.clone()));
-        let provider_reloader = tokio::spawn(reload_providers(self.state.clone()));
+        let reloader = tokio::spawn(reloads::reload_keys(self.state.clone()));
+        let role_reloader = tokio::spawn(reloads::reload_roles(self.state.clone()));
+        let provider_reloader = tokio::spawn(reloads::reload_providers(self.state.clone()));
         let client_watcher = tokio::spawn(crate::oauth::client_cache::watch(
             self.state.clients.clone(),
             self.state.db.clone(),
@@ -331,96 +332,6 @@ async fn stop_on_signal(state: web::Data<AppState>, handle: actix_web::dev::Serv
     );
     tokio::time::sleep(notice).await;
     handle.stop(true).await;
-}
-
-/// SIGHUP: reads the theme again; a broken one is logged and the look in force stays.
-async fn reload_ui(state: &web::Data<AppState>) {
-    let ui = state.ui.clone();
-    match tokio::task::spawn_blocking(move || ui.reload()).await {
-        Ok(Ok(())) => tracing::info!("theme reloaded"),
-        Ok(Err(e)) => {
-            tracing::error!(error = %format!("{e:#}"), "reloading the theme failed; keeping the current one")
-        }
-        Err(e) => tracing::error!(error = %e, "reloading the theme failed"),
-    }
-}
-
-async fn reload_keys(state: web::Data<AppState>) {
-    let period = Duration::from_secs(state.settings.keys.reload_interval_secs);
-    let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
-    loop {
-        // Wake at the reload interval, or sooner when a key's status changes before then.
-        let until_change = state
-            .keys
-            .current()
-            .next_change()
-            .map(|t| Duration::from_secs(t.saturating_sub(state.clock.now()).max(0) as u64));
-        let wait = until_change.map_or(period, |d| d.min(period));
-        let reason = tokio::select! {
-            _ = tokio::time::sleep(wait) => "timer",
-            Some(_) = async {
-                match hangup.as_mut() {
-                    Some(s) => s.recv().await,
-                    None => std::future::pending().await,
-                }
-            } => "SIGHUP",
-        };
-        if reason == "SIGHUP" {
-            reload_ui(&state).await;
-        }
-        let (keys, now) = (state.keys.clone(), state.clock.now());
-        match state.db.run(move |conn| keys.refresh(conn, now)).await {
-            Ok(true) => {
-                let signing = state.keys.current().signing_kids();
-                tracing::info!(reason, ?signing, "signing keys changed")
-            }
-            Ok(false) => {}
-            Err(e) => {
-                tracing::error!(reason, error = %format!("{e:#}"), "reloading keys failed; keeping the current keys")
-            }
-        }
-    }
-}
-
-/// Re-reads the roles every `role_book::RELOAD_EVERY`: a change made elsewhere (`portcullis
-/// apply`, another instance) takes effect here within that.
-async fn reload_roles(state: web::Data<AppState>) {
-    loop {
-        tokio::time::sleep(role_book::RELOAD_EVERY).await;
-        let book = state.roles.clone();
-        match state.db.run(move |conn| book.reload(conn)).await {
-            Ok(true) => tracing::info!("roles changed"),
-            Ok(false) => {}
-            Err(e) => {
-                tracing::error!(error = %format!("{e:#}"), "reloading roles failed; keeping the current roles")
-            }
-        }
-    }
-}
-
-/// Re-reads the declared upstream providers every `provider_book::RELOAD_EVERY` (`portcullis
-/// apply` runs elsewhere); the providers are swapped only when they changed.
-async fn reload_providers(state: web::Data<AppState>) {
-    loop {
-        tokio::time::sleep(provider_book::RELOAD_EVERY).await;
-        let book = state.federation.clone();
-        match state.db.run(move |conn| book.reload(conn)).await {
-            Ok(true) => {
-                let names: Vec<String> = state
-                    .federation
-                    .current()
-                    .enabled()
-                    .iter()
-                    .map(|p| p.name.clone())
-                    .collect();
-                tracing::info!(?names, "upstream providers changed")
-            }
-            Ok(false) => {}
-            Err(e) => {
-                tracing::error!(error = %format!("{e:#}"), "reloading upstream providers failed; keeping the current ones")
-            }
-        }
-    }
 }
 
 /// `apply_on_start`: applies the document (never pruning; a new confidential client must name
