@@ -92,15 +92,7 @@ async fn until(app: &TestApp, id: &str, secret: &str, want: u16) -> Duration {
 
 /// Database jobs run so far (`portcullis_db_wait_seconds_count`).
 async fn jobs(app: &TestApp) -> f64 {
-    let text = app
-        .api
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics_text().await;
     text.lines()
         .find_map(|l| l.strip_prefix("portcullis_db_wait_seconds_count "))
         .expect("the database wait histogram")

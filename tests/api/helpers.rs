@@ -308,6 +308,18 @@ impl TestApp {
     }
 
     /// `POST /token` with HTTP Basic client authentication.
+    /// The text of `GET /metrics`.
+    pub async fn metrics_text(&self) -> String {
+        self.api
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     pub async fn token_basic(
         &self,
         client: &TestClient,

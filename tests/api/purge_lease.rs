@@ -160,15 +160,7 @@ async fn the_server_purges_on_its_interval(backend: Backend) {
     // Counted in the application's metrics.
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
-        let text = app
-            .api
-            .get(app.url("/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let text = app.metrics_text().await;
         let purged = text.lines().find_map(|l| {
             l.strip_prefix("portcullis_purged_rows_total{table=\"sessions\"} ")?
                 .parse::<u64>()
