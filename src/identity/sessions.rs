@@ -9,6 +9,7 @@ use super::audit::{self, Event};
 use super::RequestMeta;
 use crate::config::SessionSettings;
 use crate::store::sessions::{self, RefreshTokenRow, SessionRow};
+use crate::store::users::UserRow;
 use crate::store::{write_transaction, DbConnection};
 use crate::tokens::secret;
 
@@ -144,6 +145,10 @@ pub struct Rotated {
 /// "at once" reach the database milliseconds apart, some after the winner committed.
 pub const DUPLICATE_WINDOW_SECS: i64 = 1;
 
+/// How stale a session's `last_seen_at` may be before a refresh writes it again (it is shown in
+/// the account's and the admin's session lists, nothing decides by it).
+pub const LAST_SEEN_RESOLUTION_SECS: i64 = 60;
+
 /// A presented refresh token as it stood before the rotation's transaction began. Read outside
 /// any transaction, so a request that saw the token live and then found it rotated once it held
 /// the session's lock knows it lost a race against a concurrent duplicate (not a replay).
@@ -151,13 +156,23 @@ pub const DUPLICATE_WINDOW_SECS: i64 = 1;
 pub struct Presented {
     hash: String,
     seen: Option<RefreshTokenRow>,
+    user: Option<UserRow>,
 }
 
 impl Presented {
     pub fn read(conn: &mut DbConnection, token: &str) -> diesel::QueryResult<Presented> {
         let hash = secret::hash_secret(token);
-        let seen = sessions::find_refresh_token(conn, &hash)?;
-        Ok(Presented { hash, seen })
+        let (seen, user) = match sessions::find_refresh_token_and_user(conn, &hash)? {
+            Some((seen, user)) => (Some(seen), user),
+            None => (None, None),
+        };
+        Ok(Presented { hash, seen, user })
+    }
+
+    /// The token's user as read with it (before the rotation's transaction: disabling a user
+    /// ends their sessions, which waits for, or is seen under, the rotation's session lock).
+    pub fn user(&self) -> Option<&UserRow> {
+        self.user.as_ref()
     }
 
     /// The DPoP key its family is bound to, if it is a known token of a bound family.
@@ -203,65 +218,14 @@ pub fn rotate(
     let c = conn;
     (|| {
         let locked = sessions::lock_session(c, &seen.session_id)?;
-        let Some(row) = sessions::find_refresh_token(c, &presented.hash)? else {
-            return Ok(Err(RefreshError::Invalid("unknown refresh token")));
+        // The common case, a live token, in one statement: claiming it reads it.
+        let row = match sessions::claim_refresh_token_row(c, &presented.hash, client_id, now)? {
+            Some(claimed) => claimed,
+            None => match not_claimed(c, presented, seen, client_id, policy, meta, now)? {
+                Ok(row) => row,
+                Err(refused) => return Ok(Err(refused)),
+            },
         };
-        if row.revoked_at.is_some() {
-            return Ok(Err(RefreshError::Invalid("the refresh token was revoked")));
-        }
-        if now >= row.expires_at || now >= row.idle_expires_at {
-            return Ok(Err(RefreshError::Invalid("the refresh token has expired")));
-        }
-        if let Some(rotated_at) = row.rotated_at {
-            let grace = policy.refresh_reuse_grace_secs;
-            let undelivered = if grace > 0 && now - rotated_at <= grace {
-                sessions::live_successor(c, &row.id)?
-            } else {
-                None
-            };
-            let duplicate = undelivered.as_ref().is_some_and(|s| {
-                seen.rotated_at.is_none() || now - s.created_at < DUPLICATE_WINDOW_SECS
-            });
-            if duplicate {
-                return Ok(Err(RefreshError::Invalid(
-                    "the refresh token was redeemed by a concurrent request",
-                )));
-            }
-            match undelivered {
-                Some(successor) if sessions::revoke_unused(c, &successor.id, now)? => {
-                    audit::record(
-                        c,
-                        Event {
-                            kind: audit::REFRESH_RETRY,
-                            success: true,
-                            user_id: Some(&row.user_id),
-                            client_id: Some(client_id),
-                            meta: Some(meta),
-                            detail: Some(json!({ "family": row.family_id })),
-                        },
-                        now,
-                    )?;
-                }
-                _ => {
-                    let revoked = sessions::revoke_family(c, &row.family_id, now)?;
-                    audit::record(
-                        c,
-                        Event {
-                            kind: audit::REFRESH_REUSE,
-                            success: false,
-                            user_id: Some(&row.user_id),
-                            client_id: Some(client_id),
-                            meta: Some(meta),
-                            detail: Some(json!({ "family": row.family_id, "revoked": revoked })),
-                        },
-                        now,
-                    )?;
-                    return Ok(Err(RefreshError::Reused));
-                }
-            }
-        } else if !sessions::claim_refresh_token(c, &presented.hash, client_id, now)? {
-            return Ok(Err(RefreshError::Invalid("the refresh token was revoked")));
-        }
         // The row read under the lock: the token's session (`session_id` never changes).
         let session = match locked {
             Some(s) if s.ended_at.is_none() && s.expires_at > now => s,
@@ -289,7 +253,11 @@ pub fn rotate(
                 dpop_jkt: row.dpop_jkt.clone(),
             },
         )?;
-        sessions::touch_session(c, &session.id, now)?;
+        // "Last seen" to the minute: a session refreshed more often is not rewritten each time
+        // (a row version and a round trip per refresh on PostgreSQL).
+        if now - session.last_seen_at >= LAST_SEEN_RESOLUTION_SECS {
+            sessions::touch_session(c, &session.id, now)?;
+        }
         Ok::<_, anyhow::Error>(Ok(Rotated {
             session,
             resources: crate::oauth::resource::from_stored(&row.resources),
@@ -297,6 +265,83 @@ pub fn rotate(
             token: NewRefreshToken { token, row_id },
         }))
     })()?
+}
+
+/// Why a presented token could not be claimed, read under the session's lock: unknown, revoked,
+/// expired, reused (its family is revoked here), a concurrent duplicate — or the one case that
+/// goes on, a retry within the grace period, whose undelivered successor is revoked here: then
+/// the token's row, to rotate again.
+fn not_claimed(
+    c: &mut DbConnection,
+    presented: &Presented,
+    seen: &RefreshTokenRow,
+    client_id: &str,
+    policy: &SessionSettings,
+    meta: &RequestMeta,
+    now: i64,
+) -> anyhow::Result<Result<RefreshTokenRow, RefreshError>> {
+    let Some(row) = sessions::find_refresh_token(c, &presented.hash)? else {
+        return Ok(Err(RefreshError::Invalid("unknown refresh token")));
+    };
+    if row.revoked_at.is_some() {
+        return Ok(Err(RefreshError::Invalid("the refresh token was revoked")));
+    }
+    if now >= row.expires_at || now >= row.idle_expires_at {
+        return Ok(Err(RefreshError::Invalid("the refresh token has expired")));
+    }
+    if let Some(rotated_at) = row.rotated_at {
+        let grace = policy.refresh_reuse_grace_secs;
+        let undelivered = if grace > 0 && now - rotated_at <= grace {
+            sessions::live_successor(c, &row.id)?
+        } else {
+            None
+        };
+        let duplicate = undelivered.as_ref().is_some_and(|s| {
+            seen.rotated_at.is_none() || now - s.created_at < DUPLICATE_WINDOW_SECS
+        });
+        if duplicate {
+            return Ok(Err(RefreshError::Invalid(
+                "the refresh token was redeemed by a concurrent request",
+            )));
+        }
+        match undelivered {
+            Some(successor) if sessions::revoke_unused(c, &successor.id, now)? => {
+                audit::record(
+                    c,
+                    Event {
+                        kind: audit::REFRESH_RETRY,
+                        success: true,
+                        user_id: Some(&row.user_id),
+                        client_id: Some(client_id),
+                        meta: Some(meta),
+                        detail: Some(json!({ "family": row.family_id })),
+                    },
+                    now,
+                )?;
+            }
+            _ => {
+                let revoked = sessions::revoke_family(c, &row.family_id, now)?;
+                audit::record(
+                    c,
+                    Event {
+                        kind: audit::REFRESH_REUSE,
+                        success: false,
+                        user_id: Some(&row.user_id),
+                        client_id: Some(client_id),
+                        meta: Some(meta),
+                        detail: Some(json!({ "family": row.family_id, "revoked": revoked })),
+                    },
+                    now,
+                )?;
+                return Ok(Err(RefreshError::Reused));
+            }
+        }
+    } else {
+        // Live, yet the claim found nothing to update: it changed since (never, under the
+        // session's lock) — refused like a revoked one, as before.
+        return Ok(Err(RefreshError::Invalid("the refresh token was revoked")));
+    }
+    Ok(Ok(row))
 }
 
 /// Ends one of `user_id`'s own live sessions (its refresh tokens die with it); audited.

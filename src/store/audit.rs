@@ -1,6 +1,7 @@
 //! Queries on `audit_events`.
 use diesel::prelude::*;
 
+use super::prepared::Prepared;
 use super::schema::audit_events;
 use super::DbConnection;
 
@@ -32,10 +33,14 @@ pub struct AuditRow {
 }
 
 pub fn insert(conn: &mut DbConnection, event: &NewAuditEvent) -> QueryResult<()> {
-    on_backend!(conn, |c| diesel::insert_into(audit_events::table)
-        .values(event)
-        .execute(c)
-        .map(|_| ()))
+    // Prepared: every token issued and sign-in writes one.
+    on_backend!(conn, |c| Prepared(
+        diesel::insert_into(audit_events::table)
+            .values(event)
+            .returning(audit_events::id)
+    )
+    .load::<i64>(c)
+    .map(|_| ()))
 }
 
 /// Newest first, filtered.

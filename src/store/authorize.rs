@@ -2,6 +2,7 @@
 //! by one conditional UPDATE, which exactly one concurrent exchange can win on either backend.
 use diesel::prelude::*;
 
+use super::prepared::Prepared;
 use super::schema::{authorization_codes, authorization_requests, consents};
 use super::DbConnection;
 
@@ -106,10 +107,13 @@ pub fn insert_code(conn: &mut DbConnection, row: &CodeRow, now: i64) -> QueryRes
             .filter(authorization_codes::expires_at.lt(now - KEEP_EXPIRED_SECS)),
     );
     on_backend!(conn, |c| expired.execute(c))?;
-    on_backend!(conn, |c| diesel::insert_into(authorization_codes::table)
-        .values(row)
-        .execute(c)
-        .map(|_| ()))
+    on_backend!(conn, |c| Prepared(
+        diesel::insert_into(authorization_codes::table)
+            .values(row)
+            .returning(authorization_codes::code_hash)
+    )
+    .load::<String>(c)
+    .map(|_| ()))
 }
 
 pub fn find_code(conn: &mut DbConnection, hash: &str) -> QueryResult<Option<CodeRow>> {
@@ -122,15 +126,18 @@ pub fn find_code(conn: &mut DbConnection, hash: &str) -> QueryResult<Option<Code
 
 /// Marks an unused, unexpired code used; `true` only for the one caller that did it.
 pub fn claim_code(conn: &mut DbConnection, hash: &str, now: i64) -> QueryResult<bool> {
-    on_backend!(conn, |c| diesel::update(
-        authorization_codes::table
-            .find(hash)
-            .filter(authorization_codes::used_at.is_null())
-            .filter(authorization_codes::expires_at.gt(now)),
+    on_backend!(conn, |c| Prepared(
+        diesel::update(
+            authorization_codes::table
+                .find(hash)
+                .filter(authorization_codes::used_at.is_null())
+                .filter(authorization_codes::expires_at.gt(now)),
+        )
+        .set(authorization_codes::used_at.eq(now))
+        .returning(authorization_codes::code_hash)
     )
-    .set(authorization_codes::used_at.eq(now))
-    .execute(c)
-    .map(|n| n == 1))
+    .load::<String>(c)
+    .map(|claimed| claimed.len() == 1))
 }
 
 /// Records what a code's exchange issued, so a replay can revoke it.
@@ -141,15 +148,16 @@ pub fn record_issued(
     access_expires_at: i64,
     refresh_token_hash: Option<&str>,
 ) -> QueryResult<()> {
-    on_backend!(conn, |c| diesel::update(
-        authorization_codes::table.find(hash)
+    on_backend!(conn, |c| Prepared(
+        diesel::update(authorization_codes::table.find(hash))
+            .set((
+                authorization_codes::access_jti.eq(access_jti),
+                authorization_codes::access_expires_at.eq(access_expires_at),
+                authorization_codes::refresh_token_hash.eq(refresh_token_hash),
+            ))
+            .returning(authorization_codes::code_hash)
     )
-    .set((
-        authorization_codes::access_jti.eq(access_jti),
-        authorization_codes::access_expires_at.eq(access_expires_at),
-        authorization_codes::refresh_token_hash.eq(refresh_token_hash),
-    ))
-    .execute(c)
+    .load::<String>(c)
     .map(|_| ()))
 }
 

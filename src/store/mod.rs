@@ -47,6 +47,7 @@ pub mod mfa_challenges;
 pub mod outage;
 pub mod passkeys;
 mod pool;
+pub mod prepared;
 pub mod purge;
 pub mod pushed_requests;
 pub mod roles;

@@ -3,7 +3,9 @@
 //! UPDATE, which exactly one concurrent caller can win on either backend.
 use diesel::prelude::*;
 
-use super::schema::{refresh_tokens, sessions};
+use super::prepared::Prepared;
+use super::schema::{refresh_tokens, sessions, users};
+use super::users::UserRow;
 use super::DbConnection;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, PartialEq)]
@@ -80,10 +82,13 @@ pub fn active_sessions(
 }
 
 pub fn touch_session(conn: &mut DbConnection, id: &str, now: i64) -> QueryResult<()> {
-    on_backend!(conn, |c| diesel::update(sessions::table.find(id))
-        .set(sessions::last_seen_at.eq(now))
-        .execute(c)
-        .map(|_| ()))
+    on_backend!(conn, |c| Prepared(
+        diesel::update(sessions::table.find(id))
+            .set(sessions::last_seen_at.eq(now))
+            .returning(sessions::id)
+    )
+    .load::<String>(c)
+    .map(|_| ()))
 }
 
 /// Ends a session and revokes its refresh tokens; `false` when it was not live. Every path that
@@ -113,10 +118,13 @@ pub fn end_session(conn: &mut DbConnection, id: &str, now: i64) -> QueryResult<b
 }
 
 pub fn insert_refresh_token(conn: &mut DbConnection, row: &RefreshTokenRow) -> QueryResult<()> {
-    on_backend!(conn, |c| diesel::insert_into(refresh_tokens::table)
-        .values(row)
-        .execute(c)
-        .map(|_| ()))
+    on_backend!(conn, |c| Prepared(
+        diesel::insert_into(refresh_tokens::table)
+            .values(row)
+            .returning(refresh_tokens::id)
+    )
+    .load::<String>(c)
+    .map(|_| ()))
 }
 
 /// Binds a new refresh token family (its first row, `id`) to a DPoP key (RFC 9449 §5).
@@ -134,6 +142,19 @@ pub fn find_refresh_token(
     on_backend!(conn, |c| refresh_tokens::table
         .filter(refresh_tokens::token_hash.eq(hash))
         .select(RefreshTokenRow::as_select())
+        .get_result(c)
+        .optional())
+}
+
+/// [`find_refresh_token`] with the token's user, in one statement (a refresh needs both).
+pub fn find_refresh_token_and_user(
+    conn: &mut DbConnection,
+    hash: &str,
+) -> QueryResult<Option<(RefreshTokenRow, Option<UserRow>)>> {
+    on_backend!(conn, |c| refresh_tokens::table
+        .left_join(users::table.on(users::id.eq(refresh_tokens::user_id)))
+        .filter(refresh_tokens::token_hash.eq(hash))
+        .select(<(RefreshTokenRow, Option<UserRow>)>::as_select())
         .get_result(c)
         .optional())
 }
@@ -170,6 +191,32 @@ pub fn claim_refresh_token(
     .set(refresh_tokens::rotated_at.eq(now))
     .execute(c)
     .map(|n| n == 1))
+}
+
+/// [`claim_refresh_token`] that returns the claimed row (now rotated): the rotation's common
+/// case in one statement instead of a read and an update. `None` when the token is not live
+/// (the caller then reads it to tell why).
+pub fn claim_refresh_token_row(
+    conn: &mut DbConnection,
+    hash: &str,
+    client_id: &str,
+    now: i64,
+) -> QueryResult<Option<RefreshTokenRow>> {
+    on_backend!(conn, |c| Prepared(
+        diesel::update(
+            refresh_tokens::table
+                .filter(refresh_tokens::token_hash.eq(hash))
+                .filter(refresh_tokens::client_id.eq(client_id))
+                .filter(refresh_tokens::rotated_at.is_null())
+                .filter(refresh_tokens::revoked_at.is_null())
+                .filter(refresh_tokens::expires_at.gt(now))
+                .filter(refresh_tokens::idle_expires_at.gt(now)),
+        )
+        .set(refresh_tokens::rotated_at.eq(now))
+        .returning(RefreshTokenRow::as_returning())
+    )
+    .get_result(c)
+    .optional())
 }
 
 /// Locks a session's row until the transaction ends, and reads it: every rotation in the

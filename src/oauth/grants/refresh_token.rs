@@ -7,7 +7,7 @@ use crate::identity::roles::Roles;
 use crate::identity::sessions::{self, Presented, RefreshError};
 use crate::identity::users::User;
 use crate::identity::{audit, RequestMeta};
-use crate::store::{is_contention, users, write_transaction, DbConnection};
+use crate::store::{is_contention, write_transaction, DbConnection};
 
 /// Rolls the transaction back (the presented token stays valid) and answers with the error.
 struct Rollback(OAuthError);
@@ -80,8 +80,10 @@ pub fn grant(
             Err(RefreshError::Invalid(why)) => return Ok(Err(invalid(why))),
             Err(RefreshError::Internal(e)) => return Err(Rollback(internal(e))),
         };
-        let user = match users::find(c, &rotated.session.user_id)? {
-            Some(row) if !row.disabled => User::from(&row),
+        // Read with the token: the session's lock above is what guards against a concurrent
+        // disable (it ends the user's sessions).
+        let user = match presented.user() {
+            Some(row) if !row.disabled && row.id == rotated.session.user_id => User::from(row),
             _ => return Err(Rollback(invalid("the account is disabled"))),
         };
         let original: Vec<String> = rotated
