@@ -176,6 +176,7 @@ impl Application {
             discovery_json,
             clients,
             signing,
+            liveness: Arc::default(),
             known_origins: http::cors::KnownOrigins::default(),
             csrf_key: http::browser::cookies::CsrfKey::new(&csrf_secret),
             dpop_nonces: crate::oauth::dpop::NonceKey::new(&nonce_secret),

@@ -31,6 +31,8 @@ pub struct AppState {
     /// Threads that sign tokens which need no database work (a `client_credentials` grant of a
     /// cached client): as many as cores, behind a bounded queue (503 when full).
     pub signing: crate::workers::Workers,
+    /// Liveness lookups of client tokens at `/introspect`, read in batches.
+    pub liveness: Arc<crate::oauth::liveness_batch::LivenessBatch>,
     /// Every client's allowed web origins, cached briefly (CORS preflights and `/userinfo`).
     pub known_origins: crate::http::cors::KnownOrigins,
     /// The server secret CSRF tokens are bound with (from the database: every instance agrees).

@@ -5,7 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::client_assertion::{self, authorization};
 use super::{access_log, form, meta};
-use crate::oauth::introspection::{self, Recognise};
+use crate::oauth::introspection::{self, Quick, Recognise};
 use crate::oauth::OAuthError;
 use crate::state::AppState;
 
@@ -26,6 +26,18 @@ pub async fn introspect(
         state.clients.clone(),
         state.clock.now(),
     );
+    if assertion.is_none() {
+        let r = Recognise {
+            keys: &keys,
+            roles: &roles,
+            issuer: &issuer,
+            clients: &clients,
+        };
+        if let Some(quick) = Quick::new(&r, &params, authorization.as_deref(), now) {
+            let rows = state.liveness.token_rows(&state.db, quick.key()).await?;
+            return Ok(introspection_response(quick.answer(&r, &rows, now)));
+        }
+    }
     let answer = state
         .db
         .run(move |c| {
@@ -44,9 +56,13 @@ pub async fn introspect(
             )
         })
         .await?;
-    Ok(HttpResponse::Ok()
+    Ok(introspection_response(answer))
+}
+
+fn introspection_response(answer: serde_json::Value) -> HttpResponse {
+    HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(answer))
+        .json(answer)
 }
 
 pub async fn revoke(

@@ -210,6 +210,30 @@ pub fn authenticate<S: ClientStore>(
     }
 }
 
+/// Authentication against the held copy alone, with no database work: the client when the
+/// request's secret (HTTP Basic or the body; no assertion) lets it through and the client's
+/// profile allows that method; `None` otherwise (uncached, a metadata-document client, refused:
+/// the caller's database path then decides, and answers any error).
+pub fn authenticate_held(cache: &ClientCache, creds: &client_auth::Credentials) -> Option<Client> {
+    let held = cache.get(&creds.client_id)?;
+    let client = client_auth::authenticate(&mut Held(&held), creds).ok()?;
+    super::profile::check_client_authentication(&client, creds.method).ok()?;
+    (!client.is_metadata_document()).then_some(client)
+}
+
+/// A store holding one client (the held copy `authenticate_held` checks against).
+struct Held<'a>(&'a Client);
+
+impl ClientStore for Held<'_> {
+    fn find_client(&mut self, id: &str) -> anyhow::Result<Option<Client>> {
+        Ok((self.0.id == id).then(|| self.0.clone()))
+    }
+
+    fn remember_assertion(&mut self, _: &str, _: i64) -> anyhow::Result<bool> {
+        Ok(false)
+    }
+}
+
 /// A `ClientStore` that answers from the cache when it can (unless `fresh`) and keeps what it
 /// reads.
 pub struct Cached<'a, S: ClientStore> {

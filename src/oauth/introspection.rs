@@ -11,6 +11,7 @@ use crate::identity::api_keys;
 use crate::identity::audit::{self, Event};
 use crate::identity::roles::Roles;
 use crate::identity::RequestMeta;
+use crate::store::liveness::TokenRows;
 use crate::store::{api_keys as key_store, sessions, write_transaction, DbConnection};
 use crate::tokens::{self, secret, AccessTokenClaims, KeySet};
 
@@ -76,6 +77,42 @@ fn authenticate(
     super::client_cache::authenticate(conn, r.clients, creds)
 }
 
+/// One of our access tokens, by its signature, `typ` and issuer: its claims, and whether it is
+/// current (neither `nbf` nor `iat` in the future; recognised but never active otherwise).
+fn parse_access(r: &Recognise, token: &str, now: i64) -> Option<(AccessTokenClaims, bool)> {
+    let (header, payload) = tokens::verify_signature(r.keys, token).ok()?;
+    if header.get("typ").and_then(Value::as_str) != Some(tokens::ACCESS_TOKEN_TYP) {
+        return None;
+    }
+    let current = tokens::check_not_before(&payload, now).is_ok();
+    let claims = serde_json::from_value::<AccessTokenClaims>(payload).ok()?;
+    (claims.iss == r.issuer).then_some((claims, current))
+}
+
+/// RFC 7662 §2.2: the answer for a live access token.
+fn access_answer(r: &Recognise, claims: &AccessTokenClaims, live: liveness::Live) -> Value {
+    let mut answer = json!({
+        "active": true,
+        "token_type": if claims.cnf.is_some() { "DPoP" } else { "Bearer" },
+        "scope": claims.scope,
+        "client_id": claims.client_id,
+        "sub": claims.sub,
+        "exp": claims.exp,
+        "iat": claims.iat,
+        "aud": claims.aud,
+        "iss": r.issuer,
+        "jti": claims.jti,
+    });
+    if let Some(u) = live.user {
+        answer["username"] = json!(u.email);
+    }
+    // RFC 9449 §6.2: the key a DPoP-bound token is bound to.
+    if let Some(cnf) = &claims.cnf {
+        answer["cnf"] = json!(cnf);
+    }
+    answer
+}
+
 fn find(
     conn: &mut DbConnection,
     r: &Recognise,
@@ -85,53 +122,17 @@ fn find(
 ) -> anyhow::Result<Option<Found>> {
     match kind {
         Kind::Access => {
-            let Ok((header, payload)) = tokens::verify_signature(r.keys, token) else {
+            let Some((claims, current)) = parse_access(r, token, now) else {
                 return Ok(None);
             };
-            if header.get("typ").and_then(Value::as_str) != Some(tokens::ACCESS_TOKEN_TYP) {
-                return Ok(None);
-            }
-            // Not valid yet (`nbf`, or an `iat` in the future): recognised, never active.
-            let current = tokens::check_not_before(&payload, now).is_ok();
-            let Ok(claims) = serde_json::from_value::<AccessTokenClaims>(payload) else {
-                return Ok(None);
-            };
-            if claims.iss != r.issuer {
-                return Ok(None);
-            }
             let live = if current {
                 liveness::access_token(conn, &claims, now)?
             } else {
                 Err(liveness::Dead::NotYetValid)
             };
-            let active = match live {
-                Ok(live) => {
-                    let mut answer = json!({
-                        "active": true,
-                        "token_type": if claims.cnf.is_some() { "DPoP" } else { "Bearer" },
-                        "scope": claims.scope,
-                        "client_id": claims.client_id,
-                        "sub": claims.sub,
-                        "exp": claims.exp,
-                        "iat": claims.iat,
-                        "aud": claims.aud,
-                        "iss": r.issuer,
-                        "jti": claims.jti,
-                    });
-                    if let Some(u) = live.user {
-                        answer["username"] = json!(u.email);
-                    }
-                    // RFC 9449 §6.2: the key a DPoP-bound token is bound to.
-                    if let Some(cnf) = &claims.cnf {
-                        answer["cnf"] = json!(cnf);
-                    }
-                    Some(answer)
-                }
-                Err(_) => None,
-            };
             Ok(Some(Found {
-                active,
-                issued_to: Some(claims.client_id),
+                active: live.ok().map(|live| access_answer(r, &claims, live)),
+                issued_to: Some(claims.client_id.clone()),
                 revoke: Revocable::Jti {
                     jti: claims.jti,
                     exp: claims.exp,
@@ -244,6 +245,52 @@ pub fn introspect(
         (true, Some(answer)) => answer,
         _ => inactive(),
     })
+}
+
+/// An introspection that needs no database job: a client's own access token (no session, no
+/// user: `client_credentials`) asked about by a client authenticated from the cache with its
+/// secret. All it still needs is the token's liveness rows, which the caller reads in a batch
+/// with other requests' (`liveness_batch`) and hands to [`Quick::answer`]. `None` when the
+/// request does not qualify: [`introspect`] decides it, with everything it checks.
+pub struct Quick {
+    client: Client,
+    claims: AccessTokenClaims,
+}
+
+impl Quick {
+    pub fn new(
+        r: &Recognise,
+        params: &Params,
+        authorization: Option<&str>,
+        now: i64,
+    ) -> Option<Quick> {
+        if client_auth::has_assertion(params) {
+            return None;
+        }
+        let creds = client_auth::extract(authorization, None, params).ok()?;
+        let client = super::client_cache::authenticate_held(r.clients, &creds)?;
+        let token = params.get("token")?;
+        if client.public || order(token, params.get("token_type_hint"))[0] != Kind::Access {
+            return None;
+        }
+        let (claims, current) = parse_access(r, token, now)?;
+        (current && !liveness::is_user_token(&claims)).then_some(Quick { client, claims })
+    }
+
+    /// The token's `jti` and client: what to look up.
+    pub fn key(&self) -> (String, String) {
+        (self.claims.jti.clone(), self.claims.client_id.clone())
+    }
+
+    /// The answer, given the token's rows (read after the request arrived, like
+    /// [`introspect`]'s).
+    pub fn answer(&self, r: &Recognise, rows: &TokenRows, now: i64) -> Value {
+        let allowed = self.client.can_introspect || self.claims.client_id == self.client.id;
+        match liveness::client_token(&self.claims, rows, now) {
+            Ok(live) if allowed => access_answer(r, &self.claims, live),
+            _ => inactive(),
+        }
+    }
 }
 
 /// `POST /revoke`: unknown or already revoked tokens are fine (200); another client's token is

@@ -74,6 +74,9 @@ pub fn access_token(
     // The revocation list, the client and the refresh token issued with it: one statement. The
     // reasons are still decided in the rule's order.
     let rows = store_liveness::token_rows(conn, &claims.jti, &claims.client_id)?;
+    if !is_user_token(claims) {
+        return Ok(client_token(claims, &rows, now));
+    }
     if rows.jti_revoked {
         return Ok(Err(Dead::Revoked));
     }
@@ -94,6 +97,32 @@ pub fn access_token(
         return Ok(Err(Dead::FamilyRevoked));
     }
     Ok(Ok(live))
+}
+
+/// The rule for a client's own token (not [`is_user_token`]: no `sid`, no user) once its rows
+/// are read: there is no session or user to look up. `access_token` answers such tokens with it,
+/// and so does `/introspect` when it read the rows in a batch (`liveness_batch`).
+pub fn client_token(
+    claims: &AccessTokenClaims,
+    rows: &store_liveness::TokenRows,
+    now: i64,
+) -> Result<Live, Dead> {
+    if now >= claims.exp {
+        return Err(Dead::Expired);
+    }
+    if rows.jti_revoked {
+        return Err(Dead::Revoked);
+    }
+    if !(claims.client_id == ACCOUNT_CLIENT_ID || rows.client_exists) {
+        return Err(Dead::ClientGone);
+    }
+    if rows.family_revoked {
+        return Err(Dead::FamilyRevoked);
+    }
+    Ok(Live {
+        session: None,
+        user: None,
+    })
 }
 
 /// The part of the rule about the session (`sid`) and the user (`sub`, for a user token).

@@ -14,6 +14,7 @@ pub mod error;
 pub mod grants;
 pub mod introspection;
 pub mod liveness;
+pub mod liveness_batch;
 pub mod metadata_document;
 pub mod origins;
 pub mod par;

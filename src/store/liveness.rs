@@ -37,3 +37,43 @@ pub fn token_rows(conn: &mut DbConnection, jti: &str, client_id: &str) -> QueryR
         family_revoked,
     })
 }
+
+/// [`token_rows`] for many tokens at once, `(jti, client_id)` each: three statements for the
+/// whole batch (`= ANY($1)` on PostgreSQL), the answers in the order asked.
+pub fn token_rows_many(
+    conn: &mut DbConnection,
+    keys: &[(String, String)],
+) -> QueryResult<Vec<TokenRows>> {
+    use std::collections::HashSet;
+    let jtis: Vec<&str> = keys.iter().map(|(jti, _)| jti.as_str()).collect();
+    let mut client_ids: Vec<&str> = keys.iter().map(|(_, client)| client.as_str()).collect();
+    client_ids.sort_unstable();
+    client_ids.dedup();
+    let (revoked, clients_found, families) = on_backend!(conn, |c| {
+        let revoked: Vec<String> = revoked_tokens::table
+            .filter(revoked_tokens::jti.eq_any(&jtis))
+            .select(revoked_tokens::jti)
+            .load(c)?;
+        let clients_found: Vec<String> = clients::table
+            .filter(clients::id.eq_any(&client_ids))
+            .select(clients::id)
+            .load(c)?;
+        let families: Vec<String> = refresh_tokens::table
+            .filter(refresh_tokens::id.eq_any(&jtis))
+            .filter(refresh_tokens::revoked_at.is_not_null())
+            .select(refresh_tokens::id)
+            .load(c)?;
+        QueryResult::Ok((revoked, clients_found, families))
+    })?;
+    let revoked: HashSet<String> = revoked.into_iter().collect();
+    let clients_found: HashSet<String> = clients_found.into_iter().collect();
+    let families: HashSet<String> = families.into_iter().collect();
+    Ok(keys
+        .iter()
+        .map(|(jti, client)| TokenRows {
+            jti_revoked: revoked.contains(jti),
+            client_exists: clients_found.contains(client),
+            family_revoked: families.contains(jti),
+        })
+        .collect())
+}

@@ -11,6 +11,7 @@ both_backends!(
     introspection_of_each_kind_live_expired_and_revoked,
     revocation_is_limited_to_the_tokens_owner,
     api_key_lifecycle,
+    concurrent_introspections_of_client_tokens_each_get_their_own_answer,
 );
 
 fn resource_server(app: &TestApp) -> TestClient {
@@ -530,4 +531,74 @@ async fn userinfo_and_its_answer_to_revocation(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(resp.status(), 405);
+}
+
+async fn client_token(app: &TestApp, client: &TestClient) -> String {
+    let resp = app
+        .api
+        .post(app.url("/token"))
+        .basic_auth(&client.id, Some(&client.secret))
+        .form(&[("grant_type", "client_credentials"), ("scope", "read")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let body: Value = resp.json().await.unwrap();
+    body["access_token"].as_str().unwrap().to_string()
+}
+
+/// Client tokens asked about by a cached resource server are looked up in batches
+/// (`oauth::liveness_batch`): many at once, each answer is still its own token's, and a
+/// revocation made just before is never missed.
+async fn concurrent_introspections_of_client_tokens_each_get_their_own_answer(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let rs = resource_server(&app);
+    let service = app.service_client();
+    let mut tokens = Vec::new();
+    for _ in 0..30 {
+        tokens.push(client_token(&app, &service).await);
+    }
+    // The resource server held in the client cache (trusted once the change counter was read).
+    assert_eq!(
+        introspect(&app, &rs, &tokens[0], None).await["active"],
+        true
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    for rounds in 0..2 {
+        // Every third token is revoked right before the round (by its own client).
+        for (i, token) in tokens.iter().enumerate() {
+            if i % 3 == rounds {
+                assert_eq!(revoke(&app, &service, token).await.status(), 200);
+            }
+        }
+        let answers = futures_util::future::join_all(
+            tokens
+                .iter()
+                .map(|t| introspect(&app, &rs, t, Some("access_token"))),
+        )
+        .await;
+        for (i, (answer, token)) in answers.iter().zip(&tokens).enumerate() {
+            if i % 3 <= rounds {
+                assert_eq!(answer, &json!({ "active": false }), "token {i}");
+            } else {
+                assert_eq!(answer["active"], true, "token {i}");
+                assert_eq!(answer["client_id"], service.id.as_str());
+                assert_eq!(answer["sub"], service.id.as_str());
+                let claims = crate::client_jwt::claims_of(token);
+                assert_eq!(answer["jti"], claims["jti"], "token {i}");
+                assert!(answer.get("username").is_none());
+            }
+        }
+    }
+    // The service itself (no introspection flag) learns about its own tokens, not others'.
+    let other = app.service_client();
+    let theirs = client_token(&app, &other).await;
+    assert_eq!(
+        introspect(&app, &service, &theirs, None).await,
+        json!({ "active": false })
+    );
+    assert_eq!(
+        introspect(&app, &service, &tokens[2], None).await["active"],
+        true
+    );
 }

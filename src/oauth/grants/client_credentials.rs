@@ -2,7 +2,7 @@
 use super::super::client_cache::ClientCache;
 use super::super::token::{access_token, AccessTokenRequest, Issued, TokenContext};
 use super::super::{client_auth, profile, resource, scope};
-use super::super::{Client, ClientStore, ErrorCode, GrantType, OAuthError, Params};
+use super::super::{Client, ErrorCode, GrantType, OAuthError, Params};
 
 pub fn grant(
     ctx: &TokenContext,
@@ -57,27 +57,9 @@ pub fn from_cache(
         return None;
     }
     let creds = client_auth::extract(authorization, None, params).ok()?;
-    let cached = cache.get(&creds.client_id)?;
-    let client = client_auth::authenticate(&mut Only(&cached), &creds).ok()?;
-    profile::check_client_authentication(&client, creds.method).ok()?;
-    if client.is_metadata_document()
-        || profile::requires_dpop(&client)
-        || !client.allows_grant(GrantType::ClientCredentials)
-    {
+    let client = super::super::client_cache::authenticate_held(cache, &creds)?;
+    if profile::requires_dpop(&client) || !client.allows_grant(GrantType::ClientCredentials) {
         return None;
     }
     grant(ctx, &client, params, now).ok()
-}
-
-/// A store holding one client (the cached copy `from_cache` authenticates against).
-struct Only<'a>(&'a Client);
-
-impl ClientStore for Only<'_> {
-    fn find_client(&mut self, id: &str) -> anyhow::Result<Option<Client>> {
-        Ok((self.0.id == id).then(|| self.0.clone()))
-    }
-
-    fn remember_assertion(&mut self, _: &str, _: i64) -> anyhow::Result<bool> {
-        Ok(false)
-    }
 }

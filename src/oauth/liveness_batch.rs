@@ -1,0 +1,255 @@
+//! The liveness rows of many access tokens, read together: `/introspect` of client tokens
+//! (`introspection::Quick`) asks here instead of running a database job of its own.
+//!
+//! A lookup joins the queue; if no batch is being read, it starts reading one. One batch is read
+//! at a time, so the lookups that arrive while a batch is in the database form the next one
+//! (up to [`MAX_BATCH`]): under load a database job (three statements) answers dozens of
+//! requests, and a lone request waits for nothing but its own job. Every answer comes from
+//! statements that began after its request arrived, so a revocation committed on any instance
+//! before a request is never missed — the same guarantee as a statement per request.
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::oneshot;
+
+use super::OAuthError;
+use crate::store::liveness::{token_rows_many, TokenRows};
+use crate::store::{is_unavailable, Db, DbError};
+
+/// The most lookups one batch reads (bounds the statements' parameter lists).
+pub const MAX_BATCH: usize = 256;
+
+/// Why a batch could not be read: told to every lookup in it.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum BatchError {
+    /// The database can't serve now (503, like any job's).
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl From<BatchError> for OAuthError {
+    fn from(e: BatchError) -> Self {
+        match e {
+            BatchError::Unavailable(why) => DbError::Unavailable(why).into(),
+            BatchError::Failed(why) => OAuthError::Internal(anyhow::anyhow!(why)),
+        }
+    }
+}
+
+type Waiter = (
+    (String, String),
+    oneshot::Sender<Result<TokenRows, BatchError>>,
+);
+
+#[derive(Default)]
+struct Queue {
+    waiting: Vec<Waiter>,
+    /// A task is reading batches (and will take what is waiting before it stops).
+    reading: bool,
+}
+
+#[derive(Default)]
+pub struct LivenessBatch {
+    queue: Mutex<Queue>,
+    /// Batches read so far (each one database job).
+    batches: AtomicU64,
+}
+
+impl LivenessBatch {
+    /// The rows of the token `(jti, client_id)`, read with whatever else is waiting.
+    pub async fn token_rows(
+        self: &Arc<Self>,
+        db: &Db,
+        key: (String, String),
+    ) -> Result<TokenRows, BatchError> {
+        let (tell, answer) = oneshot::channel();
+        let start = {
+            let mut queue = self.lock();
+            queue.waiting.push((key, tell));
+            !std::mem::replace(&mut queue.reading, true)
+        };
+        if start {
+            let reader = Reader {
+                batch: self.clone(),
+                done: false,
+            };
+            actix_web::rt::spawn(reader.run(db.clone()));
+        }
+        answer
+            .await
+            .unwrap_or_else(|_| Err(BatchError::Failed("the lookup was abandoned".into())))
+    }
+
+    /// How many batches (database jobs) were read so far.
+    pub fn batches_read(&self) -> u64 {
+        self.batches.load(Ordering::Relaxed)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The next batch, or `None` (and no reader any more) when nothing waits.
+    fn next(&self) -> Option<Vec<Waiter>> {
+        let mut queue = self.lock();
+        if queue.waiting.is_empty() {
+            queue.reading = false;
+            return None;
+        }
+        let n = queue.waiting.len().min(MAX_BATCH);
+        Some(queue.waiting.drain(..n).collect())
+    }
+}
+
+/// The task that reads batches until none waits. Dropped early (the runtime stopping), it lets
+/// the waiting lookups fail and the next lookup start a new reader.
+struct Reader {
+    batch: Arc<LivenessBatch>,
+    /// Set once `next` found nothing waiting (and so gave up the reading itself).
+    done: bool,
+}
+
+impl Reader {
+    async fn run(mut self, db: Db) {
+        loop {
+            let Some(batch) = self.batch.next() else {
+                self.done = true;
+                return;
+            };
+            let (keys, tells): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
+            self.batch.batches.fetch_add(1, Ordering::Relaxed);
+            let read = db
+                .run(move |c| token_rows_many(c, &keys).map_err(anyhow::Error::from))
+                .await;
+            match read {
+                Ok(rows) => {
+                    for (tell, rows) in tells.into_iter().zip(rows) {
+                        let _ = tell.send(Ok(rows));
+                    }
+                }
+                Err(e) => {
+                    let why = if is_unavailable(&e) {
+                        BatchError::Unavailable(format!("{e:#}"))
+                    } else {
+                        BatchError::Failed(format!("{e:#}"))
+                    };
+                    for tell in tells {
+                        let _ = tell.send(Err(why.clone()));
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Reader {
+    fn drop(&mut self) {
+        if !self.done {
+            // Stopped mid-way: the waiting lookups fail (their senders drop) and the next
+            // lookup starts a reader.
+            let mut queue = self.batch.lock();
+            queue.waiting.clear();
+            queue.reading = false;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::oauth::registration::{register, ClientSpec};
+    use diesel::RunQueryDsl;
+
+    fn database() -> (tempfile::TempDir, Db, String) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let db = Db::open(&url, 2).unwrap();
+        db.migrate().unwrap();
+        let mut conn = db.get().unwrap();
+        let spec = ClientSpec {
+            name: "api".into(),
+            grant_types: vec!["client_credentials".into()],
+            ..ClientSpec::default()
+        };
+        let client = register(&mut conn, &spec, 0, 0).unwrap().client.id;
+        diesel::sql_query("INSERT INTO revoked_tokens (jti, expires_at) VALUES ('revoked', 99)")
+            .execute(&mut *conn)
+            .unwrap();
+        drop(conn);
+        (dir, db, client)
+    }
+
+    #[actix_web::test]
+    async fn lookups_made_together_are_one_batch_with_each_answer_its_own() {
+        let (_dir, db, client) = database();
+        let batch = Arc::new(LivenessBatch::default());
+        let keys: Vec<(String, String)> = (0..40)
+            .map(|i| match i % 3 {
+                0 => ("revoked".to_string(), client.clone()),
+                1 => (format!("live-{i}"), client.clone()),
+                _ => (format!("live-{i}"), "deleted-client".to_string()),
+            })
+            .collect();
+        // All forty join the queue before the reader runs (it is spawned, and runs once this
+        // task waits): one batch, one database job.
+        let answers =
+            futures_util::future::join_all(keys.iter().map(|k| batch.token_rows(&db, k.clone())))
+                .await;
+        assert_eq!(batch.batches_read(), 1);
+        for (i, answer) in answers.into_iter().enumerate() {
+            let rows = answer.unwrap();
+            assert_eq!(rows.jti_revoked, i % 3 == 0, "lookup {i}");
+            assert_eq!(rows.client_exists, i % 3 != 2, "lookup {i}");
+            assert!(!rows.family_revoked);
+        }
+        // A lookup after the reader stopped starts another one.
+        let again = batch
+            .token_rows(&db, ("revoked".into(), client.clone()))
+            .await
+            .unwrap();
+        assert!(again.jti_revoked);
+        assert_eq!(batch.batches_read(), 2);
+    }
+
+    #[actix_web::test]
+    async fn more_than_a_batch_waiting_is_read_in_several() {
+        let (_dir, db, client) = database();
+        let batch = Arc::new(LivenessBatch::default());
+        let n = MAX_BATCH + 10;
+        let answers = futures_util::future::join_all(
+            (0..n).map(|i| batch.token_rows(&db, (format!("t{i}"), client.clone()))),
+        )
+        .await;
+        assert!(answers.iter().all(|a| a.as_ref().unwrap().client_exists));
+        assert_eq!(batch.batches_read(), 2);
+    }
+
+    #[actix_web::test]
+    async fn a_failed_batch_fails_each_of_its_lookups_and_the_next_reads_again() {
+        let (_dir, db, client) = database();
+        let batch = Arc::new(LivenessBatch::default());
+        let mut conn = db.get().unwrap();
+        diesel::sql_query("ALTER TABLE revoked_tokens RENAME TO revoked_elsewhere")
+            .execute(&mut *conn)
+            .unwrap();
+        let answers = futures_util::future::join_all(
+            (0..3).map(|i| batch.token_rows(&db, (format!("t{i}"), client.clone()))),
+        )
+        .await;
+        assert_eq!(batch.batches_read(), 1);
+        for answer in answers {
+            assert!(matches!(answer, Err(BatchError::Failed(_))), "{answer:?}");
+        }
+        diesel::sql_query("ALTER TABLE revoked_elsewhere RENAME TO revoked_tokens")
+            .execute(&mut *conn)
+            .unwrap();
+        drop(conn);
+        let rows = batch
+            .token_rows(&db, ("revoked".into(), client.clone()))
+            .await
+            .unwrap();
+        assert!(rows.jti_revoked);
+    }
+}
