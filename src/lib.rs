@@ -12,6 +12,7 @@ pub mod fuzzing;
 pub mod http;
 pub mod i18n;
 pub mod identity;
+pub mod memory;
 pub mod metrics;
 pub mod oauth;
 pub mod oidc;

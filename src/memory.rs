@@ -1,0 +1,150 @@
+//! Gives back the memory of start-up. Starting reads the configuration, runs the migrations,
+//! opens the keys, checks the message catalog and the theme: code run once, but the kernel maps
+//! the binary in 64 KiB runs around every page touched ("fault-around"), so after start
+//! 18–19 MiB of its code stayed mapped — half the server's memory under load
+//! (bench/RESULTS.md). Once serving, [`release_start_up_code`] unmaps those pages from this
+//! process (`madvise(MADV_DONTNEED)`); they stay in the kernel's page cache, so the code serving
+//! uses comes back at its first use with a minor fault, no disk read.
+//!
+//! Only mappings of the executable that are read-only and hold no private (copy-on-write) page
+//! are advised: for those, dropping a page can only ever bring back the same bytes from the file.
+//! The relocated read-only data (RELRO) has private pages, and is left alone.
+//!
+//! Tried first (and dropped, bench/RESULTS.md 2026-12-07): `MADV_PAGEOUT`, which also evicts
+//! the pages from the page cache; code read back from the file after that cost 10–15% of the
+//! RS256 token rate in some runs. Only `portcullis serve` calls this (not the tests, which run
+//! many servers in one process).
+
+/// Unmaps the resident pages of this executable's clean read-only mappings (code and
+/// constants); returns how many bytes were advised. Never fails: an error is logged.
+pub fn release_start_up_code() -> usize {
+    match advise_executable() {
+        Ok(bytes) => {
+            tracing::debug!(bytes, "start-up code given back");
+            bytes
+        }
+        Err(e) => {
+            tracing::debug!(error = %e, "could not give back start-up code");
+            0
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn advise_executable() -> std::io::Result<usize> {
+    let exe = std::fs::read_link("/proc/self/exe")?;
+    let smaps = std::fs::read_to_string("/proc/self/smaps")?;
+    let mut advised = 0;
+    for (start, end) in clean_read_only(&smaps, &exe.to_string_lossy()) {
+        // SAFETY: the range is one of this process's own file-backed mappings that is not
+        // writable and holds no anonymous (copy-on-write) page, as the kernel just listed it:
+        // MADV_DONTNEED drops only page-table entries of page-cache pages, which the next
+        // access maps again from the unchanged file. No memory content changes.
+        let rc =
+            unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED) };
+        if rc != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        advised += end - start;
+    }
+    Ok(advised)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn advise_executable() -> std::io::Result<usize> {
+    Ok(0)
+}
+
+/// The `start-end` ranges of `/proc/self/smaps` entries that map `path` without write access
+/// and with `Anonymous: 0 kB` (no private page).
+fn clean_read_only(smaps: &str, path: &str) -> Vec<(usize, usize)> {
+    let mut ranges = Vec::new();
+    // The entry being read: its range, if it maps `path` read-only.
+    let mut candidate: Option<(usize, usize)> = None;
+    for line in smaps.lines() {
+        if let Some(range) = header(line) {
+            candidate = range.filter(|r| r.2 == path && !r.3).map(|r| (r.0, r.1));
+        } else if let Some(kb) = line.strip_prefix("Anonymous:") {
+            let clean = kb.trim().strip_suffix("kB").map(str::trim) == Some("0");
+            if let Some(range) = candidate.take().filter(|_| clean) {
+                ranges.push(range);
+            }
+        }
+    }
+    ranges
+}
+
+/// An entry's header line (`start-end perms offset dev inode path`): `None` for any other
+/// line; `Some(None)` for a header that can't be read (nothing of that entry is advised);
+/// otherwise start, end, path and whether it is writable.
+#[allow(clippy::type_complexity)]
+fn header(line: &str) -> Option<Option<(usize, usize, &str, bool)>> {
+    let mut fields = line.split_whitespace();
+    let range = fields.next()?;
+    let (start, end) = range.split_once('-')?;
+    let (Ok(start), Ok(end)) = (
+        usize::from_str_radix(start, 16),
+        usize::from_str_radix(end, 16),
+    ) else {
+        return None;
+    };
+    let Some(perms) = fields.next().filter(|p| p.len() == 4) else {
+        return Some(None);
+    };
+    let path = fields.nth(3).unwrap_or("");
+    Some((end > start).then_some((start, end, path, perms.as_bytes()[1] == b'w')))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SMAPS: &str = "\
+55d0c0000000-55d0c0400000 r--p 00000000 fd:01 42 /usr/bin/portcullis
+Size:               4096 kB
+Rss:                1024 kB
+Anonymous:             0 kB
+55d0c0400000-55d0c1c00000 r-xp 00400000 fd:01 42 /usr/bin/portcullis
+Size:              24576 kB
+Anonymous:             0 kB
+55d0c1c00000-55d0c1d00000 r--p 01c00000 fd:01 42 /usr/bin/portcullis
+Anonymous:           512 kB
+55d0c1d00000-55d0c1e00000 rw-p 01d00000 fd:01 42 /usr/bin/portcullis
+Anonymous:             0 kB
+55d0c2000000-55d0c2100000 rw-p 00000000 00:00 0 [heap]
+Anonymous:          1024 kB
+7f0000000000-7f0000100000 r-xp 00000000 fd:01 7 /usr/lib/libcrypto.so.3
+Anonymous:             0 kB
+";
+
+    #[test]
+    fn only_clean_read_only_mappings_of_the_binary() {
+        assert_eq!(
+            clean_read_only(SMAPS, "/usr/bin/portcullis"),
+            vec![
+                (0x55d0c0000000, 0x55d0c0400000),
+                (0x55d0c0400000, 0x55d0c1c00000)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_relocated_or_writable_mapping_is_never_advised() {
+        let ranges = clean_read_only(SMAPS, "/usr/bin/portcullis");
+        assert!(!ranges.contains(&(0x55d0c1c00000, 0x55d0c1d00000)));
+        assert!(!ranges.contains(&(0x55d0c1d00000, 0x55d0c1e00000)));
+        assert!(clean_read_only(SMAPS, "/nowhere").is_empty());
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn advising_this_test_binary_leaves_it_working() {
+        assert!(advise_executable().unwrap() > 0);
+        // The code runs on after its pages were dropped: they came back from the file.
+        assert_eq!(
+            clean_read_only(SMAPS, "/usr/bin/portcullis").len(),
+            2,
+            "still running"
+        );
+    }
+}
