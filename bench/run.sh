@@ -11,6 +11,8 @@
 #   BENCH_DB=sqlite       sqlite (default) or postgres: a database of its own on BENCH_PG_URL,
 #                         created for the run and dropped at the end
 #   BENCH_PG_URL=postgres://postgres@127.0.0.1:5432   the PostgreSQL server (no database part)
+#   BENCH_ONLY=a,b        only the named runs (e.g. introspect-c64,refresh-c64,mixed,flood);
+#                         set-up still runs, the report leaves the others out
 #
 # Everything runs on 127.0.0.1; every load run is bounded by wrk's -d.
 set -euo pipefail
@@ -267,7 +269,9 @@ peak_rss_mib() {
 # The peak so far (start-up: configuration, migrations, keys, catalog and theme checks; and the
 # one check request per grant above) is kept apart: then the kernel's peak is reset
 # (`clear_refs` 5, Linux 4.0+), so every figure below is the peak while serving the
-# benchmark's requests. The whole-run peak is the larger of the two.
+# benchmark's requests. The whole-run peak is the larger of the two. The server gives back the
+# code only start-up touched a second after it began serving (src/memory.rs): waited for here.
+sleep 1.5
 START_RSS="$(peak_rss_mib)"
 if ! echo 5 >"/proc/$SERVER_PID/clear_refs" 2>/dev/null; then
     log "warning: could not reset the server's peak RSS; the figures below include start-up"
@@ -322,10 +326,16 @@ record() {
         "${line#BENCH_RESULT }" >>"$RESULTS"
 }
 
+# selected NAME: whether BENCH_ONLY (when set) names the run.
+selected() {
+    [ -z "${BENCH_ONLY:-}" ] || [[ ",$BENCH_ONLY," == *",$1,"* ]]
+}
+
 # run_wrk NAME METHOD CONNECTIONS PATH [AUTHORIZATION BODY TIMEOUT [REQUEST]]
 # One measured run on its own; defaults: the client_credentials request, 2 s timeout.
 run_wrk() {
     local name=$1 method=$2 conns=$3 path=$4
+    selected "$name" || return 0
     local auth=${5-$BENCH_AUTHORIZATION} body=${6-$BENCH_BODY} timeout=${7-2s}
     local request=${8-"$method $path"}
     echo
@@ -448,6 +458,7 @@ unset BENCH_COOKIE BENCH_AUTHORIZE_PATH
 
 # Mixed: client_credentials at 32 connections while password logins run at 8, started
 # together, same duration.
+if selected mixed; then
 echo
 echo "### mixed: client_credentials -c32 and password grant -c8 at once, -t2 each, -d$DURATION"
 start_wrk mixed-cc-c32 POST 32 /token "$BENCH_AUTHORIZATION" "$BENCH_BODY" 2s
@@ -460,9 +471,11 @@ echo "#### mixed-password-c8"
 finish_wrk mixed-password-c8 "$MIXED_PW_PID"
 record mixed-cc-c32 "POST /token (client_credentials, with password-c8)" 32
 record mixed-password-c8 "POST /token (password grant, with cc-c32)" 8
+fi
 
 # Sign-up flood: client_credentials at 32 connections while one address floods
 # /api/auth/register at 16 (almost all refused by the registration budget, before hashing).
+if selected flood; then
 echo
 echo "### flood: client_credentials -c32 beside a sign-up flood -c16, -t2 each, -d$DURATION"
 start_wrk flood-cc-c32 POST 32 /token "$BENCH_AUTHORIZATION" "$BENCH_BODY" 2s
@@ -475,6 +488,7 @@ echo "#### flood-register-c16"
 finish_wrk flood-register-c16 "$FLOOD_REG_PID"
 record flood-cc-c32 "POST /token (client_credentials, beside a sign-up flood)" 32
 record flood-register-c16 "POST /api/auth/register (flood from one address; 429 expected)" 16
+fi
 
 FINAL_RSS="$(python3 -c 'import sys; print(max(map(float, sys.argv[1:])))' "$START_RSS" "$(peak_rss_mib)")"
 
