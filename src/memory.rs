@@ -37,7 +37,8 @@ fn advise_executable() -> std::io::Result<usize> {
     let mut advised = 0;
     for (start, end) in clean_read_only(&smaps, &exe.to_string_lossy()) {
         // SAFETY: the range is one of this process's own file-backed mappings that is not
-        // writable and holds no anonymous (copy-on-write) page, as the kernel just listed it:
+        // writable and holds no private (copy-on-write) page, in memory or swapped out, as the
+        // kernel just listed it (a read-only mapping cannot gain one since):
         // MADV_DONTNEED drops only page-table entries of page-cache pages, which the next
         // access maps again from the unchanged file. No memory content changes.
         let rc =
@@ -56,22 +57,37 @@ fn advise_executable() -> std::io::Result<usize> {
 }
 
 /// The `start-end` ranges of `/proc/self/smaps` entries that map `path` without write access
-/// and with `Anonymous: 0 kB` (no private page).
+/// and with no private page, in memory or swapped out (`Anonymous: 0 kB`, `Swap: 0 kB`).
 fn clean_read_only(smaps: &str, path: &str) -> Vec<(usize, usize)> {
     let mut ranges = Vec::new();
-    // The entry being read: its range, if it maps `path` read-only.
-    let mut candidate: Option<(usize, usize)> = None;
+    // The entry being read: its range if it maps `path` read-only, and whether each of the two
+    // counts was seen and zero.
+    let mut entry: Option<((usize, usize), bool, bool)> = None;
+    let mut finish = |entry: Option<((usize, usize), bool, bool)>| {
+        if let Some((range, true, true)) = entry {
+            ranges.push(range);
+        }
+    };
     for line in smaps.lines() {
-        if let Some(range) = header(line) {
-            candidate = range.filter(|r| r.2 == path && !r.3).map(|r| (r.0, r.1));
-        } else if let Some(kb) = line.strip_prefix("Anonymous:") {
-            let clean = kb.trim().strip_suffix("kB").map(str::trim) == Some("0");
-            if let Some(range) = candidate.take().filter(|_| clean) {
-                ranges.push(range);
+        if let Some(header) = header(line) {
+            finish(entry.take());
+            entry = header
+                .filter(|h| h.2 == path && !h.3)
+                .map(|h| ((h.0, h.1), false, false));
+        } else if let Some((_, anonymous, swap)) = entry.as_mut() {
+            if let Some(kb) = line.strip_prefix("Anonymous:") {
+                *anonymous = zero_kb(kb);
+            } else if let Some(kb) = line.strip_prefix("Swap:") {
+                *swap = zero_kb(kb);
             }
         }
     }
+    finish(entry);
     ranges
+}
+
+fn zero_kb(value: &str) -> bool {
+    value.trim().strip_suffix("kB").map(str::trim) == Some("0")
 }
 
 /// An entry's header line (`start-end perms offset dev inode path`): `None` for any other
@@ -104,16 +120,28 @@ mod tests {
 Size:               4096 kB
 Rss:                1024 kB
 Anonymous:             0 kB
+Swap:                  0 kB
+VmFlags: rd mr mw me dw sd
 55d0c0400000-55d0c1c00000 r-xp 00400000 fd:01 42 /usr/bin/portcullis
 Size:              24576 kB
 Anonymous:             0 kB
+Swap:                  0 kB
 55d0c1c00000-55d0c1d00000 r--p 01c00000 fd:01 42 /usr/bin/portcullis
 Anonymous:           512 kB
-55d0c1d00000-55d0c1e00000 rw-p 01d00000 fd:01 42 /usr/bin/portcullis
+Swap:                  0 kB
+55d0c1d00000-55d0c1e00000 r--p 01d00000 fd:01 42 /usr/bin/portcullis
 Anonymous:             0 kB
+Swap:                 64 kB
+55d0c1e00000-55d0c1f00000 rw-p 01e00000 fd:01 42 /usr/bin/portcullis
+Anonymous:             0 kB
+Swap:                  0 kB
 55d0c2000000-55d0c2100000 rw-p 00000000 00:00 0 [heap]
 Anonymous:          1024 kB
+Swap:                  0 kB
 7f0000000000-7f0000100000 r-xp 00000000 fd:01 7 /usr/lib/libcrypto.so.3
+Anonymous:             0 kB
+Swap:                  0 kB
+55d0c3000000-55d0c3100000 r--p 02000000 fd:01 42 /usr/bin/portcullis
 Anonymous:             0 kB
 ";
 
@@ -129,10 +157,18 @@ Anonymous:             0 kB
     }
 
     #[test]
-    fn a_relocated_or_writable_mapping_is_never_advised() {
+    fn a_relocated_swapped_writable_or_unread_mapping_is_never_advised() {
         let ranges = clean_read_only(SMAPS, "/usr/bin/portcullis");
-        assert!(!ranges.contains(&(0x55d0c1c00000, 0x55d0c1d00000)));
-        assert!(!ranges.contains(&(0x55d0c1d00000, 0x55d0c1e00000)));
+        // Private pages in memory (relocated), private pages in swap, writable, and an entry
+        // whose Swap count was never read.
+        for start in [
+            0x55d0c1c00000,
+            0x55d0c1d00000,
+            0x55d0c1e00000,
+            0x55d0c3000000,
+        ] {
+            assert!(ranges.iter().all(|r| r.0 != start), "{start:x}");
+        }
         assert!(clean_read_only(SMAPS, "/nowhere").is_empty());
     }
 

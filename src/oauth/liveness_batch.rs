@@ -9,6 +9,7 @@
 //! before a request is never missed — the same guarantee as a statement per request.
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
@@ -18,6 +19,10 @@ use crate::store::{is_unavailable, Db, DbError};
 
 /// The most lookups one batch reads (bounds the statements' parameter lists).
 pub const MAX_BATCH: usize = 256;
+
+/// The most lookups that may wait; beyond, a lookup is answered unavailable (503) at once, as
+/// a full job queue is.
+pub const MAX_WAITING: usize = 4 * MAX_BATCH;
 
 /// Why a batch could not be read: told to every lookup in it.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -38,10 +43,10 @@ impl From<BatchError> for OAuthError {
     }
 }
 
-type Waiter = (
-    (String, String),
-    oneshot::Sender<Result<TokenRows, BatchError>>,
-);
+type Tell = oneshot::Sender<Result<TokenRows, BatchError>>;
+
+/// A waiting lookup: its key, when it began waiting, and where its answer goes.
+type Waiter = ((String, String), Instant, Tell);
 
 #[derive(Default)]
 struct Queue {
@@ -67,7 +72,12 @@ impl LivenessBatch {
         let (tell, answer) = oneshot::channel();
         let start = {
             let mut queue = self.lock();
-            queue.waiting.push((key, tell));
+            if queue.waiting.len() >= MAX_WAITING {
+                return Err(BatchError::Unavailable(
+                    "too many introspections wait for the database".into(),
+                ));
+            }
+            queue.waiting.push((key, Instant::now(), tell));
             !std::mem::replace(&mut queue.reading, true)
         };
         if start {
@@ -91,15 +101,34 @@ impl LivenessBatch {
         self.queue.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The next batch, or `None` (and no reader any more) when nothing waits.
-    fn next(&self) -> Option<Vec<Waiter>> {
+    /// The next batch, or `None` (and no reader any more) when nothing waits. Lookups whose
+    /// request is gone are dropped, and those that waited longer than `patience` (the database
+    /// timeout: what a job may wait) are answered unavailable, as a job would be.
+    fn next(&self, patience: Duration) -> Option<Vec<Waiter>> {
         let mut queue = self.lock();
-        if queue.waiting.is_empty() {
-            queue.reading = false;
-            return None;
+        loop {
+            if queue.waiting.is_empty() {
+                queue.reading = false;
+                return None;
+            }
+            let n = queue.waiting.len().min(MAX_BATCH);
+            let mut batch = Vec::with_capacity(n);
+            for (key, queued, tell) in queue.waiting.drain(..n) {
+                if tell.is_closed() {
+                    continue;
+                }
+                if queued.elapsed() > patience {
+                    let _ = tell.send(Err(BatchError::Unavailable(
+                        "the introspection waited too long for the database".into(),
+                    )));
+                    continue;
+                }
+                batch.push((key, queued, tell));
+            }
+            if !batch.is_empty() {
+                return Some(batch);
+            }
         }
-        let n = queue.waiting.len().min(MAX_BATCH);
-        Some(queue.waiting.drain(..n).collect())
     }
 }
 
@@ -114,11 +143,12 @@ struct Reader {
 impl Reader {
     async fn run(mut self, db: Db) {
         loop {
-            let Some(batch) = self.batch.next() else {
+            let Some(batch) = self.batch.next(db.timeout()) else {
                 self.done = true;
                 return;
             };
-            let (keys, tells): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
+            let (keys, tells): (Vec<_>, Vec<_>) =
+                batch.into_iter().map(|(key, _, tell)| (key, tell)).unzip();
             self.batch.batches.fetch_add(1, Ordering::Relaxed);
             let read = db
                 .run(move |c| token_rows_many(c, &keys).map_err(anyhow::Error::from))
@@ -224,6 +254,24 @@ mod tests {
         .await;
         assert!(answers.iter().all(|a| a.as_ref().unwrap().client_exists));
         assert_eq!(batch.batches_read(), 2);
+    }
+
+    #[actix_web::test]
+    async fn a_full_queue_answers_unavailable_at_once() {
+        let (_dir, db, client) = database();
+        let batch = Arc::new(LivenessBatch::default());
+        // The lookups join the queue in order before the reader runs: all past the limit are
+        // refused without waiting, the rest answered.
+        let answers = futures_util::future::join_all(
+            (0..MAX_WAITING + 3).map(|i| batch.token_rows(&db, (format!("t{i}"), client.clone()))),
+        )
+        .await;
+        let refused = answers
+            .iter()
+            .filter(|a| matches!(a, Err(BatchError::Unavailable(_))))
+            .count();
+        assert_eq!(refused, 3);
+        assert!(answers[..MAX_WAITING].iter().all(|a| a.is_ok()));
     }
 
     #[actix_web::test]

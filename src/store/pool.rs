@@ -160,6 +160,12 @@ impl Db {
         super::run_migrations(&mut conn)
     }
 
+    /// How long a job may wait for a thread and a connection before it is answered
+    /// [`DbError::Unavailable`].
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
     pub fn kind(&self) -> &DatabaseKind {
         &self.kind
     }

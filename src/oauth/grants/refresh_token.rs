@@ -80,8 +80,8 @@ pub fn grant(
             Err(RefreshError::Invalid(why)) => return Ok(Err(invalid(why))),
             Err(RefreshError::Internal(e)) => return Err(Rollback(internal(e))),
         };
-        // Read with the token: the session's lock above is what guards against a concurrent
-        // disable (it ends the user's sessions).
+        // Read with the token, before the transaction: a disable that committed before the
+        // session's lock was taken ended the session, which the rotation then refused.
         let user = match presented.user() {
             Some(row) if !row.disabled && row.id == rotated.session.user_id => User::from(row),
             _ => return Err(Rollback(invalid("the account is disabled"))),
