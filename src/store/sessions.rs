@@ -171,31 +171,10 @@ pub fn find_refresh_token_by_id(
         .optional())
 }
 
-/// Marks the live, unexpired token with `hash` of `client_id` rotated; `true` only for the one
-/// caller that did it.
-pub fn claim_refresh_token(
-    conn: &mut DbConnection,
-    hash: &str,
-    client_id: &str,
-    now: i64,
-) -> QueryResult<bool> {
-    on_backend!(conn, |c| diesel::update(
-        refresh_tokens::table
-            .filter(refresh_tokens::token_hash.eq(hash))
-            .filter(refresh_tokens::client_id.eq(client_id))
-            .filter(refresh_tokens::rotated_at.is_null())
-            .filter(refresh_tokens::revoked_at.is_null())
-            .filter(refresh_tokens::expires_at.gt(now))
-            .filter(refresh_tokens::idle_expires_at.gt(now)),
-    )
-    .set(refresh_tokens::rotated_at.eq(now))
-    .execute(c)
-    .map(|n| n == 1))
-}
-
-/// [`claim_refresh_token`] that returns the claimed row (now rotated): the rotation's common
-/// case in one statement instead of a read and an update. `None` when the token is not live
-/// (the caller then reads it to tell why).
+/// Marks the live, unexpired token with `hash` of `client_id` rotated and returns its row (now
+/// rotated), only to the one caller that did it: the rotation's common case in one statement
+/// instead of a read and an update. `None` when the token is not live (the caller then reads it
+/// to tell why).
 pub fn claim_refresh_token_row(
     conn: &mut DbConnection,
     hash: &str,
