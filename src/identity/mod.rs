@@ -23,6 +23,7 @@ pub mod role_book;
 pub mod role_seed;
 pub mod roles;
 pub mod roles_admin;
+pub mod rotation;
 pub mod second_factor;
 pub mod security_events;
 pub mod sessions;
