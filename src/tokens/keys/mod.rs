@@ -11,6 +11,7 @@ mod alg;
 pub mod kek;
 mod legacy;
 pub mod ops;
+mod rsa_signer;
 pub mod schedule;
 mod set;
 
