@@ -1,19 +1,21 @@
 //! Gives back the memory of start-up. Starting reads the configuration, runs the migrations,
 //! opens the keys, checks the message catalog and the theme: code run once, but the kernel maps
-//! the binary in 64 KiB runs around every page touched ("fault-around"), so after start
-//! 18–19 MiB of its code stayed mapped — half the server's memory under load
-//! (bench/RESULTS.md). Once serving, [`release_start_up_code`] unmaps those pages from this
-//! process (`madvise(MADV_DONTNEED)`); they stay in the kernel's page cache, so the code serving
-//! uses comes back at its first use with a minor fault, no disk read.
+//! a file's pages by the folio (64 KiB–2 MiB, however the page cache read or wrote it) and
+//! around every page touched ("fault-around"), so after start 18–19 MiB of the binary's code
+//! stayed mapped — half the server's memory under load (bench/RESULTS.md). Once serving,
+//! [`release_start_up_code`] unmaps those pages from this process (`madvise(MADV_DONTNEED)`),
+//! turns read-ahead off for them (`MADV_RANDOM`) and drops the binary's pages no process maps
+//! from the page cache (`POSIX_FADV_DONTNEED`): the code serving uses comes back at its first
+//! use, read from the file in single pages, so what stays mapped is close to the code that runs
+//! (laid out together by the linker: `build.rs`).
 //!
 //! Only mappings of the executable that are read-only and hold no private (copy-on-write) page
 //! are advised: for those, dropping a page can only ever bring back the same bytes from the file.
 //! The relocated read-only data (RELRO) has private pages, and is left alone.
 //!
-//! Tried first (and dropped, bench/RESULTS.md 2026-12-07): `MADV_PAGEOUT`, which also evicts
-//! the pages from the page cache; code read back from the file after that cost 10–15% of the
-//! RS256 token rate in some runs. Only `portcullis serve` calls this (not the tests, which run
-//! many servers in one process).
+//! Tried before (and dropped, bench/RESULTS.md 2026-12-07): `MADV_PAGEOUT` with read-ahead on,
+//! which cost 10–15% of the RS256 token rate in some runs. Only `portcullis serve` calls this
+//! (not the tests, which run many servers in one process).
 
 /// Unmaps the resident pages of this executable's clean read-only mappings (code and
 /// constants); returns how many bytes were advised. Never fails: an error is logged.
@@ -36,19 +38,47 @@ fn advise_executable() -> std::io::Result<usize> {
     let smaps = std::fs::read_to_string("/proc/self/smaps")?;
     let mut advised = 0;
     for (start, end) in clean_read_only(&smaps, &exe.to_string_lossy()) {
+        let range = start as *mut libc::c_void;
         // SAFETY: the range is one of this process's own file-backed mappings that is not
         // writable and holds no private (copy-on-write) page, in memory or swapped out, as the
         // kernel just listed it (a read-only mapping cannot gain one since):
         // MADV_DONTNEED drops only page-table entries of page-cache pages, which the next
-        // access maps again from the unchanged file. No memory content changes.
-        let rc =
-            unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED) };
+        // access maps again from the unchanged file, and MADV_RANDOM only turns off read-ahead
+        // for it. No memory content changes.
+        let rc = unsafe { libc::madvise(range, end - start, libc::MADV_DONTNEED) };
         if rc != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: as above.
+        if unsafe { libc::madvise(range, end - start, libc::MADV_RANDOM) } != 0 {
             return Err(std::io::Error::last_os_error());
         }
         advised += end - start;
     }
+    if advised > 0 {
+        if let Err(e) = drop_cached_folios(&exe) {
+            tracing::debug!(error = %e, "could not drop the binary's cached pages");
+        }
+    }
     Ok(advised)
+}
+
+/// Asks the kernel to drop the executable's pages from the page cache that no process maps
+/// (`POSIX_FADV_DONTNEED`; mapped pages stay). The kernel keeps a file's cached pages in large
+/// folios, as it read or wrote them, and maps a whole folio on a fault: one function of a
+/// 512 KiB folio maps all of it. With the mapping's read-ahead off (`MADV_RANDOM`), code touched
+/// from here on is read back in single pages, so what the server keeps mapped is the pages it
+/// runs. A page read back is read from the disk once.
+#[cfg(target_os = "linux")]
+fn drop_cached_folios(exe: &std::path::Path) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let file = std::fs::File::open(exe)?;
+    // SAFETY: a valid descriptor of a file opened for reading; advice changes no content.
+    let rc = unsafe { libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
+    if rc != 0 {
+        return Err(std::io::Error::from_raw_os_error(rc));
+    }
+    Ok(())
 }
 
 #[cfg(not(target_os = "linux"))]
@@ -182,5 +212,24 @@ Anonymous:             0 kB
             2,
             "still running"
         );
+        // Read-ahead is off for every range advised ("rr": VM_RAND_READ).
+        let exe = std::fs::read_link("/proc/self/exe").unwrap();
+        let exe = exe.to_string_lossy();
+        let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
+        let advised = clean_read_only(&smaps, &exe);
+        assert!(!advised.is_empty());
+        let mut current = None;
+        let mut checked = 0;
+        for line in smaps.lines() {
+            if let Some(h) = header(line) {
+                current = h.map(|h| (h.0, h.1));
+            } else if let Some(flags) = line.strip_prefix("VmFlags:") {
+                if current.is_some_and(|r| advised.contains(&r)) {
+                    assert!(flags.split_whitespace().any(|f| f == "rr"), "{line}");
+                    checked += 1;
+                }
+            }
+        }
+        assert_eq!(checked, advised.len());
     }
 }
