@@ -87,9 +87,7 @@ impl LivenessBatch {
             };
             actix_web::rt::spawn(reader.run(db.clone()));
         }
-        answer
-            .await
-            .unwrap_or_else(|_| Err(BatchError::Failed("the lookup was abandoned".into())))
+        abandoned_is_unavailable(answer.await)
     }
 
     /// How many batches (database jobs) were read so far.
@@ -172,6 +170,19 @@ impl Reader {
             }
         }
     }
+}
+
+/// A lookup whose answer never came: its reader was dropped mid-way, which happens when the
+/// worker running it stops (the server is shutting down). Unavailable (503, `Retry-After`), as
+/// any database job refused then; not an internal error.
+fn abandoned_is_unavailable(
+    answer: Result<Result<TokenRows, BatchError>, oneshot::error::RecvError>,
+) -> Result<TokenRows, BatchError> {
+    answer.unwrap_or_else(|_| {
+        Err(BatchError::Unavailable(
+            "the lookup was abandoned: the server is stopping".into(),
+        ))
+    })
 }
 
 impl Drop for Reader {
@@ -299,5 +310,28 @@ mod tests {
             .await
             .unwrap();
         assert!(rows.jti_revoked);
+    }
+
+    #[actix_web::test]
+    async fn lookups_of_a_reader_dropped_mid_way_are_unavailable_and_the_next_reads_again() {
+        let (_dir, db, client) = database();
+        let batch = Arc::new(LivenessBatch::default());
+        let (tell, answer) = oneshot::channel();
+        {
+            let mut queue = batch.lock();
+            queue
+                .waiting
+                .push((("t".into(), client.clone()), Instant::now(), tell));
+            queue.reading = true;
+        }
+        // As when the worker running the reader stops (shutdown): 503, not 500.
+        drop(Reader {
+            batch: batch.clone(),
+            done: false,
+        });
+        let got = abandoned_is_unavailable(answer.await);
+        assert!(matches!(got, Err(BatchError::Unavailable(_))), "{got:?}");
+        let rows = batch.token_rows(&db, ("t".into(), client)).await.unwrap();
+        assert!(!rows.jti_revoked);
     }
 }
