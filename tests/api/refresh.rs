@@ -149,12 +149,27 @@ async fn refresh_expires_when_idle_and_keeps_scope(backend: Backend) {
         "invalid_scope",
     )
     .await;
-    let narrowed = tokens(
+    // An empty `scope` is no scope parameter (RFC 6749 §3.3 has no empty scope): the family's.
+    let kept = tokens(
         app.token_basic(
             &client,
             &[
                 ("grant_type", "refresh_token"),
                 ("refresh_token", &rt(&first)),
+                ("scope", ""),
+            ],
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(kept["scope"], first["scope"]);
+    assert_eq!(kept["scope"], "read chat");
+    let narrowed = tokens(
+        app.token_basic(
+            &client,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &rt(&kept)),
                 ("scope", "read"),
             ],
         )

@@ -51,9 +51,11 @@ pub fn grant(
     now: i64,
 ) -> Result<Issued, OAuthError> {
     let presented = params.require("refresh_token")?;
-    let requested = match params.get("scope") {
-        Some(raw) => Some(scope::parse(raw)?),
-        None => None,
+    // An empty `scope` counts as none (RFC 6749 §3.3 defines no empty scope; `scope::grant`
+    // reads it the same way): the family's scopes, not a token with none.
+    let requested = match params.get("scope").map(scope::parse).transpose()? {
+        Some(parsed) if parsed.is_empty() => None,
+        requested => requested,
     };
     // Syntax and the client's allowance first; against the family's resources below.
     resource::requested(params.all("resource"), client, ctx.shared_resources)?;
