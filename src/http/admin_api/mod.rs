@@ -6,6 +6,7 @@
 mod api_keys;
 mod audit;
 pub mod auth;
+mod client_views;
 mod clients;
 mod doc;
 mod keys;
