@@ -31,12 +31,15 @@ for db in sqlite postgres; do
     echo ">>> bench/run.sh on $db, sampled" >&2
     BENCH_BIN="$BIN" BENCH_DB="$db" bash bench/run.sh >"$TMP/bench-$db.txt" 2>&1 &
     bench=$!
+    # The server (not the `migrate`/`client create` runs of the same binary before it), sampled
+    # once it answers: start-up is not what it runs while serving.
     pid=""
-    for _ in $(seq 1 240); do
-        pid="$(pgrep -x portcullis-hot | head -n 1 || true)"
-        [ -n "$pid" ] && break
+    for _ in $(seq 1 600); do
+        pid="$(pgrep -n -f "^$BIN serve" || true)"
+        [ -n "$pid" ] && curl -fsS -o /dev/null --max-time 1 "http://127.0.0.1:${PORT:-18080}/readyz" 2>/dev/null && break
+        pid=""
         kill -0 "$bench" 2>/dev/null || break
-        sleep 0.5
+        sleep 0.1
     done
     [ -n "$pid" ] || { cat "$TMP/bench-$db.txt" >&2; echo "symbol-order: the server never started" >&2; exit 1; }
     perf record -q -F 4999 -p "$pid" -o "$TMP/perf-$db.data" >/dev/null 2>&1 || true
@@ -51,5 +54,6 @@ done
     echo "# wrote this from bench/run.sh on SQLite and PostgreSQL; build.rs gives it to the linker."
     cat "$TMP"/symbols-*.txt | awk '{ share[$2] += $1 } END { for (s in share) print share[s], s }' |
         sort -k1,1gr -k2,2 | awk '{ print $2 }'
-} >link/symbol-order.txt
+} >"$TMP/symbol-order.txt"
+mv "$TMP/symbol-order.txt" link/symbol-order.txt
 echo ">>> link/symbol-order.txt: $(grep -vc '^#' link/symbol-order.txt) functions" >&2
