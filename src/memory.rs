@@ -56,7 +56,8 @@ fn advise_executable() -> std::io::Result<usize> {
         advised += end - start;
     }
     if advised > 0 {
-        if let Err(e) = drop_cached_folios(&exe) {
+        // The file this process runs, even when its path was since replaced or removed.
+        if let Err(e) = drop_cached_folios(std::path::Path::new("/proc/self/exe")) {
             tracing::debug!(error = %e, "could not drop the binary's cached pages");
         }
     }
@@ -68,11 +69,15 @@ fn advise_executable() -> std::io::Result<usize> {
 /// folios, as it read or wrote them, and maps a whole folio on a fault: one function of a
 /// 512 KiB folio maps all of it. With the mapping's read-ahead off (`MADV_RANDOM`), code touched
 /// from here on is read back in single pages, so what the server keeps mapped is the pages it
-/// runs. A page read back is read from the disk once.
+/// runs. A page read back is read from the disk once. Blocks (on the disk, when the binary was
+/// just written): never call it on the async executor.
 #[cfg(target_os = "linux")]
 fn drop_cached_folios(exe: &std::path::Path) -> std::io::Result<()> {
     use std::os::fd::AsRawFd;
     let file = std::fs::File::open(exe)?;
+    // Pages written but not yet on the disk (a binary copied into place just before it was
+    // started) are not dropped: write them out first.
+    file.sync_data()?;
     // SAFETY: a valid descriptor of a file opened for reading; advice changes no content.
     let rc = unsafe { libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
     if rc != 0 {
