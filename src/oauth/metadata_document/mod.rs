@@ -31,6 +31,7 @@ pub mod cache;
 pub mod document;
 pub mod fetch;
 pub mod id;
+mod reach;
 
 /// Why a URL client_id was refused (shown to the user as is: no secret, no internal detail).
 #[derive(Debug, thiserror::Error)]
