@@ -76,8 +76,11 @@ fn drop_cached_folios(exe: &std::path::Path) -> std::io::Result<()> {
     use std::os::fd::AsRawFd;
     let file = std::fs::File::open(exe)?;
     // Pages written but not yet on the disk (a binary copied into place just before it was
-    // started) are not dropped: write them out first.
-    file.sync_data()?;
+    // started) are not dropped: write them out first. Where that can't be done (a read-only
+    // file system has none), the clean pages are still dropped.
+    if let Err(e) = file.sync_data() {
+        tracing::debug!(error = %e, "could not write out the binary's pages");
+    }
     // SAFETY: a valid descriptor of a file opened for reading; advice changes no content.
     let rc = unsafe { libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
     if rc != 0 {
