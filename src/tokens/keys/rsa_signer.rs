@@ -36,8 +36,7 @@ impl Rs256Signer {
         if key.id() != Id::RSA {
             anyhow::bail!("not an RSA private key");
         }
-        // josekit's rule, in whole bytes of the modulus (a 2041–2047-bit key passes there too).
-        if key.size() * 8 < 2048 {
+        if key.bits() < 2048 {
             anyhow::bail!("an RS256 key must be at least 2048 bits long");
         }
         let len = key.size();
