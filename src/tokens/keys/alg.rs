@@ -91,8 +91,7 @@ impl Alg {
 
     pub fn signer_from_pem(self, pem: &[u8]) -> anyhow::Result<Box<dyn JwsSigner>> {
         Ok(match self {
-            // Contexts kept and reused: the hot path's signer (`rsa_signer`).
-            Alg::RS256 => Box::new(super::rsa_signer::Rs256Signer::from_pem(pem)?),
+            Alg::RS256 => Box::new(RS256.signer_from_pem(pem)?),
             Alg::ES256 => Box::new(ES256.signer_from_pem(pem)?),
             Alg::EdDSA => Box::new(EdDSA.signer_from_pem(pem)?),
             Alg::PS256 => Box::new(PS256.signer_from_pem(pem)?),

@@ -11,7 +11,6 @@ mod alg;
 pub mod kek;
 mod legacy;
 pub mod ops;
-mod rsa_signer;
 pub mod schedule;
 mod set;
 
