@@ -82,21 +82,23 @@ pub struct Event<'a> {
 }
 
 pub fn record(conn: &mut DbConnection, event: Event, now: i64) -> diesel::QueryResult<()> {
-    audit::insert(
-        conn,
-        &NewAuditEvent {
-            at: now,
-            kind: event.kind.to_string(),
-            outcome: if event.success { "success" } else { "failure" }.to_string(),
-            user_id: event.user_id.map(str::to_string),
-            client_id: event.client_id.map(str::to_string),
-            ip: event.meta.and_then(|m| m.ip.clone()),
-            user_agent: event
-                .meta
-                .and_then(|m| m.user_agent.as_ref().map(|u| u.chars().take(512).collect())),
-            detail: event.detail.map(|d| d.to_string()),
-        },
-    )
+    audit::insert(conn, &row(event, now))
+}
+
+/// The row [`record`] writes for `event`.
+pub fn row(event: Event, now: i64) -> NewAuditEvent {
+    NewAuditEvent {
+        at: now,
+        kind: event.kind.to_string(),
+        outcome: if event.success { "success" } else { "failure" }.to_string(),
+        user_id: event.user_id.map(str::to_string),
+        client_id: event.client_id.map(str::to_string),
+        ip: event.meta.and_then(|m| m.ip.clone()),
+        user_agent: event
+            .meta
+            .and_then(|m| m.user_agent.as_ref().map(|u| u.chars().take(512).collect())),
+        detail: event.detail.map(|d| d.to_string()),
+    }
 }
 
 /// An audit row as the CLI prints it.

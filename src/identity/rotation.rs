@@ -7,6 +7,7 @@ use super::audit::{self, Event};
 use super::sessions::NewRefreshToken;
 use super::RequestMeta;
 use crate::config::SessionSettings;
+use crate::store::rotation;
 use crate::store::sessions::{self, RefreshTokenRow, SessionRow};
 use crate::store::users::UserRow;
 use crate::store::DbConnection;
@@ -77,10 +78,69 @@ impl Presented {
         self.user.as_ref()
     }
 
+    /// The token's row as read, if it was then live and `client_id`'s: a rotation's common
+    /// case, whose outcome (scopes, resources, user) is known before anything is written.
+    pub fn live_for(&self, client_id: &str, now: i64) -> Option<&RefreshTokenRow> {
+        self.seen.as_ref().filter(|r| {
+            r.client_id == client_id
+                && r.rotated_at.is_none()
+                && r.revoked_at.is_none()
+                && now < r.expires_at
+                && now < r.idle_expires_at
+        })
+    }
+
     /// The DPoP key its family is bound to, if it is a known token of a bound family.
     pub fn dpop_jkt(&self) -> Option<&str> {
         self.seen.as_ref().and_then(|r| r.dpop_jkt.as_deref())
     }
+}
+
+/// [`rotate`]'s common case in one statement, where the backend has one (PostgreSQL:
+/// `store::rotation`): `presented` was live and `client_id`'s when read, and is claimed under its
+/// session's lock, with its successor and `audit` (the caller's `token_issued` row) stored as
+/// one. `Ok(None)` when it was not claimed (no longer live, its session ended) or the backend
+/// has no such statement: nothing was written, and [`rotate`], in a transaction, decides.
+pub fn rotate_at_once(
+    conn: &mut DbConnection,
+    presented: &Presented,
+    client_id: &str,
+    policy: &SessionSettings,
+    audit: Event,
+    now: i64,
+) -> anyhow::Result<Option<Rotated>> {
+    let DbConnection::Postgres(pg) = conn else {
+        return Ok(None);
+    };
+    let Some(seen) = presented.live_for(client_id, now) else {
+        return Ok(None);
+    };
+    let token = secret::new_secret()?;
+    let row_id = secret::random_token(16)?;
+    let claim = rotation::Claim {
+        session_id: &seen.session_id,
+        token_hash: &presented.hash,
+        client_id,
+        successor_id: &row_id,
+        successor_hash: &secret::hash_secret(&token),
+        idle_secs: policy.refresh_token_idle_secs,
+        audit: &audit::row(audit, now),
+        now,
+    };
+    let Some(session) = rotation::rotate(pg, &claim)? else {
+        return Ok(None);
+    };
+    // As in `rotate`; committed already, so on its own (once a minute per session).
+    if now - session.last_seen_at >= LAST_SEEN_RESOLUTION_SECS {
+        sessions::touch_session(conn, &session.id, now)?;
+    }
+    // A row's scope and resources never change: as read, they are what was claimed.
+    Ok(Some(Rotated {
+        session,
+        resources: crate::oauth::resource::from_stored(&seen.resources),
+        scope: seen.scope.clone(),
+        token: NewRefreshToken { token, row_id },
+    }))
 }
 
 /// Redeems `presented` for `client_id`: retires it and issues its successor in the same family.

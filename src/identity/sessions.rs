@@ -13,7 +13,8 @@ use crate::store::{write_transaction, DbConnection};
 use crate::tokens::secret;
 
 pub use super::rotation::{
-    rotate, Presented, RefreshError, Rotated, DUPLICATE_WINDOW_SECS, LAST_SEEN_RESOLUTION_SECS,
+    rotate, rotate_at_once, Presented, RefreshError, Rotated, DUPLICATE_WINDOW_SECS,
+    LAST_SEEN_RESOLUTION_SECS,
 };
 
 /// Starts a session for a fresh login (`amr`: how the user authenticated), ending the oldest

@@ -51,6 +51,7 @@ pub mod prepared;
 pub mod purge;
 pub mod pushed_requests;
 pub mod roles;
+pub mod rotation;
 pub mod schema;
 pub mod server_secrets;
 pub mod sessions;

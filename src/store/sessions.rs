@@ -8,7 +8,7 @@ use super::schema::{refresh_tokens, sessions, users};
 use super::users::UserRow;
 use super::DbConnection;
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, PartialEq)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Insertable, PartialEq)]
 #[diesel(table_name = sessions)]
 pub struct SessionRow {
     pub id: String,

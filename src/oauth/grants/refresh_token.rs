@@ -4,7 +4,7 @@ use super::super::{resource, scope, Client, ErrorCode, OAuthError, Params};
 use super::password::token_event;
 use super::user::{self, UserGrant};
 use crate::identity::roles::Roles;
-use crate::identity::sessions::{self, Presented, RefreshError};
+use crate::identity::sessions::{self, Presented, RefreshError, Rotated};
 use crate::identity::users::User;
 use crate::identity::{audit, RequestMeta};
 use crate::store::{is_contention, write_transaction, DbConnection};
@@ -72,6 +72,42 @@ pub fn grant(
     }
     // FAPI 2.0 §5.3.2.1: a fapi2 client's retry after a lost answer must succeed.
     let policy = super::super::profile::refresh_policy(client, ctx.sessions);
+    // The common case on PostgreSQL, in one statement (`sessions::rotate_at_once`). What the
+    // grant decides from the family (scopes, resources, user: a rotation changes none of them)
+    // is decided first, from the token as read; a refusal then writes nothing, as the rollback
+    // below leaves nothing. A token not live when read goes the transaction's way, where reuse
+    // is told from a retry before anything else.
+    if matches!(conn, DbConnection::Postgres(_)) {
+        if let Some(seen) = presented.live_for(&client.id, now) {
+            let family = Family {
+                user_id: &seen.user_id,
+                scope: &seen.scope,
+                resources: &resource::from_stored(&seen.resources),
+            };
+            let decided = decide(
+                ctx,
+                roles,
+                client,
+                params,
+                &presented,
+                family,
+                requested.clone(),
+            )?;
+            let event = token_event(
+                &decided.user.id,
+                &client.id,
+                meta,
+                "refresh_token",
+                &decided.scopes,
+            );
+            let rotated =
+                sessions::rotate_at_once(conn, &presented, &client.id, &policy, event, now)
+                    .map_err(internal)?;
+            if let Some(rotated) = rotated {
+                return issue(ctx, client, decided, rotated, now);
+            }
+        }
+    }
     let result = write_transaction(conn, |c| {
         let rotated = match sessions::rotate(c, &presented, &client.id, &policy, meta, now) {
             Ok(r) => r,
@@ -82,66 +118,119 @@ pub fn grant(
             Err(RefreshError::Invalid(why)) => return Ok(Err(invalid(why))),
             Err(RefreshError::Internal(e)) => return Err(Rollback(internal(e))),
         };
-        // Read with the token, before the transaction: a disable that committed before the
-        // session's lock was taken ended the session, which the rotation then refused.
-        let user = match presented.user() {
-            Some(row) if !row.disabled && row.id == rotated.session.user_id => User::from(row),
-            _ => return Err(Rollback(invalid("the account is disabled"))),
+        let family = Family {
+            user_id: &rotated.session.user_id,
+            scope: &rotated.scope,
+            resources: &rotated.resources,
         };
-        let original: Vec<String> = rotated
-            .scope
-            .split(' ')
-            .filter(|s| !s.is_empty())
-            .map(String::from)
-            .collect();
-        let mut scopes = match requested {
-            Some(req) => {
-                if let Some(extra) = req.iter().find(|s| !original.contains(s)) {
-                    return Err(Rollback(OAuthError::new(
-                        ErrorCode::InvalidScope,
-                        format!("scope {extra} was not granted originally"),
-                    )));
-                }
-                req
-            }
-            None => original,
-        };
-        // RFC 8707: narrower than the family's resources, never wider.
-        let audiences = resource::audiences(
-            params.all("resource"),
-            &rotated.resources,
-            client,
-            ctx.shared_resources,
-            ctx.default_audience,
-        )
-        .map_err(Rollback)?;
-        // Permissions are re-read: a role change takes effect at the next refresh.
-        scopes.retain(|s| roles.may_grant(&user.role, s));
+        let decided =
+            decide(ctx, roles, client, params, &presented, family, requested).map_err(Rollback)?;
         audit::record(
             c,
-            token_event(&user.id, &client.id, meta, "refresh_token", &scopes),
+            token_event(
+                &decided.user.id,
+                &client.id,
+                meta,
+                "refresh_token",
+                &decided.scopes,
+            ),
             now,
         )?;
-        let issued = user::issue(
-            ctx,
-            UserGrant {
-                client,
-                user: &user,
-                session_id: &rotated.session.id,
-                auth_time: rotated.session.auth_time,
-                scopes,
-                audiences,
-                refresh_token: Some(rotated.token),
-                nonce: None,
-                amr: &rotated.session.amr,
-            },
-            now,
-        )
-        .map_err(Rollback)?;
-        Ok(Ok(issued))
+        issue(ctx, client, decided, rotated, now)
+            .map(Ok)
+            .map_err(Rollback)
     });
     match result {
         Ok(outcome) => outcome,
         Err(Rollback(e)) => Err(e),
     }
+}
+
+/// What a family holds that the grant decides by.
+struct Family<'a> {
+    user_id: &'a str,
+    scope: &'a str,
+    resources: &'a [String],
+}
+
+/// What a refresh issues: for whom, which scopes, which audiences.
+struct Decided {
+    user: User,
+    scopes: Vec<String>,
+    audiences: Vec<String>,
+}
+
+/// Decides the refresh's user, scopes and audiences from its family and the request.
+fn decide(
+    ctx: &TokenContext,
+    roles: &Roles,
+    client: &Client,
+    params: &Params,
+    presented: &Presented,
+    family: Family<'_>,
+    requested: Option<Vec<String>>,
+) -> Result<Decided, OAuthError> {
+    // Read with the token, before the transaction: a disable that committed before the
+    // session's lock was taken ended the session, which the rotation then refused.
+    let user = match presented.user() {
+        Some(row) if !row.disabled && row.id == family.user_id => User::from(row),
+        _ => return Err(invalid("the account is disabled")),
+    };
+    let original: Vec<String> = family
+        .scope
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect();
+    let mut scopes = match requested {
+        Some(req) => {
+            if let Some(extra) = req.iter().find(|s| !original.contains(s)) {
+                return Err(OAuthError::new(
+                    ErrorCode::InvalidScope,
+                    format!("scope {extra} was not granted originally"),
+                ));
+            }
+            req
+        }
+        None => original,
+    };
+    // RFC 8707: narrower than the family's resources, never wider.
+    let audiences = resource::audiences(
+        params.all("resource"),
+        family.resources,
+        client,
+        ctx.shared_resources,
+        ctx.default_audience,
+    )?;
+    // Permissions are re-read: a role change takes effect at the next refresh.
+    scopes.retain(|s| roles.may_grant(&user.role, s));
+    Ok(Decided {
+        user,
+        scopes,
+        audiences,
+    })
+}
+
+fn issue(
+    ctx: &TokenContext,
+    client: &Client,
+    decided: Decided,
+    rotated: Rotated,
+    now: i64,
+) -> Result<Issued, OAuthError> {
+    user::issue(
+        ctx,
+        UserGrant {
+            client,
+            user: &decided.user,
+            session_id: &rotated.session.id,
+            auth_time: rotated.session.auth_time,
+            scopes: decided.scopes,
+            audiences: decided.audiences,
+            refresh_token: Some(rotated.token),
+            nonce: None,
+            amr: &rotated.session.amr,
+        },
+        now,
+    )
 }
