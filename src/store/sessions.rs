@@ -171,6 +171,13 @@ pub fn find_refresh_token_by_id(
         .optional())
 }
 
+/// `rotated_at IS NULL AND revoked_at IS NULL`, written so that no index can serve it: beside a
+/// key, PostgreSQL's guess for `IS NULL` on a table not yet analyzed is as selective as the key,
+/// and it would scan `revoked_at`'s index, every live token (see `store::rotation`).
+fn neither_rotated_nor_revoked() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
+    diesel::dsl::sql("COALESCE(refresh_tokens.rotated_at, refresh_tokens.revoked_at) IS NULL")
+}
+
 /// Marks the live, unexpired token with `hash` of `client_id` rotated and returns its row (now
 /// rotated), only to the one caller that did it: the rotation's common case in one statement
 /// instead of a read and an update. `None` when the token is not live (the caller then reads it
@@ -186,8 +193,7 @@ pub fn claim_refresh_token_row(
             refresh_tokens::table
                 .filter(refresh_tokens::token_hash.eq(hash))
                 .filter(refresh_tokens::client_id.eq(client_id))
-                .filter(refresh_tokens::rotated_at.is_null())
-                .filter(refresh_tokens::revoked_at.is_null())
+                .filter(neither_rotated_nor_revoked())
                 .filter(refresh_tokens::expires_at.gt(now))
                 .filter(refresh_tokens::idle_expires_at.gt(now)),
         )
@@ -226,8 +232,7 @@ pub fn live_successor(
 ) -> QueryResult<Option<RefreshTokenRow>> {
     refresh_tokens::table
         .filter(refresh_tokens::parent_id.eq(parent_id))
-        .filter(refresh_tokens::rotated_at.is_null())
-        .filter(refresh_tokens::revoked_at.is_null())
+        .filter(neither_rotated_nor_revoked())
         .select(RefreshTokenRow::as_select())
         .get_result(conn)
         .optional()

@@ -367,8 +367,8 @@ async fn rotation_stores_the_successor_and_its_audit_row(backend: Backend) {
 /// duplicate that lost) gets `None` and writes nothing, which sends the grant the
 /// transaction's way.
 async fn the_common_case_in_one_statement(backend: Backend) {
-    use portcullis::identity::sessions::{rotate_at_once, Presented};
     use portcullis::identity::audit::Event;
+    use portcullis::identity::sessions::{rotate_at_once, Presented};
     use portcullis::store::{audit, sessions};
     use portcullis::tokens::secret::hash_secret;
     let app = spawn_app(backend).await;
