@@ -57,11 +57,7 @@ pub fn create(
     now: i64,
 ) -> anyhow::Result<String> {
     let id = secret::random_token(16)?;
-    store::insert_request(
-        c,
-        &request.to_row(id.clone(), browser_hash.into(), now),
-        now,
-    )?;
+    store::insert_request(c, &request.to_row(id.clone(), browser_hash.into(), now))?;
     Ok(id)
 }
 

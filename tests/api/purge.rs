@@ -194,11 +194,10 @@ async fn dead_rows_go_after_the_grace_and_live_rows_stay(backend: Backend) {
         for row in [parent, head, retried, replaced, new_head] {
             session_store::insert_refresh_token(&mut c, &row).unwrap();
         }
-        authorize::insert_code(&mut c, &code("used", &s1, t0, true), t0).unwrap();
-        authorize::insert_code(&mut c, &code("unused", &s1, t0, false), t0).unwrap();
-        authorize::insert_request(&mut c, &request("old", &client.id, t0, t0 + 600), t0).unwrap();
-        authorize::insert_request(&mut c, &request("new", &client.id, t0, t0 + 10 * DAY), t0)
-            .unwrap();
+        authorize::insert_code(&mut c, &code("used", &s1, t0, true)).unwrap();
+        authorize::insert_code(&mut c, &code("unused", &s1, t0, false)).unwrap();
+        authorize::insert_request(&mut c, &request("old", &client.id, t0, t0 + 600)).unwrap();
+        authorize::insert_request(&mut c, &request("new", &client.id, t0, t0 + 10 * DAY)).unwrap();
         let state = StateRow {
             state_hash: "st".into(),
             provider: "github".into(),

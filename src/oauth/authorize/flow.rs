@@ -206,7 +206,6 @@ fn issue_code(
             refresh_token_hash: None,
             resources: crate::oauth::resource::to_stored(&req.resources),
         },
-        now,
     )?;
     Ok(code)
 }
