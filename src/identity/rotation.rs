@@ -130,9 +130,13 @@ pub fn rotate_at_once(
     let Some(session) = rotation::rotate(pg, &claim)? else {
         return Ok(None);
     };
-    // As in `rotate`; committed already, so on its own (once a minute per session).
+    // As in `rotate`, but on its own (once a minute per session): the rotation has committed,
+    // so a failure here must not fail the grant, whose new token would then be lost and the
+    // old one, presented again, count as reuse. "Last seen" is shown, never decided by.
     if now - session.last_seen_at >= LAST_SEEN_RESOLUTION_SECS {
-        sessions::touch_session(conn, &session.id, now)?;
+        if let Err(e) = sessions::touch_session(conn, &session.id, now) {
+            tracing::warn!(error = %e, "could not record the session's last use");
+        }
     }
     // A row's scope and resources never change: as read, they are what was claimed.
     Ok(Some(Rotated {
